@@ -19,7 +19,7 @@ CREATE TABLE batch_runs (
 
 CREATE TABLE documents (
     document_id     bigserial PRIMARY KEY,
-    sha256          char(64) NOT NULL UNIQUE,
+    sha256          char(64) UNIQUE,  -- null only for a file that vanished before it was read
     source_path     text NOT NULL,
     file_name       text NOT NULL,
     media_type      text NOT NULL,

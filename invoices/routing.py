@@ -1,0 +1,60 @@
+"""Exception routing: which reason codes send a document to the exception queue.
+
+Pure logic over the records and settings, so a clerk, a report and a test all read the same
+stable reason codes for the same evidence.
+"""
+
+from __future__ import annotations
+
+from invoices.records import DocumentResult, ReasonCode, Status
+from invoices.settings import Settings
+
+_MISSING = {
+    "vendor_name": ReasonCode.MISSING_VENDOR_NAME,
+    "invoice_number": ReasonCode.MISSING_INVOICE_NUMBER,
+    "invoice_date": ReasonCode.MISSING_INVOICE_DATE,
+    "total": ReasonCode.MISSING_TOTAL,
+    "currency": ReasonCode.MISSING_CURRENCY,
+}
+
+_LOW = {
+    "vendor_name": ReasonCode.LOW_CONFIDENCE_VENDOR_NAME,
+    "invoice_number": ReasonCode.LOW_CONFIDENCE_INVOICE_NUMBER,
+    "invoice_date": ReasonCode.LOW_CONFIDENCE_INVOICE_DATE,
+    "total": ReasonCode.LOW_CONFIDENCE_TOTAL,
+    "currency": ReasonCode.LOW_CONFIDENCE_CURRENCY,
+}
+
+
+def field_reasons(result: DocumentResult, settings: Settings) -> list[ReasonCode]:
+    """Missing required fields and values under their confidence threshold."""
+    invoice = result.invoice
+    if invoice is None:
+        return []
+    reasons: list[ReasonCode] = []
+    for name in settings.required_fields:
+        if invoice.field(name) is None:
+            reasons.append(_MISSING.get(name, ReasonCode.LOW_CONFIDENCE_FIELD))
+    for name, threshold in settings.confidence_thresholds.items():
+        fv = invoice.field(name)
+        if fv is not None and fv.confidence < threshold:
+            reasons.append(_LOW.get(name, ReasonCode.LOW_CONFIDENCE_FIELD))
+    return reasons
+
+
+def route(result: DocumentResult, settings: Settings) -> list[ReasonCode]:
+    """Every reason code for this document, deduplicated, in a stable order."""
+    reasons: list[ReasonCode] = []
+    if result.status == Status.FAILED:
+        for error in result.errors:
+            try:
+                reasons.append(ReasonCode(error.category))
+            except ValueError:
+                reasons.append(ReasonCode.PROCESSING_ERROR)
+        return sorted(set(reasons)) or [ReasonCode.PROCESSING_ERROR]
+    reasons.extend(field_reasons(result, settings))
+    reasons.extend(c.reason for c in result.checks if not c.passed and c.reason is not None)
+    if result.vendor_match is not None:
+        reasons.extend(result.vendor_match.reasons)
+    reasons.extend(result.reasons)
+    return sorted(set(reasons))
