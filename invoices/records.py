@@ -182,6 +182,8 @@ class DocumentText(BaseModel):
     pages: list[PageText] = Field(default_factory=list)
     einvoice_xml: bytes | None = None
     einvoice_name: str | None = None
+    # pages that failed alone (e.g. an OCR timeout): the document is still read
+    errors: list[StageError] = Field(default_factory=list)
 
     @property
     def full_text(self) -> str:
