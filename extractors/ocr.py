@@ -1,0 +1,326 @@
+"""OCR of scanned pages and images with tesseract.
+
+One `OcrJob` per page names the file and the page; the worker loads (renders) the page itself,
+so that only small jobs and word lists cross process boundaries. Per page it:
+
+1. renders a PDF page at `ocr_dpi` (pypdfium2), or loads an image frame and upscales a small one;
+2. detects the orientation (tesseract OSD, psm 0, on a reduced copy) and turns the page upright;
+3. estimates a small skew (projection profile over +-5 degrees, on a reduced copy) and removes it;
+4. runs tesseract on the grey page (tesseract binarises with Otsu itself); only when the mean
+   word confidence is low, it tries again on a locally thresholded copy and keeps the better.
+
+Coordinates: word boxes have a top-left origin on the upright (rotated, deskewed) page. For PDF
+pages the unit is the PDF point (72 per inch), like the text layer; for images it is the pixel of
+the original image (an upscaled copy is scaled back). `OcrResult.width/height` use the same unit.
+
+Tesseract gets one thread (`OMP_THREAD_LIMIT=1`): pages run in parallel in a process pool instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+
+# Must be set before tesseract runs; the subprocesses inherit it. Parallelism comes from pages.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+import numpy as np  # noqa: E402
+import pytesseract  # noqa: E402
+from PIL import Image, ImageFilter, ImageOps  # noqa: E402
+
+from invoices.records import Word  # noqa: E402
+
+VERSION = "1"
+
+MIN_IMAGE_LONG_SIDE = 2000  # px: smaller images are upscaled so text reaches ~20 px x-height
+MAX_UPSCALE = 3.0
+OSD_LONG_SIDE = 1600  # px: OSD on a reduced copy is much faster and as reliable
+OSD_MIN_CONFIDENCE = 1.5
+DESKEW_WIDTH = 800  # px
+DESKEW_MAX_ANGLE = 5.0
+DESKEW_MIN_ANGLE = 0.3
+RETRY_BELOW_CONFIDENCE = 0.70
+
+
+@dataclass(frozen=True)
+class OcrJob:
+    """One page to OCR: the file, the 0-based page (PDF) or frame (TIFF) index, and options."""
+
+    path: str
+    is_pdf: bool
+    index: int
+    languages: str
+    dpi: int = 300
+    timeout: float = 120.0
+    password: str | None = None
+
+
+@dataclass
+class OcrResult:
+    """The words of one OCR page with its size, confidence and what was done to the image."""
+
+    index: int
+    words: list[Word]
+    width: float
+    height: float
+    confidence: float | None
+    seconds: float
+    rotation: int = 0
+    skew: float = 0.0
+    binarised: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class OcrTimeout(Exception):
+    """Tesseract did not finish one page within its time budget."""
+
+
+def run_job(job: OcrJob) -> OcrResult:
+    """Load the page of `job` and OCR it (the unit of work of the process pool)."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    started = time.perf_counter()
+    deadline = started + job.timeout
+    image, to_units = load_page_image(job)
+    result = ocr_image(image, job.languages, deadline, to_units)
+    result.index = job.index
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def load_page_image(job: OcrJob) -> tuple[Image.Image, float]:
+    """The page as a grey image and the factor from its pixels to output units."""
+    if job.is_pdf:
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(job.path, password=job.password)
+        try:
+            page = pdf[job.index]
+            bitmap = page.render(scale=job.dpi / 72.0, grayscale=True)
+            image = bitmap.to_pil().convert("L")
+        finally:
+            pdf.close()
+        return image, 72.0 / job.dpi
+    with Image.open(job.path) as src:
+        if job.index:
+            src.seek(job.index)
+        image = ImageOps.exif_transpose(src) or src
+        image = image.convert("L")
+    long_side = max(image.size)
+    factor = min(MAX_UPSCALE, MIN_IMAGE_LONG_SIDE / long_side) if long_side else 1.0
+    if factor > 1.05:
+        size = (round(image.width * factor), round(image.height * factor))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+        return image, 1.0 / factor
+    return image, 1.0
+
+
+def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: float) -> OcrResult:
+    """OCR one grey page image: orientation, deskew, tesseract, a low-confidence retry."""
+    notes: list[str] = []
+    rotation = detect_rotation(image, _remaining(deadline))
+    if rotation:
+        # OSD's "Rotate" is the clockwise turn that makes the page upright; PIL turns anticlockwise.
+        image = image.rotate(-rotation, expand=True)
+        notes.append(f"rotated {rotation}")
+    skew = estimate_skew(image)
+    if abs(skew) >= DESKEW_MIN_ANGLE:
+        image = image.rotate(skew, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
+        notes.append(f"deskewed {skew:+.1f}")
+    words, confidence = tesseract_words(image, languages, _remaining(deadline), to_units)
+    binarised = False
+    if confidence is not None and confidence < RETRY_BELOW_CONFIDENCE and _remaining(deadline) > 1:
+        try:
+            alt_words, alt_conf = tesseract_words(
+                local_threshold(image), languages, _remaining(deadline), to_units
+            )
+        except OcrTimeout:
+            alt_words, alt_conf = [], None
+            notes.append("binarised retry timed out")
+        if alt_conf is not None and alt_conf > confidence:
+            words, confidence, binarised = alt_words, alt_conf, True
+            notes.append("binarised")
+    return OcrResult(
+        index=0,
+        words=words,
+        width=image.width * to_units,
+        height=image.height * to_units,
+        confidence=confidence,
+        seconds=0.0,
+        rotation=rotation,
+        skew=skew if abs(skew) >= DESKEW_MIN_ANGLE else 0.0,
+        binarised=binarised,
+        notes=notes,
+    )
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        raise OcrTimeout("no time left for this page")
+    return left
+
+
+_ROTATE = re.compile(r"Rotate:\s*(\d+)")
+_ORIENT_CONF = re.compile(r"Orientation confidence:\s*([\d.]+)")
+
+
+def detect_rotation(image: Image.Image, timeout: float) -> int:
+    """The clockwise rotation (0, 90, 180, 270) tesseract OSD advises, 0 when unsure."""
+    small = _reduced(image, OSD_LONG_SIDE)
+    try:
+        osd = pytesseract.image_to_osd(small, config="--psm 0", timeout=max(1.0, timeout))
+    except RuntimeError as exc:  # pytesseract signals its timeout with RuntimeError
+        if "timeout" in str(exc).lower():
+            raise OcrTimeout(str(exc)) from exc
+        return 0
+    except pytesseract.TesseractError:
+        return 0  # too few characters to tell: leave the page as it is
+    rotate = _ROTATE.search(osd)
+    conf = _ORIENT_CONF.search(osd)
+    if not rotate or not conf or float(conf.group(1)) < OSD_MIN_CONFIDENCE:
+        return 0
+    return int(rotate.group(1)) % 360
+
+
+def _reduced(image: Image.Image, long_side: int) -> Image.Image:
+    factor = long_side / max(image.size)
+    if factor >= 1:
+        return image
+    return image.resize((max(1, round(image.width * factor)), max(1, round(image.height * factor))))
+
+
+def estimate_skew(image: Image.Image) -> float:
+    """The small skew angle in degrees (PIL's anticlockwise sense) that straightens text lines.
+
+    Projection profile: the angle at which the row sums of dark pixels vary most. Searched on a
+    reduced copy, coarse then fine, so it costs a few tens of milliseconds.
+    """
+    factor = DESKEW_WIDTH / image.width
+    small = (
+        image if factor >= 1 else image.resize((DESKEW_WIDTH, max(1, round(image.height * factor))))
+    )
+    arr = np.asarray(small, dtype=np.uint8)
+    threshold = _otsu(arr)
+    ink = Image.fromarray(((arr < threshold) * 255).astype(np.uint8))
+    if np.count_nonzero(np.asarray(ink)) < 50:
+        return 0.0
+
+    def score(angle: float) -> float:
+        rows = np.asarray(ink.rotate(angle, resample=Image.Resampling.NEAREST), dtype=np.float32)
+        profile = rows.sum(axis=1)
+        return float(np.square(np.diff(profile)).sum())
+
+    coarse = np.arange(-DESKEW_MAX_ANGLE, DESKEW_MAX_ANGLE + 1e-6, 1.0)
+    best = max(coarse, key=score)
+    fine = np.arange(best - 0.8, best + 0.8 + 1e-6, 0.2)
+    return round(float(max(fine, key=score)), 2)
+
+
+def _otsu(arr: np.ndarray) -> int:
+    hist = np.bincount(arr.ravel(), minlength=256).astype(np.float64)
+    total = hist.sum()
+    cum = np.cumsum(hist)
+    cum_mean = np.cumsum(hist * np.arange(256))
+    w0 = cum / total
+    w1 = 1.0 - w0
+    mu0 = np.divide(cum_mean, cum, out=np.zeros(256), where=cum > 0)
+    mu1 = np.divide(
+        cum_mean[-1] - cum_mean, total - cum, out=np.zeros(256), where=(total - cum) > 0
+    )
+    between = w0 * w1 * np.square(mu0 - mu1)
+    return int(np.argmax(between))
+
+
+def local_threshold(image: Image.Image, radius: int = 15, offset: int = 12) -> Image.Image:
+    """A black-and-white copy thresholded against the local mean (uneven light, grey paper)."""
+    stretched = ImageOps.autocontrast(image, cutoff=1)
+    blurred = stretched.filter(ImageFilter.BoxBlur(radius))
+    a = np.asarray(stretched, dtype=np.int16)
+    b = np.asarray(blurred, dtype=np.int16)
+    return Image.fromarray(np.where(a < b - offset, 0, 255).astype(np.uint8))
+
+
+def tesseract_words(
+    image: Image.Image, languages: str, timeout: float, to_units: float
+) -> tuple[list[Word], float | None]:
+    """Tesseract's words with boxes in output units and confidences 0..1, and their mean."""
+    try:
+        data = pytesseract.image_to_data(
+            image, lang=languages, output_type=pytesseract.Output.DICT, timeout=max(1.0, timeout)
+        )
+    except RuntimeError as exc:
+        if "timeout" in str(exc).lower():
+            raise OcrTimeout(str(exc)) from exc
+        raise
+    words: list[Word] = []
+    for text, conf, left, top, width, height in zip(
+        data["text"],
+        data["conf"],
+        data["left"],
+        data["top"],
+        data["width"],
+        data["height"],
+        strict=True,
+    ):
+        text = text.strip()
+        conf = float(conf)
+        if not text or conf < 0:
+            continue
+        bbox = (
+            left * to_units,
+            top * to_units,
+            (left + width) * to_units,
+            (top + height) * to_units,
+        )
+        words.append(Word(text=text, bbox=bbox, confidence=max(0.0, min(1.0, conf / 100.0))))
+    if not words:
+        return words, None
+    weights = [len(w.text) for w in words]
+    mean = sum(w.confidence * n for w, n in zip(words, weights, strict=True)) / sum(weights)
+    return words, round(mean, 4)
+
+
+def ocr_pages(jobs: list[OcrJob], workers: int) -> list[OcrResult | BaseException]:
+    """OCR every job, in a process pool when there is more than one; order kept.
+
+    A page that fails or overruns its timeout yields its exception in its slot instead of a
+    result, so one bad page does not fail the document.
+    """
+    if not jobs:
+        return []
+    workers = max(1, min(workers or (os.cpu_count() or 1), len(jobs)))
+    if workers == 1:
+        return [_run_inline(job) for job in jobs]
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker)
+    try:
+        futures: list[Future[OcrResult]] = [pool.submit(run_job, job) for job in jobs]
+        return [_collect(fut, job) for fut, job in zip(futures, jobs, strict=True)]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _init_worker() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+def _run_inline(job: OcrJob) -> OcrResult | BaseException:
+    try:
+        return run_job(job)
+    except Exception as exc:  # a bad page is reported in its slot, not raised
+        return exc
+
+
+def _collect(fut: Future[OcrResult], job: OcrJob) -> OcrResult | BaseException:
+    # The worker enforces the timeout on tesseract itself; this is the backstop for rendering
+    # and queueing, generous because pages wait for a free worker.
+    try:
+        return fut.result(timeout=job.timeout * 2 + 30)
+    except FutureTimeout:
+        fut.cancel()
+        return OcrTimeout(f"page {job.index + 1} did not finish within {job.timeout:.0f} s")
+    except Exception as exc:
+        return exc
