@@ -1,0 +1,149 @@
+"""One document through every stage, with a boundary around each stage.
+
+A document error (bad file) or an unexpected bug inside a stage becomes a recorded `StageError`
+and a `failed` or `partial` status; the batch goes on. Only infrastructure errors propagate, so
+that Prefect can retry the task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from extractors.extract import extract_invoice
+from extractors.intake import describe
+from extractors.text import read_document
+from extractors.validation import validate
+from invoices.errors import DocumentError, InfrastructureError
+from invoices.records import (
+    Document,
+    DocumentResult,
+    ReasonCode,
+    StageError,
+    Status,
+)
+from invoices.routing import route
+from invoices.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class RunContext:
+    """What every document of a run shares: settings and the stage objects built once per run."""
+
+    settings: Settings
+    vendor_resolver: Any | None = None  # matchers.vendor.VendorResolver
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class _Stages:
+    """Runs stages for one document, recording timings and errors as it goes."""
+
+    def __init__(self) -> None:
+        self.errors: list[StageError] = []
+        self.timings: dict[str, float] = {}
+        self.fatal = False
+
+    def run(self, name: str, fn: Callable[..., T], *args: Any, fatal: bool = False) -> T | None:
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        except InfrastructureError:
+            raise
+        except DocumentError as exc:
+            self.errors.append(
+                StageError(stage=name, category=exc.reason.value, message=exc.detail, page=exc.page)
+            )
+            self.fatal = self.fatal or fatal
+        except Exception as exc:  # a bug in a stage must not stop the batch
+            self.errors.append(
+                StageError(
+                    stage=name,
+                    category=ReasonCode.PROCESSING_ERROR.value,
+                    message=f"{type(exc).__name__}: {exc}",
+                )
+            )
+            self.fatal = self.fatal or fatal
+        finally:
+            self.timings[name] = round(time.perf_counter() - started, 4)
+        return None
+
+
+def placeholder_document(path: Path) -> Document:
+    """A Document for a file that could not be described (vanished, unreadable, empty)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return Document(path=path, sha256="", media_type="unknown", size_bytes=0)
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return Document(
+        path=path, sha256=hashlib.sha256(data).hexdigest(), media_type=media_type,
+        size_bytes=len(data),
+    )
+
+
+def fingerprint(path: Path, settings: Settings) -> tuple[Document, StageError | None]:
+    """Describe a file (sha256, media type); a bad file still gets a Document and an error."""
+    try:
+        return describe(path, settings), None
+    except DocumentError as exc:
+        error = StageError(stage="intake", category=exc.reason.value, message=exc.detail)
+        return placeholder_document(path), error
+
+
+def _failed(document: Document, stages: _Stages) -> DocumentResult:
+    result = DocumentResult(
+        document=document, status=Status.FAILED, errors=stages.errors, timings=stages.timings
+    )
+    return result
+
+
+def process_document(document: Document, ctx: RunContext) -> DocumentResult:
+    """Text, extraction, validation and vendor matching for one described document."""
+    settings = ctx.settings
+    stages = _Stages()
+    text = stages.run("text", read_document, document, settings, fatal=True)
+    if text is None or stages.fatal:
+        result = _failed(document, stages)
+        return result.model_copy(update={"reasons": route(result, settings)})
+    stages.errors.extend(text.errors)
+    document = document.model_copy(update={"pages": len(text.pages)})
+    methods = sorted({p.method.value for p in text.pages} | ({"einvoice_xml"} if text.einvoice_xml else set()))
+    invoice = stages.run(
+        "extraction",
+        lambda: extract_invoice(text, settings, use_einvoice=settings.read_einvoice_xml),
+        fatal=True,
+    )
+    if invoice is None:
+        result = _failed(document, stages)
+        return result.model_copy(update={"reasons": route(result, settings), "text_methods": methods})
+    checks = stages.run("validation", validate, invoice, settings) or []
+    vendor_match = None
+    if ctx.vendor_resolver is not None:
+        vendor_match = stages.run("matching", ctx.vendor_resolver.resolve, invoice)
+    result = DocumentResult(
+        document=document,
+        invoice=invoice,
+        text_methods=methods,
+        checks=checks,
+        vendor_match=vendor_match,
+        status=Status.PARTIAL if stages.errors else Status.SUCCESS,
+        errors=stages.errors,
+        timings=stages.timings,
+    )
+    reasons = route(result, settings)
+    if stages.errors and not reasons:
+        reasons = [ReasonCode.PROCESSING_ERROR]
+    return result.model_copy(update={"reasons": reasons})
+
+
+def failed_intake(document: Document, error: StageError, settings: Settings) -> DocumentResult:
+    """The result of a document that failed before any stage could run."""
+    result = DocumentResult(document=document, status=Status.FAILED, errors=[error])
+    return result.model_copy(update={"reasons": route(result, settings)})
