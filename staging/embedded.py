@@ -9,6 +9,7 @@ configuration.
 from __future__ import annotations
 
 import glob
+import hashlib
 import logging
 import os
 import pwd
@@ -120,9 +121,32 @@ def _port_free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+def cluster_dir(data_dir: Path) -> Path:
+    """Where the cluster's files live: `data_dir/pgdata`, unless the server user cannot reach it.
+
+    As root in a home folder (mode 700) the `postgres` user cannot enter `data_dir`; then the
+    cluster lives in a folder of its own under /var/tmp, named after the project folder.
+    """
+    preferred = Path(data_dir).resolve() / "pgdata"
+    if os.geteuid() != 0:
+        return preferred
+    probe = subprocess.run(
+        _as_server_user(["test", "-x", str(preferred.parent)]), capture_output=True, timeout=30
+    )
+    if probe.returncode == 0:
+        return preferred
+    digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:10]
+    fallback = Path("/var/tmp") / f"invoice-pipeline-{digest}" / "pgdata"
+    fallback.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(fallback.parent, 0o755)
+    log.info("%s is not reachable by the %s user; the cluster lives in %s",
+             preferred.parent, SERVER_USER, fallback)
+    return fallback
+
+
 def start(data_dir: Path) -> LocalCluster:
     """Start (creating it first if needed) the private cluster; returns how to reach it."""
-    pgdata = Path(data_dir).resolve() / "pgdata"
+    pgdata = cluster_dir(data_dir)
     bindir = _bindir()
     if not (pgdata / "PG_VERSION").exists():
         _initdb(pgdata, bindir)
@@ -164,7 +188,7 @@ def _ensure_database(cluster: LocalCluster) -> None:
 
 def stop(data_dir: Path) -> bool:
     """Stop the private cluster if it runs; returns whether it was running."""
-    pgdata = Path(data_dir).resolve() / "pgdata"
+    pgdata = cluster_dir(data_dir)
     if not (pgdata / "PG_VERSION").exists():
         return False
     bindir = _bindir()
