@@ -180,7 +180,7 @@ def _page_error(exc: BaseException, page: int) -> StageError:
 
 
 def usable_chars(text: str) -> int:
-    """Letters and digits in `text`, ignoring pdfminer's `(cid:N)` placeholders for unmapped glyphs."""
+    """Letters and digits in `text`, ignoring pdfminer's `(cid:N)` unmapped-glyph placeholders."""
     return sum(1 for c in _CID.sub("", text) if c.isalnum())
 
 
