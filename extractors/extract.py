@@ -1,0 +1,131 @@
+"""Document text -> Invoice: the embedded e-invoice XML when allowed, else the visual path.
+
+The visual path reads the fields from the page layout (`fields`, `fields_money`,
+`fields_parties`) and the line items (`lines`); every value becomes a `FieldValue` with its
+method, page, box, raw text and calibrated confidence. With XML present and allowed, the XML
+values win and the visual path only fills fields the XML lacks.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from extractors.confidence import confidence, features
+from extractors.fields import document_context, simple_fields
+from extractors.fields_layout import document_lines
+from extractors.fields_money import money_fields
+from extractors.fields_parties import address_candidate, buyer_candidate, vendor_candidate
+from extractors.fields_search import Candidate
+from extractors.lines import extract_line_items
+from invoices.records import (
+    HEADER_FIELDS,
+    DocumentText,
+    FieldValue,
+    Invoice,
+    Method,
+    Provenance,
+)
+from invoices.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXTRACTOR = "layout-labels"
+VERSION = "1"
+
+
+def field_value(cand: Candidate) -> FieldValue[Any]:
+    """A candidate as a FieldValue with provenance and calibrated confidence."""
+    method = Method.RULE if cand.extra.get("derived") else cand.line.method
+    return FieldValue[Any](
+        value=cand.value,
+        confidence=round(confidence(cand.field, features(cand)), 4),
+        provenance=Provenance(
+            method=method,
+            extractor=EXTRACTOR,
+            version=VERSION,
+            page=cand.line.page,
+            bbox=cand.bbox,
+            raw=cand.raw[:300] if cand.raw else None,
+        ),
+    )
+
+
+def _header_candidates(text: DocumentText, settings: Settings) -> tuple[dict[str, Candidate], Any]:
+    lines = document_lines(text)
+    ctx = document_context(text.full_text)
+    picked = simple_fields(lines, ctx)
+    money, breakdown = money_fields(lines, ctx, settings.amount_tolerance)
+    picked.update(money)
+    vendor = vendor_candidate(lines)
+    for cand in (vendor, buyer_candidate(lines), address_candidate(lines, vendor)):
+        if cand is not None:
+            picked[cand.field] = cand
+    return picked, (lines, ctx, breakdown)
+
+
+def extract_visual(text: DocumentText, settings: Settings) -> Invoice:
+    """The invoice as read from the pages alone (text layer or OCR)."""
+    return extract_visual_with_evidence(text, settings)[0]
+
+
+def extract_visual_with_evidence(
+    text: DocumentText, settings: Settings
+) -> tuple[Invoice, dict[str, dict[str, float]]]:
+    """The visual invoice and, per field, the evidence its confidence was computed from."""
+    picked, (lines, ctx, breakdown) = _header_candidates(text, settings)
+    values: dict[str, Any] = {
+        name: field_value(cand) for name, cand in picked.items() if name in HEADER_FIELDS
+    }
+    evidence = {name: features(cand) for name, cand in picked.items() if name in HEADER_FIELDS}
+    values = _fill_by_rule(values)
+    items = extract_line_items(lines, ctx)
+    return Invoice(**values, tax_lines=breakdown, lines=items), evidence
+
+
+def _fill_by_rule(values: dict[str, Any]) -> dict[str, Any]:
+    """Amount due equals the total when nothing was prepaid or credited on the page."""
+    total = values.get("total")
+    if "amount_due" not in values and total is not None:
+        prov = total.provenance.model_copy(update={"method": Method.RULE, "extractor": "rule:due=total"})
+        values["amount_due"] = total.model_copy(
+            update={"provenance": prov, "confidence": round(total.confidence * 0.9, 4)}
+        )
+    subtotal, tax = values.get("subtotal"), values.get("tax")
+    if subtotal is None and tax is not None and total is not None:
+        value = Decimal(total.value) - Decimal(tax.value)
+        prov = total.provenance.model_copy(update={"method": Method.RULE, "extractor": "rule:total-tax"})
+        values["subtotal"] = FieldValue[Any](
+            value=value, confidence=round(min(total.confidence, tax.confidence) * 0.8, 4),
+            provenance=prov,
+        )
+    return values
+
+
+def _merge(xml: Invoice, visual: Invoice) -> Invoice:
+    """XML values win; the visual path fills the fields and lines the XML lacks."""
+    update: dict[str, Any] = {}
+    for name in HEADER_FIELDS:
+        if xml.field(name) is None and visual.field(name) is not None:
+            update[name] = visual.field(name)
+    if not xml.lines and visual.lines:
+        update["lines"] = visual.lines
+    if not xml.tax_lines and visual.tax_lines:
+        update["tax_lines"] = visual.tax_lines
+    return xml.model_copy(update=update)
+
+
+def extract_invoice(text: DocumentText, settings: Settings, *, use_einvoice: bool = True) -> Invoice:
+    """The invoice of a document: from its e-invoice XML when present and allowed, else visual."""
+    visual = extract_visual(text, settings) if text.pages else Invoice()
+    if not (use_einvoice and settings.read_einvoice_xml and text.einvoice_xml):
+        return visual
+    try:
+        from extractors.einvoice import parse_einvoice
+
+        xml = parse_einvoice(text.einvoice_xml)
+    except Exception as exc:  # a broken attachment must not lose the visual reading
+        log.warning("e-invoice XML unreadable, using the visual path: %s", exc)
+        return visual
+    return _merge(xml, visual)

@@ -1,0 +1,229 @@
+"""Header fields without per-vendor templates: labels, layout and checksums.
+
+Each field is found where any invoice prints it: right of or below its label (see
+`fields_search`), or, for identifiers with a checksum (IBAN, VAT id), anywhere the checksum
+holds. The result is one `Candidate` per field with the evidence its confidence is built from.
+Money fields are chosen jointly in `fields_money`, parties in `fields_parties`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from stdnum import bic as std_bic
+from stdnum import iban as std_iban
+from stdnum.eu import vat as std_vat
+
+from extractors.amounts import currency_in, detect_decimal_separator
+from extractors.dates import day_first_for, find_dates
+from extractors.fields_layout import Line
+from extractors.fields_search import Candidate, best, candidates, label_hits, text_box
+from invoices.records import DocumentType
+
+_ID_TOKEN = re.compile(r"#?[A-Za-z0-9][A-Za-z0-9/_.\-#]*[A-Za-z0-9]|\d")
+_ID_STOP = re.compile(r"^(?:nr|no|nummer|number|num|n°|datum|date|vom|du|of|page|seite)\.?$", re.I)
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
+_VAT = re.compile(r"\b(?:[A-Z]{2}|EL)[ ]?[0-9A-Z][0-9A-Z .]{6,16}[0-9A-Z]\b")
+_BIC = re.compile(r"\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b")
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    """What the whole document says about how to read it: language, country, separators."""
+
+    language: str
+    country: str | None
+    day_first: bool
+    decimal_sep: str | None
+
+
+_LANG_WORDS = {
+    "de": r"\b(?:rechnung|und|der|die|das|betrag|summe|datum|steuer|zahlbar)\b",
+    "fr": r"\b(?:facture|et|le|la|les|montant|date|tva|total|payer)\b",
+    "en": r"\b(?:invoice|and|the|amount|total|date|tax|due|payment)\b",
+    "nl": r"\b(?:factuur|en|het|de|bedrag|totaal|btw|betaling)\b",
+}
+
+
+def document_context(full_text: str) -> DocumentContext:
+    """The document's language, country and number conventions, voted over its text."""
+    lowered = full_text.lower()
+    counts = {lang: len(re.findall(p, lowered)) for lang, p in _LANG_WORDS.items()}
+    language = max(counts, key=lambda k: counts[k]) if any(counts.values()) else "en"
+    country = None
+    if re.search(r"\b(?:usa|united states|u\.s\.a\.)\b", lowered) or (
+        re.search(r"\b[A-Z]{2} \d{5}(?:-\d{4})?\b", full_text) and "$" in full_text
+    ):
+        country = "US"
+    return DocumentContext(
+        language, country, day_first_for(language, country), detect_decimal_separator(full_text)
+    )
+
+
+def parse_identifier(text: str) -> tuple[str, int, int] | None:
+    """The first token that looks like a document number (has a digit, not a date)."""
+    for match in _ID_TOKEN.finditer(text[:80]):
+        token = match.group(0).rstrip(".-/")
+        if _ID_STOP.match(token):
+            continue
+        if not re.search(r"\d", token):
+            if len(token) <= 2:
+                continue
+            return None  # a word follows the label: its value is not a number here
+        if find_dates(token) or re.fullmatch(r"\d{1,2}", token):
+            return None
+        return token, match.start(), match.start() + len(token)
+    return None
+
+
+def _date_parser(ctx: DocumentContext):
+    def parse(text: str) -> tuple[Any, int, int] | None:
+        found = find_dates(text[:60], ctx.day_first)
+        return (found[0].value, found[0].start, found[0].end) if found else None
+
+    return parse
+
+
+def _checked(lines: list[Line], name: str, pattern: re.Pattern[str], valid) -> list[Candidate]:
+    """Values with a checksum anywhere in the text, stronger where a label precedes them."""
+    labelled = {(ln.index) for ln, _, _ in label_hits(lines, name)}
+    found = []
+    for line in lines:
+        for match in pattern.finditer(line.text):
+            compact = re.sub(r"[ .]", "", match.group(0))
+            if not valid(compact):
+                continue
+            weight = 1.0 if line.index in labelled else 0.7
+            found.append(
+                Candidate(name, compact, match.group(0), line,
+                          text_box(line, match.start(), match.end()), weight, 1.0,
+                          {"checksum": 1.0})
+            )
+    return found
+
+
+def _buyer_context(line: Line, lines: list[Line]) -> bool:
+    """Whether a line sits in the buyer's block or names the buyer's own identifiers."""
+    if re.search(r"\b(?:ihre|your|votre|uw|kunde|customer|client|buyer|k[äa]ufer)\b", line.text, re.I):
+        return True
+    return False
+
+
+def vat_candidates(lines: list[Line]) -> list[Candidate]:
+    """Seller VAT ids: checksum-valid EU VAT numbers, buyer-side ones excluded."""
+    found = _checked(lines, "vendor_vat_id", _VAT, std_vat.is_valid)
+    return [c for c in found if not _buyer_context(c.line, lines)]
+
+
+def iban_candidates(lines: list[Line]) -> list[Candidate]:
+    """IBANs whose checksum holds."""
+    return _checked(lines, "iban", _IBAN, std_iban.is_valid)
+
+
+def bic_candidates(lines: list[Line]) -> list[Candidate]:
+    """BICs printed after a BIC/SWIFT label."""
+    def parse(text: str) -> tuple[Any, int, int] | None:
+        match = _BIC.search(text[:40])
+        if match and std_bic.is_valid(match.group(0)):
+            return match.group(0), match.start(), match.end()
+        return None
+
+    return candidates(lines, "bic", parse, below=1)
+
+
+def currency_candidate(lines: list[Line]) -> Candidate | None:
+    """The invoice currency: ISO codes and symbols printed, voted by frequency."""
+    votes: Counter[str] = Counter()
+    first: dict[str, Line] = {}
+    for line in lines:
+        for code in re.findall(r"\b(EUR|USD|GBP|CHF|INR|PLN|MYR|JPY|SEK|NOK|DKK|CZK|CAD|AUD|SGD)\b", line.text):
+            votes[code] += 2
+            first.setdefault(code, line)
+        symbol = currency_in(re.sub(r"\b[A-Z]{3}\b", "", line.text))
+        if symbol:
+            votes[symbol] += 1
+            first.setdefault(symbol, line)
+    if not votes:
+        return None
+    code, count = votes.most_common(1)[0]
+    share = count / sum(votes.values())
+    line = first[code]
+    return Candidate("currency", code, code, line, line.bbox, 0.6 + 0.4 * share, 1.0,
+                     {"agreement": share})
+
+
+_DOC_TYPES = [
+    (DocumentType.CREDIT_NOTE, r"gutschrift|credit\s*note|avoir|creditnota|korekta|storno"),
+    (DocumentType.CORRECTION, r"rechnungskorrektur|korrekturrechnung|corrected\s*invoice|facture\s*rectificative"),
+    (DocumentType.REMINDER, r"zahlungserinnerung|mahnung|payment\s*reminder|relance"),
+    (DocumentType.STATEMENT, r"kontoauszug|statement\s*of\s*account|relev[ée]\s*de\s*compte"),
+    (DocumentType.INVOICE, r"rechnung|invoice|facture|factuur|faktura|bill\b|fattura"),
+    (DocumentType.RECEIPT, r"receipt|quittung|kassenbon|re[çc]u|cash\s*sale|tax\s*invoice"),
+]
+
+
+def document_type_candidate(lines: list[Line]) -> Candidate | None:
+    """The document type named by the first type word in the upper part of the first page."""
+    head = [ln for ln in lines if ln.page == lines[0].page][:40] if lines else []
+    for line in head:
+        for doc_type, pattern in _DOC_TYPES:
+            if re.search(rf"(?<![\w]){pattern}", line.text, re.I):
+                return Candidate("document_type", doc_type, line.text[:60], line, line.bbox, 0.9, 1.0)
+    if lines:
+        return Candidate("document_type", DocumentType.INVOICE, "", lines[0], None, 0.3, 1.0)
+    return None
+
+
+def payment_terms_candidate(lines: list[Line]) -> Candidate | None:
+    """The payment terms: the text after its label, or a line that states them."""
+    for line, match, weight in label_hits(lines, "payment_terms"):
+        rest = line.text[match.end():].strip(" :")
+        text = rest if len(rest) > 3 else line.text
+        if match.start() > 0 or weight < 1.0:
+            text = line.text
+        if len(text) < 4:
+            continue
+        return Candidate("payment_terms", text[:200], text[:200], line, line.bbox, weight, 1.0)
+    return None
+
+
+def simple_fields(lines: list[Line], ctx: DocumentContext) -> dict[str, Candidate]:
+    """Identifiers, dates, bank details, currency, type and terms of a document."""
+    picked: dict[str, Candidate | None] = {}
+    numbers = candidates(lines, "invoice_number", parse_identifier)
+    picked["invoice_number"] = best(numbers)
+    dates = candidates(lines, "invoice_date", _date_parser(ctx))
+    if not dates:
+        dates = _unlabelled_dates(lines, ctx)
+    picked["invoice_date"] = best(dates)
+    picked["due_date"] = best(candidates(lines, "due_date", _date_parser(ctx)))
+    po = [c for c in candidates(lines, "po_number", parse_identifier) if not _is_number_of(c, picked)]
+    picked["po_number"] = best(po)
+    picked["vendor_vat_id"] = best(vat_candidates(lines))
+    picked["iban"] = best(iban_candidates(lines))
+    picked["bic"] = best(bic_candidates(lines))
+    picked["currency"] = currency_candidate(lines)
+    picked["document_type"] = document_type_candidate(lines)
+    picked["payment_terms"] = payment_terms_candidate(lines)
+    return {k: v for k, v in picked.items() if v is not None}
+
+
+def _is_number_of(cand: Candidate, picked: dict[str, Candidate | None]) -> bool:
+    number = picked.get("invoice_number")
+    return number is not None and number.value == cand.value
+
+
+def _unlabelled_dates(lines: list[Line], ctx: DocumentContext) -> list[Candidate]:
+    """Without a date label: the first dates of the first page, weakly."""
+    found = []
+    for line in lines[:60]:
+        for match in find_dates(line.text, ctx.day_first):
+            found.append(
+                Candidate("invoice_date", match.value, match.raw, line,
+                          text_box(line, match.start, match.end), 0.35,
+                          1.0 if not found else 0.5)
+            )
+    return found[:3]

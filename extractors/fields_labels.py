@@ -1,0 +1,138 @@
+"""The printed labels that announce each header field, in English, German, French and Dutch.
+
+Each entry is a regular expression and a weight (how surely the label announces that field).
+No vendor's layout is encoded here: only words any invoice in these languages uses.
+"""
+
+from __future__ import annotations
+
+import re
+
+LABELS: dict[str, list[tuple[str, float]]] = {
+    "invoice_number": [
+        (r"rechnungs?[\s-]?(?:nummer|nr\.?|no\.?)", 1.0),
+        (r"(?:rechnung|gutschrift|korrektur\w*|beleg)\s*(?:\(\d+\)\s*)?(?:nr\.?|nummer|no\.?)", 1.0),
+        (r"invoice\s*(?:no\.?|number|num\.?|nr\.?|#|id)", 1.0),
+        (r"(?:tax\s)?invoice\s*:", 0.6),
+        (r"(?:credit\s*note|bill|receipt|document|doc)\s*(?:no\.?|number|#|nr\.?)", 0.8),
+        (r"(?:n°|no\.?|num[ée]ro)\s*(?:de\s)?facture", 1.0),
+        (r"facture\s*(?:n°|no\.?|num[ée]ro|nr)", 1.0),
+        (r"factuur\s?(?:nummer|nr\.?)", 1.0),
+        (r"faktura\s*(?:vat\s*)?(?:nr\.?|numer)", 1.0),
+        (r"belegnummer", 0.8),
+        (r"inv\s?(?:no|#)\.?", 0.8),
+        (r"(?:^|\s)(?:invoice|rechnung|facture|factuur)(?=\s+[A-Z#]*[\w/-]*\d)", 0.45),
+    ],
+    "invoice_date": [
+        (r"rechnungs?datum", 1.0),
+        (r"invoice\s*date|date\s*of\s*invoice|(?:bill|document|receipt)\s*date", 1.0),
+        (r"date\s*(?:de\s*(?:la\s*)?)?facture|date\s*d'?\s*[ée]mission", 1.0),
+        (r"factuurdatum", 1.0),
+        (r"data\s*wystawienia", 1.0),
+        (r"(?:beleg|ausstellungs)datum", 0.8),
+        (r"(?:rechnung|invoice|gutschrift|facture)\b[^\n]{0,40}?\s(?:vom|du|dated|of)", 0.9),
+        (r"(?<![\w-])(?:datum|date|dated|tarikh)(?![\w-])", 0.55),
+    ],
+    "due_date": [
+        (r"due\s*date|payment\s*due|date\s*due|pay(?:able)?\s*by", 1.0),
+        (r"f[äa]llig(?:keits)?(?:datum|\s*am)|zahlungsziel", 1.0),
+        (r"(?:date\s*d'?)?[ée]ch[ée]ance", 1.0),
+        (r"vervaldatum|uiterste\s*betaaldatum", 1.0),
+        (r"termin\s*p[łl]atno[śs]ci", 1.0),
+        (r"(?:überweisen|zahlen)\s*sie\s*bis\s*(?:zum)?", 0.8),
+    ],
+    "po_number": [
+        (r"bestell(?:ung|nummer|[\s-]?nr\.?)(?:\s*(?:nr\.?|nummer))?", 1.0),
+        (r"(?:p\.?\s?o\.?|purchase\s*order)\s*(?:no\.?|number|#|nr\.?|ref\w*)?", 0.9),
+        (r"(?:your\s*)?order\s*(?:no\.?|number|#|ref\w*)", 0.8),
+        (r"(?:bon|n°)\s*de\s*commande|commande\s*n°", 1.0),
+        (r"ordernummer|bestelnummer", 0.8),
+    ],
+    "vendor_vat_id": [
+        (r"ust\.?[\s-]*id(?:ent)?\.?[\s-]*(?:nr|nummer)?\.?", 1.0),
+        (r"umsatzsteuer[\s-]*id\w*", 1.0),
+        (r"vat\s*(?:reg\w*\.?\s*)?(?:no\.?|number|id|#)|vat\s*:", 1.0),
+        (r"(?:n°\s*)?tva(?:\s*intra\w*)?|num[ée]ro\s*de\s*tva", 0.9),
+        (r"btw(?:[\s-]*(?:nr\.?|nummer|id))?", 0.8),
+        (r"(?:gst|sst)\s*(?:reg\w*\.?\s*)?(?:no\.?|id)", 0.8),
+        (r"\bnip\b|\buid\b", 0.7),
+    ],
+    "subtotal": [
+        (r"sub[\s-]?total|subtotaal|sous[\s-]total", 1.0),
+        (r"(?:total|totaal|summe|betrag|montant)\s*(?:excl\.?|exkl\.?|hors|without|before|ohne|netto|net|ht\b)", 1.0),
+        (r"rechnungssumme\s*(?:netto|ohne)|nettobetrag|netto(?:summe|betrag)|gesamt\s*netto|summe\s*netto", 1.0),
+        (r"net\s*(?:total|amount)|total\s*ht|montant\s*ht|exclusief\s*btw|total\s*net", 1.0),
+        (r"(?:steuer)?basisbetrag|warenwert|total\s*excl", 0.5),
+    ],
+    "tax": [
+        (r"steuerbetrag|mehrwertsteuer|umsatzsteuer|ust\.?(?:[\s-]*betrag)?|mwst\.?|zuzügl\.?\s*ust", 0.8),
+        (r"(?:total\s*)?(?:vat|tax|gst|sst)(?:\s*amount|\s*total)?", 0.8),
+        (r"(?:montant\s*)?tva|btw(?:[\s-]*bedrag)?", 0.8),
+    ],
+    "total": [
+        (r"grand\s*total|total\s*(?:amount|due|payable|incl\w*|ttc|inkl\w*|sales|\(incl)|amount\s*payable", 1.0),
+        (r"bruttosumme|gesamtbetrag|rechnungs(?:summe|betrag)\s*(?:brutto|inkl)|summe\s*(?:brutto|inkl\w*)|endbetrag|brutto(?:betrag|summe)?", 1.0),
+        (r"montant\s*ttc|total\s*ttc|net\s*[àa]\s*payer|totaal\s*(?:incl\.?|bedrag)|te\s*betalen", 1.0),
+        (r"(?:rounded|nett?)\s*total|total\s*rounded|total\s*\(?rm\)?", 0.9),
+        (r"(?<![\w-])(?:total|totaal|summe|gesamt|betrag|amount|razem|do\s*zap[łl]aty)(?![\w-])", 0.6),
+    ],
+    "amount_due": [
+        (r"zahlbetrag|zu\s*zahlen(?:der\s*betrag)?|offener\s*betrag|restbetrag", 1.0),
+        (r"amount\s*due|balance\s*due|amount\s*payable|total\s*due|balance", 0.9),
+        (r"montant\s*d[ûu]|reste\s*[àa]\s*payer|net\s*[àa]\s*payer|te\s*betalen", 0.9),
+    ],
+    "iban": [(r"iban(?:[\s-]*nr\.?)?", 1.0)],
+    "bic": [(r"bic|swift(?:[\s-]*code)?", 1.0)],
+    "payment_terms": [
+        (r"zahlungsbedingung\w*|payment\s*terms?|terms\s*of\s*payment|conditions?\s*de\s*(?:paiement|r[èe]glement)|betalingstermijn", 1.0),
+        (r"zahlbar\s*(?:innerhalb|sofort|bis)|payable\s*within|net\s*\d+\s*days|due\s*(?:upon|on)\s*receipt", 0.8),
+    ],
+    "vendor_name": [
+        (r"verk[äa]ufer|rechnungs(?:steller|ersteller)|lieferant|leistungserbringer", 1.0),
+        (r"seller|supplier|vendor|sold\s*by|billed\s*by|from", 0.8),
+        (r"vendeur|fournisseur|[ée]metteur|leverancier|sprzedawca", 1.0),
+    ],
+    "buyer_name": [
+        (r"k[äa]ufer|rechnungsempf[äa]nger|leistungsempf[äa]nger|kunde(?!n\w)", 1.0),
+        (r"bill(?:ed)?\s*to|invoice\s*to|sold\s*to|customer|buyer|client", 0.9),
+        (r"acheteur|factur[ée]\s*[àa]|destinataire|klant|nabywca", 1.0),
+    ],
+}
+
+# Words that mark a line as being about another quantity than the field it names.
+NOT_TOTAL = re.compile(
+    r"sub[\s-]?total|zwischensumme|positionssumme|ohne|excl|exkl|hors|netto|before|"
+    r"qty|quantity|menge|items?\b|discount|rabatt|abschl|zuschl|steuer(?!\w*brutto)|"
+    r"vat|tax|gst|sst|tva|btw|mwst|ust|savings?|change|cash|tendered|paid|rounding|"
+    r"anzahlung|erhalten",
+    re.IGNORECASE,
+)
+
+LEGAL_FORMS = re.compile(
+    r"(?<![\w])(gmbh|ag|kg|ohg|e\.\s?k\.|ug|se|ltd\.?|limited|llc|llp|inc\.?|corp\.?|"
+    r"corporation|company|co\.|plc|s\.a\.?|sa|sas|sarl|s\.a\.r\.l\.|eurl|b\.v\.?|bv|n\.v\.?|"
+    r"s\.p\.a\.?|spa|srl|sdn\.?\s*bhd\.?|bhd\.?|enterprise|trading|sp\.\s?z\s?o\.?\s?o\.?|"
+    r"sp[óo][łl]ka\s*akcyjna|pvt\.?|private\s*limited)(?![\w])",
+    re.IGNORECASE,
+)
+
+
+def _flexible(pattern: str) -> str:
+    """Allow the stray space text layers put after a label's first letter ("F actuurnummer")."""
+    if pattern[:1].isalpha() and pattern[1:2].isalpha():
+        return pattern[0] + r"\s?" + pattern[1:]
+    return pattern
+
+
+COMPILED: dict[str, list[tuple[re.Pattern[str], float]]] = {
+    name: [
+        (re.compile(rf"(?<![\w])(?:{_flexible(p)})\s*[:#.]?", re.IGNORECASE), w)
+        for p, w in entries
+    ]
+    for name, entries in LABELS.items()
+}
+
+ANY_LABEL = re.compile(
+    "|".join(f"(?:{p})" for entries in LABELS.values() for p, _ in entries if len(p) > 6),
+    re.IGNORECASE,
+)

@@ -1,0 +1,153 @@
+"""Lines and column segments rebuilt from a page's words, for label-to-value extraction.
+
+A `Line` is a row of words at the same height; its `segments` are runs of words separated by
+a wide gap (a column boundary). When a page has no words (plain text only), lines come from
+the text and segments from runs of two or more spaces, without boxes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from invoices.records import BBox, DocumentText, Method, PageText, Word
+
+
+@dataclass
+class Segment:
+    """A run of words on one line with no column gap inside."""
+
+    text: str
+    bbox: BBox | None
+    confidence: float = 1.0
+
+
+@dataclass
+class Line:
+    """One printed line of a page with its column segments."""
+
+    page: int
+    index: int  # order within the document
+    text: str
+    segments: list[Segment]
+    bbox: BBox | None
+    method: Method
+    confidence: float = 1.0
+    page_height: float = 0.0
+    page_width: float = 0.0
+    words: list[Word] = field(default_factory=list)
+
+    @property
+    def top(self) -> float:
+        """The relative vertical position on the page (0 top, 1 bottom), 0 when unknown."""
+        if self.bbox is None or not self.page_height:
+            return 0.0
+        return self.bbox[1] / self.page_height
+
+
+def _union(boxes: list[BBox]) -> BBox:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _upright(words: list[Word]) -> list[Word]:
+    """The words of normal height: rotated watermarks and margin text form tall boxes."""
+    heights = sorted(w.bbox[3] - w.bbox[1] for w in words)
+    if not heights:
+        return []
+    median = heights[len(heights) // 2]
+    return [w for w in words if w.bbox[3] - w.bbox[1] <= 2.5 * median + 1 and w.text.strip()]
+
+
+def _rows(words: list[Word]) -> list[list[Word]]:
+    """Words grouped into rows by their vertical centre."""
+    rows: list[list[Word]] = []
+    for word in sorted(_upright(words), key=lambda w: ((w.bbox[1] + w.bbox[3]) / 2, w.bbox[0])):
+        centre = (word.bbox[1] + word.bbox[3]) / 2
+        height = max(1.0, word.bbox[3] - word.bbox[1])
+        if rows:
+            last = rows[-1]
+            last_centre = sum((w.bbox[1] + w.bbox[3]) / 2 for w in last) / len(last)
+            last_height = max(1.0, max(w.bbox[3] - w.bbox[1] for w in last))
+            if abs(centre - last_centre) <= 0.45 * max(height, last_height):
+                last.append(word)
+                continue
+        rows.append([word])
+    return [sorted(row, key=lambda w: w.bbox[0]) for row in rows]
+
+
+def _segments(row: list[Word]) -> list[Segment]:
+    """A row of words split at gaps wider than about two characters."""
+    groups: list[list[Word]] = [[row[0]]]
+    for prev, word in zip(row, row[1:], strict=False):
+        char = max(1.0, (prev.bbox[2] - prev.bbox[0]) / max(1, len(prev.text)))
+        height = max(1.0, prev.bbox[3] - prev.bbox[1])
+        gap = word.bbox[0] - prev.bbox[2]
+        if gap > max(2.2 * char, 0.9 * height):
+            groups.append([word])
+        else:
+            groups[-1].append(word)
+    return [
+        Segment(
+            " ".join(w.text for w in g),
+            _union([w.bbox for w in g]),
+            min(w.confidence for w in g),
+        )
+        for g in groups
+    ]
+
+
+def _page_lines_from_words(page: PageText, start: int) -> list[Line]:
+    lines = []
+    for offset, row in enumerate(_rows(page.words)):
+        segments = _segments(row)
+        lines.append(
+            Line(
+                page=page.number,
+                index=start + offset,
+                text=" ".join(w.text for w in row),
+                segments=segments,
+                bbox=_union([w.bbox for w in row]),
+                method=page.method,
+                confidence=sum(w.confidence for w in row) / len(row),
+                page_height=page.height,
+                page_width=page.width,
+                words=row,
+            )
+        )
+    return lines
+
+
+def _page_lines_from_text(page: PageText, start: int) -> list[Line]:
+    lines = []
+    for raw in page.text.splitlines():
+        if not raw.strip():
+            continue
+        parts = [p for p in re.split(r"\s{2,}|\t", raw.strip()) if p]
+        lines.append(
+            Line(
+                page=page.number,
+                index=start + len(lines),
+                text=" ".join(parts),
+                segments=[Segment(p, None) for p in parts],
+                bbox=None,
+                method=page.method,
+                confidence=page.ocr_confidence if page.ocr_confidence is not None else 1.0,
+            )
+        )
+    return lines
+
+
+def document_lines(text: DocumentText) -> list[Line]:
+    """Every line of a document, page by page, top to bottom."""
+    lines: list[Line] = []
+    for page in text.pages:
+        if page.words:
+            lines.extend(_page_lines_from_words(page, len(lines)))
+        else:
+            lines.extend(_page_lines_from_text(page, len(lines)))
+    return lines

@@ -1,0 +1,126 @@
+"""Money fields chosen jointly: subtotal + tax = total, tax per rate = base x rate.
+
+Each of subtotal, tax, total and amount due has labelled candidates; the combination that
+makes the arithmetic hold wins over the strongest single labels, so a "Gesamtbetrag der
+Zuschläge" does not become the total. The per-rate tax breakdown is found without labels:
+any row with a rate, a base and an amount where base x rate = amount.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from decimal import Decimal
+from typing import Any
+
+from extractors.amounts import find_amounts
+from extractors.fields import DocumentContext
+from extractors.fields_labels import NOT_TOTAL
+from extractors.fields_layout import Line
+from extractors.fields_search import Candidate, candidates
+from invoices.records import TaxLine
+
+_PERCENT = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
+_INCLUDED = re.compile(r"\b(?:incl\w*|inkl\w*|including|ttc|with|zzgl\w*|zuzügl\w*)\.?\s*\w*", re.I)
+CENT = Decimal("0.01")
+TOP = 6
+
+
+def money_parser(ctx: DocumentContext):
+    """A parser that reads the last two-decimal amount of a text (never a percentage)."""
+
+    def parse(text: str) -> tuple[Any, int, int] | None:
+        hits = [
+            a
+            for a in find_amounts(text, ctx.decimal_sep)
+            if a.decimals == 2 and not text[a.end : a.end + 2].strip().startswith("%")
+        ]
+        if not hits:
+            return None
+        last = hits[-1]
+        return last.value, last.start, last.end
+
+    return parse
+
+
+def _not_about(cand: Candidate, words: re.Pattern[str]) -> bool:
+    """Whether a candidate's line talks about another quantity (discounts, tax, quantities)."""
+    text = _INCLUDED.sub(" ", cand.line.text)
+    return not words.search(text)
+
+
+def tax_lines(lines: list[Line], ctx: DocumentContext) -> list[TaxLine]:
+    """The tax breakdown: rows where base x rate / 100 = amount, one per rate."""
+    found: dict[Decimal, TaxLine] = {}
+    for line in lines:
+        rates = {Decimal(r.replace(",", ".")) for r in _PERCENT.findall(line.text)}
+        amounts = [a for a in find_amounts(line.text, ctx.decimal_sep) if a.decimals == 2]
+        bare = [a.value for a in find_amounts(line.text, ctx.decimal_sep) if a.decimals <= 2]
+        rates |= {v for v in bare if Decimal(0) < v <= 30}
+        for base, amount in itertools.permutations(amounts, 2):
+            if base.value <= 0 or abs(amount.value) >= abs(base.value):
+                continue
+            for rate in rates:
+                if rate <= 0 or rate in found:
+                    continue
+                expected = (base.value * rate / 100).quantize(CENT)
+                if abs(expected - amount.value) <= CENT and amount.value != 0:
+                    found[rate] = TaxLine(rate=rate, base=base.value, amount=amount.value)
+    return sorted(found.values(), key=lambda t: t.rate or 0)
+
+
+def _top(found: list[Candidate]) -> list[Candidate | None]:
+    merged: dict[Decimal, Candidate] = {}
+    for cand in sorted(found, key=lambda c: -c.score):
+        merged.setdefault(cand.value, cand)
+    return [*sorted(merged.values(), key=lambda c: -c.score)[:TOP], None]
+
+
+def _combo_score(s: Candidate | None, t: Candidate | None, g: Candidate | None, tol: Decimal) -> float:
+    score = sum(c.score for c in (s, t, g) if c is not None)
+    if s is not None and t is not None and g is not None:
+        if abs(s.value + t.value - g.value) <= tol:
+            score += 2.5
+        else:
+            score -= 1.0
+    elif s is not None and g is not None and s.value > g.value:
+        score -= 1.0
+    return score
+
+
+def _tax_sum_candidate(breakdown: list[TaxLine], lines: list[Line]) -> Candidate | None:
+    if not breakdown or not lines:
+        return None
+    total = sum((t.amount or Decimal(0)) for t in breakdown)
+    return Candidate("tax", total, str(total), lines[0], None, 0.6, 1.0, {"derived": 1.0})
+
+
+def money_fields(
+    lines: list[Line], ctx: DocumentContext, tolerance: Decimal = Decimal("0.02")
+) -> tuple[dict[str, Candidate], list[TaxLine]]:
+    """Subtotal, tax, total and amount due that agree with each other, plus the tax breakdown."""
+    parse = money_parser(ctx)
+    subtotal = candidates(lines, "subtotal", parse)
+    tax = [c for c in candidates(lines, "tax", parse) if c.value >= 0]
+    total = [c for c in candidates(lines, "total", parse) if _not_about(c, NOT_TOTAL)]
+    breakdown = tax_lines(lines, ctx)
+    derived = _tax_sum_candidate(breakdown, lines)
+    if derived is not None:
+        tax.append(derived)
+    best_combo = max(
+        itertools.product(_top(subtotal), _top(tax), _top(total)),
+        key=lambda combo: _combo_score(*combo, tolerance),
+    )
+    picked: dict[str, Candidate] = {}
+    holds = all(c is not None for c in best_combo) and _combo_score(*best_combo, tolerance) > sum(
+        c.score for c in best_combo if c is not None
+    )
+    for name, cand in zip(("subtotal", "tax", "total"), best_combo, strict=True):
+        if cand is not None:
+            cand.field = name
+            cand.extra["arithmetic"] = 1.0 if holds else 0.0
+            picked[name] = cand
+    due = candidates(lines, "amount_due", parse)
+    if due:
+        picked["amount_due"] = max(due, key=lambda c: (c.score, c.line.index))
+    return picked, breakdown

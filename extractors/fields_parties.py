@@ -1,0 +1,147 @@
+"""Vendor and buyer: party headings, legal forms and the letterhead, without templates.
+
+The vendor is whoever a seller heading ("Verkäufer", "Seller", "Fournisseur") introduces, else
+the company with a legal form (GmbH, Ltd, SDN BHD, B.V.) printed outside the buyer's block,
+preferring the letterhead and names repeated in the footer, else the first line of the page
+(receipts print the merchant on top).
+"""
+
+from __future__ import annotations
+
+import re
+
+from extractors.fields_labels import ANY_LABEL, COMPILED, LEGAL_FORMS
+from extractors.fields_layout import Line
+from extractors.fields_search import Candidate
+
+_CUT = re.compile(r"\s*(?:[●•·|]|\s-\s|,\s*\d).*$")
+_NOT_NAME = re.compile(
+    r"^(?:nummer|globale|number|tel|fax|phone|e-?mail|www|http|gln|ust|vat|steuer|iban|bic|"
+    r"page|seite|datum|date|invoice|rechnung|facture|receipt|tax|gst|reg|co\.?\s*no|no\.)\b",
+    re.I,
+)
+
+
+def _name_like(text: str) -> bool:
+    letters = sum(ch.isalpha() for ch in text)
+    digits = sum(ch.isdigit() for ch in text)
+    return letters >= 3 and digits <= letters / 3 and len(text) <= 80 and not _NOT_NAME.match(text)
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"^name\s*:\s*", "", text.strip(), flags=re.I)
+    return _CUT.sub("", text).strip(" :,")
+
+
+def _heading_hits(lines: list[Line], name: str) -> list[tuple[Line, str]]:
+    """Lines that are a party heading of `name`, with any value printed after a colon."""
+    hits = []
+    for line in lines:
+        for pattern, _ in COMPILED[name]:
+            match = pattern.match(line.segments[0].text if line.segments else line.text)
+            if match is None:
+                continue
+            seg = line.segments[0].text
+            rest = seg[match.end() :]
+            if rest and rest[0].isalpha() and not match.group(0).rstrip().endswith(":"):
+                continue
+            hits.append((line, rest.strip(" :")))
+            break
+    return hits
+
+
+def _value_after_heading(lines: list[Line], line: Line, rest: str) -> tuple[str, Line] | None:
+    if rest and _name_like(rest):
+        return _clean(rest), line
+    for nxt in lines[line.index + 1 : line.index + 6]:
+        if nxt.page != line.page:
+            break
+        text = nxt.segments[0].text if nxt.segments else nxt.text
+        if re.match(r"^name\s*:", text, re.I):
+            return _clean(text), nxt
+        if _name_like(text) and not ANY_LABEL.match(text):
+            return _clean(text), nxt
+    return None
+
+
+def party_from_heading(lines: list[Line], name: str) -> Candidate | None:
+    """The party a heading introduces ("Verkäufer", "Bill to"), with the line it sits on."""
+    for line, rest in _heading_hits(lines, name):
+        found = _value_after_heading(lines, line, rest)
+        if found and found[0]:
+            value, where = found
+            return Candidate(name, value, value, where, where.bbox, 1.0, 0.9)
+    return None
+
+
+def _buyer_block(lines: list[Line]) -> set[int]:
+    """Indexes of lines in the buyer's address block."""
+    block: set[int] = set()
+    for line, _ in _heading_hits(lines, "buyer_name"):
+        block.update(range(line.index, line.index + 6))
+    return block
+
+
+def _legal_form_candidates(lines: list[Line], buyer: set[int]) -> list[Candidate]:
+    found: list[Candidate] = []
+    counts: dict[str, int] = {}
+    for line in lines:
+        for seg in line.segments:
+            if LEGAL_FORMS.search(seg.text) and _name_like(_clean(seg.text)):
+                key = _clean(seg.text).casefold()
+                counts[key] = counts.get(key, 0) + 1
+    for line in lines:
+        if line.index in buyer:
+            continue
+        for seg in line.segments:
+            value = _clean(seg.text)
+            if not LEGAL_FORMS.search(value) or not _name_like(value):
+                continue
+            first_page = line.page == lines[0].page
+            top = 1.0 if first_page and line.top < 0.2 else 0.7 if first_page else 0.5
+            repeats = min(counts.get(value.casefold(), 1), 3)
+            found.append(
+                Candidate("vendor_name", value, seg.text, line, seg.bbox, 0.6 + 0.1 * repeats, top)
+            )
+    return found
+
+
+def vendor_candidate(lines: list[Line]) -> Candidate | None:
+    """The vendor's name: seller heading, else a legal-form company, else the letterhead."""
+    headed = party_from_heading(lines, "vendor_name")
+    if headed is not None:
+        headed.field = "vendor_name"
+        return headed
+    found = _legal_form_candidates(lines, _buyer_block(lines))
+    if found:
+        return max(found, key=lambda c: (c.score, -c.line.index))
+    for line in lines[:6]:
+        text = _clean(line.segments[0].text if line.segments else line.text)
+        if _name_like(text) and not ANY_LABEL.search(text):
+            return Candidate("vendor_name", text, text, line, line.bbox, 0.4, 1.0)
+    return None
+
+
+def buyer_candidate(lines: list[Line]) -> Candidate | None:
+    """The buyer's name under a buyer heading ("Rechnungsempfänger", "Bill to")."""
+    return party_from_heading(lines, "buyer_name")
+
+
+def address_candidate(lines: list[Line], vendor: Candidate | None) -> Candidate | None:
+    """The vendor's address: the lines printed under its name, up to a contact or id line."""
+    if vendor is None:
+        return None
+    parts: list[str] = []
+    for nxt in lines[vendor.line.index + 1 : vendor.line.index + 5]:
+        if nxt.page != vendor.line.page:
+            break
+        text = nxt.segments[0].text if nxt.segments else nxt.text
+        if re.search(r"tel|fax|phone|gst|vat|ust|reg|e-?mail|www|invoice|rechnung|date|datum", text, re.I):
+            break
+        if not re.search(r"\d", text) and parts and not re.search(r"[A-Z]{3,}", text):
+            break
+        parts.append(text.strip())
+    if not parts:
+        return None
+    value = ", ".join(parts)
+    return Candidate("vendor_address", value, value, vendor.line, vendor.line.bbox, 0.6, 0.8)

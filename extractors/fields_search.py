@@ -1,0 +1,166 @@
+"""Label-to-value search: where a label is printed, its value is to the right or just below.
+
+`candidates(...)` walks every line where a field's label is printed, looks at the text right
+of the label on the same line (up to the next label) and at the column just below it, and
+hands each piece of text to a parser. Every hit becomes a `Candidate` with the evidence the
+confidence model uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from extractors.fields_labels import ANY_LABEL, COMPILED
+from extractors.fields_layout import Line
+from invoices.records import BBox
+
+# parser(text) -> (value, start, end) of the first acceptable value, or None
+Parser = Callable[[str], "tuple[Any, int, int] | None"]
+
+
+@dataclass
+class Candidate:
+    """One possible value of a field with the evidence for it."""
+
+    field: str
+    value: Any
+    raw: str
+    line: Line
+    bbox: BBox | None
+    label_weight: float  # 0 when found without a label
+    position: float  # 1 right of the label, lower below it or unlabelled
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        """The raw strength of this candidate before agreement and checks."""
+        return self.label_weight * self.position + self.extra.get("bonus", 0.0)
+
+
+def _word_spans(line: Line) -> list[tuple[int, int]]:
+    spans, offset = [], 0
+    for word in line.words:
+        spans.append((offset, offset + len(word.text)))
+        offset += len(word.text) + 1
+    return spans
+
+
+def x_range(line: Line, start: int, end: int) -> tuple[float, float] | None:
+    """The horizontal extent of the characters start..end of a line (None without boxes)."""
+    if not line.words:
+        return None
+    xs = [
+        (w.bbox[0], w.bbox[2])
+        for w, (s, e) in zip(line.words, _word_spans(line), strict=False)
+        if s < end and e > start
+    ]
+    if not xs:
+        return None
+    return min(x[0] for x in xs), max(x[1] for x in xs)
+
+
+def text_box(line: Line, start: int, end: int) -> BBox | None:
+    """The box of the characters start..end of a line, or the line's box without words."""
+    if not line.words:
+        return line.bbox
+    boxes = [
+        w.bbox
+        for w, (s, e) in zip(line.words, _word_spans(line), strict=False)
+        if s < end and e > start
+    ]
+    if not boxes:
+        return line.bbox
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _column_below(line: Line, span: tuple[float, float] | None) -> tuple[str, int]:
+    """The text of `line` under a label's column, and its offset in the line."""
+    if span is None or not line.words:
+        return line.text, 0
+    left, right = span
+    spans = _word_spans(line)
+    picked = [
+        i
+        for i, w in enumerate(line.words)
+        if w.bbox[2] > left - 4 and w.bbox[0] < right + max(40.0, right - left)
+    ]
+    if not picked:
+        return "", 0
+    first, last = picked[0], picked[-1]
+    return line.text[spans[first][0] : spans[last][1]], spans[first][0]
+
+
+def _right_text(line: Line, end: int) -> str:
+    """The text right of a label, cut at the next printed label."""
+    rest = line.text[end:]
+    nxt = ANY_LABEL.search(rest, 1)
+    return rest[: nxt.start()] if nxt and nxt.start() > 0 else rest
+
+
+def label_hits(lines: list[Line], name: str) -> Iterator[tuple[Line, re.Match[str], float]]:
+    """Every printed label of a field: the line, the match and the label's weight."""
+    for line in lines:
+        seen_end = -1
+        for pattern, weight in COMPILED[name]:
+            for match in pattern.finditer(line.text):
+                if match.start() < seen_end:
+                    continue
+                seen_end = match.end()
+                yield line, match, weight
+
+
+def candidates(
+    lines: list[Line], name: str, parse: Parser, below: int = 2
+) -> list[Candidate]:
+    """The values a parser finds right of or below each label of a field."""
+    found: list[Candidate] = []
+    by_index = {ln.index: ln for ln in lines}
+    for line, match, weight in label_hits(lines, name):
+        right = _right_text(line, match.end())
+        hit = parse(right)
+        if hit is not None:
+            value, start, end = hit
+            offset = match.end() + start
+            found.append(
+                Candidate(name, value, right[start:end].strip(), line,
+                          text_box(line, offset, match.end() + end), weight, 1.0)
+            )
+            continue
+        span = x_range(line, match.start(), match.end())
+        for step in range(1, below + 1):
+            nxt = by_index.get(line.index + step)
+            if nxt is None or nxt.page != line.page:
+                break
+            text, offset = _column_below(nxt, span)
+            hit = parse(text)
+            if hit is not None:
+                value, start, end = hit
+                found.append(
+                    Candidate(name, value, text[start:end].strip(), nxt,
+                              text_box(nxt, offset + start, offset + end), weight,
+                              0.85 if step == 1 else 0.6)
+                )
+                break
+    return found
+
+
+def best(found: list[Candidate]) -> Candidate | None:
+    """The strongest candidate, with the agreement of the others recorded on it."""
+    if not found:
+        return None
+    totals: dict[Any, float] = {}
+    for cand in found:
+        totals[cand.value] = totals.get(cand.value, 0.0) + cand.score
+    winner = max(found, key=lambda c: (totals[c.value], c.score, -c.line.index))
+    whole = sum(totals.values()) or 1.0
+    winner.extra["agreement"] = totals[winner.value] / whole
+    winner.extra["support"] = float(sum(1 for c in found if c.value == winner.value))
+    return winner

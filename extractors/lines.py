@@ -1,0 +1,166 @@
+"""Line items stitched across pages, without templates.
+
+A table starts at a header row (two or more column words: description, quantity, price,
+amount) and ends at the totals. A table left open at a page's end continues on the next page
+after its repeated header; carried-over subtotals ("Übertrag", "carried forward") are dropped.
+An item row has a description and a line total; quantity and unit price are the numbers whose
+product is the line total, read from the row or, where the layout wraps, from the row below.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from extractors.amounts import AmountMatch, find_amounts
+from extractors.fields import DocumentContext
+from extractors.fields_layout import Line
+from invoices.records import FieldValue, LineItem, Provenance
+
+_COLUMNS = {
+    "description": r"beschreibung|bezeichnung|artikel\w*|description|item|produkt|product|"
+    r"d[ée]signation|libell[ée]|omschrijving|leistung|name|towar",
+    "quantity": r"menge|qty|quantity|anzahl|aantal|quantit[ée]|qt[ée]|ilo[śs][ćc]|stunden|hours",
+    "price": r"einzelpreis|preis|unit\s*price|price|rate|prix|prijs|cena|tarif",
+    "amount": r"betrag|amount|total|summe|gesamt|montant|nettobetrag|entgelt|bedrag|warto[śs][ćc]",
+}
+_END = re.compile(
+    r"^(?:\W*)(?:summe|zwischensumme|gesamt|total|sub[\s-]?total|rechnungs(?:summe|betrag)|"
+    r"positionssumme|nettobetrag|netto|umsatzsteuer\w*|steuer\w*|mwst|vat\b|tax\b|"
+    r"zahlbetrag|amount\s*due|montant|sous[\s-]total|totaal|exclusief|belegsummen|"
+    r"zahlungsbedingungen|bank|payment)",
+    re.I,
+)
+_CARRY = re.compile(r"übertrag|uebertrag|carried\s*(?:forward|over)|brought\s*forward|report\b|a\s*reporter", re.I)
+_NOT_ITEM = re.compile(
+    r"(?:brutto|netto)?preis\s*:|bruttopreis|rabatt|abschlag|discount|zuschlag|"
+    r"^\W*(?:gtin|ean|art\.?-?nr|serienummer|serial)\b",
+    re.I,
+)
+_UNIT = re.compile(
+    r"^(?:stk\.?|st\.?|stück|pcs?\.?|pieces?|units?|kg|g|l|m|m²|m2|h|std\.?|hrs?|days?|tage?|"
+    r"ea|each|x|pauschal|psch|lfm|set|pak|paket|karton|liter|stunden?)$",
+    re.I,
+)
+CENT = Decimal("0.01")
+
+
+def _is_header(line: Line) -> bool:
+    hits = sum(1 for p in _COLUMNS.values() if re.search(rf"(?<![\w]){p}", line.text, re.I))
+    return hits >= 2 and len(find_amounts(line.text)) <= 1
+
+
+def _table_rows(lines: list[Line]) -> list[Line]:
+    """The rows inside item tables, across pages, without headers and carry-overs."""
+    rows: list[Line] = []
+    open_table = False
+    inside = False
+    page = None
+    for line in lines:
+        if line.page != page:
+            page = line.page
+            inside = open_table
+        if _is_header(line):
+            inside = open_table = True
+            continue
+        if not inside:
+            continue
+        if _CARRY.search(line.text):
+            continue
+        if _END.search(line.text):
+            inside = open_table = False
+            continue
+        rows.append(line)
+    return rows
+
+
+def _numbers(line: Line, ctx: DocumentContext) -> list[AmountMatch]:
+    text = line.text
+    return [
+        a
+        for a in find_amounts(text, ctx.decimal_sep)
+        if not text[a.end : a.end + 2].strip().startswith("%")
+    ]
+
+
+def _split_qty_price(nums: list[AmountMatch], total: Decimal) -> tuple[Any, Any]:
+    """The quantity and unit price whose product is the line total."""
+    for price in nums:
+        for qty in nums:
+            if qty is price or qty.value == 0:
+                continue
+            if abs((qty.value * price.value).quantize(CENT) - total) <= CENT:
+                return qty.value, price.value
+    for price in nums:
+        if price.value == total and price.decimals >= 2:
+            return Decimal(1), price.value
+    return None, None
+
+
+def _description(line: Line, nums: list[AmountMatch]) -> str:
+    text = line.text
+    for num in sorted(nums, key=lambda n: -n.start):
+        text = text[: num.start] + " " + text[num.end :]
+    words = [
+        w for w in text.split()
+        if not _UNIT.match(w) and not re.fullmatch(r"[\W\d]*|%|€|\$|VAT|\(S\)|EUR|[A-Z]*\d+[A-Z\d]*", w)
+    ]
+    return " ".join(words).strip(" :-")
+
+
+def _item(line: Line, after: list[Line], ctx: DocumentContext, used: set[int]) -> LineItem | None:
+    nums = _numbers(line, ctx)
+    money = [n for n in nums if n.decimals >= 2]
+    description = _description(line, nums)
+    if sum(ch.isalpha() for ch in description) < 3 or _NOT_ITEM.search(line.text):
+        return None
+    total = money[-1].value if money else None
+    qty, price = _split_qty_price(nums[:-1] if money else nums, total) if total is not None else (None, None)
+    if qty is None:
+        for nxt in after:
+            later = [n for n in _numbers(nxt, ctx) if n.decimals == 2]
+            for cand in reversed(later):
+                q, p = _split_qty_price(nums, cand.value)
+                if q is not None:
+                    total, qty, price = cand.value, q, p
+                    used.add(nxt.index)
+                    break
+            if qty is not None:
+                break
+    if total is None:
+        return None
+    return _line_item(line, description, qty, price, total)
+
+
+def _line_item(line: Line, description: str, qty: Any, price: Any, total: Decimal) -> LineItem:
+    checked = qty is not None
+    conf = 0.95 if checked else 0.6
+    prov = Provenance(method=line.method, extractor="layout-lines", version="1",
+                      page=line.page, bbox=line.bbox, raw=line.text[:300])
+
+    def fv(value: Any) -> FieldValue[Any] | None:
+        return None if value is None else FieldValue[Any](value=value, confidence=conf, provenance=prov)
+
+    return LineItem(
+        description=fv(description),
+        quantity=fv(qty),
+        unit_price=fv(price),
+        line_total=fv(total),
+        page=line.page,
+    )
+
+
+def extract_line_items(lines: list[Line], ctx: DocumentContext) -> list[LineItem]:
+    """The invoice lines of a document, in order, stitched across pages."""
+    rows = _table_rows(lines)
+    items: list[LineItem] = []
+    used: set[int] = set()
+    for i, row in enumerate(rows):
+        if row.index in used:
+            continue
+        following = [r for r in rows[i + 1 : i + 3] if r.page == row.page]
+        item = _item(row, following, ctx, used)
+        if item is not None:
+            items.append(item)
+    return items
