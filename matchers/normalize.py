@@ -1,0 +1,202 @@
+"""Normalising the keys that matching compares: names, VAT ids, IBANs, e-mail domains, numbers.
+
+Every comparison in `matchers` goes through these functions, so a vendor master row and an
+extracted invoice are always reduced the same way before they meet.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Legal-form suffixes and other words that carry no identity (compared after case folding).
+LEGAL_FORMS: frozenset[str] = frozenset(
+    {
+        "gmbh",
+        "mbh",
+        "ag",
+        "kg",
+        "kgaa",
+        "ohg",
+        "gbr",
+        "ug",
+        "ev",
+        "eg",
+        "se",
+        "co",
+        "ltd",
+        "limited",
+        "llc",
+        "llp",
+        "lp",
+        "inc",
+        "incorporated",
+        "corp",
+        "corporation",
+        "plc",
+        "company",
+        "sa",
+        "sas",
+        "sarl",
+        "sasu",
+        "eurl",
+        "snc",
+        "srl",
+        "spa",
+        "bv",
+        "nv",
+        "vof",
+        "ab",
+        "as",
+        "asa",
+        "oy",
+        "oyj",
+        "aps",
+        "sl",
+        "slu",
+        "sdn",
+        "bhd",
+        "pty",
+        "pte",
+        "kft",
+        "sro",
+        "zrt",
+        "and",
+        "und",
+        "et",
+        "the",
+        "cie",
+        "ltda",
+    }
+)
+
+# E-mail domains that many unrelated senders share: no evidence of identity.
+FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.de",
+        "yahoo.fr",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "t-online.de",
+        "icloud.com",
+        "aol.com",
+        "orange.fr",
+        "free.fr",
+        "proton.me",
+        "protonmail.com",
+        "mail.com",
+    }
+)
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Case-folded ASCII text (accents stripped, ß as ss), whitespace collapsed."""
+    text = text.replace("ß", "ss").replace("ø", "o").replace("æ", "ae").replace("œ", "oe")
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _SPACES.sub(" ", ascii_text.casefold()).strip()
+
+
+def name_tokens(name: str) -> list[str]:
+    """The identifying words of a company name: folded, punctuation split, legal forms dropped."""
+    tokens = [t for t in _NON_ALNUM.split(fold(name).replace("&", " and ")) if t]
+    kept = [t for t in tokens if t not in LEGAL_FORMS]
+    return kept or tokens
+
+
+def normalize_name(name: str | None) -> str:
+    """A company name reduced for comparison ('' for None)."""
+    return " ".join(name_tokens(name)) if name else ""
+
+
+def normalize_address(address: str | None) -> str:
+    """An address folded to lower-case alphanumeric words ('' for None)."""
+    if not address:
+        return ""
+    folded = fold(address).replace("strasse", "str").replace("street", "st")
+    return " ".join(t for t in _NON_ALNUM.split(folded) if t)
+
+
+def compact_id(value: str | None) -> str:
+    """A VAT id or IBAN without spaces, dots or dashes, upper case ('' for None)."""
+    if not value:
+        return ""
+    return re.sub(r"[^0-9A-Za-z]", "", value).upper()
+
+
+def email_domain(email: str | None) -> str:
+    """The lower-case domain of an e-mail address, '' when absent or a free-mail provider."""
+    if not email or "@" not in email:
+        return ""
+    domain = email.rsplit("@", 1)[1].strip().strip(">").lower()
+    return "" if domain in FREE_MAIL_DOMAINS else domain
+
+
+def country_of(vat_id: str | None, iban: str | None) -> str:
+    """The ISO country implied by a VAT id or IBAN prefix ('' when neither has one)."""
+    for value in (compact_id(vat_id), compact_id(iban)):
+        if len(value) >= 2 and value[:2].isalpha():
+            return "GR" if value[:2] == "EL" else value[:2]
+    return ""
+
+
+# Characters that OCR and typing confuse; both sides map to the same canonical character.
+_CONFUSABLE = str.maketrans(
+    {
+        "O": "0",
+        "Q": "0",
+        "D": "0",
+        "I": "1",
+        "L": "1",
+        "|": "1",
+        "S": "5",
+        "B": "8",
+        "Z": "2",
+        "G": "6",
+    }
+)
+_NUMBER_PREFIX = re.compile(
+    r"^(?:INVOICE|INV|RECHNUNG|RECHNUNGSNR|RE|RG|FACTURE|FACT|FA|FAC|BILL|NO|NR|NUM|N)+(?=\d)"
+)
+
+
+def normalize_invoice_number(number: str | None) -> str:
+    """An invoice number reduced for duplicate detection.
+
+    Upper case, separators dropped, a leading word prefix (INV, RE, No) dropped, leading zeros
+    of the numeric part dropped. Confusable letters are kept here; see `confusable_key`.
+    """
+    if not number:
+        return ""
+    compact = re.sub(r"[^0-9A-Z]", "", fold(number).upper())
+    stripped = _NUMBER_PREFIX.sub("", compact)
+    return stripped.lstrip("0") or stripped or compact
+
+
+def confusable_key(number: str | None) -> str:
+    """The invoice number with O/0, I/1, S/5 and similar confusions mapped together."""
+    return normalize_invoice_number(number).translate(_CONFUSABLE).lstrip("0")
+
+
+def digits_only(number: str | None) -> str:
+    """The digits of an invoice or PO number, leading zeros dropped."""
+    return re.sub(r"\D", "", number or "").lstrip("0")
+
+
+def normalize_po_number(number: str | None) -> str:
+    """A PO number reduced for lookup: upper case, no separators, no 'PO'/'Order' prefix."""
+    if not number:
+        return ""
+    compact = re.sub(r"[^0-9A-Z]", "", fold(number).upper())
+    compact = re.sub(r"^(?:PURCHASEORDER|PO|ORDER|BESTELLUNG|BESTELLNR|BEST|NR|NO)+", "", compact)
+    return compact.lstrip("0") or compact

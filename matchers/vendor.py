@@ -1,0 +1,261 @@
+"""Vendor resolution: link an invoice to one vendor of the master, or to none.
+
+Candidates come from exact keys (VAT id, IBAN, e-mail domain), name trigrams and name
+embeddings; each candidate gets a calibrated probability from `vendor_model` with the
+per-feature scores that explain it. The best candidate is linked only at or above the
+threshold: an unknown vendor is VENDOR_UNKNOWN, never the nearest one. A linked vendor whose
+master IBAN differs from the invoice's is BANK_DETAILS_CHANGED.
+
+The model is only run when it can change the answer: when an exact key already gives a
+decisive probability, the name embedding is not computed (the cheap path of the cascade).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
+from stdnum import iban as iban_check
+
+from invoices.records import Invoice, ReasonCode, VendorMatch
+from matchers.embeddings import Embedder
+from matchers.master import VendorMaster, VendorRecord
+from matchers.normalize import (
+    compact_id,
+    country_of,
+    email_domain,
+    normalize_address,
+    normalize_name,
+)
+from matchers.vendor_model import Explanation, VendorModel, load_vendor_model
+
+__all__ = ["InvoiceKeys", "VendorMaster", "VendorRecord", "VendorResolver", "compare"]
+
+
+@dataclass(frozen=True)
+class InvoiceKeys:
+    """The vendor evidence an invoice carries, normalised once."""
+
+    name: str
+    address: str
+    vat_id: str
+    iban: str
+    domain: str
+    country: str
+    currency: str
+
+    @classmethod
+    def from_invoice(cls, invoice: Invoice) -> InvoiceKeys:
+        """The keys of an extracted invoice (empty strings for absent fields)."""
+        vat, iban = invoice.value("vendor_vat_id"), invoice.value("iban")
+        return cls(
+            name=normalize_name(invoice.value("vendor_name")),
+            address=normalize_address(invoice.value("vendor_address")),
+            vat_id=compact_id(vat),
+            iban=compact_id(iban),
+            domain=email_domain(invoice.value("vendor_email")),
+            country=country_of(vat, iban),
+            currency=(invoice.value("currency") or "").upper(),
+        )
+
+
+def _key_score(a: str, b: str | None) -> float | None:
+    """1 equal, 0.5 one character apart (an OCR slip), 0 different, None when one is absent."""
+    if not a or not b:
+        return None
+    if a == b:
+        return 1.0
+    return 0.5 if len(a) > 6 and Levenshtein.distance(a, b, score_cutoff=1) <= 1 else 0.0
+
+
+def compare(
+    keys: InvoiceKeys, record: VendorRecord, cosine: float | None
+) -> dict[str, float | None]:
+    """The per-feature similarity scores of an invoice against one vendor record."""
+    name = (
+        max(
+            (
+                max(fuzz.ratio(keys.name, n), fuzz.token_sort_ratio(keys.name, n)) / 100.0
+                for n in record.names_normalized
+            ),
+            default=0.0,
+        )
+        if keys.name
+        else None
+    )
+    address = (
+        fuzz.token_set_ratio(keys.address, record.address_normalized) / 100.0
+        if keys.address and record.address_normalized
+        else None
+    )
+    vendor_domain = email_domain(record.email)
+    return {
+        "name_fuzzy": name,
+        "name_embedding": cosine,
+        "address": address,
+        "vat_id": _key_score(keys.vat_id, record.vat_id),
+        "iban": _key_score(keys.iban, record.iban),
+        "email_domain": (
+            float(keys.domain == vendor_domain) if keys.domain and vendor_domain else None
+        ),
+        "country": (
+            float(keys.country == record.country) if keys.country and record.country else None
+        ),
+        "currency": (
+            float(keys.currency == record.currency) if keys.currency and record.currency else None
+        ),
+    }
+
+
+@dataclass
+class _Scored:
+    index: int
+    via: list[str]
+    explanation: Explanation
+
+
+class VendorResolver:
+    """Links invoices to the vendor master; `resolve` for one, `resolve_many` for a batch."""
+
+    def __init__(
+        self,
+        master: VendorMaster,
+        embedder: Embedder | None,
+        settings: Any,
+        model: VendorModel | None = None,
+    ) -> None:
+        self.master = master
+        self.embedder = embedder
+        self.model = model or load_vendor_model()
+        self.threshold = float(getattr(settings, "vendor_match_threshold", 0.8))
+        self.k = int(getattr(settings, "vendor_candidates", 10))
+        self.decisive = float(getattr(settings, "vendor_decisive_probability", 0.999))
+        if embedder is not None:
+            master.ensure_embeddings(embedder)
+
+    def resolve(self, invoice: Invoice) -> VendorMatch:
+        """The vendor of one invoice, with the scores and candidates that explain it."""
+        return self.resolve_many([invoice])[0]
+
+    def resolve_many(self, invoices: Sequence[Invoice]) -> list[VendorMatch]:
+        """Vendors of a batch of invoices: embeddings are computed in one batch, only for the
+        invoices an exact key did not already decide."""
+        keys = [InvoiceKeys.from_invoice(i) for i in invoices]
+        results: list[VendorMatch | None] = [None] * len(keys)
+        undecided: list[int] = []
+        for n, key in enumerate(keys):
+            scored = self._score(key, self._cheap_candidates(key), None)
+            if scored and scored[0].via and scored[0].explanation.probability >= self.decisive:
+                results[n] = self._decide(key, scored)
+            else:
+                undecided.append(n)
+        vectors = self._encode([keys[n].name for n in undecided])
+        neighbours = (
+            self.master.embedding_candidates(vectors, self.k)
+            if vectors is not None and len(undecided)
+            else [[] for _ in undecided]
+        )
+        for row, n in enumerate(undecided):
+            candidates = self._cheap_candidates(keys[n])
+            for index, _cos in neighbours[row]:
+                candidates.setdefault(index, [])
+            query = vectors[row] if vectors is not None else None
+            results[n] = self._decide(keys[n], self._score(keys[n], candidates, query))
+        return [r for r in results if r is not None]
+
+    def _encode(self, names: list[str]) -> np.ndarray | None:
+        if self.embedder is None or self.master.embeddings is None:
+            return None
+        unique = list(dict.fromkeys(names))
+        vectors = self.embedder.encode(unique) if unique else np.zeros((0, self.embedder.dim))
+        position = {name: i for i, name in enumerate(unique)}
+        return vectors[[position[n] for n in names]] if names else vectors
+
+    def _cheap_candidates(self, key: InvoiceKeys) -> dict[int, list[str]]:
+        candidates = self.master.exact_candidates(key.vat_id, key.iban, key.domain)
+        for index, _jaccard in self.master.trigram_candidates(key.name, self.k):
+            candidates.setdefault(index, [])
+        return dict(candidates)
+
+    def _score(
+        self, key: InvoiceKeys, candidates: dict[int, list[str]], query: np.ndarray | None
+    ) -> list[_Scored]:
+        scored = []
+        for index, via in candidates.items():
+            record = self.master.records[index]
+            cosine = None
+            if key.name and query is not None and record.names_normalized:
+                cosine = self.master.name_cosine(query, index)
+            explanation = self.model.explain(compare(key, record, cosine))
+            scored.append(_Scored(index, via, explanation))
+        scored.sort(key=lambda s: (-s.explanation.log_odds, self.master.records[s.index].vendor_id))
+        return scored
+
+    def _decide(self, key: InvoiceKeys, scored: list[_Scored]) -> VendorMatch:
+        candidates = [self._candidate(s) for s in scored[:3]]
+        if not scored or scored[0].explanation.probability < self.threshold:
+            best = scored[0].explanation if scored else None
+            return VendorMatch(
+                method="none",
+                probability=best.probability if best else 0.0,
+                scores=_scores(best) if best else {},
+                candidates=candidates,
+                reasons=[ReasonCode.VENDOR_UNKNOWN],
+            )
+        top = scored[0]
+        record = self.master.records[top.index]
+        reasons = (
+            [ReasonCode.BANK_DETAILS_CHANGED] if bank_details_changed(key.iban, record) else []
+        )
+        return VendorMatch(
+            vendor_id=record.vendor_id,
+            vendor_name=record.name,
+            method=_method(top),
+            probability=round(top.explanation.probability, 6),
+            scores=_scores(top.explanation),
+            candidates=candidates,
+            reasons=reasons,
+        )
+
+    def _candidate(self, scored: _Scored) -> dict[str, Any]:
+        record = self.master.records[scored.index]
+        return {
+            "vendor_id": record.vendor_id,
+            "name": record.name,
+            "probability": round(scored.explanation.probability, 6),
+            "via": scored.via,
+            "scores": scored.explanation.scores,
+            "weights": scored.explanation.contributions,
+        }
+
+
+def _scores(explanation: Explanation) -> dict[str, float]:
+    out = dict(explanation.scores)
+    out.update({f"weight.{k}": round(v, 4) for k, v in explanation.contributions.items()})
+    out["log_odds"] = round(explanation.log_odds, 4)
+    return out
+
+
+def _method(scored: _Scored) -> str:
+    scores = scored.explanation.scores
+    for feature in ("vat_id", "iban", "email_domain"):
+        if scores.get(feature) == 1.0:
+            return feature
+    return "similarity"
+
+
+def bank_details_changed(invoice_iban: str, record: VendorRecord) -> bool:
+    """Whether the invoice asks for payment to an account other than the master's.
+
+    A checksum-invalid IBAN one or two characters from the master's is an extraction slip
+    (validation reports IBAN_INVALID), not a new account.
+    """
+    if not invoice_iban or not record.iban or invoice_iban == record.iban:
+        return False
+    if not iban_check.is_valid(invoice_iban):
+        return Levenshtein.distance(invoice_iban, record.iban) > 2
+    return True
