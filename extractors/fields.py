@@ -112,9 +112,25 @@ def _buyer_context(line: Line, lines: list[Line]) -> bool:
     return False
 
 
+def _vat_format(compact: str) -> bool:
+    return bool(re.fullmatch(r"(?:[A-Z]{2}|EL)[0-9A-Z]{8,12}", compact)) and bool(re.search(r"\d{6}", compact))
+
+
 def vat_candidates(lines: list[Line]) -> list[Candidate]:
-    """Seller VAT ids: checksum-valid EU VAT numbers, buyer-side ones excluded."""
+    """Seller VAT ids: checksum-valid anywhere, or well-formed after a VAT label; never the buyer's."""
     found = _checked(lines, "vendor_vat_id", _VAT, std_vat.is_valid)
+    seen = {(c.line.index, c.value) for c in found}
+
+    def parse(text: str) -> tuple[Any, int, int] | None:
+        match = _VAT.search(text[:40])
+        if match and _vat_format(re.sub(r"[ .]", "", match.group(0))):
+            return re.sub(r"[ .]", "", match.group(0)), match.start(), match.end()
+        return None
+
+    for cand in candidates(lines, "vendor_vat_id", parse, below=1):
+        if (cand.line.index, cand.value) not in seen:
+            cand.label_weight *= 0.8
+            found.append(cand)
     return [c for c in found if not _buyer_context(c.line, lines)]
 
 

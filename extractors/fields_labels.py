@@ -11,7 +11,7 @@ import re
 LABELS: dict[str, list[tuple[str, float]]] = {
     "invoice_number": [
         (r"rechnungs?[\s-]?(?:nummer|nr\.?|no\.?)", 1.0),
-        (r"(?:rechnung|gutschrift|korrektur\w*|beleg)\s*(?:\(\d+\)\s*)?(?:nr\.?|nummer|no\.?)", 1.0),
+        (r"\w*(?:rechnung|gutschrift|korrektur\w*|beleg)(?:\s\w+){0,2}?\s*(?:\(\d+\)\s*)?(?:nr\.?|nummer|no\.?)(?![\w])", 1.0),
         (r"invoice\s*(?:no\.?|number|num\.?|nr\.?|#|id)", 1.0),
         (r"(?:tax\s)?invoice\s*:", 0.6),
         (r"(?:credit\s*note|bill|receipt|document|doc)\s*(?:no\.?|number|#|nr\.?)", 0.8),
@@ -30,7 +30,8 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"factuurdatum", 1.0),
         (r"data\s*wystawienia", 1.0),
         (r"(?:beleg|ausstellungs)datum", 0.8),
-        (r"(?:rechnung|invoice|gutschrift|facture)\b[^\n]{0,40}?\s(?:vom|du|dated|of)", 0.9),
+        (r"\w*(?:rechnung|invoice|gutschrift|facture)\s*(?:\(\d+\)\s*)?(?:\w+\s+){0,2}"
+         r"(?:nr\.?|no\.?|n°|#)\s*\S+\s+(?:vom|du|dated|of)(?![\w])", 0.9),
         (r"(?<![\w-])(?:datum|date|dated|tarikh)(?![\w-])", 0.55),
     ],
     "due_date": [
@@ -39,7 +40,8 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"(?:date\s*d'?)?[ée]ch[ée]ance", 1.0),
         (r"vervaldatum|uiterste\s*betaaldatum", 1.0),
         (r"termin\s*p[łl]atno[śs]ci", 1.0),
-        (r"(?:überweisen|zahlen)\s*sie\s*bis\s*(?:zum)?", 0.8),
+        (r"(?:überweisen|zahlen)\s*sie(?:\s*bitte)?\s*bis\s*(?:zum)?", 0.8),
+        (r"f[äa]lligkeit(?=\s*(?::|$|teilzahlung|betrag))", 0.9),
     ],
     "po_number": [
         (r"bestell(?:ung|nummer|[\s-]?nr\.?)(?:\s*(?:nr\.?|nummer))?", 1.0),
@@ -62,7 +64,7 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"(?:total|totaal|summe|betrag|montant)\s*(?:excl\.?|exkl\.?|hors|without|before|ohne|netto|net|ht\b)", 1.0),
         (r"rechnungssumme\s*(?:netto|ohne)|nettobetrag|netto(?:summe|betrag)|gesamt\s*netto|summe\s*netto", 1.0),
         (r"net\s*(?:total|amount)|total\s*ht|montant\s*ht|exclusief\s*btw|total\s*net", 1.0),
-        (r"(?:steuer)?basisbetrag|warenwert|total\s*excl", 0.5),
+        (r"total\s*excl\w*", 0.8),
     ],
     "tax": [
         (r"steuerbetrag|mehrwertsteuer|umsatzsteuer|ust\.?(?:[\s-]*betrag)?|mwst\.?|zuzügl\.?\s*ust", 0.8),
@@ -93,7 +95,7 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"vendeur|fournisseur|[ée]metteur|leverancier|sprzedawca", 1.0),
     ],
     "buyer_name": [
-        (r"k[äa]ufer|rechnungsempf[äa]nger|leistungsempf[äa]nger|kunde(?!n\w)", 1.0),
+        (r"k[äa]ufer|rechnungsempf[äa]nger|leistungsempf[äa]nger|kunde(?![\w])", 1.0),
         (r"bill(?:ed)?\s*to|invoice\s*to|sold\s*to|customer|buyer|client", 0.9),
         (r"acheteur|factur[ée]\s*[àa]|destinataire|klant|nabywca", 1.0),
     ],

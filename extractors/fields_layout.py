@@ -77,7 +77,25 @@ def _rows(words: list[Word]) -> list[list[Word]]:
                 last.append(word)
                 continue
         rows.append([word])
-    return [sorted(row, key=lambda w: w.bbox[0]) for row in rows]
+    return [_glue(sorted(row, key=lambda w: w.bbox[0])) for row in rows]
+
+
+def _glue(row: list[Word]) -> list[Word]:
+    """Words that touch (no gap at all) are one word split by the PDF's glyph runs."""
+    out: list[Word] = []
+    for word in row:
+        if out:
+            prev = out[-1]
+            height = max(1.0, prev.bbox[3] - prev.bbox[1])
+            if 0 <= word.bbox[0] - prev.bbox[2] < 0.05 * height:
+                out[-1] = Word(
+                    text=prev.text + word.text,
+                    bbox=_union([prev.bbox, word.bbox]),
+                    confidence=min(prev.confidence, word.confidence),
+                )
+                continue
+        out.append(word)
+    return out
 
 
 def _segments(row: list[Word]) -> list[Segment]:

@@ -23,6 +23,10 @@ from invoices.records import TaxLine
 _PERCENT = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
 _INCLUDED = re.compile(r"\b(?:incl\w*|inkl\w*|including|ttc|with|zzgl\w*|zuzügl\w*)\.?\s*\w*", re.I)
 CENT = Decimal("0.01")
+# Rates printed without a % sign are only believed when they are a VAT/GST rate in use somewhere.
+COMMON_RATES = frozenset(Decimal(r) for r in (
+    "2.1", "2.5", "3", "4", "5", "5.5", "6", "7", "7.7", "8", "8.1", "9", "10", "12", "13", "14",
+    "15", "16", "17", "18", "19", "20", "21", "22", "23", "24", "25", "27"))
 TOP = 6
 
 
@@ -56,9 +60,9 @@ def tax_lines(lines: list[Line], ctx: DocumentContext) -> list[TaxLine]:
         rates = {Decimal(r.replace(",", ".")) for r in _PERCENT.findall(line.text)}
         amounts = [a for a in find_amounts(line.text, ctx.decimal_sep) if a.decimals == 2]
         bare = [a.value for a in find_amounts(line.text, ctx.decimal_sep) if a.decimals <= 2]
-        rates |= {v for v in bare if Decimal(0) < v <= 30}
+        rates |= {v for v in bare if v in COMMON_RATES}
         for base, amount in itertools.permutations(amounts, 2):
-            if base.value <= 0 or abs(amount.value) >= abs(base.value):
+            if base.value <= 0 or abs(amount.value) >= abs(base.value) or amount.start < base.start:
                 continue
             for rate in rates:
                 if rate <= 0 or rate in found:

@@ -37,15 +37,15 @@ def _heading_hits(lines: list[Line], name: str) -> list[tuple[Line, str]]:
     """Lines that are a party heading of `name`, with any value printed after a colon."""
     hits = []
     for line in lines:
+        seg = line.segments[0].text if line.segments else line.text
         for pattern, _ in COMPILED[name]:
-            match = pattern.match(line.segments[0].text if line.segments else line.text)
+            match = pattern.match(seg)
             if match is None:
                 continue
-            seg = line.segments[0].text
-            rest = seg[match.end() :]
-            if rest and rest[0].isalpha() and not match.group(0).rstrip().endswith(":"):
-                continue
-            hits.append((line, rest.strip(" :")))
+            rest = line.text[match.end() :].strip()
+            if rest and rest[0].isalnum() and not match.group(0).rstrip().endswith(":"):
+                continue  # the label word is part of a sentence or a name
+            hits.append((line, rest if match.group(0).rstrip().endswith(":") else ""))
             break
     return hits
 
@@ -56,10 +56,16 @@ def _value_after_heading(lines: list[Line], line: Line, rest: str) -> tuple[str,
     for nxt in lines[line.index + 1 : line.index + 6]:
         if nxt.page != line.page:
             break
+        if re.match(r"^name\s*:", nxt.text, re.I):
+            return _clean(nxt.text), nxt
         text = nxt.segments[0].text if nxt.segments else nxt.text
-        if re.match(r"^name\s*:", text, re.I):
-            return _clean(text), nxt
-        if _name_like(text) and not ANY_LABEL.match(text):
+        if ":" in text or _heading_hits([nxt], "buyer_name") or _heading_hits([nxt], "vendor_name"):
+            continue
+        if re.fullmatch(r"(?:herrn?|frau|mr\.?|mrs\.?|ms\.?|m\.|mme|monsieur|madame)", text.strip(), re.I):
+            following = lines[nxt.index + 1] if nxt.index + 1 < len(lines) else None
+            if following is not None and _name_like(following.text):
+                return _clean(f"{text.strip()} {following.text}"), nxt
+        if _name_like(text):
             return _clean(text), nxt
     return None
 

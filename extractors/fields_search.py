@@ -17,6 +17,9 @@ from extractors.fields_labels import ANY_LABEL, COMPILED
 from extractors.fields_layout import Line
 from invoices.records import BBox
 
+# "incl. VAT", "excl. USt.": the tax word qualifies another amount, it is not a label
+_QUALIFIED = re.compile(r"(?:incl|inkl|excl|exkl|ohne|hors|without|before|zzgl)\w*\.?\s*\(?\s*$", re.I)
+
 # parser(text) -> (value, start, end) of the first acceptable value, or None
 Parser = Callable[[str], "tuple[Any, int, int] | None"]
 
@@ -111,7 +114,7 @@ def label_hits(lines: list[Line], name: str) -> Iterator[tuple[Line, re.Match[st
         seen_end = -1
         for pattern, weight in COMPILED[name]:
             for match in pattern.finditer(line.text):
-                if match.start() < seen_end:
+                if match.start() < seen_end or _QUALIFIED.search(line.text[: match.start()]):
                     continue
                 seen_end = match.end()
                 yield line, match, weight
@@ -126,6 +129,9 @@ def candidates(
     for line, match, weight in label_hits(lines, name):
         right = _right_text(line, match.end())
         hit = parse(right)
+        if hit is None and len(right) < len(line.text) - match.end():
+            right = line.text[match.end() :]  # the next "label" was a word inside this one's text
+            hit = parse(right)
         if hit is not None:
             value, start, end = hit
             offset = match.end() + start
