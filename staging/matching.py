@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import psycopg
 
+from matchers.duplicates import PriorInvoice
 from matchers.embeddings import Embedder, text_key
 from matchers.master import VendorMaster
+from matchers.po import BilledEntry
+from matchers.po_data import BilledLedger, PoData
 
 log = logging.getLogger(__name__)
 
@@ -91,3 +95,101 @@ def load_vendor_master(conn: psycopg.Connection, embedder: Embedder | None) -> V
     )
     master.attach_embeddings(matrix, embedder.name)
     return master
+
+
+def load_po_data(
+    conn: psycopg.Connection,
+    vendor_ids: Sequence[str] | None = None,
+    po_numbers: Sequence[str] | None = None,
+) -> PoData:
+    """Purchase orders with their lines and received quantities: all of them, or those of the
+    given vendors plus the given PO numbers (as printed: matched after normalisation, so pass
+    the numbers themselves and the flow also gets the vendors' other POs)."""
+    where, params = "", ()
+    if vendor_ids is not None or po_numbers is not None:
+        where = " WHERE po.vendor_id = ANY(%s) OR po.po_number = ANY(%s)"
+        params = (list(vendor_ids or []), list(po_numbers or []))
+    orders = conn.execute(
+        "SELECT po.po_number, po.vendor_id, po.currency, po.order_date, po.status"
+        f" FROM purchase_orders po{where}",
+        params,
+    ).fetchall()
+    numbers = [o["po_number"] for o in orders]
+    lines = conn.execute(
+        "SELECT po_number, line_no, sku, description, quantity, unit, unit_price, tax_rate"
+        " FROM purchase_order_lines WHERE po_number = ANY(%s) ORDER BY po_number, line_no",
+        (numbers,),
+    ).fetchall()
+    received = conn.execute(
+        "SELECT po_number, line_no, sum(quantity) AS quantity FROM goods_receipts"
+        " WHERE po_number = ANY(%s) GROUP BY po_number, line_no",
+        (numbers,),
+    ).fetchall()
+    return PoData.from_rows(orders, lines, received)
+
+
+def billed_ledger(
+    conn: psycopg.Connection,
+    po_numbers: Sequence[str] | None = None,
+    exclude_document_id: int | None = None,
+) -> BilledLedger:
+    """What staged documents billed per PO line (optionally only some POs, and leaving out
+    the document being re-processed)."""
+    rows = conn.execute(
+        "SELECT document_id, po_number, line_no, quantity FROM po_billing_ledger"
+        " WHERE (%(pos)s::text[] IS NULL OR po_number = ANY(%(pos)s))"
+        " AND (%(doc)s::bigint IS NULL OR document_id <> %(doc)s)",
+        {"pos": None if po_numbers is None else list(po_numbers), "doc": exclude_document_id},
+    ).fetchall()
+    return BilledLedger(rows)
+
+
+def record_billing(
+    conn: psycopg.Connection, document_id: int, entries: Iterable[BilledEntry]
+) -> int:
+    """Write what a staged invoice bills on PO lines (replacing its earlier rows)."""
+    conn.execute("DELETE FROM po_billing_ledger WHERE document_id = %s", (document_id,))
+    totals: dict[tuple[str, int], list[Decimal]] = {}
+    for e in entries:
+        acc = totals.setdefault((e.po_number, e.line_no), [Decimal(0), Decimal(0)])
+        acc[0] += e.quantity
+        acc[1] += e.amount
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO po_billing_ledger (document_id, po_number, line_no, quantity, amount)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            [(document_id, po, line, q, a) for (po, line), (q, a) in totals.items()],
+        )
+    return len(totals)
+
+
+def duplicate_candidates(
+    conn: psycopg.Connection,
+    *,
+    vendor_id: str | None,
+    total: Decimal | None,
+    invoice_number: str | None,
+    sha256: str | None = None,
+    exclude_document_id: int | None = None,
+    limit: int = 500,
+) -> list[PriorInvoice]:
+    """Earlier staged invoices (any batch) that share the vendor, the absolute amount, the
+    printed invoice number or the file: the candidates `find_duplicates` weighs."""
+    rows = conn.execute(
+        "SELECT i.document_id, d.sha256, d.file_name, i.vendor_id, i.vendor_name,"
+        " i.invoice_number, i.invoice_date, i.total, i.currency, i.document_type"
+        " FROM invoices i JOIN documents d USING (document_id)"
+        " WHERE (%(doc)s::bigint IS NULL OR i.document_id <> %(doc)s) AND ("
+        " i.vendor_id = %(vendor)s OR abs(i.total) = abs(%(total)s::numeric)"
+        " OR i.invoice_number = %(number)s OR d.sha256 = %(sha)s)"
+        " ORDER BY i.document_id DESC LIMIT %(limit)s",
+        {
+            "doc": exclude_document_id,
+            "vendor": vendor_id,
+            "total": total,
+            "number": invoice_number,
+            "sha": sha256,
+            "limit": limit,
+        },
+    ).fetchall()
+    return [PriorInvoice(**{**r, "sha256": (r["sha256"] or "").strip() or None}) for r in rows]

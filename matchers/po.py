@@ -1,0 +1,300 @@
+"""Purchase-order matching: find the PO, align the lines, check price and quantities.
+
+2-way: each invoice line's unit price against the PO line, its quantity (plus what earlier
+invoices billed) against the quantity ordered. 3-way: that quantity against the goods received.
+Tolerances come from settings, per vendor or GL category. Every finding is a stable reason
+code on the line it concerns, with the expected and actual values beside it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+from rapidfuzz import fuzz
+from scipy.optimize import linear_sum_assignment
+
+from invoices.records import DocumentType, Invoice, LineItem, ReasonCode, VendorMatch
+from matchers.normalize import fold
+from matchers.po_data import ZERO, BilledLedger, PoData, PoLine, PurchaseOrder, tolerance_for
+
+NOT_BILLED_TYPES = {
+    DocumentType.CREDIT_NOTE,
+    DocumentType.STATEMENT,
+    DocumentType.REMINDER,
+    DocumentType.OTHER,
+    DocumentType.RECEIPT,
+}
+
+
+class LineMatch(BaseModel):
+    """One invoice line aligned to a PO line (or not), with the checks made on it."""
+
+    invoice_line: int  # 0-based position on the invoice
+    po_line_no: int | None = None
+    method: str = "none"  # sku, description, price, none
+    score: float = 0.0
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    po_unit_price: Decimal | None = None
+    ordered: Decimal | None = None
+    received: Decimal | None = None
+    billed_before: Decimal | None = None
+    reasons: list[ReasonCode] = Field(default_factory=list)
+
+
+class BilledEntry(BaseModel):
+    """What this invoice bills on one PO line: the flow adds it to the ledger when staged."""
+
+    po_number: str
+    line_no: int
+    quantity: Decimal
+    amount: Decimal
+
+
+class PoMatch(BaseModel):
+    """The PO an invoice was matched to, how, and every variance found."""
+
+    po_number: str | None = None
+    method: str = "none"  # number, number_confusable, inferred, none, not_applicable
+    score: float = 0.0
+    reasons: list[ReasonCode] = Field(default_factory=list)
+    lines: list[LineMatch] = Field(default_factory=list)
+    billed: list[BilledEntry] = Field(default_factory=list)
+    detail: str = ""
+
+
+def _value(fv: Any) -> Any:
+    return None if fv is None else fv.value
+
+
+def _unit_price(line: LineItem) -> Decimal | None:
+    price, qty, total = _value(line.unit_price), _value(line.quantity), _value(line.line_total)
+    if price is not None:
+        return Decimal(price)
+    if qty and total is not None:
+        return (Decimal(total) / Decimal(qty)).quantize(Decimal("0.0001"))
+    return None
+
+
+def _pair_score(line: LineItem, po_line: PoLine) -> tuple[float, str]:
+    """How well an invoice line fits a PO line, and the strongest evidence for it."""
+    sku = fold(str(_value(line.sku) or "")).replace(" ", "")
+    if sku and po_line.sku and sku == fold(po_line.sku).replace(" ", ""):
+        return 3.0, "sku"
+    description = str(_value(line.description) or "")
+    similarity = (
+        fuzz.token_set_ratio(fold(description), fold(po_line.description)) / 100.0
+        if description
+        else 0.0
+    )
+    price = _unit_price(line)
+    closeness = 0.0
+    if price is not None and po_line.unit_price > 0:
+        closeness = max(0.0, 1.0 - float(abs(price - po_line.unit_price) / po_line.unit_price))
+    if similarity >= 0.6:
+        return 1.0 + similarity + 0.25 * closeness, "description"
+    if closeness >= 0.99 and not description:
+        return 1.0, "price"
+    return 0.0, "none"
+
+
+def align_lines(
+    lines: list[LineItem], po_lines: list[PoLine]
+) -> list[tuple[int, PoLine | None, str, float]]:
+    """Align invoice lines to PO lines one-to-one: SKU, then description, then price.
+
+    Returns (invoice line index, PO line or None, method, score) for every invoice line.
+    """
+    if not lines:
+        return []
+    scores = np.zeros((len(lines), len(po_lines)))
+    methods: dict[tuple[int, int], str] = {}
+    for i, line in enumerate(lines):
+        for j, po_line in enumerate(po_lines):
+            scores[i, j], methods[(i, j)] = _pair_score(line, po_line)
+    aligned: dict[int, tuple[PoLine, str, float]] = {}
+    if po_lines:
+        rows, cols = linear_sum_assignment(scores, maximize=True)
+        for i, j in zip(rows, cols, strict=True):
+            if scores[i, j] > 0:
+                aligned[int(i)] = (po_lines[j], methods[(int(i), int(j))], float(scores[i, j]))
+    return [(i, *aligned[i]) if i in aligned else (i, None, "none", 0.0) for i in range(len(lines))]
+
+
+def _infer(
+    invoice: Invoice, orders: list[PurchaseOrder], ledger: BilledLedger
+) -> tuple[PurchaseOrder | None, float]:
+    """The vendor's open PO that best explains the invoice lines and amount, if one does."""
+    total = _value(invoice.subtotal) or _value(invoice.total)
+    best: tuple[float, PurchaseOrder | None] = (0.0, None)
+    for order in orders:
+        alignment = align_lines(invoice.lines, order.lines)
+        matched = [a for a in alignment if a[1] is not None]
+        if not invoice.lines or len(matched) < max(1, len(invoice.lines) // 2):
+            continue
+        coverage = len(matched) / len(invoice.lines)
+        fit = 0.0
+        for i, po_line, _method, _score in matched:
+            assert po_line is not None
+            qty = _value(invoice.lines[i].quantity)
+            remaining = po_line.quantity - ledger.billed(order.po_number, po_line.line_no)
+            price = _unit_price(invoice.lines[i])
+            fit += 0.5 * (price is not None and abs(price - po_line.unit_price) < Decimal("0.01"))
+            fit += 0.5 * (qty is not None and Decimal(qty) <= remaining)
+        value = sum((ln.quantity * ln.unit_price for ln in order.lines), ZERO)
+        amount_fit = 0.0
+        if total is not None and value > 0:
+            amount_fit = max(0.0, 1.0 - float(abs(Decimal(total) - value) / value))
+        score = 2 * coverage + fit / len(invoice.lines) + amount_fit
+        if score > best[0]:
+            best = (score, order)
+    return (best[1], best[0]) if best[0] >= 2.5 else (None, best[0])
+
+
+def match_purchase_order(
+    invoice: Invoice,
+    vendor_match: VendorMatch | None,
+    po_data: PoData,
+    ledger: BilledLedger,
+    settings: Any,
+    gl_category: str | None = None,
+) -> PoMatch:
+    """Match one invoice to its purchase order and check it (2-way and 3-way).
+
+    `ledger` holds what other documents already billed per PO line; the returned `billed`
+    entries are what this invoice adds to it once staged.
+    """
+    doc_type = _value(invoice.document_type)
+    if doc_type in NOT_BILLED_TYPES:
+        return PoMatch(method="not_applicable", detail=f"document type {doc_type}")
+    vendor_id = vendor_match.vendor_id if vendor_match else None
+    number = str(_value(invoice.po_number) or "").strip()
+    if number:
+        order, method = po_data.find(number, vendor_id)
+        if order is None:
+            return PoMatch(
+                method="none",
+                reasons=[ReasonCode.PO_NOT_FOUND],
+                detail=f"no purchase order {number!r}",
+            )
+        if vendor_id is not None and order.vendor_id != vendor_id:
+            return PoMatch(
+                po_number=order.po_number,
+                method=method,
+                reasons=[ReasonCode.PO_NOT_FOUND],
+                detail=f"PO {order.po_number} belongs to vendor {order.vendor_id}",
+            )
+        score = 1.0
+    else:
+        if vendor_id is None:
+            return PoMatch(method="none", detail="no PO number and no known vendor")
+        order, score = _infer(invoice, po_data.open_orders(vendor_id), ledger)
+        method = "inferred"
+        if order is None:
+            required = po_data.vendor_uses_pos(vendor_id) and _amount(invoice) > Decimal(
+                str(getattr(settings, "po_required_above", ZERO))
+            )
+            return PoMatch(
+                method="none",
+                reasons=[ReasonCode.PO_MISSING] if required else [],
+                detail="no PO number on the invoice and no open PO fits its lines",
+            )
+    return _check(
+        invoice,
+        order,
+        method,
+        score,
+        ledger,
+        tolerance_for(settings, vendor_id, gl_category),
+        settings,
+    )
+
+
+def _amount(invoice: Invoice) -> Decimal:
+    value = _value(invoice.total) or _value(invoice.subtotal)
+    return Decimal(value) if value is not None else ZERO
+
+
+def _check(
+    invoice: Invoice,
+    order: PurchaseOrder,
+    method: str,
+    score: float,
+    ledger: BilledLedger,
+    tolerance: Any,
+    settings: Any,
+) -> PoMatch:
+    reasons: list[ReasonCode] = []
+    if order.status == "closed":
+        reasons.append(ReasonCode.PO_CLOSED)
+    currency = str(_value(invoice.currency) or "").upper()
+    if currency and order.currency and currency != order.currency.upper():
+        reasons.append(ReasonCode.CURRENCY_MISMATCH)
+    three_way = bool(getattr(settings, "po_three_way", True))
+    lines, billed = [], []
+    for i, po_line, line_method, line_score in align_lines(invoice.lines, order.lines):
+        line = invoice.lines[i]
+        match = LineMatch(
+            invoice_line=i,
+            method=line_method,
+            score=round(line_score, 4),
+            quantity=_value(line.quantity),
+            unit_price=_unit_price(line),
+        )
+        if po_line is None:
+            match.reasons.append(ReasonCode.LINE_UNMATCHED)
+        else:
+            _check_line(
+                match,
+                po_line,
+                ledger.billed(order.po_number, po_line.line_no),
+                tolerance,
+                three_way,
+            )
+            quantity = Decimal(match.quantity) if match.quantity is not None else ZERO
+            amount = _value(line.line_total)
+            billed.append(
+                BilledEntry(
+                    po_number=order.po_number,
+                    line_no=po_line.line_no,
+                    quantity=quantity,
+                    amount=Decimal(amount) if amount is not None else ZERO,
+                )
+            )
+        lines.append(match)
+    for match in lines:
+        reasons.extend(r for r in match.reasons if r not in reasons)
+    return PoMatch(
+        po_number=order.po_number,
+        method=method,
+        score=round(score, 4),
+        reasons=reasons,
+        lines=lines,
+        billed=billed,
+    )
+
+
+def _check_line(
+    match: LineMatch, po_line: PoLine, billed_before: Decimal, tolerance: Any, three_way: bool
+) -> None:
+    match.po_line_no = po_line.line_no
+    match.po_unit_price = po_line.unit_price
+    match.ordered, match.received, match.billed_before = (
+        po_line.quantity,
+        po_line.received,
+        billed_before,
+    )
+    if match.unit_price is not None and tolerance.price_exceeded(
+        match.unit_price, po_line.unit_price
+    ):
+        match.reasons.append(ReasonCode.PRICE_VARIANCE)
+    if match.quantity is None:
+        return
+    cumulative = billed_before + Decimal(match.quantity)
+    if tolerance.qty_exceeded(cumulative, po_line.quantity):
+        match.reasons.append(ReasonCode.QTY_EXCEEDS_ORDERED)
+    if three_way and tolerance.qty_exceeded(cumulative, po_line.received):
+        match.reasons.append(ReasonCode.QTY_EXCEEDS_RECEIVED)

@@ -1,0 +1,196 @@
+"""Purchase orders, goods received and the billed-quantity ledger, in memory.
+
+Plain slotted dataclasses, because a scale run holds 200,000 PO lines; `PoData` indexes them
+by normalised PO number and by vendor. The ledger says how much of each PO line earlier
+invoices already billed, so partial invoices add up and over-billing across invoices shows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from matchers.normalize import confusable_key, normalize_po_number
+
+ZERO = Decimal("0")
+
+
+@dataclass(slots=True)
+class PoLine:
+    """One ordered line, with the quantity received against it so far."""
+
+    line_no: int
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    sku: str | None = None
+    unit: str | None = None
+    tax_rate: Decimal | None = None
+    received: Decimal = ZERO
+
+
+@dataclass(slots=True)
+class PurchaseOrder:
+    """A purchase order of one vendor with its lines."""
+
+    po_number: str
+    vendor_id: str
+    currency: str
+    status: str = "open"
+    order_date: date | None = None
+    lines: list[PoLine] = field(default_factory=list)
+    has_receipts: bool = False
+
+    def line(self, line_no: int) -> PoLine | None:
+        """The line with this number (None when the PO has none)."""
+        return next((ln for ln in self.lines if ln.line_no == line_no), None)
+
+
+class PoData:
+    """Purchase orders indexed by normalised number and by vendor."""
+
+    def __init__(self, orders: Iterable[PurchaseOrder]) -> None:
+        self.orders: dict[str, PurchaseOrder] = {}
+        self.by_key: dict[str, PurchaseOrder] = {}
+        self.by_confusable: dict[str, list[PurchaseOrder]] = defaultdict(list)
+        self.by_vendor: dict[str, list[PurchaseOrder]] = defaultdict(list)
+        for order in orders:
+            self.orders[order.po_number] = order
+            self.by_key[normalize_po_number(order.po_number)] = order
+            self.by_confusable[confusable_key(normalize_po_number(order.po_number))].append(order)
+            self.by_vendor[order.vendor_id].append(order)
+
+    @classmethod
+    def from_rows(
+        cls,
+        orders: Iterable[Mapping[str, Any]],
+        lines: Iterable[Mapping[str, Any]],
+        received: Iterable[Mapping[str, Any]] = (),
+    ) -> PoData:
+        """PO data from rows of purchase_orders, purchase_order_lines and summed receipts
+        (po_number, line_no, quantity)."""
+        by_number = {
+            str(r["po_number"]): PurchaseOrder(
+                str(r["po_number"]),
+                str(r["vendor_id"]),
+                str(r["currency"] or "").strip(),
+                str(r.get("status") or "open"),
+                r.get("order_date"),
+            )
+            for r in orders
+        }
+        for r in lines:
+            order = by_number.get(str(r["po_number"]))
+            if order is not None:
+                order.lines.append(
+                    PoLine(
+                        int(r["line_no"]),
+                        str(r["description"] or ""),
+                        Decimal(r["quantity"]),
+                        Decimal(r["unit_price"]),
+                        r.get("sku") or None,
+                        r.get("unit") or None,
+                        None if r.get("tax_rate") is None else Decimal(r["tax_rate"]),
+                    )
+                )
+        for r in received:
+            order = by_number.get(str(r["po_number"]))
+            line = order.line(int(r["line_no"])) if order else None
+            if order is not None and line is not None:
+                line.received += Decimal(r["quantity"])
+                order.has_receipts = True
+        return cls(by_number.values())
+
+    def find(self, number: str, vendor_id: str | None) -> tuple[PurchaseOrder | None, str]:
+        """The PO an invoice's PO reference names, and how it was found.
+
+        Exact on the normalised number first; then the same number up to O/0 and I/1 style
+        confusions, accepted only when it is unambiguous (and the vendor's, if known).
+        """
+        key = normalize_po_number(number)
+        if not key:
+            return None, "none"
+        if key in self.by_key:
+            return self.by_key[key], "number"
+        near = self.by_confusable.get(confusable_key(key), [])
+        if vendor_id is not None:
+            near = [o for o in near if o.vendor_id == vendor_id]
+        return (near[0], "number_confusable") if len(near) == 1 else (None, "none")
+
+    def open_orders(self, vendor_id: str) -> list[PurchaseOrder]:
+        """The vendor's open purchase orders."""
+        return [o for o in self.by_vendor.get(vendor_id, ()) if o.status == "open"]
+
+    def vendor_uses_pos(self, vendor_id: str | None) -> bool:
+        """Whether the vendor has purchase orders at all (then an invoice should cite one)."""
+        return vendor_id is not None and vendor_id in self.by_vendor
+
+
+class BilledLedger:
+    """Quantity and amount already billed per (PO number, line number) by other documents."""
+
+    def __init__(self, entries: Iterable[Mapping[str, Any]] = ()) -> None:
+        self._quantity: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
+        self._documents: dict[tuple[str, int], list[Any]] = defaultdict(list)
+        for e in entries:
+            self.add(
+                str(e["po_number"]), int(e["line_no"]), Decimal(e["quantity"]), e.get("document_id")
+            )
+
+    def billed(self, po_number: str, line_no: int) -> Decimal:
+        """Quantity billed so far on a PO line."""
+        return self._quantity.get((po_number, line_no), ZERO)
+
+    def documents(self, po_number: str, line_no: int) -> list[Any]:
+        """The documents that billed a PO line (for the evidence shown to the clerk)."""
+        return list(self._documents.get((po_number, line_no), ()))
+
+    def add(self, po_number: str, line_no: int, quantity: Decimal, document: Any = None) -> None:
+        """Record a billed quantity (the flow does this once an invoice is staged)."""
+        self._quantity[(po_number, line_no)] += quantity
+        if document is not None:
+            self._documents[(po_number, line_no)].append(document)
+
+
+class Tolerance(BaseModel):
+    """How far an invoice may exceed the PO: a percentage or an absolute amount, either."""
+
+    price_pct: Decimal = Decimal("2")
+    price_abs: Decimal = Decimal("0.05")
+    qty_pct: Decimal = ZERO
+    qty_abs: Decimal = ZERO
+
+    def price_exceeded(self, invoiced: Decimal, ordered: Decimal) -> bool:
+        """Whether a unit price is above the PO price by more than the tolerance."""
+        return invoiced - ordered > max(ordered * self.price_pct / 100, self.price_abs)
+
+    def qty_exceeded(self, quantity: Decimal, limit: Decimal) -> bool:
+        """Whether a quantity is above a limit (ordered or received) by more than tolerance."""
+        return quantity - limit > max(limit * self.qty_pct / 100, self.qty_abs)
+
+
+def tolerance_for(
+    settings: Any, vendor_id: str | None, gl_category: str | None = None
+) -> Tolerance:
+    """The tolerance for a vendor: settings defaults, overridden by `gl:<category>` and then
+    by `vendor:<id>` entries of `settings.po_tolerances`."""
+    values: dict[str, Any] = {
+        "price_pct": getattr(settings, "po_price_tolerance_pct", Decimal("2")),
+        "price_abs": getattr(settings, "po_price_tolerance_abs", Decimal("0.05")),
+        "qty_pct": getattr(settings, "po_qty_tolerance_pct", ZERO),
+        "qty_abs": getattr(settings, "po_qty_tolerance_abs", ZERO),
+    }
+    overrides = getattr(settings, "po_tolerances", {}) or {}
+    for key in (
+        f"gl:{gl_category}" if gl_category else None,
+        f"vendor:{vendor_id}" if vendor_id else None,
+    ):
+        if key and key in overrides:
+            values.update({k: Decimal(str(v)) for k, v in overrides[key].items()})
+    return Tolerance(**values)

@@ -1,0 +1,265 @@
+"""PO matching on inline purchase orders: finding the PO, aligning lines, 2- and 3-way checks,
+tolerances, and the billed-quantity ledger across partial invoices."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from invoices.records import (
+    DocumentType,
+    FieldValue,
+    Invoice,
+    LineItem,
+    Method,
+    Provenance,
+    ReasonCode,
+    VendorMatch,
+)
+from invoices.settings import load_settings
+from matchers.po import align_lines, match_purchase_order
+from matchers.po_data import BilledLedger, PoData, Tolerance, tolerance_for
+
+PROV = Provenance(method=Method.TEXT_LAYER, extractor="test")
+D = Decimal
+
+
+def fv(value):
+    return FieldValue(value=value, confidence=0.95, provenance=PROV)
+
+
+def line(description, qty, price, sku=None):
+    return LineItem(
+        description=fv(description),
+        quantity=fv(D(qty)),
+        unit_price=fv(D(price)),
+        line_total=fv(D(qty) * D(price)),
+        sku=fv(sku) if sku else None,
+    )
+
+
+def invoice(lines, po=None, currency="EUR", doc_type=DocumentType.INVOICE):
+    subtotal = sum((ln.line_total.value for ln in lines), D(0))
+    return Invoice(
+        po_number=fv(po) if po else None,
+        currency=fv(currency),
+        lines=lines,
+        subtotal=fv(subtotal),
+        total=fv(subtotal),
+        document_type=fv(doc_type),
+    )
+
+
+def po_data():
+    orders = [
+        {
+            "po_number": "PO-4500001",
+            "vendor_id": "V1",
+            "currency": "EUR",
+            "status": "open",
+            "order_date": date(2026, 1, 5),
+        },
+        {"po_number": "PO-4500002", "vendor_id": "V1", "currency": "EUR", "status": "open"},
+        {"po_number": "PO-4500003", "vendor_id": "V1", "currency": "EUR", "status": "closed"},
+        {"po_number": "PO-4500004", "vendor_id": "V2", "currency": "GBP", "status": "open"},
+    ]
+    lines = [
+        {
+            "po_number": "PO-4500001",
+            "line_no": 1,
+            "sku": "1001",
+            "description": "Copy paper A4 80g",
+            "quantity": "50",
+            "unit_price": "4.50",
+        },
+        {
+            "po_number": "PO-4500001",
+            "line_no": 2,
+            "sku": "1004",
+            "description": "Toner cartridge black",
+            "quantity": "4",
+            "unit_price": "89.00",
+        },
+        {
+            "po_number": "PO-4500002",
+            "line_no": 1,
+            "sku": None,
+            "description": "Ergonomic desk chair",
+            "quantity": "2",
+            "unit_price": "349.00",
+        },
+        {
+            "po_number": "PO-4500003",
+            "line_no": 1,
+            "sku": None,
+            "description": "Sticky notes",
+            "quantity": "10",
+            "unit_price": "1.20",
+        },
+        {
+            "po_number": "PO-4500004",
+            "line_no": 1,
+            "sku": None,
+            "description": "Pallet transport",
+            "quantity": "5",
+            "unit_price": "80.00",
+        },
+    ]
+    received = [
+        {"po_number": "PO-4500001", "line_no": 1, "quantity": "50"},
+        {"po_number": "PO-4500001", "line_no": 2, "quantity": "2"},
+        {"po_number": "PO-4500002", "line_no": 1, "quantity": "2"},
+        {"po_number": "PO-4500003", "line_no": 1, "quantity": "10"},
+        {"po_number": "PO-4500004", "line_no": 1, "quantity": "5"},
+    ]
+    return PoData.from_rows(orders, lines, received)
+
+
+V1 = VendorMatch(vendor_id="V1", method="vat_id", probability=1.0)
+SETTINGS = load_settings()
+
+
+def test_clean_invoice_matches_by_normalised_number() -> None:
+    inv = invoice(
+        [
+            line("Copy paper A4, 80 g", "50", "4.50", sku="1001"),
+            line("Toner black", "2", "89.00", sku="1004"),
+        ],
+        po="po 4500001",
+    )
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert (match.po_number, match.method, match.reasons) == ("PO-4500001", "number", [])
+    assert [ln.po_line_no for ln in match.lines] == [1, 2]
+    assert [ln.method for ln in match.lines] == ["sku", "sku"]
+    assert sum(b.quantity for b in match.billed) == D("52")
+
+
+def test_price_above_tolerance_is_a_variance() -> None:
+    inv = invoice([line("Ergonomic desk chair", "2", "369.00")], po="PO-4500002")
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert match.reasons == [ReasonCode.PRICE_VARIANCE]
+    assert (match.lines[0].unit_price, match.lines[0].po_unit_price) == (D("369.00"), D("349.00"))
+    within = invoice([line("Ergonomic desk chair", "2", "352.00")], po="PO-4500002")
+    assert match_purchase_order(within, V1, po_data(), BilledLedger(), SETTINGS).reasons == []
+
+
+def test_three_way_catches_goods_not_received() -> None:
+    inv = invoice([line("Toner cartridge black", "4", "89.00")], po="PO-4500001")
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert match.reasons == [ReasonCode.QTY_EXCEEDS_RECEIVED]
+    assert (match.lines[0].received, match.lines[0].ordered) == (D("2"), D("4"))
+
+
+def test_partial_invoices_add_up_in_the_ledger() -> None:
+    data, ledger = po_data(), BilledLedger()
+    first = match_purchase_order(
+        invoice([line("Copy paper A4 80g", "30", "4.50")], po="PO-4500001"),
+        V1,
+        data,
+        ledger,
+        SETTINGS,
+    )
+    assert first.reasons == []
+    for entry in first.billed:
+        ledger.add(entry.po_number, entry.line_no, entry.quantity, document=1)
+    second = match_purchase_order(
+        invoice([line("Copy paper A4 80g", "20", "4.50")], po="PO-4500001"),
+        V1,
+        data,
+        ledger,
+        SETTINGS,
+    )
+    assert second.reasons == []
+    for entry in second.billed:
+        ledger.add(entry.po_number, entry.line_no, entry.quantity, document=2)
+    third = match_purchase_order(
+        invoice([line("Copy paper A4 80g", "5", "4.50")], po="PO-4500001"),
+        V1,
+        data,
+        ledger,
+        SETTINGS,
+    )
+    assert third.reasons == [ReasonCode.QTY_EXCEEDS_ORDERED, ReasonCode.QTY_EXCEEDS_RECEIVED]
+    assert third.lines[0].billed_before == D("50")
+    assert ledger.documents("PO-4500001", 1) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("po", "reasons"),
+    [
+        ("PO-9999999", [ReasonCode.PO_NOT_FOUND]),
+        ("PO-4500004", [ReasonCode.PO_NOT_FOUND]),  # another vendor's PO
+    ],
+)
+def test_po_not_found(po: str, reasons: list[ReasonCode]) -> None:
+    inv = invoice([line("Ergonomic desk chair", "1", "349.00")], po=po)
+    assert match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS).reasons == reasons
+
+
+def test_closed_po_and_currency_mismatch() -> None:
+    inv = invoice([line("Sticky notes", "10", "1.20")], po="PO-4500003", currency="USD")
+    reasons = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS).reasons
+    assert reasons == [ReasonCode.PO_CLOSED, ReasonCode.CURRENCY_MISMATCH]
+
+
+def test_confusable_po_number_is_found() -> None:
+    inv = invoice([line("Ergonomic desk chair", "2", "349.00")], po="PO-45OOOO2")
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert (match.po_number, match.method) == ("PO-4500002", "number_confusable")
+
+
+def test_po_inferred_from_lines_when_number_missing() -> None:
+    inv = invoice([line("Ergonomic desk chair", "2", "349.00")])
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert (match.po_number, match.method, match.reasons) == ("PO-4500002", "inferred", [])
+
+
+def test_po_missing_when_nothing_fits() -> None:
+    inv = invoice([line("Consulting services", "8", "120.00")])
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert match.reasons == [ReasonCode.PO_MISSING]
+    non_po_vendor = VendorMatch(vendor_id="V9", method="vat_id", probability=1.0)
+    assert (
+        match_purchase_order(inv, non_po_vendor, po_data(), BilledLedger(), SETTINGS).reasons == []
+    )
+
+
+def test_unmatched_line_and_credit_note() -> None:
+    inv = invoice(
+        [line("Ergonomic desk chair", "2", "349.00"), line("Express surcharge", "1", "25")],
+        po="PO-4500002",
+    )
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert match.reasons == [ReasonCode.LINE_UNMATCHED]
+    assert match.lines[1].po_line_no is None
+    credit = invoice(
+        [line("Ergonomic desk chair", "1", "349.00")],
+        po="PO-4500002",
+        doc_type=DocumentType.CREDIT_NOTE,
+    )
+    assert (
+        match_purchase_order(credit, V1, po_data(), BilledLedger(), SETTINGS).method
+        == "not_applicable"
+    )
+
+
+def test_alignment_prefers_sku_then_description() -> None:
+    data = po_data().orders["PO-4500001"].lines
+    aligned = align_lines(
+        [line("Toner", "1", "89", sku="1004"), line("copy paper a4", "1", "4.5")], data
+    )
+    assert [(a[1].line_no, a[2]) for a in aligned] == [(2, "sku"), (1, "description")]
+
+
+def test_tolerances_per_vendor_and_category() -> None:
+    settings = load_settings(
+        po_tolerances={"vendor:V1": {"price_pct": "10"}, "gl:freight": {"qty_abs": "1"}}
+    )
+    assert tolerance_for(settings, "V1").price_pct == D("10")
+    assert tolerance_for(settings, "V2", "freight").qty_abs == D("1")
+    assert tolerance_for(settings, "V2").price_pct == D("2")
+    tol = Tolerance(price_pct=D("1"), price_abs=D("0.50"))
+    assert not tol.price_exceeded(D("10.40"), D("10.00"))  # absolute tolerance suffices
+    assert tol.price_exceeded(D("10.60"), D("10.00"))
