@@ -17,13 +17,13 @@ MONTHS: dict[str, int] = {}
 for _number, _names in enumerate(
     [
         "january jan januar jän janvier janv janvier",
-        "february feb febr februar février fevrier févr fevr",
+        "february feb febr februar février fevrier févr fevr fév fev",
         "march mar märz maerz marz mars mrz",
         "april apr avril avr",
         "may mai",
         "june jun juni juin",
         "july jul juli juillet juil",
-        "august aug août aout",
+        "august aug août aout aoû aou",
         "september sep sept septembre",
         "october oct okt oktober octobre",
         "november nov novembre",
@@ -157,13 +157,14 @@ def format_date(value: date, style: str, language: str = "en") -> str:
                "septembre", "octobre", "novembre", "décembre"],
     }[language]
     month = names[value.month - 1]
+    english = date(2000, value.month, 1).strftime("%B")
     styles = {
         "iso": value.isoformat(),
         "dmy_dot": f"{value.day:02d}.{value.month:02d}.{value.year}",
         "dmy_slash": f"{value.day}/{value.month}/{value.year}",
         "mdy_slash": f"{value.month}/{value.day}/{value.year}",
         "written_dmy": f"{value.day}. {month} {value.year}",
-        "written_en": f"{value.day}th {month[:3]}, {value.year}",
+        "written_en": f"{value.day}th {english[:3]}, {value.year}",
         "written_mdy": f"{month} {value.day}, {value.year}",
         "written_fr": f"{'1er' if value.day == 1 else value.day} {month} {value.year}",
     }

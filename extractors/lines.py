@@ -85,17 +85,21 @@ def _numbers(line: Line, ctx: DocumentContext) -> list[AmountMatch]:
 
 
 def _split_qty_price(nums: list[AmountMatch], total: Decimal) -> tuple[Any, Any]:
-    """The quantity and unit price whose product is the line total."""
-    for price in nums:
-        for qty in nums:
-            if qty is price or qty.value == 0:
-                continue
-            if abs((qty.value * price.value).quantize(CENT) - total) <= CENT:
-                return qty.value, price.value
-    for price in nums:
-        if price.value == total and price.decimals >= 2:
-            return Decimal(1), price.value
-    return None, None
+    """The quantity and unit price among `nums` whose product is the line total.
+
+    Of two readings ("5,5000 x 1" or "1 x 5,5000") the quantity is the number with fewer decimals.
+    """
+    pairs = [
+        (qty, price)
+        for price in nums
+        for qty in nums
+        if qty is not price and qty.value != 0
+        and abs((qty.value * price.value).quantize(CENT) - total) <= CENT
+    ]
+    if not pairs:
+        return None, None
+    qty, price = min(pairs, key=lambda pair: (pair[0].decimals, -pair[1].decimals))
+    return qty.value, price.value
 
 
 def _description(line: Line, nums: list[AmountMatch]) -> str:
@@ -111,26 +115,27 @@ def _description(line: Line, nums: list[AmountMatch]) -> str:
 
 def _item(line: Line, after: list[Line], ctx: DocumentContext, used: set[int]) -> LineItem | None:
     nums = _numbers(line, ctx)
-    money = [n for n in nums if n.decimals >= 2]
+    money = [n for n in nums if n.decimals == 2]
     description = _description(line, nums)
     if sum(ch.isalpha() for ch in description) < 3 or _NOT_ITEM.search(line.text):
         return None
-    total = money[-1].value if money else None
-    qty, price = _split_qty_price(nums[:-1] if money else nums, total) if total is not None else (None, None)
-    if qty is None:
-        for nxt in after:
-            later = [n for n in _numbers(nxt, ctx) if n.decimals == 2]
-            for cand in reversed(later):
-                q, p = _split_qty_price(nums, cand.value)
-                if q is not None:
-                    total, qty, price = cand.value, q, p
-                    used.add(nxt.index)
-                    break
+    if money:
+        total = money[-1]
+        qty, price = _split_qty_price([n for n in nums if n is not total], total.value)
+        if qty is not None:
+            return _line_item(line, description, qty, price, total.value)
+    for nxt in after:
+        for cand in reversed([n for n in _numbers(nxt, ctx) if n.decimals == 2]):
+            qty, price = _split_qty_price(nums, cand.value)
             if qty is not None:
-                break
-    if total is None:
+                used.add(nxt.index)
+                return _line_item(line, description, qty, price, cand.value)
+    if not money:
         return None
-    return _line_item(line, description, qty, price, total)
+    total = money[-1]
+    same = [n for n in nums if n is not total and n.value == total.value]
+    qty = Decimal(1) if same else None
+    return _line_item(line, description, qty, total.value if same else None, total.value)
 
 
 def _line_item(line: Line, description: str, qty: Any, price: Any, total: Decimal) -> LineItem:

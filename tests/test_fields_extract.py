@@ -1,0 +1,126 @@
+"""Template-free extraction on small synthetic pages: labels right and below, money chosen
+jointly, line items stitched across pages, and the e-invoice switch."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from extractors.extract import extract_invoice
+from invoices.records import DocumentText, DocumentType, Method, PageText, Word
+from invoices.settings import Settings
+
+
+def _page(number: int, rows: list[list[tuple[float, str]]], method: Method = Method.TEXT_LAYER) -> PageText:
+    """A page from rows of (x, text) cells; each cell's words get boxes 6 pt per character."""
+    words = []
+    for i, row in enumerate(rows):
+        top = 40.0 + 14.0 * i
+        for x, cell in row:
+            for token in cell.split():
+                words.append(Word(text=token, bbox=(x, top, x + 6.0 * len(token), top + 10.0)))
+                x += 6.0 * len(token) + 4.0
+    text = "\n".join("   ".join(cell for _, cell in row) for row in rows)
+    return PageText(number=number, method=method, text=text, words=words, width=595, height=842)
+
+
+GERMAN = [
+    [(40, "Muster Elektro GmbH")],
+    [(40, "Hauptstraße 5, 10115 Berlin")],
+    [(40, "Rechnungsempfänger")],
+    [(40, "Kunde Handel AG")],
+    [(300, "Rechnungsnummer:"), (420, "RE-2024-0815")],
+    [(300, "Rechnungsdatum"), (420, "11. März 2024")],
+    [(300, "Bestellnummer:"), (420, "PO-4711")],
+    [(40, "Pos"), (80, "Beschreibung"), (260, "Menge"), (330, "Einzelpreis"), (450, "Betrag")],
+    [(40, "1"), (80, "Kabel NYM 3x1,5"), (260, "10"), (330, "12,50"), (450, "125,00")],
+    [(40, "2"), (80, "Steckdose weiß"), (260, "4"), (330, "3,75"), (450, "15,00")],
+    [(40, "Übertrag"), (450, "140,00")],
+]
+GERMAN_2 = [
+    [(40, "Pos"), (80, "Beschreibung"), (260, "Menge"), (330, "Einzelpreis"), (450, "Betrag")],
+    [(40, "3"), (80, "Montage Elektriker"), (260, "2"), (330, "55,00"), (450, "110,00")],
+    [(40, "Nettobetrag"), (450, "250,00")],
+    [(40, "USt. 19 % auf 250,00"), (450, "47,50")],
+    [(40, "Gesamtbetrag der Zuschläge"), (450, "0,00")],
+    [(40, "Bruttosumme"), (450, "297,50")],
+    [(40, "IBAN: DE89 3704 0044 0532 0130 00"), (300, "USt-IdNr.: DE136695976")],
+]
+
+
+def _german() -> DocumentText:
+    return DocumentText(pages=[_page(1, GERMAN), _page(2, GERMAN_2)])
+
+
+def test_header_fields_from_labels() -> None:
+    invoice = extract_invoice(_german(), Settings())
+    assert invoice.invoice_number is not None and invoice.invoice_number.value == "RE-2024-0815"
+    assert invoice.invoice_date is not None and invoice.invoice_date.value == date(2024, 3, 11)
+    assert invoice.po_number is not None and invoice.po_number.value == "PO-4711"
+    assert invoice.vendor_name is not None and invoice.vendor_name.value == "Muster Elektro GmbH"
+    assert invoice.buyer_name is not None and invoice.buyer_name.value == "Kunde Handel AG"
+    assert invoice.iban is not None and invoice.iban.value == "DE89370400440532013000"
+    assert invoice.vendor_vat_id is not None and invoice.vendor_vat_id.value == "DE136695976"
+    assert invoice.document_type is not None and invoice.document_type.value == DocumentType.INVOICE
+
+
+def test_money_is_chosen_so_the_arithmetic_holds() -> None:
+    invoice = extract_invoice(_german(), Settings())
+    assert invoice.subtotal is not None and invoice.subtotal.value == Decimal("250.00")
+    assert invoice.tax is not None and invoice.tax.value == Decimal("47.50")
+    assert invoice.total is not None and invoice.total.value == Decimal("297.50")
+    assert [(t.rate, t.base, t.amount) for t in invoice.tax_lines] == [
+        (Decimal("19"), Decimal("250.00"), Decimal("47.50"))
+    ]
+
+
+def test_line_items_stitched_across_pages_without_carry_over() -> None:
+    invoice = extract_invoice(_german(), Settings())
+    got = [(i.description.value, i.quantity.value, i.unit_price.value, i.line_total.value, i.page)
+           for i in invoice.lines]
+    assert got == [
+        ("Kabel NYM 3x1,5", Decimal(10), Decimal("12.50"), Decimal("125.00"), 1),
+        ("Steckdose weiß", Decimal(4), Decimal("3.75"), Decimal("15.00"), 1),
+        ("Montage Elektriker", Decimal(2), Decimal("55.00"), Decimal("110.00"), 2),
+    ]
+
+
+def test_every_value_has_provenance_and_confidence() -> None:
+    invoice = extract_invoice(_german(), Settings())
+    total = invoice.total
+    assert total is not None
+    assert total.provenance.method == Method.TEXT_LAYER
+    assert total.provenance.page == 2 and total.provenance.bbox is not None
+    assert total.provenance.raw == "297,50"
+    assert 0.0 < total.confidence <= 1.0
+
+
+def test_value_below_its_label_and_us_dates() -> None:
+    rows = [
+        [(40, "Acme Supplies Inc.")],
+        [(40, "12 Main St, Springfield, IL 62701, USA")],
+        [(40, "Invoice Date:"), (200, "Due Date:"), (360, "Invoice No:")],
+        [(40, "03/04/2023"), (200, "04/03/2023"), (360, "A-1001")],
+        [(40, "Subtotal"), (400, "$ 1,200.00")],
+        [(40, "Tax 10%"), (400, "$ 120.00")],
+        [(40, "Total"), (400, "$ 1,320.00")],
+    ]
+    invoice = extract_invoice(DocumentText(pages=[_page(1, rows)]), Settings())
+    assert invoice.invoice_date is not None and invoice.invoice_date.value == date(2023, 3, 4)
+    assert invoice.due_date is not None and invoice.due_date.value == date(2023, 4, 3)
+    assert invoice.invoice_number is not None and invoice.invoice_number.value == "A-1001"
+    assert invoice.total is not None and invoice.total.value == Decimal("1320.00")
+    assert invoice.currency is not None and invoice.currency.value == "USD"
+
+
+def test_no_einvoice_means_visual_only() -> None:
+    text = _german().model_copy(update={"einvoice_xml": b"<not-xml"})
+    visual = extract_invoice(text, Settings(), use_einvoice=False)
+    broken = extract_invoice(text, Settings(), use_einvoice=True)
+    assert visual.total is not None and broken.total is not None
+    assert visual.total.value == broken.total.value  # a broken XML falls back to the pages
+
+
+def test_empty_document_gives_empty_invoice() -> None:
+    invoice = extract_invoice(DocumentText(), Settings())
+    assert invoice.total is None and invoice.lines == []
