@@ -23,7 +23,7 @@ from flows.process import RunContext, failed_intake, fingerprint, process_docume
 from invoices.records import Document, DocumentResult, StageError
 from invoices.settings import Settings, load_settings
 from review import report
-from staging import db, master, store
+from staging import db, store
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +40,20 @@ def discover_documents(inbox: Path) -> list[Path]:
 
 
 def build_context(settings: Settings) -> RunContext:
-    """Stage objects built once per run: the vendor resolver over the current master."""
+    """Stage objects built once per run: the vendor resolver over the current master.
+
+    Vendor name embeddings come from the cache in Postgres; only new or changed vendors are
+    embedded.
+    """
     from matchers.embeddings import load_embedder
-    from matchers.vendor import VendorMaster, VendorResolver
+    from matchers.vendor import VendorResolver
+    from staging.matching import load_vendor_master
 
     assert settings.database_url
+    embedder = load_embedder(settings)
     with db.connection(settings.database_url, settings.db_schema) as conn:
-        vendors = master.vendor_rows(conn)
-    resolver = None
-    if vendors:
-        resolver = VendorResolver(VendorMaster(vendors), load_embedder(settings), settings)
+        vendor_master = load_vendor_master(conn, embedder)
+    resolver = VendorResolver(vendor_master, embedder, settings)
     return RunContext(settings=settings, vendor_resolver=resolver)
 
 
