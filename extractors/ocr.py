@@ -4,10 +4,12 @@ One `OcrJob` per page names the file and the page; the worker loads (renders) th
 so that only small jobs and word lists cross process boundaries. Per page it:
 
 1. renders a PDF page at `ocr_dpi` (pypdfium2), or loads an image frame and upscales a small one;
-2. detects the orientation (tesseract OSD, psm 0, on a reduced copy) and turns the page upright;
-3. estimates a small skew (projection profile over +-5 degrees, on a reduced copy) and removes it;
-4. runs tesseract on the grey page (tesseract binarises with Otsu itself); only when the mean
-   word confidence is low, it tries again on a locally thresholded copy and keeps the better.
+2. estimates a small skew (projection profile over +-5 degrees, on a reduced copy) and removes
+   it when it is 1 degree or more;
+3. runs tesseract on the grey page (tesseract binarises with Otsu itself);
+4. only when that reads poorly (few words or a low mean confidence): detects the orientation
+   (tesseract OSD, psm 0, on a reduced copy), turns the page upright and reads it again; and if
+   it still reads poorly, tries a locally thresholded copy. The better reading wins.
 
 Coordinates: word boxes have a top-left origin on the upright (rotated, deskewed) page. For PDF
 pages the unit is the PDF point (72 per inch), like the text layer; for images it is the pixel of
@@ -42,8 +44,12 @@ OSD_LONG_SIDE = 1600  # px: OSD on a reduced copy is much faster and as reliable
 OSD_MIN_CONFIDENCE = 1.5
 DESKEW_WIDTH = 800  # px
 DESKEW_MAX_ANGLE = 5.0
-DESKEW_MIN_ANGLE = 0.3
-RETRY_BELOW_CONFIDENCE = 0.70
+DESKEW_MIN_ANGLE = 1.0  # below this tesseract copes, and resampling only blurs
+ROTATE_BELOW_CONFIDENCE = 0.60  # first pass worse than this: ask OSD whether the page is turned
+RETRY_BELOW_CONFIDENCE = 0.70  # still worse than this: try a locally thresholded copy
+MIN_WORDS = 5
+# tesseract's inverted-text check doubles the work per line; invoices are dark on light
+TESSERACT_CONFIG = "-c tessedit_do_invert=0"
 
 
 @dataclass(frozen=True)
@@ -119,30 +125,39 @@ def load_page_image(job: OcrJob) -> tuple[Image.Image, float]:
 
 
 def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: float) -> OcrResult:
-    """OCR one grey page image: orientation, deskew, tesseract, a low-confidence retry."""
+    """OCR one grey page image: deskew, tesseract, then orientation or binarisation retries.
+
+    The common case (an upright page) costs one tesseract pass: orientation detection runs only
+    when the first pass reads poorly, and so does the binarised retry.
+    """
     notes: list[str] = []
-    rotation = detect_rotation(image, _remaining(deadline))
-    if rotation:
-        # OSD's "Rotate" is the clockwise turn that makes the page upright; PIL turns anticlockwise.
-        image = image.rotate(-rotation, expand=True)
-        notes.append(f"rotated {rotation}")
     skew = estimate_skew(image)
     if abs(skew) >= DESKEW_MIN_ANGLE:
         image = image.rotate(skew, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
         notes.append(f"deskewed {skew:+.1f}")
+    else:
+        skew = 0.0
     words, confidence = tesseract_words(image, languages, _remaining(deadline), to_units)
+    rotation = 0
+    vertical = _looks_vertical(words)
+    if vertical or _reads_poorly(words, confidence, ROTATE_BELOW_CONFIDENCE):
+        rotation = detect_rotation(image, _remaining(deadline))
+        if rotation:
+            # OSD's "Rotate" is the clockwise turn that makes the page upright; PIL turns
+            # anticlockwise for positive angles.
+            turned = image.rotate(-rotation, expand=True)
+            alt = _try(turned, languages, deadline, to_units, notes, f"rotated {rotation}")
+            upright = alt is not None and alt[1] is not None and not _looks_vertical(alt[0])
+            if alt is not None and ((vertical and upright) or _better(alt, (words, confidence))):
+                image, (words, confidence) = turned, alt
+            else:
+                rotation = 0
     binarised = False
-    if confidence is not None and confidence < RETRY_BELOW_CONFIDENCE and _remaining(deadline) > 1:
-        try:
-            alt_words, alt_conf = tesseract_words(
-                local_threshold(image), languages, _remaining(deadline), to_units
-            )
-        except OcrTimeout:
-            alt_words, alt_conf = [], None
-            notes.append("binarised retry timed out")
-        if alt_conf is not None and alt_conf > confidence:
-            words, confidence, binarised = alt_words, alt_conf, True
-            notes.append("binarised")
+    if _reads_poorly(words, confidence, RETRY_BELOW_CONFIDENCE):
+        alt = _try(local_threshold(image), languages, deadline, to_units, notes, "binarised")
+        if alt is not None and _better(alt, (words, confidence)):
+            words, confidence = alt
+            binarised = True
     return OcrResult(
         index=0,
         words=words,
@@ -151,10 +166,48 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
         confidence=confidence,
         seconds=0.0,
         rotation=rotation,
-        skew=skew if abs(skew) >= DESKEW_MIN_ANGLE else 0.0,
+        skew=skew,
         binarised=binarised,
         notes=notes,
     )
+
+
+def _reads_poorly(words: list[Word], confidence: float | None, threshold: float) -> bool:
+    return confidence is None or len(words) < MIN_WORDS or confidence < threshold
+
+
+def _looks_vertical(words: list[Word]) -> bool:
+    """Whether most longer words stand taller than wide: tesseract read a page turned by 90
+    degrees as vertical text, so its lines run down the page."""
+    shapes = [(w.bbox[3] - w.bbox[1]) > (w.bbox[2] - w.bbox[0]) for w in words if len(w.text) >= 4]
+    return len(shapes) >= MIN_WORDS and sum(shapes) > len(shapes) / 2
+
+
+def _better(a: tuple[list[Word], float | None], b: tuple[list[Word], float | None]) -> bool:
+    """Whether OCR result `a` beats `b`: higher mean confidence, with enough words."""
+    if a[1] is None:
+        return False
+    if b[1] is None or len(b[0]) < MIN_WORDS:
+        return len(a[0]) >= len(b[0])
+    return a[1] > b[1] and len(a[0]) >= MIN_WORDS
+
+
+def _try(
+    image: Image.Image,
+    languages: str,
+    deadline: float,
+    to_units: float,
+    notes: list[str],
+    what: str,
+) -> tuple[list[Word], float | None] | None:
+    """A retry pass that gives up quietly (noted) when the page's time is nearly spent."""
+    try:
+        result = tesseract_words(image, languages, _remaining(deadline), to_units)
+    except OcrTimeout:
+        notes.append(f"{what}: no time left")
+        return None
+    notes.append(f"{what}: confidence {result[1]}")
+    return result
 
 
 def _remaining(deadline: float) -> float:
@@ -250,7 +303,11 @@ def tesseract_words(
     """Tesseract's words with boxes in output units and confidences 0..1, and their mean."""
     try:
         data = pytesseract.image_to_data(
-            image, lang=languages, output_type=pytesseract.Output.DICT, timeout=max(1.0, timeout)
+            image,
+            lang=languages,
+            config=TESSERACT_CONFIG,
+            output_type=pytesseract.Output.DICT,
+            timeout=max(1.0, timeout),
         )
     except RuntimeError as exc:
         if "timeout" in str(exc).lower():
