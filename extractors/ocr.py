@@ -20,6 +20,8 @@ Tesseract gets one thread (`OMP_THREAD_LIMIT=1`): pages run in parallel in a pro
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.context
 import os
 import re
 import time
@@ -352,12 +354,22 @@ def ocr_pages(jobs: list[OcrJob], workers: int) -> list[OcrResult | BaseExceptio
     workers = max(1, min(workers or (os.cpu_count() or 1), len(jobs)))
     if workers == 1:
         return [_run_inline(job) for job in jobs]
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=_pool_context(), initializer=_init_worker
+    )
     try:
         futures: list[Future[OcrResult]] = [pool.submit(run_job, job) for job in jobs]
         return [_collect(fut, job) for fut, job in zip(futures, jobs, strict=True)]
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Workers fork from a clean single-threaded server (safe under Prefect's threads, cheap
+    to start), with this module preloaded."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    return ctx
 
 
 def _init_worker() -> None:

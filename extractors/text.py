@@ -119,7 +119,9 @@ def check_image(path: Path, settings: Settings) -> int:
                         f"{settings.max_image_pixels} pixels",
                     )
     except Image.DecompressionBombError as exc:
-        raise DocumentTooLarge(path, f"image refused before decoding: {exc}") from exc
+        raise DocumentTooLarge(
+            path, f"image refused before decoding (limit {settings.max_image_pixels} pixels): {exc}"
+        ) from exc
     except DocumentError:
         raise
     except (OSError, ValueError, SyntaxError) as exc:
