@@ -154,7 +154,7 @@ def currency_in(text: str) -> str | None:
         return code.group(1)
     for symbol, iso in CURRENCY_SYMBOLS.items():
         if symbol.isalpha():
-            if re.search(rf"(?<![A-Za-z]){re.escape(symbol)}(?=\s?\d)", text):
+            if re.search(rf"(?<![A-Za-z]){re.escape(symbol)}(?=\.?\s?[-\d])", text):
                 return iso
         elif symbol in text:
             return iso

@@ -116,3 +116,29 @@ def save_calibration(weights: dict[str, dict[str, float]], path: Path = CALIBRAT
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"features": list(FEATURES), "weights": weights}, indent=1) + "\n")
     load_model.cache_clear()
+
+
+def choose_thresholds(
+    samples: list[tuple[str, dict[str, float], bool]], target: float = 0.99, floor: float = 0.5
+) -> dict[str, float]:
+    """Per field, the lowest confidence at and above which values were right `target` of the time.
+
+    A field whose values never reach the target gets a threshold above every value seen (1.0).
+    """
+    model = load_model()
+    by_field: dict[str, list[tuple[float, bool]]] = {}
+    for name, evidence, ok in samples:
+        by_field.setdefault(name, []).append((confidence(name, evidence, model), ok))
+    chosen: dict[str, float] = {}
+    for name, rows in sorted(by_field.items()):
+        rows.sort(key=lambda r: -r[0])
+        best = 1.0
+        right = 0
+        for count, (conf, ok) in enumerate(rows, start=1):
+            right += ok
+            # only cut between distinct confidences, so the threshold admits exactly these rows
+            following = rows[count][0] if count < len(rows) else -1.0
+            if right / count >= target and following < conf:
+                best = max(floor, conf)
+        chosen[name] = round(min(best, 1.0), 3)
+    return chosen

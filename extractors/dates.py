@@ -1,4 +1,4 @@
-"""Dates in numeric and written forms, in English, German and French.
+"""Dates in numeric and written forms, in English, German, French (and Dutch month names).
 
 "05.03.2018", "2018-03-05", "3/5/2018", "11. März 2014", "14th Dec, 2015", "1er janvier 2021",
 "05 MAR 2018". Whether "03/05/2018" is the 3rd of May or the 5th of March is decided by the
@@ -16,14 +16,14 @@ from datetime import date
 MONTHS: dict[str, int] = {}
 for _number, _names in enumerate(
     [
-        "january jan januar jän janvier janv janvier",
-        "february feb febr februar février fevrier févr fevr fév fev",
-        "march mar märz maerz marz mars mrz",
+        "january jan januar jän janvier janv januari",
+        "february feb febr februar février fevrier févr fevr fév fev februari",
+        "march mar märz maerz marz mars mrz maart mrt",
         "april apr avril avr",
-        "may mai",
+        "may mai mei",
         "june jun juni juin",
         "july jul juli juillet juil",
-        "august aug août aout aoû aou",
+        "august aug août aout aoû aou augustus",
         "september sep sept septembre",
         "october oct okt oktober octobre",
         "november nov novembre",
@@ -45,7 +45,7 @@ _WRITTEN_DMY = re.compile(
     rf"(?<![\w]){_DAY}[\s-]*(?:de\s)?{_MONTH_WORD}[\s,-]*{_YEAR}(?![\w])", re.IGNORECASE
 )
 _WRITTEN_MDY = re.compile(
-    rf"(?<![\w]){_MONTH_WORD}[\s-]*{_DAY},?[\s-]*{_YEAR}(?![\w])", re.IGNORECASE
+    rf"(?<![\w]){_MONTH_WORD}[\s-]*{_DAY}\s?,?[\s-]*{_YEAR}(?![\w])", re.IGNORECASE
 )
 
 # Countries whose documents write month first (03/05/2018 = March 5th).

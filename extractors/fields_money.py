@@ -23,6 +23,7 @@ from invoices.records import TaxLine
 _PERCENT = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
 _INCLUDED = re.compile(r"\b(?:incl\w*|inkl\w*|including|ttc|with|zzgl\w*|zuzügl\w*)\.?\s*\w*", re.I)
 CENT = Decimal("0.01")
+_CURRENCY_BEFORE = re.compile(r"(?:[€$£₹]|\b(?:rs\.?|rm|eur|usd|inr|gbp|chf|pln|myr))\s?$", re.I)
 # Rates printed without a % sign are only believed when they are a VAT/GST rate in use somewhere.
 COMMON_RATES = frozenset(Decimal(r) for r in (
     "2.1", "2.5", "3", "4", "5", "5.5", "6", "7", "7.7", "8", "8.1", "9", "10", "12", "13", "14",
@@ -37,7 +38,8 @@ def money_parser(ctx: DocumentContext):
         hits = [
             a
             for a in find_amounts(text, ctx.decimal_sep)
-            if a.decimals == 2 and not text[a.end : a.end + 2].strip().startswith("%")
+            if (a.decimals == 2 or (a.decimals == 0 and _CURRENCY_BEFORE.search(text[: a.start])))
+            and not text[a.end : a.end + 2].strip().startswith("%")
         ]
         if not hits:
             return None
@@ -92,11 +94,16 @@ def _combo_score(s: Candidate | None, t: Candidate | None, g: Candidate | None, 
     return score
 
 
-def _tax_sum_candidate(breakdown: list[TaxLine], lines: list[Line]) -> Candidate | None:
+def _breakdown_candidates(breakdown: list[TaxLine], lines: list[Line]) -> tuple[Any, Any]:
+    """The tax and the subtotal the per-rate breakdown adds up to (weak, derived)."""
     if not breakdown or not lines:
-        return None
-    total = sum((t.amount or Decimal(0)) for t in breakdown)
-    return Candidate("tax", total, str(total), lines[0], None, 0.6, 1.0, {"derived": 1.0})
+        return None, None
+    tax = sum((t.amount or Decimal(0)) for t in breakdown)
+    base = sum((t.base or Decimal(0)) for t in breakdown)
+    return (
+        Candidate("tax", tax, str(tax), lines[0], None, 0.75, 1.0, {"derived": 1.0}),
+        Candidate("subtotal", base, str(base), lines[0], None, 0.5, 1.0, {"derived": 1.0}),
+    )
 
 
 def money_fields(
@@ -108,9 +115,10 @@ def money_fields(
     tax = [c for c in candidates(lines, "tax", parse) if c.value >= 0]
     total = [c for c in candidates(lines, "total", parse) if _not_about(c, NOT_TOTAL)]
     breakdown = tax_lines(lines, ctx)
-    derived = _tax_sum_candidate(breakdown, lines)
-    if derived is not None:
-        tax.append(derived)
+    derived_tax, derived_base = _breakdown_candidates(breakdown, lines)
+    if derived_tax is not None:
+        tax.append(derived_tax)
+        subtotal.append(derived_base)
     best_combo = max(
         itertools.product(_top(subtotal), _top(tax), _top(total)),
         key=lambda combo: _combo_score(*combo, tolerance),

@@ -17,7 +17,8 @@ from extractors.fields_search import Candidate
 _CUT = re.compile(r"\s*(?:[●•·|]|\s-\s|,\s*\d).*$")
 _NOT_NAME = re.compile(
     r"^(?:nummer|globale|number|tel|fax|phone|e-?mail|www|http|gln|ust|vat|steuer|iban|bic|"
-    r"page|seite|datum|date|invoice|rechnung|facture|receipt|tax|gst|reg|co\.?\s*no|no\.)\b",
+    r"page|seite|datum|date|invoice|rechnung|facture|receipt|tax|gst|reg|co\.?\s*no|no\.|"
+    r"attn|to|bill\s*to|ship\s*to|z\.\s*hd|c/o)\b",
     re.I,
 )
 

@@ -111,12 +111,14 @@ def _right_text(line: Line, end: int) -> str:
 def label_hits(lines: list[Line], name: str) -> Iterator[tuple[Line, re.Match[str], float]]:
     """Every printed label of a field: the line, the match and the label's weight."""
     for line in lines:
-        seen_end = -1
+        taken: list[tuple[int, int]] = []
         for pattern, weight in COMPILED[name]:
             for match in pattern.finditer(line.text):
-                if match.start() < seen_end or _QUALIFIED.search(line.text[: match.start()]):
+                if any(match.start() < end and match.end() > start for start, end in taken):
                     continue
-                seen_end = match.end()
+                if _QUALIFIED.search(line.text[: match.start()]):
+                    continue
+                taken.append(match.span())
                 yield line, match, weight
 
 

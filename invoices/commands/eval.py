@@ -164,13 +164,32 @@ def report(rows: list[dict[str, Any]], preds: list[dict[str, Any]], settings: Se
                  f"over {scores.documents} documents")
     print("\n".join(lines))
     if args.fit_calibration:
-        from extractors.confidence import fit_calibration, save_calibration
-
-        save_calibration(fit_calibration(scores.samples))
-        print(f"calibration fitted on {len(scores.samples)} values")
+        _fit(args.folder, scores)
     if args.json:
         args.json.write_text(json.dumps(_as_json(scores, timing, preds, share, acc_prec), indent=1))
     return 0
+
+
+def _fit(folder: Path, scores: Scores) -> None:
+    """Keep this folder's (evidence, right?) samples and refit on every folder's samples."""
+    from extractors.confidence import (
+        CALIBRATION_FILE,
+        choose_thresholds,
+        fit_calibration,
+        save_calibration,
+    )
+
+    store = CALIBRATION_FILE.parent / f"samples_{folder.resolve().name}.jsonl"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text("".join(json.dumps(s) + "\n" for s in scores.samples))
+    samples = [
+        tuple(json.loads(raw))
+        for file in sorted(store.parent.glob("samples_*.jsonl"))
+        for raw in file.read_text().splitlines()
+    ]
+    save_calibration(fit_calibration(samples))  # type: ignore[arg-type]
+    print(f"calibration fitted on {len(samples)} values from {store.parent}")
+    print(f"thresholds for 99% precision: {choose_thresholds(samples)}")  # type: ignore[arg-type]
 
 
 def _as_json(scores: Scores, timing: dict[str, Any], preds: list[dict[str, Any]],
