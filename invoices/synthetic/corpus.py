@@ -1,0 +1,145 @@
+"""Generating a whole corpus: plan, master CSVs, documents (in a process pool), labels.
+
+The plan and the labels are made in this process from one seed; only rendering runs in the
+pool, each document from its own seed, so the output is the same with any number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from invoices.synthetic import labels, master
+from invoices.synthetic.model import DocSpec
+from invoices.synthetic.plan import Options, Plan, plan_corpus
+from invoices.synthetic.render import render_pdf
+from invoices.synthetic.scan import scan
+
+INLINE_BELOW = 12  # documents; below this a pool costs more than it saves
+
+
+@dataclass
+class Summary:
+    """What a generator run produced and what it cost."""
+
+    out: Path
+    documents: int
+    scanned: int
+    pages: int
+    vendors: int
+    purchase_orders: int
+    goods_receipts: int
+    history_lines: int
+    anomalies: dict[str, int] = field(default_factory=dict)
+    document_types: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0  # this process
+    peak_rss_children_mb: float = 0.0  # the largest render worker
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.documents / self.seconds if self.seconds else 0.0
+
+    def report(self) -> str:
+        """A short human-readable account of the run."""
+        kinds = ", ".join(f"{k}={v}" for k, v in sorted(self.anomalies.items()))
+        return (f"generated {self.documents} documents ({self.scanned} scanned, {self.pages} pages) "
+                f"in {self.seconds:.1f}s: {self.docs_per_second:.1f} documents/s; peak memory "
+                f"{self.peak_rss_mb:.0f} MB (main), {self.peak_rss_children_mb:.0f} MB (largest worker)\n"
+                f"master: {self.vendors} vendors, {self.purchase_orders} POs, {self.goods_receipts} "
+                f"receipts, {self.history_lines} coded history lines\nanomalies: {kinds}\n"
+                f"out: {self.out}")
+
+
+def _extension(spec: DocSpec) -> str:
+    return spec.media if spec.scanned else "pdf"
+
+
+def render_document(spec: DocSpec, target: str) -> tuple[int, int]:
+    """Render one document to `target`; returns (plan key, pages). Runs in a worker."""
+    data, pages = render_pdf(spec)
+    if spec.scanned:
+        data, pages = scan(data, spec.media, spec.render_seed)
+    Path(target).write_bytes(data)
+    return spec.key, pages
+
+
+def _render_all(plan: Plan, docs_dir: Path, workers: int) -> dict[int, int]:
+    jobs = [d for d in plan.docs if d.copy_of is None]
+    targets = [str(docs_dir / f"{plan.doc_ids[d.key]}.{_extension(d)}") for d in jobs]
+    if workers <= 1 or len(jobs) < INLINE_BELOW:
+        results = [render_document(d, t) for d, t in zip(jobs, targets, strict=True)]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            chunk = max(1, min(16, len(jobs) // (workers * 8)))
+            results = list(pool.map(render_document, jobs, targets, chunksize=chunk))
+    pages = dict(results)
+    for d in plan.docs:
+        if d.copy_of is not None:
+            src = docs_dir / f"{plan.doc_ids[d.copy_of]}.{_extension(d)}"
+            shutil.copyfile(src, docs_dir / f"{plan.doc_ids[d.key]}.{_extension(d)}")
+            pages[d.key] = pages[d.copy_of]
+    return pages
+
+
+def _clear(out: Path) -> None:
+    """Remove what an earlier run wrote, and nothing else."""
+    for sub in ("docs", "labels"):
+        for f in (out / sub).glob("syn-*"):
+            f.unlink()
+    manifest = out / "manifest.jsonl"
+    if manifest.exists():
+        manifest.unlink()
+
+
+def _write_labels(plan: Plan, out: Path, pages: dict[int, int], seed: int) -> None:
+    (out / "labels").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for d in plan.docs:
+        doc_id = plan.doc_ids[d.key]
+        path = f"docs/{doc_id}.{_extension(d)}"
+        label = labels.build_label(d, doc_id, path, pages[d.key], plan.doc_ids, seed)
+        (out / "labels" / f"{doc_id}.json").write_text(labels.dumps(label), encoding="utf-8")
+        rows.append({"doc_id": doc_id, "documents": [path], "label": f"labels/{doc_id}.json",
+                     "split": "dev", "group": label["group"]})
+    with (out / "manifest.jsonl").open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def generate_corpus(out: Path, invoices: int, seed: int = 0, workers: int = 0,
+                    **options: object) -> Summary:
+    """Generate `invoices` documents with master data and labels into `out`, deterministically.
+
+    Options are those of `invoices.synthetic.plan.Options` (vendors, history_lines,
+    scanned_share, image_share, multipage_share, locales, anomaly_rates, start, days);
+    `workers` = 0 uses one render process per core.
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    opts = Options(invoices=invoices, seed=seed, **options)  # type: ignore[arg-type]
+    plan = plan_corpus(opts)
+    _clear(out)
+    master.write_master(out / "master", plan.vendors, plan.orders, plan.receipts, plan.history)
+    docs_dir = out / "docs"
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    pages = _render_all(plan, docs_dir, workers or os.cpu_count() or 1)
+    _write_labels(plan, out, pages, seed)
+    seconds = time.perf_counter() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return Summary(
+        out=out, documents=len(plan.docs), scanned=sum(d.scanned for d in plan.docs),
+        pages=sum(pages.values()), vendors=len(plan.vendors), purchase_orders=len(plan.orders),
+        goods_receipts=len(plan.receipts), history_lines=len(plan.history),
+        anomalies=dict(Counter(a.kind for d in plan.docs for a in d.anomalies)),
+        document_types=dict(Counter(d.document_type for d in plan.docs)),
+        seconds=seconds, peak_rss_mb=own, peak_rss_children_mb=children,
+    )
