@@ -1,0 +1,205 @@
+"""Reading documents: PDF text layer, embedded e-invoice XML, OCR of images and scanned pages."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from extractors import ocr
+from extractors.intake import describe
+from extractors.text import layout_text, read_document, usable_chars
+from invoices.records import Method, Word
+from invoices.settings import Settings, load_settings
+
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+ZUGFERD = EVAL / "zugferd"
+SAMPLE_PDF = ZUGFERD / "docs" / "v2_intarsys_EN16931_zugferd_2p0_EN16931_Einfach.pdf"
+SAMPLE_JPEG = EVAL / "sroie" / "docs" / "train_030.jpg"
+
+needs_eval = pytest.mark.skipif(not SAMPLE_PDF.is_file(), reason=f"no eval set at {EVAL}")
+
+
+@pytest.fixture
+def text_settings() -> Settings:
+    return load_settings(ocr_workers=1)
+
+
+def _label(dataset: str, doc_id: str) -> dict:
+    return json.loads((EVAL / dataset / "labels" / f"{doc_id}.json").read_text())
+
+
+def _compact(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
+# --- layout -------------------------------------------------------------------------------
+
+
+def _w(text: str, x0: float, top: float, x1: float, bottom: float) -> Word:
+    return Word(text=text, bbox=(x0, top, x1, bottom))
+
+
+def test_layout_groups_lines_and_keeps_column_gaps() -> None:
+    words = [
+        _w("1.234,56", 400, 101, 440, 111),  # a little lower than its label, same line
+        _w("Total", 50, 100, 75, 110),
+        _w("Invoice", 50, 80, 85, 90),
+        _w("No.", 88, 80, 103, 90),
+        _w("4711", 106, 80, 126, 90),
+    ]
+    assert layout_text(words).splitlines() == [
+        "Invoice No. 4711",
+        "Total" + " " * 12 + "1.234,56",
+    ]
+
+
+def test_usable_chars_ignores_unmapped_glyphs() -> None:
+    assert usable_chars("(cid:12)(cid:13) (cid:14)") == 0
+    assert usable_chars("Total: 12,00 €") == 9
+
+
+# --- text layer ---------------------------------------------------------------------------
+
+
+@needs_eval
+def test_text_layer_of_a_zugferd_pdf(text_settings: Settings) -> None:
+    document = describe(SAMPLE_PDF, text_settings)
+    assert document.media_type == "application/pdf"
+    assert len(document.sha256) == 64
+    text = read_document(document, text_settings)
+    label = _label("zugferd", SAMPLE_PDF.stem)
+    assert len(text.pages) == label["documents"][0]["pages"]
+    first = text.pages[0]
+    assert first.method == Method.TEXT_LAYER
+    assert first.width > 500 and first.height > 800  # A4 in points
+    for word in first.words:
+        x0, top, x1, bottom = word.bbox
+        assert 0 <= x0 < x1 <= first.width + 1 and 0 <= top < bottom <= first.height + 1
+    assert label["fields"]["invoice_number"] in first.text
+    # a line item keeps its description and amount on one line, columns apart
+    line_total = f"{label['line_items'][0]['line_total']:.2f}".replace(".", ",")
+    item_lines = [ln for ln in first.text.splitlines() if line_total in ln]
+    assert any(re.search(r"\S {2,}\S", ln) for ln in item_lines), item_lines
+    assert first.seconds < 5
+    assert text.errors == []
+
+
+@needs_eval
+def test_embedded_einvoice_xml_is_found(text_settings: Settings) -> None:
+    text = read_document(describe(SAMPLE_PDF, text_settings), text_settings)
+    original = ZUGFERD / _label("zugferd", SAMPLE_PDF.stem)["original_labels"]["xml_file"]
+    assert text.einvoice_xml == original.read_bytes()
+    assert text.einvoice_name and text.einvoice_name.lower().endswith(".xml")
+
+
+@needs_eval
+def test_visual_path_works_with_xml_switched_off() -> None:
+    settings = load_settings(read_einvoice_xml=False, ocr_workers=1)
+    text = read_document(describe(SAMPLE_PDF, settings), settings)
+    assert text.einvoice_xml is None and text.einvoice_name is None
+    assert all(p.method == Method.TEXT_LAYER for p in text.pages)
+    assert usable_chars(text.full_text) > 200
+
+
+@needs_eval
+def test_bare_einvoice_xml_file(tmp_path: Path, text_settings: Settings) -> None:
+    original = ZUGFERD / _label("zugferd", SAMPLE_PDF.stem)["original_labels"]["xml_file"]
+    path = tmp_path / "invoice.xml"
+    path.write_bytes(original.read_bytes())
+    document = describe(path, text_settings)
+    assert document.media_type == "application/xml"
+    text = read_document(document, text_settings)
+    assert text.einvoice_xml == original.read_bytes() and text.pages == []
+
+
+# --- OCR ----------------------------------------------------------------------------------
+
+
+@needs_eval
+@pytest.mark.ocr
+def test_ocr_of_a_receipt_jpeg(text_settings: Settings) -> None:
+    text = read_document(describe(SAMPLE_JPEG, text_settings), text_settings)
+    (page,) = text.pages
+    assert page.method == Method.OCR
+    assert page.ocr_confidence is not None and 0.5 < page.ocr_confidence <= 1
+    with Image.open(SAMPLE_JPEG) as image:  # boxes are in original image pixels
+        assert (page.width, page.height) == pytest.approx(image.size, abs=2)
+    assert all(0 <= w.confidence <= 1 for w in page.words)
+    assert all(w.bbox[2] <= page.width + 2 and w.bbox[3] <= page.height + 2 for w in page.words)
+    fields = _label("sroie", SAMPLE_JPEG.stem)["fields"]
+    compact = _compact(page.text)
+    assert _compact(fields["vendor_name"]) in compact
+    assert _compact(fields["total_raw"]) in compact
+
+
+@needs_eval
+@pytest.mark.ocr
+@pytest.mark.slow
+def test_ocr_turns_a_sideways_scan_upright(tmp_path: Path, text_settings: Settings) -> None:
+    path = tmp_path / "sideways.png"
+    with Image.open(SAMPLE_JPEG) as image:
+        image.convert("L").rotate(90, expand=True).save(path)
+    text = read_document(describe(path, text_settings), text_settings)
+    (page,) = text.pages
+    fields = _label("sroie", SAMPLE_JPEG.stem)["fields"]
+    assert _compact(fields["total_raw"]) in _compact(page.text)
+    assert page.height > page.width  # the receipt stands upright again
+
+
+def _striped_page(angle: float) -> Image.Image:
+    """A page of text-like dark bars, turned by `angle` degrees."""
+    image = Image.new("L", (1200, 1600), 255)
+    draw = ImageDraw.Draw(image)
+    for row in range(20):
+        top = 150 + row * 60
+        draw.rectangle((150, top, 150 + 500 + (row % 3) * 150, top + 22), fill=0)
+    return image.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
+
+
+@pytest.mark.parametrize("angle", [0.0, 2.0, -3.5])
+def test_estimate_skew(angle: float) -> None:
+    assert ocr.estimate_skew(_striped_page(angle)) == pytest.approx(-angle, abs=0.45)
+
+
+@needs_eval
+@pytest.mark.ocr
+@pytest.mark.slow
+def test_scanned_pdf_pages_run_in_parallel(tmp_path: Path) -> None:
+    """A PDF of two image-only pages: both go to OCR, in a pool of two workers."""
+    path = tmp_path / "scan.pdf"
+    with Image.open(SAMPLE_JPEG) as image:
+        page = image.convert("L")
+        page.save(path, "PDF", resolution=150, save_all=True, append_images=[page])
+    settings = load_settings(ocr_workers=2, ocr_dpi=150)
+    text = read_document(describe(path, settings), settings)
+    assert [p.method for p in text.pages] == [Method.OCR, Method.OCR]
+    fields = _label("sroie", SAMPLE_JPEG.stem)["fields"]
+    for p in text.pages:
+        assert _compact(fields["total_raw"]) in _compact(p.text)
+        assert p.width < 1000  # PDF points, not pixels
+
+
+@needs_eval
+def test_a_page_that_fails_ocr_alone_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OCR timeout on one page leaves the document readable, with the error recorded."""
+
+    def too_slow(job: ocr.OcrJob) -> ocr.OcrResult:
+        raise ocr.OcrTimeout(f"page {job.index + 1} took too long")
+
+    monkeypatch.setattr(ocr, "run_job", too_slow)
+    settings = load_settings(ocr_workers=1, min_text_chars_per_page=10_000)
+    started = time.perf_counter()
+    text = read_document(describe(SAMPLE_PDF, settings), settings)
+    assert time.perf_counter() - started < 30
+    assert len(text.errors) == len(text.pages)
+    assert {e.category for e in text.errors} == {"OcrTimeout"}
+    assert [e.page for e in text.errors] == [p.number for p in text.pages]
+    # the thin text layer is kept rather than nothing
+    assert all(p.method == Method.TEXT_LAYER and p.text for p in text.pages)
