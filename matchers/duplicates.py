@@ -183,22 +183,24 @@ def compare_invoices(
         return None  # a credit note may repeat the number of the invoice it corrects
     window = int(getattr(settings, "duplicate_date_window_days", 45))
     tolerance = Decimal(str(getattr(settings, "duplicate_amount_tolerance", "0.01")))
+    # the cheap comparisons first: a different vendor or amount can never reach the threshold
+    vendor = _vendor_relation(this, earlier)
+    if vendor == "different":
+        return None
+    amount = _amount_relation(this.total, earlier.total, tolerance)
+    if amount == "different":
+        return None
+    number = number_relation(this.invoice_number, earlier.invoice_number)
+    if number == "different":
+        return None
     relations = {
         "vendor": (
-            _vendor_relation(this, earlier),
+            vendor,
             this.vendor_id or this.vendor_name,
             earlier.vendor_id or earlier.vendor_name,
         ),
-        "invoice_number": (
-            number_relation(this.invoice_number, earlier.invoice_number),
-            this.invoice_number,
-            earlier.invoice_number,
-        ),
-        "total": (
-            _amount_relation(this.total, earlier.total, tolerance),
-            this.total,
-            earlier.total,
-        ),
+        "invoice_number": (number, this.invoice_number, earlier.invoice_number),
+        "total": (amount, this.total, earlier.total),
         "invoice_date": (
             _date_relation(this.invoice_date, earlier.invoice_date, window),
             this.invoice_date,
@@ -216,7 +218,7 @@ def compare_invoices(
         for f, (rel, a, b) in relations.items()
     ]
     score = sum(e.weight for e in evidence)
-    if score < HIT_THRESHOLD or relations["invoice_number"][0] == "different":
+    if score < HIT_THRESHOLD:
         return None
     kind = "number_variant" if relations["invoice_number"][0] == "variant" else "same_invoice"
     return DuplicateHit(

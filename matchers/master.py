@@ -140,14 +140,21 @@ class VendorMaster:
         return found
 
     def trigram_candidates(self, name: str, k: int) -> list[tuple[int, float]]:
-        """Up to `k` vendors whose names share the most trigrams (Jaccard) with `name`."""
-        grams = [g for g in trigrams(name) if g in self._postings]
-        if not name or not grams:
+        """Up to `k` vendors whose names share the most trigrams (Jaccard) with `name`.
+
+        Trigrams shared by a large share of the master (`" mu"`, `"ter"`) are skipped unless
+        nothing rarer is left: they cost the most and tell the least.
+        """
+        query = trigrams(name)
+        postings = sorted((self._postings[g] for g in query if g in self._postings), key=len)
+        if not name or not postings:
             return []
-        rows, counts = np.unique(
-            np.concatenate([self._postings[g] for g in grams]), return_counts=True
-        )
-        jaccard = counts / (len(trigrams(name)) + self._gram_sizes[rows] - counts)
+        common = max(200, len(self.name_texts) // 50)
+        used = [p for p in postings if len(p) <= common] or postings[:3]
+        counts = np.bincount(np.concatenate(used), minlength=len(self.name_texts))
+        rows = np.flatnonzero(counts >= max(1, len(used) // 4))
+        hits = counts[rows]
+        jaccard = hits / (len(used) + self._gram_sizes[rows] * len(used) / len(query) - hits)
         return self._best_per_vendor(rows, jaccard, k)
 
     def _best_per_vendor(

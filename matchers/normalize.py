@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Legal-form suffixes and other words that carry no identity (compared after case folding).
 LEGAL_FORMS: frozenset[str] = frozenset(
@@ -99,6 +100,7 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=262_144)
 def fold(text: str) -> str:
     """Case-folded ASCII text (accents stripped, ß as ss), whitespace collapsed."""
     text = text.replace("ß", "ss").replace("ø", "o").replace("æ", "ae").replace("œ", "oe")
@@ -114,6 +116,7 @@ def name_tokens(name: str) -> list[str]:
     return kept or tokens
 
 
+@lru_cache(maxsize=262_144)
 def normalize_name(name: str | None) -> str:
     """A company name reduced for comparison ('' for None)."""
     return " ".join(name_tokens(name)) if name else ""
@@ -170,6 +173,7 @@ _NUMBER_PREFIX = re.compile(
 )
 
 
+@lru_cache(maxsize=262_144)
 def normalize_invoice_number(number: str | None) -> str:
     """An invoice number reduced for duplicate detection.
 
@@ -183,6 +187,7 @@ def normalize_invoice_number(number: str | None) -> str:
     return stripped.lstrip("0") or stripped or compact
 
 
+@lru_cache(maxsize=262_144)
 def confusable_key(number: str | None) -> str:
     """The invoice number with O/0, I/1, S/5 and similar confusions mapped together."""
     return normalize_invoice_number(number).translate(_CONFUSABLE).lstrip("0")
@@ -193,6 +198,7 @@ def digits_only(number: str | None) -> str:
     return re.sub(r"\D", "", number or "").lstrip("0")
 
 
+@lru_cache(maxsize=262_144)
 def normalize_po_number(number: str | None) -> str:
     """A PO number reduced for lookup: upper case, no separators, no 'PO'/'Order' prefix."""
     if not number:

@@ -79,18 +79,20 @@ def _unit_price(line: LineItem) -> Decimal | None:
     return None
 
 
-def _pair_score(line: LineItem, po_line: PoLine) -> tuple[float, str]:
-    """How well an invoice line fits a PO line, and the strongest evidence for it."""
+def _line_key(line: LineItem) -> tuple[str, str, Decimal | None]:
+    """What alignment compares of an invoice line: SKU, folded description, unit price."""
     sku = fold(str(_value(line.sku) or "")).replace(" ", "")
+    return sku, fold(str(_value(line.description) or "")), _unit_price(line)
+
+
+def _pair_score(key: tuple[str, str, Decimal | None], po_line: PoLine) -> tuple[float, str]:
+    """How well an invoice line fits a PO line, and the strongest evidence for it."""
+    sku, description, price = key
     if sku and po_line.sku and sku == fold(po_line.sku).replace(" ", ""):
         return 3.0, "sku"
-    description = str(_value(line.description) or "")
     similarity = (
-        fuzz.token_set_ratio(fold(description), fold(po_line.description)) / 100.0
-        if description
-        else 0.0
+        fuzz.token_set_ratio(description, fold(po_line.description)) / 100.0 if description else 0.0
     )
-    price = _unit_price(line)
     closeness = 0.0
     if price is not None and po_line.unit_price > 0:
         closeness = max(0.0, 1.0 - float(abs(price - po_line.unit_price) / po_line.unit_price))
@@ -110,11 +112,12 @@ def align_lines(
     """
     if not lines:
         return []
+    keys = [_line_key(line) for line in lines]
     scores = np.zeros((len(lines), len(po_lines)))
     methods: dict[tuple[int, int], str] = {}
-    for i, line in enumerate(lines):
+    for i, key in enumerate(keys):
         for j, po_line in enumerate(po_lines):
-            scores[i, j], methods[(i, j)] = _pair_score(line, po_line)
+            scores[i, j], methods[(i, j)] = _pair_score(key, po_line)
     aligned: dict[int, tuple[PoLine, str, float]] = {}
     if po_lines:
         rows, cols = linear_sum_assignment(scores, maximize=True)

@@ -148,9 +148,10 @@ class VendorResolver:
         results: list[VendorMatch | None] = [None] * len(keys)
         undecided: list[int] = []
         for n, key in enumerate(keys):
-            scored = self._score(key, self._cheap_candidates(key), None)
-            if scored and scored[0].via and scored[0].explanation.probability >= self.decisive:
-                results[n] = self._decide(key, scored)
+            exact = dict(self.master.exact_candidates(key.vat_id, key.iban, key.domain))
+            scored = self._score(key, exact, None) if exact else []
+            if scored and scored[0].explanation.probability >= self.decisive:
+                results[n] = self._decide(key, scored)  # an exact key settled it
             else:
                 undecided.append(n)
         vectors = self._encode([keys[n].name for n in undecided])
