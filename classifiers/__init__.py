@@ -1,0 +1,52 @@
+"""Classification: document type, GL account and cost centre per line, approval route.
+
+Once per run::
+
+    cascade = classifiers.open_cascade(settings, run_id=run_id)
+
+per document::
+
+    ctx = classifiers.ClassificationContext(cascade, vendor_id=..., vendor_name=..., text=...)
+    result = classifiers.classify(invoice, ctx, settings)   # -> Classification
+
+and at the end ``cascade.run_metrics()`` and ``cascade.close()``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from classifiers.cascade import Cascade, ClassificationContext
+from classifiers.records import Classification, LineCoding, Suggestion
+
+if TYPE_CHECKING:
+    from invoices.records import Invoice
+    from invoices.settings import Settings
+
+__all__ = [
+    "Cascade",
+    "Classification",
+    "ClassificationContext",
+    "LineCoding",
+    "Suggestion",
+    "classify",
+    "open_cascade",
+]
+
+
+def classify(
+    invoice: Invoice, context: ClassificationContext, settings: Settings
+) -> Classification:
+    """Classify one document with the run's cascade (carried by `context`).
+
+    `settings` is accepted for the stage interface; the cascade was built from it.
+    """
+    del settings
+    return context.cascade.classify(invoice, context)
+
+
+def open_cascade(settings: Settings, **kwargs):  # noqa: ANN201 - re-exported lazily
+    """The run's cascade (loads the history model from Postgres); see classifiers.runtime."""
+    from classifiers.runtime import open_cascade as _open
+
+    return _open(settings, **kwargs)

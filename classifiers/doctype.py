@@ -1,0 +1,147 @@
+"""Document type from the document's own words: invoice, credit note, correction, statement,
+reminder, receipt or other.
+
+Cheap and explainable: weighted keyword patterns in English, German and French, counted more
+in the title block (the first lines) than in the body, because a reminder or a statement
+mentions "invoice" many times in its body but names itself in its title. An e-invoice type code
+read by the extractor wins, since it is the issuer's own declaration.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+
+from classifiers.records import DocumentTypeResult
+from invoices.records import DocumentType, Invoice, Method
+
+VERSION = "doctype-rules-1"
+TITLE_LINES = 12
+TITLE_WEIGHT = 3.0
+
+# (pattern, weight): weights above 1 mark words that name the document rather than mention it.
+_PATTERNS: dict[DocumentType, list[tuple[str, float]]] = {
+    DocumentType.INVOICE: [
+        (r"\b(?:tax |commercial |vat )?invoice\b", 1.0),
+        (r"\w*rechnung\b", 1.0),
+        (r"\bfacture\b", 1.0),
+        (r"\bbill\b", 0.5),
+        (r"\bself[- ]billed invoice\b|selbst ausgestellte rechnung|autofacturation", 4.0),
+    ],
+    DocumentType.CREDIT_NOTE: [
+        (r"\bcredit[ -](?:note|memo)\b", 3.0),
+        (r"\bgutschrift\b", 2.5),
+        (r"\bavoir\b|\bnote de cr[ée]dit\b", 3.0),
+    ],
+    DocumentType.CORRECTION: [
+        (r"\bcorrected invoice\b|\binvoice correction\b|\bcorrective invoice\b", 3.5),
+        (r"\bkorrekturrechnung\b|\brechnungskorrektur\b|\bstornorechnung\b", 3.5),
+        (r"\bfacture rectificative\b|\bfacture corrective\b", 3.5),
+        (r"\breplaces invoice\b|\bersetzt (?:die )?rechnung\b|\bannule et remplace\b", 2.0),
+    ],
+    DocumentType.STATEMENT: [
+        (r"\b(?:statement of account|account statement|customer statement)\b", 4.0),
+        (r"\bkontoauszug\b|\bkontenauszug\b|\bsaldenbest[äa]tigung\b|\bsaldenliste\b", 4.0),
+        (r"\brelev[ée] de compte\b|\brelev[ée] client\b", 4.0),
+        (r"\bstatement\b", 2.0),
+        (r"\bopening balance\b|\bclosing balance\b|\banfangssaldo\b|\bendsaldo\b", 1.5),
+    ],
+    DocumentType.REMINDER: [
+        (r"\b(?:payment )?reminder\b|\bpast due\b|\boverdue\b|\bfinal notice\b", 3.0),
+        (r"\bzahlungserinnerung\b|\bmahnung\b|\b\w*mahnung\b|\büberf[äa]llig\b", 3.0),
+        (r"\brelance\b|\brappel\b|\bmise en demeure\b|\bimpay[ée]", 3.0),
+    ],
+    DocumentType.RECEIPT: [
+        (
+            r"\breceipt\b|\bcash sale\b|\bchange due\b|\bthank you for (?:your )?(?:purchase|shopping)",
+            3.0,
+        ),
+        (r"\bquittung\b|\bkassenbon\b|\bkassenbeleg\b|\bbeleg-?nr\b|\bbar bezahlt\b", 3.0),
+        (r"\bre[çc]u\b|\bticket de caisse\b", 3.0),
+        (r"\bcash\b|\bchange\b|\btendered\b", 0.7),
+    ],
+}
+_COMPILED = {
+    kind: [(re.compile(p, re.IGNORECASE), w) for p, w in pats] for kind, pats in _PATTERNS.items()
+}
+_SELF_BILLED = _COMPILED[DocumentType.INVOICE][-1][0]
+
+
+def keyword_scores(text: str) -> dict[DocumentType, float]:
+    """Weighted keyword score of every document type; title lines count `TITLE_WEIGHT` times."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    title = "\n".join(lines[:TITLE_LINES])
+    body = "\n".join(lines[TITLE_LINES:])
+    scores: dict[DocumentType, float] = {}
+    for kind, patterns in _COMPILED.items():
+        score = 0.0
+        for pattern, weight in patterns:
+            score += TITLE_WEIGHT * weight * min(len(pattern.findall(title)), 2)
+            score += weight * min(len(pattern.findall(body)), 3) * 0.5
+        scores[kind] = score
+    # A self-billed invoice calls itself "Gutschrift" in German: it is still an invoice.
+    if _SELF_BILLED.search(text):
+        scores[DocumentType.CREDIT_NOTE] = 0.0
+    return scores
+
+
+def classify_document_type(invoice: Invoice | None, text: str) -> DocumentTypeResult:
+    """The document type of one document, with a confidence and the evidence behind it."""
+    declared = invoice.document_type if invoice is not None else None
+    if declared is not None and declared.provenance.method == Method.EINVOICE_XML:
+        return DocumentTypeResult(
+            value=declared.value,
+            confidence=max(declared.confidence, 0.95),
+            evidence="e-invoice type code",
+            backend="einvoice",
+            model_version=VERSION,
+        )
+    scores = keyword_scores(text or "")
+    if _is_negative(invoice):
+        scores[DocumentType.CREDIT_NOTE] = scores.get(DocumentType.CREDIT_NOTE, 0.0) + 3.0
+    if declared is not None:
+        scores[declared.value] = scores.get(declared.value, 0.0) + 2.0 * declared.confidence
+    return _decide(scores)
+
+
+def _is_negative(invoice: Invoice | None) -> bool:
+    total = invoice.value("total") if invoice is not None else None
+    return isinstance(total, Decimal) and total < 0
+
+
+def _decide(scores: dict[DocumentType, float]) -> DocumentTypeResult:
+    best = max(scores, key=lambda k: scores[k]) if scores else DocumentType.OTHER
+    if scores.get(best, 0.0) <= 0.0:
+        return DocumentTypeResult(
+            value=DocumentType.OTHER, confidence=0.5, evidence="no keyword", model_version=VERSION
+        )
+    # Softmax over the scores, tempered, as a rough confidence.
+    exps = {k: math.exp(min(v, 50.0) / 2.0) for k, v in scores.items()}
+    confidence = exps[best] / sum(exps.values())
+    evidence = ", ".join(f"{k.value}={v:.1f}" for k, v in sorted(scores.items()) if v > 0)
+    return DocumentTypeResult(
+        value=best, confidence=round(confidence, 4), evidence=evidence, model_version=VERSION
+    )
+
+
+# UNTDID 1001 document name codes used by EN 16931 / ZUGFeRD / Factur-X / XRechnung.
+_CREDIT_CODES = {"81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532"}
+_CORRECTION_CODES = {"384", "385", "386"}
+_INVOICE_CODES = {
+    "71", "80", "82", "84", "102", "130", "202", "203", "204", "211", "218", "219", "295", "325",
+    "326", "331", "380", "382", "383", "387", "388", "389", "390", "393", "394", "395", "456",
+    "457", "527", "575", "623", "633", "751", "780", "817", "870", "875", "876", "877", "935",
+}
+
+
+def document_type_from_code(code: str) -> DocumentType:
+    """The document type of an e-invoice type code (UNTDID 1001)."""
+    code = code.strip()
+    if code in _CREDIT_CODES:
+        return DocumentType.CREDIT_NOTE
+    if code in _CORRECTION_CODES:
+        return DocumentType.CORRECTION
+    if code in _INVOICE_CODES:
+        return DocumentType.INVOICE
+    return DocumentType.OTHER
