@@ -66,6 +66,7 @@ class OcrJob:
     dpi: int = 300
     timeout: float = 120.0
     password: str | None = None
+    max_pixels: int = 60_000_000
 
 
 @dataclass
@@ -103,21 +104,12 @@ def run_job(job: OcrJob) -> OcrResult:
 def load_page_image(job: OcrJob) -> tuple[Image.Image, float]:
     """The page as a grey image and the factor from its pixels to output units."""
     if job.is_pdf:
-        import pypdfium2 as pdfium
-
-        pdf = pdfium.PdfDocument(job.path, password=job.password)
-        try:
-            page = pdf[job.index]
-            bitmap = page.render(scale=job.dpi / 72.0, grayscale=True)
-            image = bitmap.to_pil().convert("L")
-        finally:
-            pdf.close()
-        return image, 72.0 / job.dpi
+        return _render_pdf_page(job)
     with Image.open(job.path) as src:
         if job.index:
             src.seek(job.index)
         image = ImageOps.exif_transpose(src) or src
-        image = image.convert("L")
+        image = _on_white(image).convert("L")
     long_side = max(image.size)
     factor = min(MAX_UPSCALE, MIN_IMAGE_LONG_SIDE / long_side) if long_side else 1.0
     if factor > 1.05:
@@ -125,6 +117,33 @@ def load_page_image(job: OcrJob) -> tuple[Image.Image, float]:
         image = image.resize(size, Image.Resampling.LANCZOS)
         return image, 1.0 / factor
     return image, 1.0
+
+
+def _render_pdf_page(job: OcrJob) -> tuple[Image.Image, float]:
+    """Render at `job.dpi`, or lower for a page so large that it would exceed `max_pixels`."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(job.path, password=job.password)
+    try:
+        page = pdf[job.index]
+        width, height = page.get_size()
+        scale = job.dpi / 72.0
+        if width * height * scale * scale > job.max_pixels:
+            scale = (job.max_pixels / max(1.0, width * height)) ** 0.5
+        bitmap = page.render(scale=scale, grayscale=True)
+        image = bitmap.to_pil().convert("L")
+    finally:
+        pdf.close()
+    return image, 1.0 / scale
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """Transparent areas as white paper (converting RGBA to grey would make them black)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(paper, rgba)
+    return image
 
 
 def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: float) -> OcrResult:

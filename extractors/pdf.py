@@ -127,6 +127,7 @@ class TextLayerPage:
     width: float
     height: float
     seconds: float
+    image_coverage: float = 0.0  # share of the page area under images (a scan is ~1.0)
 
 
 def read_text_layer(path: Path, password: str | None) -> list[TextLayerPage]:
@@ -146,6 +147,7 @@ def read_text_layer(path: Path, password: str | None) -> list[TextLayerPage]:
                         width=float(page.width),
                         height=float(page.height),
                         seconds=time.perf_counter() - started,
+                        image_coverage=_image_coverage(page),
                     )
                 )
                 page.close()
@@ -167,3 +169,16 @@ def _page_words(page: object) -> list[Word]:
         if text:
             words.append(Word(text=text, bbox=(w["x0"], w["top"], w["x1"], w["bottom"])))
     return words
+
+
+def _image_coverage(page: object) -> float:
+    """The share of the page covered by images (overlaps counted twice, capped at 1)."""
+    width, height = float(page.width), float(page.height)  # type: ignore[attr-defined]
+    if width <= 0 or height <= 0:
+        return 0.0
+    covered = 0.0
+    for image in page.images:  # type: ignore[attr-defined]
+        w = min(image["x1"], width) - max(image["x0"], 0.0)
+        h = min(image["bottom"], height) - max(image["top"], 0.0)
+        covered += max(0.0, w) * max(0.0, h)
+    return min(1.0, covered / (width * height))

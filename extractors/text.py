@@ -35,6 +35,9 @@ from .pdf import open_pdf, read_text_layer
 
 STAGE = "text"
 MAX_GAP_SPACES = 12
+# A page mostly covered by images with fewer characters than this is a scan with an overlay.
+SCAN_COVERAGE = 0.5
+SCAN_MAX_LAYER_CHARS = 200
 _CID = re.compile(r"\(cid:\d+\)")
 
 
@@ -77,7 +80,7 @@ def _read_pdf(path: Path, settings: Settings) -> DocumentText:
                 seconds=round(lp.seconds, 4),
             )
         )
-        if usable_chars(text) < settings.min_text_chars_per_page:
+        if needs_ocr(usable_chars(text), lp.image_coverage, settings):
             jobs.append(_job(path, True, lp.number - 1, settings, info.password))
     errors = _apply_ocr(pages, jobs, settings, path)
     return DocumentText(
@@ -140,6 +143,7 @@ def _job(
         dpi=settings.ocr_dpi,
         timeout=float(settings.ocr_timeout_seconds),
         password=password,
+        max_pixels=settings.max_image_pixels,
     )
 
 
@@ -179,6 +183,14 @@ def _page_error(exc: BaseException, page: int) -> StageError:
     else:
         category = type(exc).__name__
     return StageError(stage=STAGE, category=category, message=f"page {page}: {exc}", page=page)
+
+
+def needs_ocr(chars: int, image_coverage: float, settings: Settings) -> bool:
+    """Whether a PDF page goes to OCR: too little text, or a scan with only a thin text layer
+    (a stamp, a file name or a header added on top of the scanned image)."""
+    if chars < settings.min_text_chars_per_page:
+        return True
+    return image_coverage >= SCAN_COVERAGE and chars < SCAN_MAX_LAYER_CHARS
 
 
 def usable_chars(text: str) -> int:

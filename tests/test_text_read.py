@@ -203,3 +203,51 @@ def test_a_page_that_fails_ocr_alone_is_recorded(
     assert [e.page for e in text.errors] == [p.number for p in text.pages]
     # the thin text layer is kept rather than nothing
     assert all(p.method == Method.TEXT_LAYER and p.text for p in text.pages)
+
+
+@needs_eval
+@pytest.mark.ocr
+def test_scan_with_a_thin_text_overlay_still_goes_to_ocr(tmp_path: Path) -> None:
+    """A scanned page whose text layer is only a stamp is read by OCR, not by its layer."""
+    from fpdf import FPDF
+
+    scan = tmp_path / "scan.png"
+    with Image.open(SAMPLE_JPEG) as image:
+        image.convert("L").save(scan)
+    pdf = FPDF(unit="pt", format=(540, 764))
+    pdf.add_page()
+    pdf.image(str(scan), x=0, y=0, w=540, h=764)
+    pdf.set_font("helvetica", size=8)
+    pdf.text(20, 20, "Received 2024-03-01 by AP scanner 7")
+    path = tmp_path / "stamped.pdf"
+    pdf.output(str(path))
+    settings = load_settings(ocr_workers=1, ocr_dpi=200)
+    (page,) = read_document(describe(path, settings), settings).pages
+    assert page.method == Method.OCR
+    fields = _label("sroie", SAMPLE_JPEG.stem)["fields"]
+    assert _compact(fields["total_raw"]) in _compact(page.text)
+
+
+def test_oversized_pdf_page_renders_within_the_pixel_limit(tmp_path: Path) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format=(14000, 14000))  # a 5 m poster: 340 Mpx at 300 dpi
+    pdf.add_page()
+    path = tmp_path / "poster.pdf"
+    pdf.output(str(path))
+    job = ocr.OcrJob(path=str(path), is_pdf=True, index=0, languages="eng", max_pixels=4_000_000)
+    image, to_points = ocr.load_page_image(job)
+    assert image.width * image.height <= 4_000_000
+    assert image.width * to_points == pytest.approx(14000, rel=0.01)
+
+
+def test_transparent_image_is_read_on_white(tmp_path: Path) -> None:
+    path = tmp_path / "transparent.png"
+    image = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
+    ImageDraw.Draw(image).rectangle((50, 50, 100, 100), fill=(0, 0, 0, 255))
+    image.save(path)
+    job = ocr.OcrJob(path=str(path), is_pdf=False, index=0, languages="eng")
+    grey, _ = ocr.load_page_image(job)
+    assert grey.getpixel((5, 5)) > 250  # transparent paper is white, not black
+    w, h = grey.size
+    assert grey.getpixel((w * 75 // 300, h * 75 // 200)) < 5
