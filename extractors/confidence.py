@@ -93,7 +93,7 @@ def fit_calibration(
     from sklearn.linear_model import LogisticRegression
 
     def fit(rows: list[tuple[str, dict[str, float], bool]]) -> dict[str, float]:
-        x = [[ev[name] for name in FEATURES if name != "bias"] for _, ev, _ in rows]
+        x = [[ev.get(name, 0.0) for name in FEATURES if name != "bias"] for _, ev, _ in rows]
         y = [int(ok) for _, _, ok in rows]
         if len(set(y)) < 2:
             return dict(_PRIOR, bias=4.0 if y and y[0] else -4.0)
@@ -119,13 +119,16 @@ def save_calibration(weights: dict[str, dict[str, float]], path: Path = CALIBRAT
 
 
 def choose_thresholds(
-    samples: list[tuple[str, dict[str, float], bool]], target: float = 0.99, floor: float = 0.5
+    samples: list[tuple[str, dict[str, float], bool]],
+    target: float = 0.99,
+    floor: float = 0.5,
+    model: dict[str, Any] | None = None,
 ) -> dict[str, float]:
     """Per field, the lowest confidence at and above which values were right `target` of the time.
 
     A field whose values never reach the target gets a threshold above every value seen (1.0).
     """
-    model = load_model()
+    model = model if model is not None else load_model()
     by_field: dict[str, list[tuple[float, bool]]] = {}
     for name, evidence, ok in samples:
         by_field.setdefault(name, []).append((confidence(name, evidence, model), ok))

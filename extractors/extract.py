@@ -80,6 +80,9 @@ def extract_visual_with_evidence(
     }
     evidence = {name: features(cand) for name, cand in picked.items() if name in HEADER_FIELDS}
     values = _fill_by_rule(values)
+    for name, source in (("amount_due", "total"), ("subtotal", "total")):
+        if name not in evidence and name in values and source in evidence:
+            evidence[name] = dict(evidence[source], derived=1.0)
     items = extract_line_items(lines, ctx)
     return Invoice(**values, tax_lines=breakdown, lines=items), evidence
 
@@ -103,12 +106,19 @@ def _fill_by_rule(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _merge(xml: Invoice, visual: Invoice) -> Invoice:
-    """XML values win; the visual path fills the fields and lines the XML lacks."""
+def _merge(xml: Invoice, visual: Invoice, settings: Settings) -> Invoice:
+    """XML values win; the visual path fills what the XML lacks, where it is sure enough.
+
+    The XML is the invoice's own data, so a field it leaves out is usually not on the
+    invoice: only visual values at or above their auto-accept threshold are added.
+    """
     update: dict[str, Any] = {}
     for name in HEADER_FIELDS:
-        if xml.field(name) is None and visual.field(name) is not None:
-            update[name] = visual.field(name)
+        seen = visual.field(name)
+        if xml.field(name) is None and seen is not None and seen.confidence >= max(
+            settings.thresholds(name), 0.5
+        ):
+            update[name] = seen
     if not xml.lines and visual.lines:
         update["lines"] = visual.lines
     if not xml.tax_lines and visual.tax_lines:
@@ -128,4 +138,4 @@ def extract_invoice(text: DocumentText, settings: Settings, *, use_einvoice: boo
     except Exception as exc:  # a broken attachment must not lose the visual reading
         log.warning("e-invoice XML unreadable, using the visual path: %s", exc)
         return visual
-    return _merge(xml, visual)
+    return _merge(xml, visual, settings)

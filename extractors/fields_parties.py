@@ -67,8 +67,19 @@ def _value_after_heading(lines: list[Line], line: Line, rest: str) -> tuple[str,
             if following is not None and _name_like(following.text):
                 return _clean(f"{text.strip()} {following.text}"), nxt
         if _name_like(text):
-            return _clean(text), nxt
+            return _with_continuation(lines, nxt, _clean(text)), nxt
     return None
+
+
+def _with_continuation(lines: list[Line], line: Line, name: str) -> str:
+    """A name printed over two lines: the second carries the legal form ("... a.G.", "GmbH")."""
+    if LEGAL_FORMS.search(name) or line.index + 1 >= len(lines):
+        return name
+    nxt = lines[line.index + 1]
+    text = nxt.segments[0].text if nxt.segments else nxt.text
+    if nxt.page == line.page and LEGAL_FORMS.search(text) and _name_like(text) and not re.search(r"\d", text):
+        return f"{name} {_clean(text)}"
+    return name
 
 
 def party_from_heading(lines: list[Line], name: str) -> Candidate | None:

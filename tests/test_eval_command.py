@@ -1,0 +1,65 @@
+"""`invoices eval` end to end on a tiny generated folder, and the confidence calibration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from extractors.confidence import choose_thresholds, confidence, fit_calibration
+from invoices.cli import main
+
+ROWS = [
+    "Muster Elektro GmbH",
+    "Rechnungsnummer: RE-77",
+    "Rechnungsdatum: 05.03.2024",
+    "Nettobetrag 100,00 EUR",
+    "USt. 19 % 19,00 EUR",
+    "Bruttosumme 119,00 EUR",
+]
+
+
+def _folder(tmp_path: Path) -> Path:
+    from fpdf import FPDF
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "labels").mkdir()
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    for row in ROWS:
+        pdf.cell(0, 8, row, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(tmp_path / "docs" / "a.pdf"))
+    label = {"schema": "eval-label/v1", "doc_id": "a", "label_coverage": "complete",
+             "fields": {"vendor_name": "Muster Elektro GmbH", "invoice_number": "RE-77",
+                        "invoice_date": "2024-03-05", "total": 119.0, "tax": 19.0,
+                        "subtotal": 100.0, "currency": "EUR", "po_number": None},
+             "line_items": None, "group": "muster"}
+    (tmp_path / "labels" / "a.json").write_text(json.dumps(label))
+    row = {"doc_id": "a", "documents": ["docs/a.pdf"], "label": "labels/a.json", "split": "dev"}
+    (tmp_path / "manifest.jsonl").write_text(json.dumps(row) + "\n")
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_eval_prints_the_overall_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = _folder(tmp_path)
+    out_json = tmp_path / "out.json"
+    assert main(["eval", str(folder), "--no-einvoice", "--workers", "1", "--json", str(out_json)]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == "overall: recall 1.000 precision 1.000 over 1 documents"
+    assert any(line.startswith("seconds per page [text_layer]") for line in printed)
+    figures = json.loads(out_json.read_text())
+    assert figures["fields"]["total"]["correct"] == 1
+
+
+def test_calibration_orders_evidence_and_thresholds_hit_the_target() -> None:
+    strong = {"label": 1.0, "position": 1.0, "agreement": 1.0, "arithmetic": 1.0}
+    weak = {"label": 0.4, "position": 0.6, "agreement": 0.5, "arithmetic": 0.0}
+    samples = [("total", strong, True)] * 60 + [("total", weak, i % 2 == 0) for i in range(40)]
+    model = fit_calibration(samples)
+    assert confidence("total", strong, model) > 0.9 > confidence("total", weak, model)
+    thresholds = choose_thresholds(samples, model=model)
+    accepted = [ok for f, ev, ok in samples if confidence(f, ev, model) >= thresholds["total"]]
+    assert len(accepted) == 60 and all(accepted)
