@@ -3,7 +3,8 @@
 One `OcrJob` per page names the file and the page; the worker loads (renders) the page itself,
 so that only small jobs and word lists cross process boundaries. Per page it:
 
-1. renders a PDF page at `ocr_dpi` (pypdfium2), or loads an image frame and upscales a small one;
+1. renders a PDF page at `ocr_dpi` (pypdfium2; less for a page too large for `max_pixels`), or
+   loads an image frame, upscaling a small one and reducing a huge photo;
 2. estimates a small skew (projection profile over +-5 degrees, on a reduced copy) and removes
    it when it is 1 degree or more;
 3. runs tesseract on the grey page (tesseract binarises with Otsu itself);
@@ -13,7 +14,7 @@ so that only small jobs and word lists cross process boundaries. Per page it:
 
 Coordinates: word boxes have a top-left origin on the upright (rotated, deskewed) page. For PDF
 pages the unit is the PDF point (72 per inch), like the text layer; for images it is the pixel of
-the original image (an upscaled copy is scaled back). `OcrResult.width/height` use the same unit.
+the original image (a rescaled copy is scaled back). `OcrResult.width/height` use the same unit.
 
 Tesseract gets one thread (`OMP_THREAD_LIMIT=1`): pages run in parallel in a process pool instead.
 """
@@ -42,6 +43,7 @@ VERSION = "1"
 
 MIN_IMAGE_LONG_SIDE = 2000  # px: smaller images are upscaled so text reaches ~20 px x-height
 MAX_UPSCALE = 3.0
+MAX_IMAGE_LONG_SIDE = 3600  # px: an A4 page at 300 dpi; larger photos only cost time
 OSD_LONG_SIDE = 1400  # px: OSD looks at the inked area scaled to about this size
 OSD_MAX_UPSCALE = 2.5
 OSD_MIN_CONFIDENCE = 1.5
@@ -112,7 +114,9 @@ def load_page_image(job: OcrJob) -> tuple[Image.Image, float]:
         image = _on_white(image).convert("L")
     long_side = max(image.size)
     factor = min(MAX_UPSCALE, MIN_IMAGE_LONG_SIDE / long_side) if long_side else 1.0
-    if factor > 1.05:
+    if long_side > MAX_IMAGE_LONG_SIDE:
+        factor = MAX_IMAGE_LONG_SIDE / long_side
+    if abs(factor - 1.0) > 0.05:
         size = (round(image.width * factor), round(image.height * factor))
         image = image.resize(size, Image.Resampling.LANCZOS)
         return image, 1.0 / factor
