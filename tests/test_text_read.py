@@ -251,3 +251,18 @@ def test_transparent_image_is_read_on_white(tmp_path: Path) -> None:
     assert grey.getpixel((5, 5)) > 250  # transparent paper is white, not black
     w, h = grey.size
     assert grey.getpixel((w * 75 // 300, h * 75 // 200)) < 5
+
+
+@needs_eval
+@pytest.mark.ocr
+def test_real_ocr_timeout_is_recorded_per_page() -> None:
+    """Tesseract is stopped at the page's time budget: a full A4 page at 600 dpi cannot be read
+    in one second, so each page records an OcrTimeout and the document is still returned."""
+    settings = load_settings(
+        ocr_workers=1, ocr_dpi=600, ocr_timeout_seconds=1, min_text_chars_per_page=10_000
+    )
+    started = time.perf_counter()
+    text = read_document(describe(SAMPLE_PDF, settings), settings)
+    assert time.perf_counter() - started < 20
+    assert {e.category for e in text.errors} == {"OcrTimeout"}
+    assert len(text.pages) == len(text.errors)
