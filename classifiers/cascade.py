@@ -60,8 +60,11 @@ class Cascade:
         doc_type = classify_document_type(invoice, ctx.text)
         # Statements and reminders are not booked: no GL coding, no LLM spend.
         payable = doc_type.value not in NOT_PAYABLE
-        lines = self._code_lines(_line_queries(invoice, ctx)) if payable else []
-        result = Classification(document_type=doc_type, vendor_id=ctx.vendor_id, lines=lines)
+        usage = LLMUsage()
+        lines = self._code_lines(_line_queries(invoice, ctx), usage) if payable else []
+        result = Classification(
+            document_type=doc_type, vendor_id=ctx.vendor_id, lines=lines, llm=usage
+        )
         result.gl_account = _invoice_level(lines, "gl_account")
         result.cost_centre = _invoice_level(lines, "cost_centre")
         total = invoice.value("total")
@@ -83,7 +86,7 @@ class Cascade:
         self.documents += 1
         return result
 
-    def _code_lines(self, queries: list[LineQuery]) -> list[LineCoding]:
+    def _code_lines(self, queries: list[LineQuery], usage: LLMUsage) -> list[LineCoding]:
         codings = [
             LineCoding(line_no=q.line_no, description=q.description, amount=q.amount)
             for q in queries
@@ -100,7 +103,7 @@ class Cascade:
                     hints[q.line_no] = Hint(hist[0].top, self.history.examples(hist[0].precedents))
         self.lines_total += len(queries)
         if pending:
-            self._escalate(pending, hints, {c.line_no: c for c in codings})
+            self._escalate(pending, hints, {c.line_no: c for c in codings}, usage)
         return codings
 
     def _history(self, queries: list[LineQuery]) -> list[tuple[Suggestion, Suggestion] | None]:
@@ -109,7 +112,11 @@ class Cascade:
         return list(self.history.suggest(queries, self.embedder))
 
     def _escalate(
-        self, pending: list[LineQuery], hints: dict[int, Hint], codings: dict[int, LineCoding]
+        self,
+        pending: list[LineQuery],
+        hints: dict[int, Hint],
+        codings: dict[int, LineCoding],
+        usage: LLMUsage,
     ) -> None:
         if self.llm is None:
             for q in pending:
@@ -118,6 +125,7 @@ class Cascade:
         self.lines_to_llm += len(pending)
         outcome = self.llm.suggest(pending, hints)
         _add_usage(self.usage, outcome.usage)
+        _add_usage(usage, outcome.usage)
         for q in pending:
             coding = codings[q.line_no]
             answer = outcome.suggestions.get(q.line_no)

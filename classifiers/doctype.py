@@ -9,7 +9,6 @@ read by the extractor wins, since it is the issuer's own declaration.
 
 from __future__ import annotations
 
-import math
 import re
 from decimal import Decimal
 
@@ -116,9 +115,8 @@ def _decide(scores: dict[DocumentType, float]) -> DocumentTypeResult:
         return DocumentTypeResult(
             value=DocumentType.OTHER, confidence=0.5, evidence="no keyword", model_version=VERSION
         )
-    # Softmax over the scores, tempered, as a rough confidence.
-    exps = {k: math.exp(min(v, 50.0) / 2.0) for k, v in scores.items()}
-    confidence = exps[best] / sum(exps.values())
+    # The winner's share of all the evidence, damped when there is little of it.
+    confidence = scores[best] / (sum(scores.values()) + 1.0)
     evidence = ", ".join(f"{k.value}={v:.1f}" for k, v in sorted(scores.items()) if v > 0)
     return DocumentTypeResult(
         value=best, confidence=round(confidence, 4), evidence=evidence, model_version=VERSION
