@@ -104,7 +104,7 @@ def number_relation(a: str | None, b: str | None) -> str:
     if confusable_key(na) == confusable_key(nb):
         return "variant"
     short, long_ = sorted((na, nb), key=len)
-    if len(short) >= 4 and (long_.endswith(short) or long_.startswith(short)):
+    if len(short) >= 3 and (long_.endswith(short) or long_.startswith(short)):
         return "variant"
     da, db = digits_only(na), digits_only(nb)
     if len(da) >= 4 and da == db:

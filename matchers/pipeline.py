@@ -53,8 +53,10 @@ def match_batch(
     outcomes = []
     for n, (invoice, document, vendor) in enumerate(zip(invoices, documents, vendors, strict=True)):
         doc_id = ids[n] if ids is not None else n
-        po = match_purchase_order(invoice, vendor, po_data, ledger, settings)
         hits = find_duplicates_in(prior, invoice, document, settings, vendor)
+        # a duplicate is checked against the PO as if its original had not billed yet
+        view = ledger.without(h.document_id for h in hits) if hits else ledger
+        po = match_purchase_order(invoice, vendor, po_data, view, settings)
         for entry in po.billed:
             if not hits:  # a duplicate bills nothing: paying it is what we prevent
                 ledger.add(entry.po_number, entry.line_no, entry.quantity, doc_id)

@@ -192,27 +192,40 @@ def match_purchase_order(
             )
         score = 1.0
     else:
-        if vendor_id is None:
-            return PoMatch(method="none", detail="no PO number and no known vendor")
-        order, score = _infer(invoice, po_data.open_orders(vendor_id), ledger)
-        method = "inferred"
-        if order is None:
-            required = po_data.vendor_uses_pos(vendor_id) and _amount(invoice) > Decimal(
-                str(getattr(settings, "po_required_above", ZERO))
-            )
-            return PoMatch(
-                method="none",
-                reasons=[ReasonCode.PO_MISSING] if required else [],
-                detail="no PO number on the invoice and no open PO fits its lines",
-            )
-    return _check(
-        invoice,
-        order,
-        method,
-        score,
-        ledger,
-        tolerance_for(settings, vendor_id, gl_category),
-        settings,
+        return _without_number(invoice, vendor_id, po_data, ledger, settings, gl_category)
+    tolerance = tolerance_for(settings, vendor_id, gl_category)
+    return _check(invoice, order, method, score, ledger, tolerance, settings)
+
+
+def _without_number(
+    invoice: Invoice,
+    vendor_id: str | None,
+    po_data: PoData,
+    ledger: BilledLedger,
+    settings: Any,
+    gl_category: str | None,
+) -> PoMatch:
+    """An invoice citing no PO: PO_MISSING when its vendor sells on POs; the PO is still
+    inferred from the vendor's open orders, so 2- and 3-way checks run all the same."""
+    if vendor_id is None:
+        return PoMatch(method="none", detail="no PO number and no known vendor")
+    threshold = Decimal(str(getattr(settings, "po_required_above", ZERO)))
+    required = po_data.vendor_uses_pos(vendor_id) and _amount(invoice) > threshold
+    missing = [ReasonCode.PO_MISSING] if required else []
+    order, score = _infer(invoice, po_data.open_orders(vendor_id), ledger)
+    if order is None:
+        return PoMatch(
+            method="none",
+            reasons=missing,
+            detail="no PO number on the invoice and no open PO fits its lines",
+        )
+    tolerance = tolerance_for(settings, vendor_id, gl_category)
+    checked = _check(invoice, order, "inferred", score, ledger, tolerance, settings)
+    return checked.model_copy(
+        update={
+            "reasons": list(dict.fromkeys([*missing, *checked.reasons])),
+            "detail": f"no PO number on the invoice; {order.po_number} inferred from lines",
+        }
     )
 
 

@@ -133,29 +133,47 @@ class PoData:
 
 
 class BilledLedger:
-    """Quantity and amount already billed per (PO number, line number) by other documents."""
+    """Quantity already billed per (PO number, line number), by document.
 
-    def __init__(self, entries: Iterable[Mapping[str, Any]] = ()) -> None:
-        self._quantity: dict[tuple[str, int], Decimal] = defaultdict(lambda: ZERO)
-        self._documents: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    Keeping the documents lets a check leave some out: a suspected duplicate is checked
+    against the PO as if the document it duplicates had not billed yet, so the duplicate is
+    reported once, as a duplicate, not again as over-billing.
+    """
+
+    def __init__(
+        self, entries: Iterable[Mapping[str, Any]] = (), excluded: frozenset[Any] = frozenset()
+    ) -> None:
+        self._entries: dict[tuple[str, int], list[tuple[Any, Decimal]]] = defaultdict(list)
+        self._excluded = excluded
         for e in entries:
             self.add(
                 str(e["po_number"]), int(e["line_no"]), Decimal(e["quantity"]), e.get("document_id")
             )
 
     def billed(self, po_number: str, line_no: int) -> Decimal:
-        """Quantity billed so far on a PO line."""
-        return self._quantity.get((po_number, line_no), ZERO)
+        """Quantity billed so far on a PO line (by documents not left out)."""
+        return sum(
+            (q for d, q in self._entries.get((po_number, line_no), ()) if d not in self._excluded),
+            ZERO,
+        )
 
     def documents(self, po_number: str, line_no: int) -> list[Any]:
         """The documents that billed a PO line (for the evidence shown to the clerk)."""
-        return list(self._documents.get((po_number, line_no), ()))
+        return [
+            d
+            for d, _ in self._entries.get((po_number, line_no), ())
+            if d is not None and d not in self._excluded
+        ]
 
     def add(self, po_number: str, line_no: int, quantity: Decimal, document: Any = None) -> None:
         """Record a billed quantity (the flow does this once an invoice is staged)."""
-        self._quantity[(po_number, line_no)] += quantity
-        if document is not None:
-            self._documents[(po_number, line_no)].append(document)
+        self._entries[(po_number, line_no)].append((document, quantity))
+
+    def without(self, documents: Iterable[Any]) -> BilledLedger:
+        """A view of this ledger that leaves out the given documents' billing."""
+        view = BilledLedger(excluded=self._excluded | frozenset(documents))
+        view._entries = self._entries
+        return view
 
 
 class Tolerance(BaseModel):

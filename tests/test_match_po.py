@@ -213,7 +213,8 @@ def test_confusable_po_number_is_found() -> None:
 def test_po_inferred_from_lines_when_number_missing() -> None:
     inv = invoice([line("Ergonomic desk chair", "2", "349.00")])
     match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
-    assert (match.po_number, match.method, match.reasons) == ("PO-4500002", "inferred", [])
+    assert (match.po_number, match.method) == ("PO-4500002", "inferred")
+    assert match.reasons == [ReasonCode.PO_MISSING], "the invoice must still cite its PO"
 
 
 def test_po_missing_when_nothing_fits() -> None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from invoices.settings import Settings, load_settings
+from matchers.po_data import BilledLedger
 
 log = logging.getLogger("invoices")
 
@@ -108,6 +109,142 @@ def _print_bench(args, items, outcomes, timings, total, warmup, n_pos) -> None: 
     )
 
 
+def extract_one(job: tuple[str, str, str]) -> str:
+    """Read, extract and type one document (runs in a worker); returns the Invoice as JSON,
+    or an empty Invoice when the document fails (the failure is the extraction's to score)."""
+    import os
+
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    from classifiers.doctype import classify_document_type
+    from extractors.extract import extract_invoice
+    from extractors.intake import describe
+    from extractors.text import read_document
+    from invoices.records import FieldValue, Invoice, Method, Provenance
+
+    doc_id, path, cache = job
+    target = Path(cache) / f"{doc_id}.json"
+    if target.exists():
+        return target.read_text()
+    settings = load_settings(ocr_workers=1)
+    try:
+        text = read_document(describe(Path(path), settings), settings)
+        invoice = extract_invoice(text, settings)
+        kind = classify_document_type(invoice, text.full_text)
+        prov = Provenance(method=Method.RULE, extractor="doctype", version=kind.model_version)
+        invoice = invoice.model_copy(
+            update={
+                "document_type": FieldValue(
+                    value=kind.value, confidence=kind.confidence, provenance=prov
+                )
+            }
+        )
+    except Exception as exc:  # a bad document is scored as found nothing
+        log.warning("%s: %s", doc_id, exc)
+        invoice = Invoice()
+    payload = invoice.model_dump_json()
+    target.write_text(payload)
+    return payload
+
+
+def _corpus(args: argparse.Namespace) -> list[tuple[dict, object, object]]:  # type: ignore[type-arg]
+    """(label, Invoice, Document) per document of the corpus, in manifest (date) order."""
+    import hashlib
+    import json
+    from concurrent.futures import ProcessPoolExecutor
+
+    from invoices.records import Document, Invoice
+    from matchers.evaluation import invoice_from_label
+
+    folder: Path = args.folder
+    rows = [json.loads(x) for x in (folder / "manifest.jsonl").read_text().splitlines() if x]
+    rows = rows[: args.limit] if args.limit else rows
+    labels = [json.loads((folder / r["label"]).read_text()) for r in rows]
+    paths = [folder / r["documents"][0] for r in rows]
+    if args.source == "labels":
+        invoices = [invoice_from_label(label) for label in labels]
+    else:
+        cache = args.cache or folder / ".matching-extracted"
+        cache.mkdir(parents=True, exist_ok=True)
+        jobs = [(r["doc_id"], str(p), str(cache)) for r, p in zip(rows, paths, strict=True)]
+        with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
+            invoices = [Invoice.model_validate_json(x) for x in pool.map(extract_one, jobs)]
+    documents = [
+        Document(
+            path=p,
+            sha256=hashlib.sha256(p.read_bytes()).hexdigest(),
+            media_type="application/octet-stream",
+            size_bytes=p.stat().st_size,
+        )
+        for p in paths
+    ]
+    return list(zip(labels, invoices, documents, strict=True))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """`invoices eval-matching DIR`: match a generated corpus and score it against its truth."""
+    import json
+
+    from invoices.commands.core import database
+    from matchers.duplicates import PriorIndex
+    from matchers.embeddings import load_embedder
+    from matchers.evaluation import MatchingScores, Truth
+    from matchers.pipeline import match_batch
+    from matchers.vendor import VendorResolver
+    from staging import db, master, matching
+
+    corpus = _corpus(args)
+    settings = load_settings(db_schema=args.schema)
+    with database(settings) as s, db.connection(str(s.database_url), s.db_schema) as conn:
+        db.upgrade(conn)
+        conn.execute(
+            "TRUNCATE vendors, purchase_orders, purchase_order_lines, goods_receipts,"
+            " po_billing_ledger CASCADE"
+        )
+        master.load_master_dir(conn, args.folder / "master")
+        embedder = load_embedder(s)
+        started = time.perf_counter()
+        vendors = matching.load_vendor_master(conn, embedder)
+        po_data = matching.load_po_data(conn)
+    resolver = VendorResolver(vendors, embedder, s)
+    t0 = time.perf_counter()
+    ids = [label["doc_id"] for label, _, _ in corpus]
+    outcomes = match_batch(
+        [c[1] for c in corpus],
+        [c[2] for c in corpus],
+        resolver,
+        po_data,
+        BilledLedger(),
+        PriorIndex(),
+        s,
+        ids=ids,
+    )
+    seconds = time.perf_counter() - t0
+    scores = MatchingScores()
+    for (label, _, _), outcome in zip(corpus, outcomes, strict=True):
+        scores.add(Truth.from_label(label), outcome, {i: i for i in ids})
+    print(
+        f"eval-matching {args.folder} ({len(corpus)} documents, source: {args.source}, "
+        f"{len(vendors)} vendors): matched in {seconds:.1f} s "
+        f"(+{t0 - started:.1f} s loading master and cached embeddings)"
+    )
+    print("\n".join(scores.table()))
+    for error, _ in sorted(scores.errors.items())[: args.show_errors]:
+        print("  " + error)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "documents": len(corpus),
+                    "source": args.source,
+                    "seconds": seconds,
+                    **scores.as_dict(),
+                },
+                indent=1,
+            )
+        )
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the matching sub-commands."""
     bench = subparsers.add_parser(
@@ -121,6 +258,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--quantize", action="store_true", help="int8 embedding model")
     bench.add_argument("--budget-seconds", type=float, default=60.0)
     bench.set_defaults(handler=cmd_bench)
+
+    ev = subparsers.add_parser("eval-matching", help="score matching on a generated corpus")
+    ev.add_argument("folder", type=Path, help="a corpus of `invoices generate` (master, labels)")
+    ev.add_argument(
+        "--source",
+        choices=("extract", "labels"),
+        default="extract",
+        help="extract the documents (default) or take the printed values",
+    )
+    ev.add_argument("--cache", type=Path, default=None, help="extracted invoices cache folder")
+    ev.add_argument("--workers", type=int, default=2)
+    ev.add_argument("--limit", type=int, default=0)
+    ev.add_argument("--schema", default="eval_matching", help="Postgres schema (kept, cached)")
+    ev.add_argument("--json", type=Path, default=None)
+    ev.add_argument("--show-errors", type=int, default=0, help="print the first N errors")
+    ev.set_defaults(handler=cmd_eval)
 
 
 __all__ = ["Settings", "register"]
