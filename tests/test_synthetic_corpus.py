@@ -18,8 +18,15 @@ from invoices.synthetic import ANOMALY_KINDS, generate_corpus
 from invoices.synthetic.plan import Options, plan_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
-MASTER_FILES = ("vendors", "purchase_orders", "po_lines", "goods_receipts", "gl_accounts",
-                "cost_centres", "coded_history")
+MASTER_FILES = (
+    "vendors",
+    "purchase_orders",
+    "po_lines",
+    "goods_receipts",
+    "gl_accounts",
+    "cost_centres",
+    "coded_history",
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +38,10 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def _labels(folder: Path) -> list[dict]:
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((folder / "labels").glob("*.json"))]
+    return [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((folder / "labels").glob("*.json"))
+    ]
 
 
 def _tree_bytes(folder: Path, pattern: str) -> dict[str, bytes]:
@@ -153,13 +163,20 @@ def test_invoice_arithmetic_adds_up_unless_an_error_is_planted(corpus):
             continue
         f = label["fields"]
         lines = sum(Decimal(str(i["line_total"])) for i in label["line_items"])
-        ok = (lines == Decimal(str(f["subtotal"]))
-              and Decimal(str(f["subtotal"])) + Decimal(str(f["tax"])) == Decimal(str(f["total"]))
-              and all(Decimal(str(i["quantity"])) * Decimal(str(i["unit_price"]))
-                      == Decimal(str(i["line_total"])) or abs(
-                          Decimal(str(i["quantity"])) * Decimal(str(i["unit_price"]))
-                          - Decimal(str(i["line_total"]))) < Decimal("0.01")
-                      for i in label["line_items"]))
+        ok = (
+            lines == Decimal(str(f["subtotal"]))
+            and Decimal(str(f["subtotal"])) + Decimal(str(f["tax"])) == Decimal(str(f["total"]))
+            and all(
+                Decimal(str(i["quantity"])) * Decimal(str(i["unit_price"]))
+                == Decimal(str(i["line_total"]))
+                or abs(
+                    Decimal(str(i["quantity"])) * Decimal(str(i["unit_price"]))
+                    - Decimal(str(i["line_total"]))
+                )
+                < Decimal("0.01")
+                for i in label["line_items"]
+            )
+        )
         planted = any(a["kind"] == "arithmetic_error" for a in label["truth"]["anomalies"])
         assert ok != planted, label["doc_id"]
 
@@ -207,9 +224,11 @@ def test_price_and_quantity_anomalies_disagree_with_po_and_receipts():
         received[(r.po_number, r.line_no)] += r.quantity
     for d in plan.docs:
         kinds = {a.kind for a in d.anomalies}
-        if d.document_type != "invoice" or d.truth_po is None or kinds & {"exact_duplicate",
-                                                                         "rescanned_duplicate",
-                                                                         "number_variant_duplicate"}:
+        if (
+            d.document_type != "invoice"
+            or d.truth_po is None
+            or kinds & {"exact_duplicate", "rescanned_duplicate", "number_variant_duplicate"}
+        ):
             continue
         for ln in d.lines:
             po_line = po_lines[(d.truth_po, ln.po_line_no)]
@@ -220,7 +239,9 @@ def test_price_and_quantity_anomalies_disagree_with_po_and_receipts():
             if over_qty:
                 assert "qty_exceeds_received" in kinds
         if "price_variance" in kinds:
-            assert any(ln.unit_price > po_lines[(d.truth_po, ln.po_line_no)].unit_price for ln in d.lines)
+            assert any(
+                ln.unit_price > po_lines[(d.truth_po, ln.po_line_no)].unit_price for ln in d.lines
+            )
 
 
 def test_history_codes_each_vendor_description_consistently(corpus):

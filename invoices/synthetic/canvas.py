@@ -12,7 +12,7 @@ import datetime as dt
 from io import BytesIO
 from pathlib import Path
 
-from fontTools import ttLib
+from fontTools import subset, ttLib
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
 
@@ -23,8 +23,12 @@ TTF_FAMILIES = {
     "dejavu-condensed": ("DejaVuSansCondensed.ttf", "DejaVuSansCondensed-Bold.ttf"),
     "dejavu-mono": ("DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf"),
 }
-CORE_FALLBACK = {"dejavu": "helvetica", "dejavu-serif": "times", "dejavu-condensed": "helvetica",
-                 "dejavu-mono": "courier"}
+CORE_FALLBACK = {
+    "dejavu": "helvetica",
+    "dejavu-serif": "times",
+    "dejavu-condensed": "helvetica",
+    "dejavu-mono": "courier",
+}
 FIXED_DATE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 PAGE_W, PAGE_H = 595.28, 841.89
 LEFT, RIGHT = 50.0, 545.0
@@ -37,12 +41,28 @@ def fonts_available(family: str) -> bool:
     return all((FONT_DIR / f).exists() for f in TTF_FAMILIES.get(family, ()))
 
 
+# The characters an invoice of our locales can print: Latin-1, Latin Extended-A, punctuation, €.
+_CHARSET = [*range(0x20, 0x7F), *range(0xA0, 0x180), *range(0x2010, 0x2045), 0x20AC, 0x2116, 0x2122]
+
+
+def _reduced_font(path: Path) -> bytes:
+    """The font cut down to the characters invoices use: subsetting per document is then cheap."""
+    font = ttLib.TTFont(str(path), recalcTimestamp=False)
+    options = subset.Options(notdef_outline=True, recommended_glyphs=True, layout_features=[])
+    options.drop_tables += ["FFTM"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=_CHARSET)
+    subsetter.subset(font)
+    buf = BytesIO()
+    font.save(buf)
+    return buf.getvalue()
+
+
 def _add_cached_font(pdf: FPDF, family: str, style: str, path: Path) -> None:
     fontkey = f"{family.lower()}{style}"
     if str(path) not in _PARSED:
-        scratch = FPDF()
-        scratch.add_font(family, style, str(path))
-        _PARSED[str(path)] = (path.read_bytes(), scratch.fonts[fontkey])
+        data = _reduced_font(path)
+        _PARSED[str(path)] = (data, TTFFont(FPDF(), BytesIO(data), fontkey, style))  # type: ignore[arg-type]
     data, proto = _PARSED[str(path)]
     font = copy.copy(proto)
     font.i = len(pdf.fonts) + 1
@@ -118,7 +138,9 @@ class Canvas:
         lines.append(current)
         return lines
 
-    def rule(self, x1: float, y: float, x2: float, width: float = 0.5, dashed: bool = False) -> None:
+    def rule(
+        self, x1: float, y: float, x2: float, width: float = 0.5, dashed: bool = False
+    ) -> None:
         """A horizontal line."""
         self.pdf.set_line_width(width)
         if dashed:
@@ -132,8 +154,15 @@ class Canvas:
         self.pdf.set_line_width(width)
         self.pdf.line(x, y1, x, y2)
 
-    def box(self, x: float, y: float, w: float, h: float, fill: tuple[int, int, int] | None = None,
-            border: bool = True) -> None:
+    def box(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        fill: tuple[int, int, int] | None = None,
+        border: bool = True,
+    ) -> None:
         """A rectangle, optionally filled."""
         style = ("F" if fill else "") + ("D" if border else "")
         if fill:

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a data table: one catalogue item per line reads best)
 """What vendors sell and how the buyer codes it: categories, items, GL accounts, cost centres.
 
 Each vendor belongs to one category. An item carries its descriptions in English, German and
@@ -85,6 +86,7 @@ def _i(code: str, en: str, de: str, fr: str, unit: str, low: str, high: str, gl:
     return Item(code, en, de, fr, unit, low, high, gl, **kw)
 
 
+# fmt: off
 CATEGORIES: tuple[Category, ...] = (
     Category("office_supplies", {"en": "Office Supplies", "de": "Bürobedarf", "fr": "Fournitures de Bureau"}, (
         _i("1001", "Copy paper A4 80g, 500 sheets", "Kopierpapier A4 80g, 500 Blatt", "Papier copieur A4 80g, 500 feuilles", "pcs", "3.20", "6.90", "6300", max_qty=60),
@@ -169,5 +171,6 @@ CATEGORIES: tuple[Category, ...] = (
         _i("E002", "E-learning licence", "E-Learning-Lizenz", "Licence e-learning", "user", "29.00", "149.00", "7200", max_qty=50),
     ), ("CC120",), False),
 )
+# fmt: on
 
 CATEGORY_BY_NAME: dict[str, Category] = {c.name: c for c in CATEGORIES}

@@ -50,12 +50,15 @@ class Summary:
     def report(self) -> str:
         """A short human-readable account of the run."""
         kinds = ", ".join(f"{k}={v}" for k, v in sorted(self.anomalies.items()))
-        return (f"generated {self.documents} documents ({self.scanned} scanned, {self.pages} pages) "
-                f"in {self.seconds:.1f}s: {self.docs_per_second:.1f} documents/s; peak memory "
-                f"{self.peak_rss_mb:.0f} MB (main), {self.peak_rss_children_mb:.0f} MB (largest worker)\n"
-                f"master: {self.vendors} vendors, {self.purchase_orders} POs, {self.goods_receipts} "
-                f"receipts, {self.history_lines} coded history lines\nanomalies: {kinds}\n"
-                f"out: {self.out}")
+        return (
+            f"generated {self.documents} documents ({self.scanned} scanned, {self.pages} pages) "
+            f"in {self.seconds:.1f}s: {self.docs_per_second:.1f} documents/s; peak memory "
+            f"{self.peak_rss_mb:.0f} MB (main), "
+            f"{self.peak_rss_children_mb:.0f} MB (largest worker)\n"
+            f"master: {self.vendors} vendors, {self.purchase_orders} POs, {self.goods_receipts} "
+            f"receipts, {self.history_lines} coded history lines\nanomalies: {kinds}\n"
+            f"out: {self.out}"
+        )
 
 
 def _extension(spec: DocSpec) -> str:
@@ -107,15 +110,23 @@ def _write_labels(plan: Plan, out: Path, pages: dict[int, int], seed: int) -> No
         path = f"docs/{doc_id}.{_extension(d)}"
         label = labels.build_label(d, doc_id, path, pages[d.key], plan.doc_ids, seed)
         (out / "labels" / f"{doc_id}.json").write_text(labels.dumps(label), encoding="utf-8")
-        rows.append({"doc_id": doc_id, "documents": [path], "label": f"labels/{doc_id}.json",
-                     "split": "dev", "group": label["group"]})
+        rows.append(
+            {
+                "doc_id": doc_id,
+                "documents": [path],
+                "label": f"labels/{doc_id}.json",
+                "split": "dev",
+                "group": label["group"],
+            }
+        )
     with (out / "manifest.jsonl").open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def generate_corpus(out: Path, invoices: int, seed: int = 0, workers: int = 0,
-                    **options: object) -> Summary:
+def generate_corpus(
+    out: Path, invoices: int, seed: int = 0, workers: int = 0, **options: object
+) -> Summary:
     """Generate `invoices` documents with master data and labels into `out`, deterministically.
 
     Options are those of `invoices.synthetic.plan.Options` (vendors, history_lines,
@@ -136,10 +147,17 @@ def generate_corpus(out: Path, invoices: int, seed: int = 0, workers: int = 0,
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return Summary(
-        out=out, documents=len(plan.docs), scanned=sum(d.scanned for d in plan.docs),
-        pages=sum(pages.values()), vendors=len(plan.vendors), purchase_orders=len(plan.orders),
-        goods_receipts=len(plan.receipts), history_lines=len(plan.history),
+        out=out,
+        documents=len(plan.docs),
+        scanned=sum(d.scanned for d in plan.docs),
+        pages=sum(pages.values()),
+        vendors=len(plan.vendors),
+        purchase_orders=len(plan.orders),
+        goods_receipts=len(plan.receipts),
+        history_lines=len(plan.history),
         anomalies=dict(Counter(a.kind for d in plan.docs for a in d.anomalies)),
         document_types=dict(Counter(d.document_type for d in plan.docs)),
-        seconds=seconds, peak_rss_mb=own, peak_rss_children_mb=children,
+        seconds=seconds,
+        peak_rss_mb=own,
+        peak_rss_children_mb=children,
     )

@@ -17,7 +17,16 @@ from invoices.synthetic.catalog import CATEGORY_BY_NAME
 from invoices.synthetic.identity import Address
 from invoices.synthetic.locales import money, word
 from invoices.synthetic.model import (
-    Anomaly, DocSpec, Line, OpenItem, Party, PoLine, PurchaseOrder, Receipt, Totals, Vendor,
+    Anomaly,
+    DocSpec,
+    Line,
+    OpenItem,
+    Party,
+    PoLine,
+    PurchaseOrder,
+    Receipt,
+    Totals,
+    Vendor,
 )
 
 BUYERS = {
@@ -25,11 +34,22 @@ BUYERS = {
     "AT": ("Helios Austria GmbH", Address("Industriezeile 12", "4020", "Linz", "AT")),
     "CH": ("Helios Schweiz AG", Address("Bahnhofplatz 3", "8001", "Zürich", "CH")),
     "FR": ("Helios Industrie SAS", Address("14 avenue de l'Europe", "69002", "Lyon", "FR")),
-    "BE": ("Helios Benelux SA", Address("22 boulevard du Roi Albert II", "1000", "Bruxelles", "BE")),
+    "BE": (
+        "Helios Benelux SA",
+        Address("22 boulevard du Roi Albert II", "1000", "Bruxelles", "BE"),
+    ),
     "GB": ("Helios Industrial Ltd", Address("5 Canal Street", "M1 1AE", "Manchester", "GB")),
     "US": ("Helios Industrial Inc.", Address("800 Market Street", "OH 43215", "Columbus", "US")),
 }
-PO_PREFIX = {"DE": "4500", "AT": "4510", "CH": "4520", "FR": "PO-FR-", "BE": "PO-BE-", "GB": "PO-", "US": "PO-US-"}
+PO_PREFIX = {
+    "DE": "4500",
+    "AT": "4510",
+    "CH": "4520",
+    "FR": "PO-FR-",
+    "BE": "PO-BE-",
+    "GB": "PO-",
+    "US": "PO-US-",
+}
 CREDIT_PREFIX = {"de": "GS-", "fr": "AV-", "en": "CN-"}
 PRICE_TOLERANCE_PCT = 2  # the variance planted is always well above this
 
@@ -72,7 +92,9 @@ def compute_totals(lines: tuple[Line, ...], prepaid: Decimal = Decimal("0.00")) 
     bases: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0.00"))
     for ln in lines:
         bases[ln.tax_rate] += ln.total
-    tax_lines = tuple((rate, base, money(base * rate / 100)) for rate, base in sorted(bases.items()))
+    tax_lines = tuple(
+        (rate, base, money(base * rate / 100)) for rate, base in sorted(bases.items())
+    )
     subtotal = sum((b for _, b, _ in tax_lines), Decimal("0.00"))
     tax = sum((t for _, _, t in tax_lines), Decimal("0.00"))
     total = subtotal + tax
@@ -111,13 +133,25 @@ def _make_lines(rng: random.Random, vendor: Vendor, n: int) -> list[Line]:
         desc = master.describe(vendor, item)
         if repeated:
             desc = f"{desc} ({note} {rng.randint(100000, 999999)})"
-        lines.append(Line(i, master.sku(vendor, item), desc, master.quantity(rng, item),
-                          master.unit(vendor, item), price, master.tax_rate(vendor, item), gl, cc))
+        lines.append(
+            Line(
+                i,
+                master.sku(vendor, item),
+                desc,
+                master.quantity(rng, item),
+                master.unit(vendor, item),
+                price,
+                master.tax_rate(vendor, item),
+                gl,
+                cc,
+            )
+        )
     return lines
 
 
-def _order(book: Book, vendor: Vendor, lines: list[Line], when: date, kinds: set[str]
-           ) -> tuple[str, list[Line], list[Anomaly]]:
+def _order(
+    book: Book, vendor: Vendor, lines: list[Line], when: date, kinds: set[str]
+) -> tuple[str, list[Line], list[Anomaly]]:
     """Create the PO and receipts behind invoice lines; plant PO-side anomalies."""
     rng = book.rng
     order_date = when - timedelta(days=rng.randint(7, 45))
@@ -137,27 +171,69 @@ def _order(book: Book, vendor: Vendor, lines: list[Line], when: date, kinds: set
             received = max(Decimal(1), (ordered * Decimal("0.5")).to_integral_value())
             if received >= invoiced_qty:
                 received = invoiced_qty - 1
-            anomalies.append(Anomaly("qty_exceeds_received", detail={
-                "line_no": ln.line_no, "po_line_no": ln.line_no, "ordered_quantity": str(ordered),
-                "received_quantity": str(received), "invoiced_quantity": str(invoiced_qty)}))
+            anomalies.append(
+                Anomaly(
+                    "qty_exceeds_received",
+                    detail={
+                        "line_no": ln.line_no,
+                        "po_line_no": ln.line_no,
+                        "ordered_quantity": str(ordered),
+                        "received_quantity": str(received),
+                        "invoiced_quantity": str(invoiced_qty),
+                    },
+                )
+            )
         if "price_variance" in kinds and ln.line_no - 1 == target:
             pct = Decimal(rng.randint(6, 25))
             invoiced_price = money(price * (100 + pct) / 100)
-            anomalies.append(Anomaly("price_variance", detail={
-                "line_no": ln.line_no, "po_line_no": ln.line_no, "po_unit_price": str(price),
-                "invoiced_unit_price": str(invoiced_price), "variance_pct": str(pct),
-                "tolerance_pct": str(PRICE_TOLERANCE_PCT)}))
-        po_lines.append(PoLine(ln.line_no, ln.sku, ln.description, ordered, ln.unit, price,
-                               ln.tax_rate, ln.gl_account, ln.cost_centre))
+            anomalies.append(
+                Anomaly(
+                    "price_variance",
+                    detail={
+                        "line_no": ln.line_no,
+                        "po_line_no": ln.line_no,
+                        "po_unit_price": str(price),
+                        "invoiced_unit_price": str(invoiced_price),
+                        "variance_pct": str(pct),
+                        "tolerance_pct": str(PRICE_TOLERANCE_PCT),
+                    },
+                )
+            )
+        po_lines.append(
+            PoLine(
+                ln.line_no,
+                ln.sku,
+                ln.description,
+                ordered,
+                ln.unit,
+                price,
+                ln.tax_rate,
+                ln.gl_account,
+                ln.cost_centre,
+            )
+        )
         _receive(book, po, ln.line_no, received, order_date, when)
-        billed.append(replace(ln, quantity=invoiced_qty, unit_price=invoiced_price, po_line_no=ln.line_no))
+        billed.append(
+            replace(ln, quantity=invoiced_qty, unit_price=invoiced_price, po_line_no=ln.line_no)
+        )
     if rng.random() < 0.2:  # a PO line not (yet) billed
         extra = _make_lines(rng, vendor, 1)[0]
-        po_lines.append(PoLine(len(po_lines) + 1, extra.sku, extra.description, extra.quantity,
-                               extra.unit, extra.unit_price, extra.tax_rate, extra.gl_account,
-                               extra.cost_centre))
-    book.orders.append(PurchaseOrder(po, vendor.vendor_id, vendor.currency, order_date, "open",
-                                     tuple(po_lines)))
+        po_lines.append(
+            PoLine(
+                len(po_lines) + 1,
+                extra.sku,
+                extra.description,
+                extra.quantity,
+                extra.unit,
+                extra.unit_price,
+                extra.tax_rate,
+                extra.gl_account,
+                extra.cost_centre,
+            )
+        )
+    book.orders.append(
+        PurchaseOrder(po, vendor.vendor_id, vendor.currency, order_date, "open", tuple(po_lines))
+    )
     return po, billed, anomalies
 
 
@@ -177,10 +253,17 @@ def _arithmetic_error(rng: random.Random, lines: list[Line]) -> tuple[list[Line]
     if where == "line":
         i = rng.randrange(len(lines))
         good = lines[i].total
-        bad = good + rng.choice((Decimal("10.00"), Decimal("1.00"), Decimal("-0.10"), Decimal("100.00")))
+        bad = good + rng.choice(
+            (Decimal("10.00"), Decimal("1.00"), Decimal("-0.10"), Decimal("100.00"))
+        )
         lines[i] = replace(lines[i], printed_total=bad)
         totals = compute_totals(tuple(lines))
-        detail = {"check": "line_total", "line_no": lines[i].line_no, "expected": str(good), "printed": str(bad)}
+        detail = {
+            "check": "line_total",
+            "line_no": lines[i].line_no,
+            "expected": str(good),
+            "printed": str(bad),
+        }
         return lines, totals, Anomaly("arithmetic_error", detail=detail)
     totals = compute_totals(tuple(lines))
     delta = rng.choice((Decimal("10.00"), Decimal("-1.00"), Decimal("100.00"), Decimal("0.90")))
@@ -191,7 +274,11 @@ def _arithmetic_error(rng: random.Random, lines: list[Line]) -> tuple[list[Line]
     else:
         bad_total = totals.total + delta
         totals = replace(totals, total=bad_total, amount_due=bad_total)
-        detail = {"check": "subtotal_tax_total", "expected": str(bad_total - delta), "printed": str(bad_total)}
+        detail = {
+            "check": "subtotal_tax_total",
+            "expected": str(bad_total - delta),
+            "printed": str(bad_total),
+        }
     return lines, totals, Anomaly("arithmetic_error", detail=detail)
 
 
@@ -208,8 +295,15 @@ def printed_name(rng: random.Random, vendor: Vendor) -> str:
     return vendor.name
 
 
-def invoice(book: Book, key: int, when: date, vendor: Vendor, known: bool, kinds: set[str],
-            multipage_share: float) -> DocSpec:
+def invoice(
+    book: Book,
+    key: int,
+    when: date,
+    vendor: Vendor,
+    known: bool,
+    kinds: set[str],
+    multipage_share: float,
+) -> DocSpec:
     """An invoice of a vendor with the requested anomalies planted."""
     rng = book.rng
     lines = _make_lines(rng, vendor, _line_count(rng, multipage_share))
@@ -226,8 +320,11 @@ def invoice(book: Book, key: int, when: date, vendor: Vendor, known: bool, kinds
         iban, bic = identity.iban(rng, vendor.country)
         while iban == vendor.iban:
             iban, bic = identity.iban(rng, vendor.country)
-        anomalies.append(Anomaly("bank_details_changed",
-                                 detail={"master_iban": vendor.iban, "printed_iban": iban}))
+        anomalies.append(
+            Anomaly(
+                "bank_details_changed", detail={"master_iban": vendor.iban, "printed_iban": iban}
+            )
+        )
     if "arithmetic_error" in kinds:
         lines, totals, anomaly = _arithmetic_error(rng, lines)
         anomalies.append(anomaly)
@@ -240,13 +337,29 @@ def invoice(book: Book, key: int, when: date, vendor: Vendor, known: bool, kinds
     due = when + timedelta(days=vendor.payment_terms_days)
     book.issued[vendor.vendor_id].append(OpenItem(number, when, due, totals.total))
     return DocSpec(
-        key=key, document_type="invoice", vendor_id=vendor.vendor_id if known else None,
-        vendor=Party(name, vendor.address), vendor_vat_id=vendor.vat_id, vendor_email=vendor.email,
-        iban=iban, bic=vendor.bic, buyer=buyer_for(vendor), number=number, issue_date=when,
-        due_date=due, currency=vendor.currency, locale=vendor.locale, layout=vendor.layout,
-        po_number=printed_po, truth_po=po, customer_no=customer_no(vendor),
-        payment_terms_days=vendor.payment_terms_days, lines=tuple(lines), totals=totals,
-        anomalies=tuple(anomalies), approval_route=approval_route(totals.total, po is not None),
+        key=key,
+        document_type="invoice",
+        vendor_id=vendor.vendor_id if known else None,
+        vendor=Party(name, vendor.address),
+        vendor_vat_id=vendor.vat_id,
+        vendor_email=vendor.email,
+        iban=iban,
+        bic=vendor.bic,
+        buyer=buyer_for(vendor),
+        number=number,
+        issue_date=when,
+        due_date=due,
+        currency=vendor.currency,
+        locale=vendor.locale,
+        layout=vendor.layout,
+        po_number=printed_po,
+        truth_po=po,
+        customer_no=customer_no(vendor),
+        payment_terms_days=vendor.payment_terms_days,
+        lines=tuple(lines),
+        totals=totals,
+        anomalies=tuple(anomalies),
+        approval_route=approval_route(totals.total, po is not None),
     )
 
 
@@ -261,19 +374,34 @@ def credit_note(book: Book, key: int, when: date, vendor: Vendor, original: DocS
     picked = rng.sample(original.lines, min(len(original.lines), rng.randint(1, 2)))
     lines = []
     for i, ln in enumerate(sorted(picked, key=lambda x: x.line_no), start=1):
-        qty = ln.quantity if ln.quantity <= 1 else max(Decimal(1), (ln.quantity / 2).to_integral_value())
+        qty = (
+            ln.quantity
+            if ln.quantity <= 1
+            else max(Decimal(1), (ln.quantity / 2).to_integral_value())
+        )
         lines.append(replace(ln, line_no=i, quantity=qty, printed_total=None))
     totals = compute_totals(tuple(lines))
     lang = identity.language(vendor.locale)
     book.counters.setdefault("credit:" + vendor.vendor_id, rng.randint(10, 900))
     book.counters["credit:" + vendor.vendor_id] += 1
     number = f"{CREDIT_PREFIX[lang]}{when.year}-{book.counters['credit:' + vendor.vendor_id]:04d}"
-    anomaly = Anomaly("credit_note", of_key=original.key,
-                      detail={"credited_invoice_number": original.number})
-    return replace(original, key=key, document_type="credit_note", number=number, issue_date=when,
-                   due_date=None, lines=tuple(lines), totals=totals, anomalies=(anomaly,),
-                   credited_number=original.number, of_key=original.key,
-                   approval_route=approval_route(totals.total, original.truth_po is not None))
+    anomaly = Anomaly(
+        "credit_note", of_key=original.key, detail={"credited_invoice_number": original.number}
+    )
+    return replace(
+        original,
+        key=key,
+        document_type="credit_note",
+        number=number,
+        issue_date=when,
+        due_date=None,
+        lines=tuple(lines),
+        totals=totals,
+        anomalies=(anomaly,),
+        credited_number=original.number,
+        of_key=original.key,
+        approval_route=approval_route(totals.total, original.truth_po is not None),
+    )
 
 
 def not_an_invoice(book: Book, key: int, when: date, vendor: Vendor, kind: str) -> DocSpec:
@@ -289,12 +417,28 @@ def not_an_invoice(book: Book, key: int, when: date, vendor: Vendor, kind: str) 
     fee = Decimal(rng.choice((0, 5, 10, 15))) if kind == "reminder" else Decimal("0.00")
     detail = {"document_type": kind, "invoice_numbers": [i.number for i in items]}
     return DocSpec(
-        key=key, document_type=kind, vendor_id=vendor.vendor_id,
-        vendor=Party(vendor.name, vendor.address), vendor_vat_id=vendor.vat_id,
-        vendor_email=vendor.email, iban=vendor.iban, bic=vendor.bic, buyer=buyer_for(vendor),
-        number=None, issue_date=when, due_date=None, currency=vendor.currency,
-        locale=vendor.locale, layout=vendor.layout, po_number=None, truth_po=None,
-        customer_no=customer_no(vendor), payment_terms_days=vendor.payment_terms_days, lines=(),
-        totals=None, anomalies=(Anomaly("not_an_invoice", detail=detail),),
-        open_items=tuple(items), reminder_fee=money(fee),
+        key=key,
+        document_type=kind,
+        vendor_id=vendor.vendor_id,
+        vendor=Party(vendor.name, vendor.address),
+        vendor_vat_id=vendor.vat_id,
+        vendor_email=vendor.email,
+        iban=vendor.iban,
+        bic=vendor.bic,
+        buyer=buyer_for(vendor),
+        number=None,
+        issue_date=when,
+        due_date=None,
+        currency=vendor.currency,
+        locale=vendor.locale,
+        layout=vendor.layout,
+        po_number=None,
+        truth_po=None,
+        customer_no=customer_no(vendor),
+        payment_terms_days=vendor.payment_terms_days,
+        lines=(),
+        totals=None,
+        anomalies=(Anomaly("not_an_invoice", detail=detail),),
+        open_items=tuple(items),
+        reminder_fee=money(fee),
     )

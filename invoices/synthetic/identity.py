@@ -15,14 +15,15 @@ from stdnum.be import vat as be_vat
 from stdnum.ch import vat as ch_vat
 from stdnum.de import vat as de_vat
 from stdnum.fr import siren as fr_siren
-from stdnum.fr import tva as fr_tva
 from stdnum.gb import vat as gb_vat
 
+# fmt: off
 LOCALE_COUNTRY = {
     "de_DE": "DE", "de_AT": "AT", "de_CH": "CH", "fr_FR": "FR", "fr_BE": "BE",
     "en_GB": "GB", "en_US": "US",
 }
-COUNTRY_CURRENCY = {"DE": "EUR", "AT": "EUR", "CH": "CHF", "FR": "EUR", "BE": "EUR", "GB": "GBP", "US": "USD"}
+COUNTRY_CURRENCY = {"DE": "EUR", "AT": "EUR", "CH": "CHF", "FR": "EUR", "BE": "EUR", "GB": "GBP",
+                    "US": "USD"}
 COUNTRY_NAMES = {
     "DE": {"de": "Deutschland", "en": "Germany", "fr": "Allemagne"},
     "AT": {"de": "Österreich", "en": "Austria", "fr": "Autriche"},
@@ -63,7 +64,8 @@ LEGAL_FORMS = {
     "US": ("Inc.", "Inc.", "LLC", "Corp.", "Co."),
 }
 _LONG_FORMS = {"GmbH": "Gesellschaft mit beschränkter Haftung", "Ltd": "Limited",
-               "Inc.": "Incorporated", "Corp.": "Corporation", "SARL": "S.A.R.L.", "AG": "Aktiengesellschaft"}
+               "Inc.": "Incorporated", "Corp.": "Corporation", "SARL": "S.A.R.L.",
+               "AG": "Aktiengesellschaft"}
 
 _STREETS = {
     "de": ("Hauptstraße", "Bahnhofstraße", "Industriestraße", "Gartenweg", "Schillerstraße",
@@ -77,8 +79,10 @@ _CITIES = {
     "DE": (("10115", "Berlin"), ("20095", "Hamburg"), ("80331", "München"), ("50667", "Köln"),
            ("60311", "Frankfurt am Main"), ("70173", "Stuttgart"), ("40213", "Düsseldorf"),
            ("04109", "Leipzig"), ("28195", "Bremen"), ("90402", "Nürnberg")),
-    "AT": (("1010", "Wien"), ("8010", "Graz"), ("4020", "Linz"), ("5020", "Salzburg"), ("6020", "Innsbruck")),
-    "CH": (("8001", "Zürich"), ("3011", "Bern"), ("4051", "Basel"), ("6003", "Luzern"), ("9000", "St. Gallen")),
+    "AT": (("1010", "Wien"), ("8010", "Graz"), ("4020", "Linz"), ("5020", "Salzburg"),
+           ("6020", "Innsbruck")),
+    "CH": (("8001", "Zürich"), ("3011", "Bern"), ("4051", "Basel"), ("6003", "Luzern"),
+           ("9000", "St. Gallen")),
     "FR": (("75002", "Paris"), ("69002", "Lyon"), ("13001", "Marseille"), ("31000", "Toulouse"),
            ("33000", "Bordeaux"), ("59000", "Lille"), ("44000", "Nantes"), ("67000", "Strasbourg")),
     "BE": (("1000", "Bruxelles"), ("4000", "Liège"), ("5000", "Namur"), ("6000", "Charleroi")),
@@ -96,6 +100,7 @@ _BANKS = {  # country -> (bank code, BIC)
     "BE": (("001", "GEBABEBBXXX"), ("310", "BBRUBEBBXXX"), ("068", "GKCCBEBBXXX")),
     "GB": (("NWBK", "NWBKGB2LXXX"), ("BARC", "BARCGB22XXX"), ("LOYD", "LOYDGB2LXXX")),
 }
+# fmt: on
 
 
 def language(locale: str) -> str:
@@ -117,11 +122,13 @@ def vat_id(rng: random.Random, country: str) -> str | None:
                 return "FR" + fr_siren.to_tva(siren)
     if country not in validators:
         return None
-    shapes = {"DE": lambda: "DE" + str(rng.randint(1, 9)) + _digits(rng, 8),
-              "AT": lambda: "ATU" + _digits(rng, 8),
-              "CH": lambda: "CHE" + str(rng.randint(1, 9)) + _digits(rng, 8) + "MWST",
-              "BE": lambda: "BE0" + str(rng.randint(2, 9)) + _digits(rng, 8),
-              "GB": lambda: "GB" + str(rng.randint(1, 9)) + _digits(rng, 8)}
+    shapes = {
+        "DE": lambda: "DE" + str(rng.randint(1, 9)) + _digits(rng, 8),
+        "AT": lambda: "ATU" + _digits(rng, 8),
+        "CH": lambda: "CHE" + str(rng.randint(1, 9)) + _digits(rng, 8) + "MWST",
+        "BE": lambda: "BE0" + str(rng.randint(2, 9)) + _digits(rng, 8),
+        "GB": lambda: "GB" + str(rng.randint(1, 9)) + _digits(rng, 8),
+    }
     while True:
         candidate = shapes[country]()
         if validators[country].is_valid(candidate):
@@ -183,8 +190,9 @@ class Address:
         return [self.street, town, COUNTRY_NAMES[self.country][lang]]
 
     def one_line(self, lang: str) -> str:
-        """The address on one line, as the master data and the labels hold it."""
-        return ", ".join(self.lines(lang))
+        """Street and town on one line, as the master data and the labels hold it (the
+        country is a field of its own)."""
+        return ", ".join(self.lines(lang)[:2])
 
 
 def address(rng: random.Random, country: str) -> Address:
@@ -220,8 +228,23 @@ def legal_name(rng: random.Random, country: str, category_word: str) -> tuple[st
     return base, form
 
 
-_TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
-                           "ß": "ss", "é": "e", "è": "e", "ê": "e", "à": "a", "ç": "c", "É": "E"})
+_TRANSLIT = str.maketrans(
+    {
+        "ä": "ae",
+        "ö": "oe",
+        "ü": "ue",
+        "Ä": "Ae",
+        "Ö": "Oe",
+        "Ü": "Ue",
+        "ß": "ss",
+        "é": "e",
+        "è": "e",
+        "ê": "e",
+        "à": "a",
+        "ç": "c",
+        "É": "E",
+    }
+)
 
 
 def name_variants(base: str, form: str) -> list[str]:
@@ -229,7 +252,9 @@ def name_variants(base: str, form: str) -> list[str]:
     full = f"{base} {form}"
     variants = [base, full.upper(), f"{base} {_LONG_FORMS.get(form, form)}"]
     if "&" in base:
-        variants.append(base.replace("&", "und" if form in LEGAL_FORMS["DE"] else "and") + f" {form}")
+        variants.append(
+            base.replace("&", "und" if form in LEGAL_FORMS["DE"] else "and") + f" {form}"
+        )
     translit = full.translate(_TRANSLIT)
     if translit != full:
         variants.append(translit)
@@ -243,5 +268,7 @@ def name_variants(base: str, form: str) -> list[str]:
 def email(base: str, country: str) -> str:
     """An invoicing e-mail address derived from the company name."""
     slug = "".join(ch for ch in base.translate(_TRANSLIT).lower() if ch.isalnum())[:18] or "vendor"
-    tld = {"DE": "de", "AT": "at", "CH": "ch", "FR": "fr", "BE": "be", "GB": "co.uk", "US": "com"}[country]
+    tld = {"DE": "de", "AT": "at", "CH": "ch", "FR": "fr", "BE": "be", "GB": "co.uk", "US": "com"}[
+        country
+    ]
     return f"invoices@{slug}.{tld}"

@@ -18,17 +18,21 @@ from invoices.synthetic.model import DocSpec
 SCHEMA = "eval-label/v1"
 DATASET = "synthetic"
 GENERATOR_VERSION = "1"
-COVERAGE = ("complete: generated ground truth; header values are what the document prints "
-            "(IBAN and VAT id compact, dates ISO, amounts as numbers); null = not printed")
-NON_INVOICE_COVERAGE = ("identity fields only: the document is a {kind}, not an invoice; "
-                        "its amounts are open items, not invoice totals")
+COVERAGE = (
+    "complete: generated ground truth; header values are what the document prints "
+    "(IBAN and VAT id compact, dates ISO, amounts as numbers); null = not printed"
+)
+NON_INVOICE_COVERAGE = (
+    "identity fields only: the document is a {kind}, not an invoice; "
+    "its amounts are open items, not invoice totals"
+)
 
 
 def _num(value: Decimal | None) -> float | int | None:
     if value is None:
         return None
-    return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 \
-        else float(value)
+    whole = value == value.to_integral_value() and int(value.as_tuple().exponent) >= 0
+    return int(value) if whole else float(value)
 
 
 def _money(value: Decimal | None) -> float | None:
@@ -52,16 +56,20 @@ def label_fields(spec: DocSpec) -> dict[str, Any]:
     t = spec.totals
     assert t is not None
     lay = LAYOUT_BY_NAME[spec.layout]
-    fields.update({
-        "invoice_number": spec.number,
-        "invoice_date": spec.issue_date.isoformat(),
-        "due_date": spec.due_date.isoformat() if spec.due_date and spec.document_type == "invoice" else None,
-        "subtotal": _money(t.subtotal),
-        "tax": _money(t.tax),
-        "total": _money(t.total),
-        "amount_due": _money(t.amount_due) if lay.amount_due else None,
-        "po_number": spec.po_number,
-    })
+    fields.update(
+        {
+            "invoice_number": spec.number,
+            "invoice_date": spec.issue_date.isoformat(),
+            "due_date": spec.due_date.isoformat()
+            if spec.due_date and spec.document_type == "invoice"
+            else None,
+            "subtotal": _money(t.subtotal),
+            "tax": _money(t.tax),
+            "total": _money(t.total),
+            "amount_due": _money(t.amount_due) if lay.amount_due else None,
+            "po_number": spec.po_number,
+        }
+    )
     return fields
 
 
@@ -69,9 +77,19 @@ def line_items(spec: DocSpec) -> list[dict[str, Any]] | None:
     """The printed line items (None for documents that are not invoices)."""
     if spec.document_type not in ("invoice", "credit_note"):
         return None
-    return [{"line_id": str(ln.line_no), "description": ln.description, "sku": ln.sku,
-             "quantity": _num(ln.quantity), "unit": ln.unit, "unit_price": _money(ln.unit_price),
-             "tax_rate": _num(ln.tax_rate), "line_total": _money(ln.total)} for ln in spec.lines]
+    return [
+        {
+            "line_id": str(ln.line_no),
+            "description": ln.description,
+            "sku": ln.sku,
+            "quantity": _num(ln.quantity),
+            "unit": ln.unit,
+            "unit_price": _money(ln.unit_price),
+            "tax_rate": _num(ln.tax_rate),
+            "line_total": _money(ln.total),
+        }
+        for ln in spec.lines
+    ]
 
 
 def truth(spec: DocSpec, doc_ids: dict[int, str]) -> dict[str, Any]:
@@ -84,16 +102,31 @@ def truth(spec: DocSpec, doc_ids: dict[int, str]) -> dict[str, Any]:
         "media": spec.media,
         "layout": spec.layout,
         "locale": spec.locale,
-        "lines": [{"line_no": ln.line_no, "po_line_no": ln.po_line_no, "sku": ln.sku,
-                   "gl_account": ln.gl_account, "cost_centre": ln.cost_centre} for ln in spec.lines],
+        "lines": [
+            {
+                "line_no": ln.line_no,
+                "po_line_no": ln.po_line_no,
+                "sku": ln.sku,
+                "gl_account": ln.gl_account,
+                "cost_centre": ln.cost_centre,
+            }
+            for ln in spec.lines
+        ],
         "approval_route": spec.approval_route,
-        "anomalies": [{"kind": a.kind, "of_doc_id": doc_ids.get(a.of_key) if a.of_key is not None else None,
-                       "detail": a.detail} for a in spec.anomalies],
+        "anomalies": [
+            {
+                "kind": a.kind,
+                "of_doc_id": doc_ids.get(a.of_key) if a.of_key is not None else None,
+                "detail": a.detail,
+            }
+            for a in spec.anomalies
+        ],
     }
 
 
-def build_label(spec: DocSpec, doc_id: str, path: str, pages: int, doc_ids: dict[int, str],
-                seed: int) -> dict[str, Any]:
+def build_label(
+    spec: DocSpec, doc_id: str, path: str, pages: int, doc_ids: dict[int, str], seed: int
+) -> dict[str, Any]:
     """The whole label of one generated document."""
     fields = label_fields(spec)
     invoice_like = spec.document_type in ("invoice", "credit_note")
@@ -102,7 +135,9 @@ def build_label(spec: DocSpec, doc_id: str, path: str, pages: int, doc_ids: dict
         "schema": SCHEMA,
         "dataset": DATASET,
         "doc_id": doc_id,
-        "documents": [{"path": path, "kind": "pdf" if path.endswith(".pdf") else "image", "pages": pages}],
+        "documents": [
+            {"path": path, "kind": "pdf" if path.endswith(".pdf") else "image", "pages": pages}
+        ],
         "label_coverage": coverage,
         "fields": fields,
         "line_items": line_items(spec),

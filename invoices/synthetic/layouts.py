@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ALL_COLUMNS = ("pos", "sku", "description", "quantity", "unit", "unit_price", "tax_rate", "line_total")
+ALL_COLUMNS = (
+    "pos",
+    "sku",
+    "description",
+    "quantity",
+    "unit",
+    "unit_price",
+    "tax_rate",
+    "line_total",
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,7 @@ class Layout:
     rows_first_page: int = 18  # lines that fit under a first-page header, used for page breaks
 
 
+# fmt: off
 LAYOUTS: tuple[Layout, ...] = (
     Layout("atlas", "helvetica", 9.5, "left", "right", "grid",
            ("pos", "sku", "description", "quantity", "unit_price", "line_total"),
@@ -63,6 +73,7 @@ LAYOUTS: tuple[Layout, ...] = (
            ("pos", "sku", "description", "quantity", "unit_price", "line_total"),
            "right", 1, "iso", "code", True, (0, 0, 0)),
 )
+# fmt: on
 
 LAYOUT_NAMES: tuple[str, ...] = tuple(lay.name for lay in LAYOUTS)
 LAYOUT_BY_NAME: dict[str, Layout] = {lay.name: lay for lay in LAYOUTS}

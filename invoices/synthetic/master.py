@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,16 +18,37 @@ from invoices.synthetic.layouts import LAYOUT_NAMES
 from invoices.synthetic.locales import TAX_RATES, money, unit_name
 from invoices.synthetic.model import PurchaseOrder, Receipt, Vendor
 
-NUMBER_PATTERNS = ("INV-{n}", "RE-{y}-{n:05d}", "{y}{n:05d}", "F-{y}-{n:04d}", "{n}",
-                   "INV{n:06d}", "{y}/{n:04d}", "R{n:07d}")
-DEFAULT_LOCALE_WEIGHTS = {"de_DE": 0.28, "fr_FR": 0.18, "en_GB": 0.16, "en_US": 0.1,
-                          "de_AT": 0.09, "de_CH": 0.09, "fr_BE": 0.1}
+NUMBER_PATTERNS = (
+    "INV-{n}",
+    "RE-{y}-{n:05d}",
+    "{y}{n:05d}",
+    "F-{y}-{n:04d}",
+    "{n}",
+    "INV{n:06d}",
+    "{y}/{n:04d}",
+    "R{n:07d}",
+)
+DEFAULT_LOCALE_WEIGHTS = {
+    "de_DE": 0.28,
+    "fr_FR": 0.18,
+    "en_GB": 0.16,
+    "en_US": 0.1,
+    "de_AT": 0.09,
+    "de_CH": 0.09,
+    "fr_BE": 0.1,
+}
 NEVER_INVOICING_SHARE = 0.25
 HISTORY_NOISE = 0.05  # share of history lines coded differently from the vendor's pattern
 
 
-def make_vendor(rng: random.Random, vendor_id: str, locale: str, taken: set[str],
-                weight: float, uses_po: bool | None = None) -> Vendor:
+def make_vendor(
+    rng: random.Random,
+    vendor_id: str,
+    locale: str,
+    taken: set[str],
+    weight: float,
+    uses_po: bool | None = None,
+) -> Vendor:
     """One vendor of the locale with a unique legal name, valid VAT id and IBAN."""
     country = identity.LOCALE_COUNTRY[locale]
     pool = [c for c in CATEGORIES if uses_po is None or c.uses_po == uses_po]
@@ -44,14 +65,24 @@ def make_vendor(rng: random.Random, vendor_id: str, locale: str, taken: set[str]
         currency = "EUR"
     letters = [ch for ch in base.upper().translate(identity._TRANSLIT) if "A" <= ch <= "Z"]
     return Vendor(
-        vendor_id=vendor_id, base_name=base, legal_form=form,
+        vendor_id=vendor_id,
+        base_name=base,
+        legal_form=form,
         aliases=tuple(identity.name_variants(base, form)),
-        address=identity.address(rng, country), vat_id=identity.vat_id(rng, country),
-        iban=iban, bic=bic, email=identity.email(base, country), currency=currency,
-        locale=locale, payment_terms_days=rng.choice((14, 30, 30, 30, 45, 60)),
-        category=category.name, cost_centre=rng.choice(category.cost_centres),
-        layout=rng.choice(LAYOUT_NAMES), number_pattern=rng.choice(NUMBER_PATTERNS),
-        sku_prefix="".join(letters[:3]).ljust(3, "X"), weight=weight,
+        address=identity.address(rng, country),
+        vat_id=identity.vat_id(rng, country),
+        iban=iban,
+        bic=bic,
+        email=identity.email(base, country),
+        currency=currency,
+        locale=locale,
+        payment_terms_days=rng.choice((14, 30, 30, 30, 45, 60)),
+        category=category.name,
+        cost_centre=rng.choice(category.cost_centres),
+        layout=rng.choice(LAYOUT_NAMES),
+        number_pattern=rng.choice(NUMBER_PATTERNS),
+        sku_prefix="".join(letters[:3]).ljust(3, "X"),
+        weight=weight,
     )
 
 
@@ -108,8 +139,9 @@ def quantity(rng: random.Random, item: Item) -> Decimal:
     return Decimal(rng.randint(1, top))
 
 
-def make_history(rng: random.Random, vendors: Sequence[Vendor], lines: int,
-                 start: date) -> list[dict[str, str]]:
+def make_history(
+    rng: random.Random, vendors: Sequence[Vendor], lines: int, start: date
+) -> list[dict[str, str]]:
     """Already-coded invoice lines of the year before `start`, with a little noise."""
     active = [v for v in vendors if v.weight > 0] or list(vendors)
     cum: list[float] = []
@@ -132,14 +164,22 @@ def make_history(rng: random.Random, vendors: Sequence[Vendor], lines: int,
             if rng.random() < HISTORY_NOISE:
                 gl, cc = rng.choice(gl_codes), rng.choice(cc_codes)
             amount = money(quantity(rng, item) * unit_price(rng, item))
-            rows.append({"invoice_id": f"H{n:07d}", "line_no": str(line_no),
-                         "vendor_id": vendor.vendor_id, "invoice_date": when.isoformat(),
-                         "description": describe(vendor, item), "amount": str(amount),
-                         "gl_account": gl, "cost_centre": cc})
+            rows.append(
+                {
+                    "invoice_id": f"H{n:07d}",
+                    "line_no": str(line_no),
+                    "vendor_id": vendor.vendor_id,
+                    "invoice_date": when.isoformat(),
+                    "description": describe(vendor, item),
+                    "amount": str(amount),
+                    "gl_account": gl,
+                    "cost_centre": cc,
+                }
+            )
     return rows
 
 
-def _write(path: Path, columns: Sequence[str], rows: Iterable[dict[str, object]]) -> None:
+def _write(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
@@ -147,31 +187,125 @@ def _write(path: Path, columns: Sequence[str], rows: Iterable[dict[str, object]]
             writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
 
 
-def write_master(folder: Path, vendors: Sequence[Vendor], orders: Sequence[PurchaseOrder],
-                 receipts: Sequence[Receipt], history: Sequence[dict[str, str]]) -> None:
+def write_master(
+    folder: Path,
+    vendors: Sequence[Vendor],
+    orders: Sequence[PurchaseOrder],
+    receipts: Sequence[Receipt],
+    history: Sequence[dict[str, str]],
+) -> None:
     """Write the seven master CSV files of data/master/README.md into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    _write(folder / "vendors.csv", ("vendor_id", "name", "aliases", "address", "country", "vat_id",
-                                    "iban", "bic", "email", "currency", "locale", "payment_terms_days"),
-           ({"vendor_id": v.vendor_id, "name": v.name, "aliases": "|".join(v.aliases),
-             "address": v.address.one_line(identity.language(v.locale)), "country": v.country,
-             "vat_id": v.vat_id, "iban": v.iban, "bic": v.bic, "email": v.email,
-             "currency": v.currency, "locale": v.locale,
-             "payment_terms_days": v.payment_terms_days} for v in vendors))
-    _write(folder / "purchase_orders.csv", ("po_number", "vendor_id", "currency", "order_date", "status"),
-           ({"po_number": o.po_number, "vendor_id": o.vendor_id, "currency": o.currency,
-             "order_date": o.order_date.isoformat(), "status": o.status} for o in orders))
-    _write(folder / "po_lines.csv", ("po_number", "line_no", "sku", "description", "quantity", "unit",
-                                     "unit_price", "tax_rate"),
-           ({"po_number": o.po_number, "line_no": ln.line_no, "sku": ln.sku,
-             "description": ln.description, "quantity": ln.quantity, "unit": ln.unit,
-             "unit_price": ln.unit_price, "tax_rate": ln.tax_rate} for o in orders for ln in o.lines))
-    _write(folder / "goods_receipts.csv", ("receipt_id", "po_number", "line_no", "quantity", "received_date"),
-           ({"receipt_id": r.receipt_id, "po_number": r.po_number, "line_no": r.line_no,
-             "quantity": r.quantity, "received_date": r.received_date.isoformat()} for r in receipts))
-    _write(folder / "gl_accounts.csv", ("gl_account", "name", "category"),
-           ({"gl_account": g, "name": n, "category": c} for g, n, c in GL_ACCOUNTS))
-    _write(folder / "cost_centres.csv", ("cost_centre", "name"),
-           ({"cost_centre": c, "name": n} for c, n in COST_CENTRES))
-    _write(folder / "coded_history.csv", ("invoice_id", "line_no", "vendor_id", "invoice_date",
-                                          "description", "amount", "gl_account", "cost_centre"), history)
+    _write(
+        folder / "vendors.csv",
+        (
+            "vendor_id",
+            "name",
+            "aliases",
+            "address",
+            "country",
+            "vat_id",
+            "iban",
+            "bic",
+            "email",
+            "currency",
+            "locale",
+            "payment_terms_days",
+        ),
+        (
+            {
+                "vendor_id": v.vendor_id,
+                "name": v.name,
+                "aliases": "|".join(v.aliases),
+                "address": v.address.one_line(identity.language(v.locale)),
+                "country": v.country,
+                "vat_id": v.vat_id,
+                "iban": v.iban,
+                "bic": v.bic,
+                "email": v.email,
+                "currency": v.currency,
+                "locale": v.locale,
+                "payment_terms_days": v.payment_terms_days,
+            }
+            for v in vendors
+        ),
+    )
+    _write(
+        folder / "purchase_orders.csv",
+        ("po_number", "vendor_id", "currency", "order_date", "status"),
+        (
+            {
+                "po_number": o.po_number,
+                "vendor_id": o.vendor_id,
+                "currency": o.currency,
+                "order_date": o.order_date.isoformat(),
+                "status": o.status,
+            }
+            for o in orders
+        ),
+    )
+    _write(
+        folder / "po_lines.csv",
+        (
+            "po_number",
+            "line_no",
+            "sku",
+            "description",
+            "quantity",
+            "unit",
+            "unit_price",
+            "tax_rate",
+        ),
+        (
+            {
+                "po_number": o.po_number,
+                "line_no": ln.line_no,
+                "sku": ln.sku,
+                "description": ln.description,
+                "quantity": ln.quantity,
+                "unit": ln.unit,
+                "unit_price": ln.unit_price,
+                "tax_rate": ln.tax_rate,
+            }
+            for o in orders
+            for ln in o.lines
+        ),
+    )
+    _write(
+        folder / "goods_receipts.csv",
+        ("receipt_id", "po_number", "line_no", "quantity", "received_date"),
+        (
+            {
+                "receipt_id": r.receipt_id,
+                "po_number": r.po_number,
+                "line_no": r.line_no,
+                "quantity": r.quantity,
+                "received_date": r.received_date.isoformat(),
+            }
+            for r in receipts
+        ),
+    )
+    _write(
+        folder / "gl_accounts.csv",
+        ("gl_account", "name", "category"),
+        ({"gl_account": g, "name": n, "category": c} for g, n, c in GL_ACCOUNTS),
+    )
+    _write(
+        folder / "cost_centres.csv",
+        ("cost_centre", "name"),
+        ({"cost_centre": c, "name": n} for c, n in COST_CENTRES),
+    )
+    _write(
+        folder / "coded_history.csv",
+        (
+            "invoice_id",
+            "line_no",
+            "vendor_id",
+            "invoice_date",
+            "description",
+            "amount",
+            "gl_account",
+            "cost_centre",
+        ),
+        history,
+    )

@@ -30,8 +30,14 @@ DEFAULT_ANOMALY_RATES: dict[str, float] = {
     "not_an_invoice": 0.03,
 }
 DUPLICATE_KINDS = ("exact_duplicate", "rescanned_duplicate", "number_variant_duplicate")
-HEADER_KINDS = ("price_variance", "qty_exceeds_received", "po_missing", "bank_details_changed",
-                "vendor_unknown", "arithmetic_error")
+HEADER_KINDS = (
+    "price_variance",
+    "qty_exceeds_received",
+    "po_missing",
+    "bank_details_changed",
+    "vendor_unknown",
+    "arithmetic_error",
+)
 ALL_LOCALES = tuple(LOCALE_COUNTRY)
 
 
@@ -92,8 +98,9 @@ def _eligible(kind: str, vendor: Vendor) -> bool:
     return True
 
 
-def _assign_header_anomalies(rng: random.Random, slots: list[dict], counts: dict[str, int],
-                             active: list[Vendor]) -> None:
+def _assign_header_anomalies(
+    rng: random.Random, slots: list[dict], counts: dict[str, int], active: list[Vendor]
+) -> None:
     """Plant header anomalies on distinct invoices; move a slot to an eligible vendor if needed."""
     free = [s for s in slots if s["kind"] == "invoice"]
     for kind in HEADER_KINDS:
@@ -110,8 +117,13 @@ def _assign_header_anomalies(rng: random.Random, slots: list[dict], counts: dict
             slot["kinds"].add(kind)
 
 
-def _base_documents(opts: Options, rng: random.Random, book: documents.Book,
-                    vendors: list[Vendor], counts: dict[str, int]) -> list[DocSpec]:
+def _base_documents(
+    opts: Options,
+    rng: random.Random,
+    book: documents.Book,
+    vendors: list[Vendor],
+    counts: dict[str, int],
+) -> list[DocSpec]:
     """Invoices, credit notes and non-invoices in date order, before duplicates."""
     n_dup = sum(counts[k] for k in DUPLICATE_KINDS)
     n_base = max(1, opts.invoices - n_dup)
@@ -125,8 +137,10 @@ def _base_documents(opts: Options, rng: random.Random, book: documents.Book,
     for v in active:
         acc += v.weight
         cum.append(acc)
-    slots = [{"kind": k, "when": d, "vendor": _pick_vendor(rng, active, cum), "kinds": set()}
-             for k, d in zip(kinds, when, strict=True)]
+    slots = [
+        {"kind": k, "when": d, "vendor": _pick_vendor(rng, active, cum), "kinds": set()}
+        for k, d in zip(kinds, when, strict=True)
+    ]
     _assign_header_anomalies(rng, slots, counts, active)
     taken = {v.name.casefold() for v in vendors} | {v.base_name.casefold() for v in vendors}
     by_id = {v.vendor_id: v for v in vendors}
@@ -136,8 +150,16 @@ def _base_documents(opts: Options, rng: random.Random, book: documents.Book,
     return docs
 
 
-def _one_base(opts: Options, rng: random.Random, book: documents.Book, key: int, slot: dict,
-              done: list[DocSpec], taken: set[str], by_id: dict[str, Vendor]) -> DocSpec:
+def _one_base(
+    opts: Options,
+    rng: random.Random,
+    book: documents.Book,
+    key: int,
+    slot: dict,
+    done: list[DocSpec],
+    taken: set[str],
+    by_id: dict[str, Vendor],
+) -> DocSpec:
     vendor: Vendor = slot["vendor"]
     if slot["kind"] == "credit_note":
         originals = [d for d in done if d.document_type == "invoice" and not d.anomalies]
@@ -147,20 +169,29 @@ def _one_base(opts: Options, rng: random.Random, book: documents.Book, key: int,
             return documents.credit_note(book, key, slot["when"], issuer, original)
         slot = {**slot, "kind": "invoice"}
     if slot["kind"] == "not_an_invoice":
-        return documents.not_an_invoice(book, key, slot["when"], vendor,
-                                        rng.choice(("statement", "reminder")))
+        return documents.not_an_invoice(
+            book, key, slot["when"], vendor, rng.choice(("statement", "reminder"))
+        )
     known = "vendor_unknown" not in slot["kinds"]
     if not known:
         locale = rng.choice(opts.locales)
         vendor = master.make_vendor(rng, f"U{key + 1:05d}", locale, taken, 0.0)
-    return documents.invoice(book, key, slot["when"], vendor, known, slot["kinds"],
-                             opts.multipage_share)
+    return documents.invoice(
+        book, key, slot["when"], vendor, known, slot["kinds"], opts.multipage_share
+    )
 
 
 def _variant_number(rng: random.Random, number: str) -> str:
     """An invoice number as a resubmission prints it: INV-1001 -> INV1001-R, 1001/1, ..."""
     compact = number.replace("-", "").replace("/", "")
-    options = [f"{compact}-R", f"{number}/1", f"{number}-2", f"{number}A", compact, f"{number} (copy)"]
+    options = [
+        f"{compact}-R",
+        f"{number}/1",
+        f"{number}-2",
+        f"{number}A",
+        compact,
+        f"{number} (copy)",
+    ]
     options = [o for o in options if o != number]
     return rng.choice(options)
 
@@ -179,8 +210,11 @@ def _duplicates(rng: random.Random, docs: list[DocSpec], counts: dict[str, int])
                 dup = replace(dup, scanned=True, media=rng.choice(("pdf", "pdf", "jpg")))
             else:
                 number = _variant_number(rng, original.number or "")
-                anomaly = Anomaly(kind, of_key=original.key,
-                                  detail={"original_number": original.number, "variant_number": number})
+                anomaly = Anomaly(
+                    kind,
+                    of_key=original.key,
+                    detail={"original_number": original.number, "variant_number": number},
+                )
                 dup = replace(dup, number=number, anomalies=(anomaly,))
             out.append(dup)
             key += 1
@@ -209,8 +243,12 @@ def plan_corpus(opts: Options) -> Plan:
     base = _scan_choices(opts, rng, _base_documents(opts, rng, book, vendors, counts))
     dups = _duplicates(rng, base, counts)
     by_key = {d.key: d for d in base}
-    dups = [replace(d, scanned=by_key[d.copy_of].scanned, media=by_key[d.copy_of].media)
-            if d.copy_of is not None else d for d in dups]
+    dups = [
+        replace(d, scanned=by_key[d.copy_of].scanned, media=by_key[d.copy_of].media)
+        if d.copy_of is not None
+        else d
+        for d in dups
+    ]
     ordered = sorted(base + dups, key=lambda d: (d.issue_date, d.key))
     final = [replace(d, render_seed=rng.randrange(2**31)) for d in ordered]
     doc_ids = {d.key: f"syn-{i + 1:06d}" for i, d in enumerate(final)}

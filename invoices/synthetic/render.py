@@ -12,11 +12,25 @@ from decimal import Decimal
 from invoices.synthetic.canvas import LEFT, PAGE_H, PAGE_W, RIGHT, Canvas
 from invoices.synthetic.identity import format_iban, language
 from invoices.synthetic.layouts import LAYOUT_BY_NAME, Layout
-from invoices.synthetic.locales import format_amount, format_date, format_number, format_quantity, tax_label, word
+from invoices.synthetic.locales import (
+    format_amount,
+    format_date,
+    format_number,
+    format_quantity,
+    tax_label,
+    word,
+)
 from invoices.synthetic.model import DocSpec, Line
 
-COL_WIDTH = {"pos": 26, "sku": 62, "quantity": 42, "unit": 36, "unit_price": 66, "tax_rate": 40,
-             "line_total": 72}
+COL_WIDTH = {
+    "pos": 26,
+    "sku": 62,
+    "quantity": 42,
+    "unit": 36,
+    "unit_price": 66,
+    "tax_rate": 40,
+    "line_total": 72,
+}
 NUMERIC = {"quantity", "unit_price", "tax_rate", "line_total"}
 BOTTOM = PAGE_H - 95
 
@@ -120,7 +134,7 @@ def _header(doc: Doc) -> None:
             cv.text(x, 70 + i * 11, ln, align)
         if lay.header == "din":
             cv.font(6.5)
-            sender = f"{s.vendor.name} · {s.vendor.address.lines(doc.lang)[0]} · {s.vendor.address.lines(doc.lang)[1]}"
+            sender = " · ".join([s.vendor.name, *s.vendor.address.lines(doc.lang)[:2]])
             cv.text(LEFT, 138, sender)
             cv.rule(LEFT, 140, LEFT + cv.width(sender), 0.3)
         if lay.header != "din":
@@ -168,7 +182,9 @@ def _parties(doc: Doc, top: float) -> float:
         gy = bottom + 12
         cw = (RIGHT - LEFT) / len(pairs)
         for i, (label, value) in enumerate(pairs):
-            cv.box(LEFT + i * cw, gy, cw, 30, fill=(238, 238, 238) if lay.table != "plain" else None)
+            cv.box(
+                LEFT + i * cw, gy, cw, 30, fill=(238, 238, 238) if lay.table != "plain" else None
+            )
             cv.font(lay.size - 2)
             cv.text(LEFT + i * cw + 4, gy + 11, label)
             cv.font(lay.size, bold=True)
@@ -203,11 +219,16 @@ def _columns(doc: Doc) -> list[tuple[str, float, float]]:
 
 def _cell_text(doc: Doc, key: str, ln: Line) -> str:
     loc = doc.spec.locale
-    return {"pos": str(ln.line_no), "sku": ln.sku, "description": ln.description,
-            "quantity": format_quantity(ln.quantity, loc), "unit": ln.unit,
-            "unit_price": format_number(ln.unit_price, loc),
-            "tax_rate": format_quantity(ln.tax_rate, loc) + " %",
-            "line_total": format_number(ln.total, loc)}[key]
+    return {
+        "pos": str(ln.line_no),
+        "sku": ln.sku,
+        "description": ln.description,
+        "quantity": format_quantity(ln.quantity, loc),
+        "unit": ln.unit,
+        "unit_price": format_number(ln.unit_price, loc),
+        "tax_rate": format_quantity(ln.tax_rate, loc) + " %",
+        "line_total": format_number(ln.total, loc),
+    }[key]
 
 
 def _table_header(doc: Doc) -> None:
@@ -215,12 +236,21 @@ def _table_header(doc: Doc) -> None:
     cols = _columns(doc)
     h = lay.size + 9
     if lay.table in ("striped", "filled"):
-        fill = lay.accent if lay.table == "striped" else tuple(min(255, c + 150) for c in lay.accent)
+        r, g, b = lay.accent
+        fill = (
+            lay.accent
+            if lay.table == "striped"
+            else (min(255, r + 150), min(255, g + 150), min(255, b + 150))
+        )
         cv.box(LEFT, doc.y, RIGHT - LEFT, h, fill=fill, border=False)
     cv.color((255, 255, 255) if lay.table == "striped" else (0, 0, 0))
-    cv.font(lay.size, bold=True)
     for key, x, wdt in cols:
         label = doc.w(key)
+        size = lay.size
+        cv.font(size, bold=True)
+        while cv.width(label) > wdt - 5 and size > 5:  # a long header word in a narrow column
+            size -= 0.5
+            cv.font(size, bold=True)
         if key in NUMERIC:
             cv.text(x + wdt - 3, doc.y + h - 6, label, "R")
         else:
@@ -303,7 +333,9 @@ def _totals(doc: Doc) -> None:
     rows = [(doc.w("subtotal"), doc.money(t.subtotal), False)]
     country = s.vendor.address.country
     for rate, _base, amount in t.tax_lines:
-        rows.append((tax_label(doc.lang, lay.words, rate, s.locale, country), doc.money(amount), False))
+        rows.append(
+            (tax_label(doc.lang, lay.words, rate, s.locale, country), doc.money(amount), False)
+        )
     if len(t.tax_lines) == 1 and t.tax != t.tax_lines[0][2]:  # a planted wrong tax amount
         rows[-1] = (rows[-1][0], doc.money(t.tax), False)
     rows.append((doc.w("total"), doc.money(t.total), True))
@@ -327,15 +359,22 @@ def _totals(doc: Doc) -> None:
 
 def _open_items(doc: Doc) -> None:
     cv, lay, s = doc.cv, doc.lay, doc.spec
-    intro = doc.w("statement_intro", 0).format(d=doc.date(s.issue_date)) if s.document_type == "statement" \
+    intro = (
+        doc.w("statement_intro", 0).format(d=doc.date(s.issue_date))
+        if s.document_type == "statement"
         else doc.w("reminder_intro", 0)
+    )
     cv.font(lay.size)
     for line in cv.fit(intro, RIGHT - LEFT):
         cv.text(LEFT, doc.y, line)
         doc.y += lay.size + 3
     doc.y += 8
     cv.font(lay.size, bold=True)
-    heads = [(doc.w("invoice_number"), LEFT), (doc.w("invoice_date"), 220.0), (doc.w("due_date"), 340.0)]
+    heads = [
+        (doc.w("invoice_number"), LEFT),
+        (doc.w("invoice_date"), 220.0),
+        (doc.w("due_date"), 340.0),
+    ]
     for label, x in heads:
         cv.text(x, doc.y, label)
     cv.text(RIGHT, doc.y, doc.w("line_total"), "R")
@@ -398,8 +437,11 @@ def _footer(doc: Doc, page: int) -> None:
         y = PAGE_H - 70
         cv.rule(LEFT, y - 10, RIGHT, 0.3)
         addr = s.vendor.address.lines(doc.lang)
-        cols = [[s.vendor.name, *addr[:2]], [f"{doc.w('vat_id')}: {s.vendor_vat_id or '-'}", s.vendor_email],
-                [doc.w("bank"), *_bank_text(doc).split("  ")]]
+        cols = [
+            [s.vendor.name, *addr[:2]],
+            [f"{doc.w('vat_id')}: {s.vendor_vat_id or '-'}", s.vendor_email],
+            [doc.w("bank"), *_bank_text(doc).split("  ")],
+        ]
         for i, col in enumerate(cols):
             for j, ln in enumerate(col):
                 cv.text(LEFT + i * 170, y + j * 9, ln)
