@@ -210,7 +210,11 @@ def layout_text(words: list[Word]) -> str:
 
 
 def group_lines(words: list[Word]) -> list[list[Word]]:
-    """Words grouped into visual lines, each sorted left to right, lines top to bottom."""
+    """Words grouped into visual lines, each sorted left to right, lines top to bottom.
+
+    Words are taken by their vertical centre; a word joins the current line when it overlaps
+    the line's band (the median top and bottom of its words) by more than half its height.
+    """
     ordered = sorted(words, key=lambda w: ((w.bbox[1] + w.bbox[3]) / 2, w.bbox[0]))
     lines: list[list[Word]] = []
     band: tuple[float, float] | None = None
@@ -220,7 +224,10 @@ def group_lines(words: list[Word]) -> list[list[Word]]:
             overlap = min(bottom, band[1]) - max(top, band[0])
             if overlap > 0.5 * min(bottom - top, band[1] - band[0]):
                 lines[-1].append(word)
-                band = (min(band[0], top), max(band[1], bottom)) if len(lines[-1]) < 2 else band
+                band = (
+                    statistics.median(w.bbox[1] for w in lines[-1]),
+                    statistics.median(w.bbox[3] for w in lines[-1]),
+                )
                 continue
         lines.append([word])
         band = (top, bottom)
