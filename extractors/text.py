@@ -64,7 +64,16 @@ def read_document(document: Document, settings: Settings) -> DocumentText:
 
 def _read_pdf(path: Path, settings: Settings) -> DocumentText:
     info = open_pdf(path, settings, want_einvoice=settings.read_einvoice_xml)
-    layer = read_text_layer(path, info.password)
+    try:
+        layer = read_text_layer(path, info.password)
+    except DocumentUnreadable as exc:
+        if info.einvoice_xml is None:
+            raise
+        # the machine-readable invoice is intact: keep it, record the unreadable pages
+        error = StageError(stage=STAGE, category=exc.reason.value, message=exc.detail)
+        return DocumentText(
+            einvoice_xml=info.einvoice_xml, einvoice_name=info.einvoice_name, errors=[error]
+        )
     pages: list[PageText] = []
     jobs: list[ocr.OcrJob] = []
     for lp in layer:

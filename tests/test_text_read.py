@@ -266,3 +266,21 @@ def test_real_ocr_timeout_is_recorded_per_page() -> None:
     assert time.perf_counter() - started < 20
     assert {e.category for e in text.errors} == {"OcrTimeout"}
     assert len(text.pages) == len(text.errors)
+
+
+@needs_eval
+def test_einvoice_kept_when_the_pages_cannot_be_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    import extractors.text as text_module
+    from invoices.errors import DocumentUnreadable
+
+    def broken(path: Path, password: str | None) -> list:
+        raise DocumentUnreadable(path, "content streams are corrupt")
+
+    monkeypatch.setattr(text_module, "read_text_layer", broken)
+    settings = load_settings(ocr_workers=1)
+    text = read_document(describe(SAMPLE_PDF, settings), settings)
+    assert text.einvoice_xml is not None and text.pages == []
+    assert [e.category for e in text.errors] == ["DOCUMENT_UNREADABLE"]
+    with pytest.raises(DocumentUnreadable):
+        off = load_settings(ocr_workers=1, read_einvoice_xml=False)
+        read_document(describe(SAMPLE_PDF, off), off)
