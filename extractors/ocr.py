@@ -386,6 +386,17 @@ def tesseract_words(
     return words, round(mean, 4)
 
 
+def is_setup_fault(exc: BaseException) -> bool:
+    """Whether an OCR failure is the machine's (tesseract or its language data missing), not
+    the page's: such a fault must stop the run rather than mark every document unreadable."""
+    if isinstance(exc, pytesseract.TesseractNotFoundError):
+        return True
+    text = str(exc)
+    return isinstance(exc, pytesseract.TesseractError) and (
+        "Failed loading language" in text or "Error opening data file" in text
+    )
+
+
 def ocr_pages(jobs: list[OcrJob], workers: int) -> list[OcrResult | BaseException]:
     """OCR every job, in a process pool when there is more than one; order kept.
 

@@ -24,9 +24,18 @@ from invoices.errors import (
     DocumentMissing,
     DocumentTooLarge,
     DocumentUnreadable,
+    InfrastructureError,
     UnsupportedMediaType,
 )
-from invoices.records import Document, DocumentText, Method, PageText, StageError, Word
+from invoices.records import (
+    Document,
+    DocumentText,
+    Method,
+    PageText,
+    ReasonCode,
+    StageError,
+    Word,
+)
 from invoices.settings import Settings
 
 from . import ocr
@@ -105,7 +114,7 @@ def _read_image(path: Path, settings: Settings) -> DocumentText:
     if (
         errors
         and len(errors) == len(pages)
-        and all(e.category == "DocumentUnreadable" for e in errors)
+        and all(e.category == ReasonCode.DOCUMENT_UNREADABLE for e in errors)
     ):
         raise DocumentUnreadable(path, f"the image cannot be decoded: {errors[0].message}")
     return DocumentText(pages=pages, errors=errors)
@@ -165,6 +174,8 @@ def _apply_ocr(
     for job, result in zip(jobs, ocr.ocr_pages(jobs, workers), strict=True):
         number = job.index + 1
         if isinstance(result, BaseException):
+            if ocr.is_setup_fault(result):
+                raise InfrastructureError(f"OCR cannot run on this machine: {result}") from result
             errors.append(_page_error(result, number))
             continue
         text = layout_text(result.words)
@@ -188,7 +199,7 @@ def _page_error(exc: BaseException, page: int) -> StageError:
     if isinstance(exc, ocr.OcrTimeout):
         category = "OcrTimeout"
     elif isinstance(exc, OSError | ValueError | SyntaxError | Image.DecompressionBombError):
-        category = "DocumentUnreadable"
+        category = ReasonCode.DOCUMENT_UNREADABLE.value
     else:
         category = type(exc).__name__
     return StageError(stage=STAGE, category=category, message=f"page {page}: {exc}", page=page)

@@ -284,3 +284,15 @@ def test_einvoice_kept_when_the_pages_cannot_be_read(monkeypatch: pytest.MonkeyP
     with pytest.raises(DocumentUnreadable):
         off = load_settings(ocr_workers=1, read_einvoice_xml=False)
         read_document(describe(SAMPLE_PDF, off), off)
+
+
+def test_missing_ocr_language_is_an_infrastructure_fault(tmp_path: Path) -> None:
+    """Missing language data is the machine's fault: it raises, it does not fail the document."""
+    from invoices.errors import DocumentError, InfrastructureError
+
+    path = tmp_path / "page.png"
+    Image.new("L", (200, 100), 255).save(path)
+    settings = load_settings(ocr_workers=1, ocr_languages="xx_missing")
+    with pytest.raises(InfrastructureError) as err:
+        read_document(describe(path, settings), settings)
+    assert not isinstance(err.value, DocumentError)
