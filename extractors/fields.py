@@ -218,13 +218,22 @@ def simple_fields(lines: list[Line], ctx: DocumentContext) -> dict[str, Candidat
     picked["due_date"] = best(candidates(lines, "due_date", _date_parser(ctx)))
     po = [c for c in candidates(lines, "po_number", parse_identifier) if not _is_number_of(c, picked)]
     picked["po_number"] = best(po)
-    picked["vendor_vat_id"] = best(vat_candidates(lines))
+    picked["vendor_vat_id"] = best(_in_seller_block(lines, vat_candidates(lines)))
     picked["iban"] = best(iban_candidates(lines))
     picked["bic"] = best(bic_candidates(lines))
     picked["currency"] = currency_candidate(lines)
     picked["document_type"] = document_type_candidate(lines)
     picked["payment_terms"] = payment_terms_candidate(lines)
     return {k: v for k, v in picked.items() if v is not None}
+
+
+def _in_seller_block(lines: list[Line], found: list[Candidate]) -> list[Candidate]:
+    """Prefer identifiers printed in the block a seller heading ("Verkäufer", "Seller") opens."""
+    starts = [ln.index for ln, m, _ in label_hits(lines, "vendor_name") if m.start() == 0]
+    for cand in found:
+        if any(0 < cand.line.index - start <= 12 for start in starts):
+            cand.extra["bonus"] = cand.extra.get("bonus", 0.0) + 0.5
+    return found
 
 
 def _is_number_of(cand: Candidate, picked: dict[str, Candidate | None]) -> bool:

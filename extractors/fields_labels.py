@@ -11,7 +11,8 @@ import re
 LABELS: dict[str, list[tuple[str, float]]] = {
     "invoice_number": [
         (r"rechnungs?[\s-]?(?:nummer|nr\.?|no\.?)", 1.0),
-        (r"\w*(?:rechnung|gutschrift|korrektur\w*|beleg)(?:\s\w+){0,2}?\s*(?:\(\d+\)\s*)?(?:nr\.?|nummer|no\.?)(?![\w])", 1.0),
+        (r"\w*(?:rechnung|gutschrift|korrektur\w*|beleg)(?:\s\w+){0,2}?(?:\s*\([^)]{0,40}\))*\s*"
+         r"(?:nr\.?|nummer|no\.?|#)(?![\w])", 1.0),
         (r"invoice\s*(?:no\.?|number|num\.?|nr\.?|#|id)", 1.0),
         (r"(?:tax\s)?invoice\s*:", 0.6),
         (r"(?:credit\s*note|bill|receipt|document|doc)\s*(?:no\.?|number|#|nr\.?)", 0.8),
@@ -31,7 +32,7 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"factuurdatum", 1.0),
         (r"data\s*wystawienia", 1.0),
         (r"(?:beleg|ausstellungs)datum", 0.8),
-        (r"\w*(?:rechnung|invoice|gutschrift|facture)\s*(?:\(\d+\)\s*)?(?:\w+\s+){0,2}"
+        (r"\w*(?:rechnung|invoice|gutschrift|facture)(?:\s*\([^)]{0,40}\))*\s*(?:\w+\s+){0,2}"
          r"(?:nr\.?|no\.?|n°|#)\s*\S+\s+(?:vom|du|dated|of)(?![\w])", 0.9),
         (r"(?<![\w-])(?:datum|date|dated|tarikh)(?![\w-])", 0.55),
     ],
@@ -136,6 +137,8 @@ COMPILED: dict[str, list[tuple[re.Pattern[str], float]]] = {
 }
 
 ANY_LABEL = re.compile(
-    "|".join(f"(?:{p})" for entries in LABELS.values() for p, _ in entries if len(p) > 6),
+    "(?<![\\w])(?:"
+    + "|".join(f"(?:{p})" for entries in LABELS.values() for p, _ in entries if len(p) > 6)
+    + ")",
     re.IGNORECASE,
 )

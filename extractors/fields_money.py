@@ -75,6 +75,19 @@ def tax_lines(lines: list[Line], ctx: DocumentContext) -> list[TaxLine]:
     return sorted(found.values(), key=lambda t: t.rate or 0)
 
 
+def _repeated(found: list[Candidate], lines: list[Line], ctx: DocumentContext) -> None:
+    """A total printed again elsewhere (paid, cash, tax summary) is more likely the total."""
+    counts: dict[Decimal, int] = {}
+    for line in lines:
+        for amount in find_amounts(line.text, ctx.decimal_sep):
+            if amount.decimals == 2:
+                counts[amount.value] = counts.get(amount.value, 0) + 1
+    for cand in found:
+        extra = min(counts.get(cand.value, 1) - 1, 3)
+        cand.extra["bonus"] = cand.extra.get("bonus", 0.0) + 0.1 * max(0, extra)
+        cand.extra["support"] = float(counts.get(cand.value, 1))
+
+
 def _top(found: list[Candidate]) -> list[Candidate | None]:
     merged: dict[Decimal, Candidate] = {}
     for cand in sorted(found, key=lambda c: -c.score):
@@ -114,6 +127,7 @@ def money_fields(
     subtotal = candidates(lines, "subtotal", parse)
     tax = [c for c in candidates(lines, "tax", parse) if c.value >= 0]
     total = [c for c in candidates(lines, "total", parse) if _not_about(c, NOT_TOTAL)]
+    _repeated(total, lines, ctx)
     breakdown = tax_lines(lines, ctx)
     derived_tax, derived_base = _breakdown_candidates(breakdown, lines)
     if derived_tax is not None:

@@ -23,14 +23,27 @@ _NOT_NAME = re.compile(
 )
 
 
+_CONTACT = re.compile(
+    r"\b(?:tel|fax|phone|gst|vat|ust|reg|e-?mail|www|invoice|rechnung|receipt|date|datum)\b", re.I
+)
+
+
 def _name_like(text: str) -> bool:
     letters = sum(ch.isalpha() for ch in text)
     digits = sum(ch.isdigit() for ch in text)
     return letters >= 3 and digits <= letters / 3 and len(text) <= 80 and not _NOT_NAME.match(text)
 
 
+# OCR misreadings of the Malaysian legal form ("SON BHD", "5DN. BHD") read back as printed
+_SDN_BHD = re.compile(r"\b(?:s|5)[od0]n\.?\s*(?:b|8)h[dp]\.?(?![\w])", re.I)
+# a registration number printed after the name: "(139386-X)", "(CO. REG 12345)"
+_REG_NO = re.compile(r"\s*[(\[]\s*(?:co\.?\s*(?:reg\.?|no\.?)\s*)?\d[\w\s-]*[)\]]?\s*$", re.I)
+
+
 def _clean(text: str) -> str:
     text = re.sub(r"^name\s*:\s*", "", text.strip(), flags=re.I)
+    text = _SDN_BHD.sub(lambda m: "SDN BHD" if m.group(0).isupper() else "Sdn Bhd", text)
+    text = _REG_NO.sub("", text)
     return _CUT.sub("", text).strip(" :,")
 
 
@@ -113,13 +126,15 @@ def _legal_form_candidates(lines: list[Line], buyer: set[int]) -> list[Candidate
             continue
         for seg in line.segments:
             value = _clean(seg.text)
-            if not LEGAL_FORMS.search(value) or not _name_like(value):
+            if not LEGAL_FORMS.search(value) or not _name_like(value) or ANY_LABEL.search(value):
                 continue
             first_page = line.page == lines[0].page
             top = 1.0 if first_page and line.top < 0.2 else 0.7 if first_page else 0.5
             repeats = min(counts.get(value.casefold(), 1), 3)
+            first = 0.3 if not found and first_page else 0.0  # the letterhead comes first
             found.append(
-                Candidate("vendor_name", value, seg.text, line, seg.bbox, 0.6 + 0.1 * repeats, top)
+                Candidate("vendor_name", value, seg.text, line, seg.bbox,
+                          0.6 + 0.05 * repeats, top, {"bonus": first})
             )
     return found
 
@@ -150,16 +165,18 @@ def address_candidate(lines: list[Line], vendor: Candidate | None) -> Candidate 
     if vendor is None:
         return None
     parts: list[str] = []
-    for nxt in lines[vendor.line.index + 1 : vendor.line.index + 5]:
-        if nxt.page != vendor.line.page:
+    for nxt in lines[vendor.line.index + 1 : vendor.line.index + 7]:
+        if nxt.page != vendor.line.page or len(parts) == 3:
             break
-        text = nxt.segments[0].text if nxt.segments else nxt.text
-        if re.search(r"tel|fax|phone|gst|vat|ust|reg|e-?mail|www|invoice|rechnung|date|datum", text, re.I):
+        text = (nxt.segments[0].text if nxt.segments else nxt.text).strip()
+        if _REG_NO.fullmatch(text) or re.fullmatch(r"[\d\s:./-]+|.*\d{1,2}:\d{2}.*", text):
+            continue  # a registration number or a date/time line between name and address
+        if _CONTACT.search(text):
             break
         if not re.search(r"\d", text) and parts and not re.search(r"[A-Z]{3,}", text):
             break
-        parts.append(text.strip())
+        parts.append(text)
     if not parts:
         return None
-    value = ", ".join(parts)
+    value = " ".join(parts)
     return Candidate("vendor_address", value, value, vendor.line, vendor.line.bbox, 0.6, 0.8)
