@@ -296,3 +296,44 @@ def test_missing_ocr_language_is_an_infrastructure_fault(tmp_path: Path) -> None
     with pytest.raises(InfrastructureError) as err:
         read_document(describe(path, settings), settings)
     assert not isinstance(err.value, DocumentError)
+
+
+def _receipt_top(tmp_path: Path) -> Image.Image:
+    with Image.open(SAMPLE_JPEG) as image:
+        grey = image.convert("L")
+    return grey.crop((0, 0, grey.width, grey.height // 3))
+
+
+@needs_eval
+@pytest.mark.ocr
+def test_multi_page_tiff_reads_every_frame(tmp_path: Path, text_settings: Settings) -> None:
+    top = _receipt_top(tmp_path)
+    path = tmp_path / "fax.tif"
+    top.save(path, save_all=True, append_images=[top.rotate(180)])
+    text = read_document(describe(path, text_settings), text_settings)
+    assert [p.number for p in text.pages] == [1, 2]
+    vendor = _compact(_label("sroie", SAMPLE_JPEG.stem)["fields"]["vendor_name"])
+    assert all(vendor in _compact(p.text) for p in text.pages)  # the second one turned upright
+
+
+@needs_eval
+@pytest.mark.ocr
+def test_only_the_scanned_page_of_a_mixed_pdf_is_ocred(tmp_path: Path) -> None:
+    from fpdf import FPDF
+
+    scan = tmp_path / "scan.png"
+    _receipt_top(tmp_path).save(scan)
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    pdf.text(50, 80, "Invoice RE-2024-77 dated 2024-03-01, total 1,234.56 EUR")
+    pdf.add_page()
+    pdf.image(str(scan), x=0, y=0, w=595)
+    path = tmp_path / "mixed.pdf"
+    pdf.output(str(path))
+    settings = load_settings(ocr_workers=1, ocr_dpi=200)
+    text = read_document(describe(path, settings), settings)
+    assert [p.method for p in text.pages] == [Method.TEXT_LAYER, Method.OCR]
+    assert "RE-2024-77" in text.pages[0].text
+    vendor = _compact(_label("sroie", SAMPLE_JPEG.stem)["fields"]["vendor_name"])
+    assert vendor in _compact(text.pages[1].text)
