@@ -11,7 +11,13 @@ import hashlib
 import re
 from pathlib import Path
 
-from invoices.errors import DocumentEmpty, DocumentMissing, DocumentTooLarge, UnsupportedMediaType
+from invoices.errors import (
+    DocumentEmpty,
+    DocumentMissing,
+    DocumentTooLarge,
+    DocumentUnreadable,
+    UnsupportedMediaType,
+)
 from invoices.records import Document
 from invoices.settings import Settings
 
@@ -90,6 +96,8 @@ def _hash_and_head(path: Path) -> tuple[str, bytes, int]:
                 size += len(chunk)
     except FileNotFoundError as exc:
         raise DocumentMissing(path, "file vanished while it was being read") from exc
+    except PermissionError as exc:
+        raise DocumentUnreadable(path, f"no permission to read the file: {exc}") from exc
     return digest.hexdigest(), head, size
 
 

@@ -68,6 +68,8 @@ def read_document(document: Document, settings: Settings) -> DocumentText:
             return DocumentText(einvoice_xml=path.read_bytes(), einvoice_name=path.name)
     except FileNotFoundError as exc:
         raise DocumentMissing(path, "file vanished while it was being read") from exc
+    except PermissionError as exc:
+        raise DocumentUnreadable(path, f"no permission to read the file: {exc}") from exc
     raise UnsupportedMediaType(path, f"no reader for {document.media_type}")
 
 
