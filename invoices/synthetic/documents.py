@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from invoices.synthetic import identity, master
+from invoices.synthetic import identity, master, orders
 from invoices.synthetic.catalog import CATEGORY_BY_NAME
 from invoices.synthetic.identity import Address
 from invoices.synthetic.locales import money, word
@@ -22,7 +22,6 @@ from invoices.synthetic.model import (
     Line,
     OpenItem,
     Party,
-    PoLine,
     PurchaseOrder,
     Receipt,
     Totals,
@@ -51,7 +50,7 @@ PO_PREFIX = {
     "US": "PO-US-",
 }
 CREDIT_PREFIX = {"de": "GS-", "fr": "AV-", "en": "CN-"}
-PRICE_TOLERANCE_PCT = 2  # the variance planted is always well above this
+PREPAID_SHARE = 0.04
 
 
 @dataclass
@@ -149,105 +148,6 @@ def _make_lines(rng: random.Random, vendor: Vendor, n: int) -> list[Line]:
     return lines
 
 
-def _order(
-    book: Book, vendor: Vendor, lines: list[Line], when: date, kinds: set[str]
-) -> tuple[str, list[Line], list[Anomaly]]:
-    """Create the PO and receipts behind invoice lines; plant PO-side anomalies."""
-    rng = book.rng
-    order_date = when - timedelta(days=rng.randint(7, 45))
-    po = book.next_po(vendor.country, order_date)
-    anomalies: list[Anomaly] = []
-    po_lines, billed = [], []
-    target = rng.randrange(len(lines))
-    for ln in lines:
-        ordered, price, received = ln.quantity, ln.unit_price, ln.quantity
-        invoiced_qty, invoiced_price = ln.quantity, ln.unit_price
-        if rng.random() < 0.15 and ordered > 1:  # partial delivery, billed as received
-            received = max(Decimal(1), (ordered / 2).to_integral_value())
-            invoiced_qty = received
-        if "qty_exceeds_received" in kinds and ln.line_no - 1 == target:
-            ordered = max(ordered, Decimal(2))
-            invoiced_qty = ordered
-            received = max(Decimal(1), (ordered * Decimal("0.5")).to_integral_value())
-            if received >= invoiced_qty:
-                received = invoiced_qty - 1
-            anomalies.append(
-                Anomaly(
-                    "qty_exceeds_received",
-                    detail={
-                        "line_no": ln.line_no,
-                        "po_line_no": ln.line_no,
-                        "ordered_quantity": str(ordered),
-                        "received_quantity": str(received),
-                        "invoiced_quantity": str(invoiced_qty),
-                    },
-                )
-            )
-        if "price_variance" in kinds and ln.line_no - 1 == target:
-            pct = Decimal(rng.randint(6, 25))
-            invoiced_price = money(price * (100 + pct) / 100)
-            anomalies.append(
-                Anomaly(
-                    "price_variance",
-                    detail={
-                        "line_no": ln.line_no,
-                        "po_line_no": ln.line_no,
-                        "po_unit_price": str(price),
-                        "invoiced_unit_price": str(invoiced_price),
-                        "variance_pct": str(pct),
-                        "tolerance_pct": str(PRICE_TOLERANCE_PCT),
-                    },
-                )
-            )
-        po_lines.append(
-            PoLine(
-                ln.line_no,
-                ln.sku,
-                ln.description,
-                ordered,
-                ln.unit,
-                price,
-                ln.tax_rate,
-                ln.gl_account,
-                ln.cost_centre,
-            )
-        )
-        _receive(book, po, ln.line_no, received, order_date, when)
-        billed.append(
-            replace(ln, quantity=invoiced_qty, unit_price=invoiced_price, po_line_no=ln.line_no)
-        )
-    if rng.random() < 0.2:  # a PO line not (yet) billed
-        extra = _make_lines(rng, vendor, 1)[0]
-        po_lines.append(
-            PoLine(
-                len(po_lines) + 1,
-                extra.sku,
-                extra.description,
-                extra.quantity,
-                extra.unit,
-                extra.unit_price,
-                extra.tax_rate,
-                extra.gl_account,
-                extra.cost_centre,
-            )
-        )
-    book.orders.append(
-        PurchaseOrder(po, vendor.vendor_id, vendor.currency, order_date, "open", tuple(po_lines))
-    )
-    return po, billed, anomalies
-
-
-def _receive(book: Book, po: str, line_no: int, qty: Decimal, start: date, end: date) -> None:
-    span = max(1, (end - start).days)
-    first = start + timedelta(days=book.rng.randint(1, span))
-    if qty >= 4 and book.rng.random() < 0.2:  # delivered in two parts
-        part = (qty / 2).to_integral_value()
-        book.receipt(po, line_no, part, first)
-        book.receipt(po, line_no, qty - part, min(end, first + timedelta(days=3)))
-    else:
-        book.receipt(po, line_no, qty, first)
-
-
 def _arithmetic_error(rng: random.Random, lines: list[Line]) -> tuple[list[Line], Totals, Anomaly]:
     where = rng.choice(("total", "line", "tax"))
     if where == "line":
@@ -267,10 +167,16 @@ def _arithmetic_error(rng: random.Random, lines: list[Line]) -> tuple[list[Line]
         return lines, totals, Anomaly("arithmetic_error", detail=detail)
     totals = compute_totals(tuple(lines))
     delta = rng.choice((Decimal("10.00"), Decimal("-1.00"), Decimal("100.00"), Decimal("0.90")))
-    if where == "tax":
-        bad_tax = totals.tax + delta
-        totals = replace(totals, tax=bad_tax)  # the tax line is printed wrong, the total right
-        detail = {"check": "tax", "expected": str(bad_tax - delta), "printed": str(bad_tax)}
+    if where == "tax":  # the last tax line is printed wrong, the total right
+        rate, base, amount = totals.tax_lines[-1]
+        tax_lines = (*totals.tax_lines[:-1], (rate, base, amount + delta))
+        totals = replace(totals, tax_lines=tax_lines, tax=totals.tax + delta)
+        detail = {
+            "check": "tax",
+            "rate": str(rate),
+            "expected": str(amount),
+            "printed": str(amount + delta),
+        }
     else:
         bad_total = totals.total + delta
         totals = replace(totals, total=bad_total, amount_due=bad_total)
@@ -295,6 +201,32 @@ def printed_name(rng: random.Random, vendor: Vendor) -> str:
     return vendor.name
 
 
+def _bank_details(
+    rng: random.Random, vendor: Vendor, kinds: set[str]
+) -> tuple[str | None, str | None, list[Anomaly]]:
+    """The bank details printed: the master's, or new valid ones of the same country."""
+    if "bank_details_changed" not in kinds or not vendor.iban:
+        return vendor.iban, vendor.bic, []
+    iban, bic = identity.iban(rng, vendor.country)
+    while iban == vendor.iban:
+        iban, bic = identity.iban(rng, vendor.country)
+    detail = {"master_iban": vendor.iban, "printed_iban": iban}
+    return iban, bic, [Anomaly("bank_details_changed", detail=detail)]
+
+
+def _invoice_totals(
+    rng: random.Random, lines: list[Line], kinds: set[str]
+) -> tuple[list[Line], Totals, list[Anomaly]]:
+    """The printed totals, with an arithmetic error planted or now and then a deposit."""
+    if "arithmetic_error" in kinds:
+        lines, totals, anomaly = _arithmetic_error(rng, lines)
+        return lines, totals, [anomaly]
+    totals = compute_totals(tuple(lines))
+    if rng.random() < PREPAID_SHARE:  # a deposit already paid: amount due < total
+        totals = compute_totals(tuple(lines), money(totals.total * rng.choice((20, 30, 50)) / 100))
+    return lines, totals, []
+
+
 def invoice(
     book: Book,
     key: int,
@@ -310,26 +242,15 @@ def invoice(
     anomalies: list[Anomaly] = []
     po = None
     if known and CATEGORY_BY_NAME[vendor.category].uses_po:
-        po, lines, anomalies = _order(book, vendor, lines, when, kinds)
+        extra = _make_lines(rng, vendor, 1)[0] if rng.random() < 0.2 else None
+        po, lines, anomalies = orders.order(book, vendor, lines, when, kinds, extra)
     printed_po = po
     if "po_missing" in kinds and po is not None:
         printed_po = None
         anomalies.append(Anomaly("po_missing", detail={"po_number": po}))
-    iban = vendor.iban
-    if "bank_details_changed" in kinds and vendor.iban:
-        iban, bic = identity.iban(rng, vendor.country)
-        while iban == vendor.iban:
-            iban, bic = identity.iban(rng, vendor.country)
-        anomalies.append(
-            Anomaly(
-                "bank_details_changed", detail={"master_iban": vendor.iban, "printed_iban": iban}
-            )
-        )
-    if "arithmetic_error" in kinds:
-        lines, totals, anomaly = _arithmetic_error(rng, lines)
-        anomalies.append(anomaly)
-    else:
-        totals = compute_totals(tuple(lines))
+    iban, bic, bank_anomalies = _bank_details(rng, vendor, kinds)
+    lines, totals, sum_anomalies = _invoice_totals(rng, lines, kinds)
+    anomalies += bank_anomalies + sum_anomalies
     name = printed_name(rng, vendor) if known else vendor.name
     if not known:
         anomalies.append(Anomaly("vendor_unknown", detail={"printed_name": name}))
@@ -344,7 +265,7 @@ def invoice(
         vendor_vat_id=vendor.vat_id,
         vendor_email=vendor.email,
         iban=iban,
-        bic=vendor.bic,
+        bic=bic,
         buyer=buyer_for(vendor),
         number=number,
         issue_date=when,

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from invoices.synthetic.identity import language
-from invoices.synthetic.layouts import LAYOUT_BY_NAME
 from invoices.synthetic.model import DocSpec
 
 SCHEMA = "eval-label/v1"
@@ -55,7 +54,6 @@ def label_fields(spec: DocSpec) -> dict[str, Any]:
         return fields
     t = spec.totals
     assert t is not None
-    lay = LAYOUT_BY_NAME[spec.layout]
     fields.update(
         {
             "invoice_number": spec.number,
@@ -66,7 +64,7 @@ def label_fields(spec: DocSpec) -> dict[str, Any]:
             "subtotal": _money(t.subtotal),
             "tax": _money(t.tax),
             "total": _money(t.total),
-            "amount_due": _money(t.amount_due) if lay.amount_due else None,
+            "amount_due": _money(t.amount_due),
             "po_number": spec.po_number,
         }
     )

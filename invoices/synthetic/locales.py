@@ -320,6 +320,11 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
             "Merci de régulariser rapidement.",
         ),
     },
+    "prepaid": {
+        "en": ("Less deposit paid", "Prepayment received", "Less payment on account"),
+        "de": ("Abzüglich Anzahlung", "Anzahlung erhalten", "abzgl. Abschlagszahlung"),
+        "fr": ("Acompte versé", "Acompte reçu", "Déduction acompte"),
+    },
     "currency": {"en": ("Currency",), "de": ("Währung",), "fr": ("Devise",)},
     "delivery_note": {"en": ("delivery note",), "de": ("Lieferschein",), "fr": ("BL",)},
     "fee_total": {

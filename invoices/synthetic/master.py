@@ -187,6 +187,39 @@ def _write(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, objec
             writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
 
 
+VENDOR_COLUMNS = (
+    "vendor_id",
+    "name",
+    "aliases",
+    "address",
+    "country",
+    "vat_id",
+    "iban",
+    "bic",
+    "email",
+    "currency",
+    "locale",
+    "payment_terms_days",
+)
+
+
+def _vendor_row(v: Vendor) -> dict[str, object]:
+    return {
+        "vendor_id": v.vendor_id,
+        "name": v.name,
+        "aliases": "|".join(v.aliases),
+        "address": v.address.one_line(identity.language(v.locale)),
+        "country": v.country,
+        "vat_id": v.vat_id,
+        "iban": v.iban,
+        "bic": v.bic,
+        "email": v.email,
+        "currency": v.currency,
+        "locale": v.locale,
+        "payment_terms_days": v.payment_terms_days,
+    }
+
+
 def write_master(
     folder: Path,
     vendors: Sequence[Vendor],
@@ -196,40 +229,7 @@ def write_master(
 ) -> None:
     """Write the seven master CSV files of data/master/README.md into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    _write(
-        folder / "vendors.csv",
-        (
-            "vendor_id",
-            "name",
-            "aliases",
-            "address",
-            "country",
-            "vat_id",
-            "iban",
-            "bic",
-            "email",
-            "currency",
-            "locale",
-            "payment_terms_days",
-        ),
-        (
-            {
-                "vendor_id": v.vendor_id,
-                "name": v.name,
-                "aliases": "|".join(v.aliases),
-                "address": v.address.one_line(identity.language(v.locale)),
-                "country": v.country,
-                "vat_id": v.vat_id,
-                "iban": v.iban,
-                "bic": v.bic,
-                "email": v.email,
-                "currency": v.currency,
-                "locale": v.locale,
-                "payment_terms_days": v.payment_terms_days,
-            }
-            for v in vendors
-        ),
-    )
+    _write(folder / "vendors.csv", VENDOR_COLUMNS, (_vendor_row(v) for v in vendors))
     _write(
         folder / "purchase_orders.csv",
         ("po_number", "vendor_id", "currency", "order_date", "status"),
@@ -244,29 +244,21 @@ def write_master(
             for o in orders
         ),
     )
+    po_columns = (
+        "po_number",
+        "line_no",
+        "sku",
+        "description",
+        "quantity",
+        "unit",
+        "unit_price",
+        "tax_rate",
+    )
     _write(
         folder / "po_lines.csv",
+        po_columns,
         (
-            "po_number",
-            "line_no",
-            "sku",
-            "description",
-            "quantity",
-            "unit",
-            "unit_price",
-            "tax_rate",
-        ),
-        (
-            {
-                "po_number": o.po_number,
-                "line_no": ln.line_no,
-                "sku": ln.sku,
-                "description": ln.description,
-                "quantity": ln.quantity,
-                "unit": ln.unit,
-                "unit_price": ln.unit_price,
-                "tax_rate": ln.tax_rate,
-            }
+            {"po_number": o.po_number, **{c: getattr(ln, c) for c in po_columns[1:]}}
             for o in orders
             for ln in o.lines
         ),
