@@ -96,9 +96,8 @@ class CallRecord(BaseModel):
 
 
 class LineAnswer(BaseModel):
-    """The model's coding of one line, as the schema demands."""
+    """The model's coding of one line, as the schema demands (answers come in line order)."""
 
-    line_no: int
     gl_account: str
     cost_centre: str | None = None
     confidence: Literal["high", "medium", "low"]
@@ -111,20 +110,23 @@ class CodingAnswer(BaseModel):
 
 
 def response_schema(gl_accounts: Sequence[str], cost_centres: Sequence[str], n: int) -> dict:
-    """The JSON schema of an answer: GL codes restricted to the chart of accounts."""
+    """The JSON schema of an answer: one entry per line, in order; GL codes from the chart.
+
+    Entries are matched to lines by position: small models copy numbers from the prompt into
+    a `line_no` field, but they keep the count the grammar imposes.
+    """
     line: dict[str, Any] = {
         "type": "object",
         "properties": {
-            "line_no": {"type": "integer"},
             "gl_account": {"type": "string", "enum": list(gl_accounts)},
             "confidence": {"type": "string", "enum": list(CONFIDENCE)},
         },
-        "required": ["line_no", "gl_account", "confidence"],
+        "required": ["gl_account", "confidence"],
         "additionalProperties": False,
     }
     if cost_centres:
         line["properties"]["cost_centre"] = {"type": "string", "enum": list(cost_centres)}
-        line["required"].insert(2, "cost_centre")
+        line["required"].insert(1, "cost_centre")
     return {
         "type": "object",
         "properties": {"lines": {"type": "array", "items": line, "minItems": n, "maxItems": n}},
@@ -149,7 +151,7 @@ def build_messages(
     system = (
         "You are an accounts-payable clerk. Code each invoice line to one GL account from this "
         f"chart of accounts:\n{accounts}\nAnswer in JSON only. Use confidence 'high' only when "
-        "the line clearly belongs to the account."
+        "the line clearly belongs to the account. Give one entry per line, in the order asked."
     )
     vendor = queries[0].vendor_name or queries[0].vendor_id or "unknown"
     parts = [f"Vendor: {vendor}"]
@@ -188,10 +190,9 @@ def parse_answer(
         answer = CodingAnswer.model_validate(data)
     except (json.JSONDecodeError, ValidationError, TypeError) as exc:
         raise ValueError(f"answer is not valid: {exc}") from exc
-    wanted = {q.line_no for q in queries}
-    by_line = {a.line_no: a for a in answer.lines}
-    if set(by_line) != wanted:
-        raise ValueError(f"answer covers lines {sorted(by_line)}, asked {sorted(wanted)}")
+    if len(answer.lines) != len(queries):
+        raise ValueError(f"answer has {len(answer.lines)} entries for {len(queries)} lines")
+    by_line = {q.line_no: a for q, a in zip(queries, answer.lines, strict=True)}
     for a in by_line.values():
         if a.gl_account not in gl_accounts:
             raise ValueError(f"GL account {a.gl_account} is not in the chart of accounts")

@@ -49,7 +49,7 @@ class LLMBackend:
     backoff: Backoff = field(default_factory=Backoff)
     cache: LLMCache = field(default_factory=MemoryCache)
     call_log: Callable[[CallRecord], None] = lambda record: None
-    max_tokens: int = 256
+    max_tokens: int = 64  # completion tokens per line
     retries: int = 2
     batch_lines: int = 8
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -99,7 +99,8 @@ class LLMBackend:
                 outcome.reason = ReasonCode.LLM_UNAVAILABLE
                 return outcome
             estimate = (
-                int(sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN) + self.max_tokens
+                int(sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN)
+                + self._max_tokens(len(batch))
             )
             if not self.budget.allows(estimate):
                 self._log(record, "budget_exhausted", f"estimate {estimate} tokens")
@@ -118,7 +119,7 @@ class LLMBackend:
         for attempt in range(self.retries + 1):
             started = time.perf_counter()
             try:
-                result = self.endpoint.complete(messages, schema, self.max_tokens)
+                result = self.endpoint.complete(messages, schema, self._max_tokens(record.lines))
             except EndpointError as exc:
                 elapsed = time.perf_counter() - started
                 self.breaker.record_failure()
@@ -147,6 +148,10 @@ class LLMBackend:
             record.model = result.model or record.model
             return result
         return None
+
+    def _max_tokens(self, lines: int) -> int:
+        """The completion budget of one call: `max_tokens` per line plus the JSON frame."""
+        return 16 + self.max_tokens * lines
 
     def _accept(
         self, batch, content, outcome: LLMOutcome, record: CallRecord, log_ok: bool
