@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     llm_endpoint_local: bool = False  # local endpoints see unmasked prompts
     llm_response_format: str = "json_schema"  # json_schema (OpenAI, vLLM) or json_object (llama-cpp-python)
     llm_timeout_seconds: float = 60.0
-    llm_max_tokens: int = 256
+    llm_max_tokens: int = 64  # completion tokens allowed per line of a call
     llm_batch_lines: int = 8
     llm_retries: int = 2
     llm_max_calls: int | None = 500  # per run
