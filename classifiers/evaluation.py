@@ -44,13 +44,20 @@ def coded_lines_from_csv(path: Path) -> list[CodedLine]:
     for r in read_csv(path):
         if not r.get("gl_account"):
             continue
-        out.append(CodedLine(
-            invoice_id=r["invoice_id"], line_no=int(r["line_no"]), vendor_id=r.get("vendor_id") or None,
-            description=r.get("description") or "", gl_account=r["gl_account"],
-            cost_centre=r.get("cost_centre") or None,
-            amount=Decimal(r["amount"]) if r.get("amount") else None,
-            invoice_date=date.fromisoformat(r["invoice_date"]) if r.get("invoice_date") else None,
-        ))
+        out.append(
+            CodedLine(
+                invoice_id=r["invoice_id"],
+                line_no=int(r["line_no"]),
+                vendor_id=r.get("vendor_id") or None,
+                description=r.get("description") or "",
+                gl_account=r["gl_account"],
+                cost_centre=r.get("cost_centre") or None,
+                amount=Decimal(r["amount"]) if r.get("amount") else None,
+                invoice_date=date.fromisoformat(r["invoice_date"])
+                if r.get("invoice_date")
+                else None,
+            )
+        )
     return out
 
 
@@ -65,12 +72,16 @@ def invoice_from_label(label: dict[str, Any]) -> Invoice:
         return None if value is None else fv(Decimal(str(value)))
 
     lines = [
-        LineItem(description=fv(item.get("description") or ""), line_total=money(item.get("line_total")))
+        LineItem(
+            description=fv(item.get("description") or ""), line_total=money(item.get("line_total"))
+        )
         for item in label.get("line_items") or []
     ]
     return Invoice(
-        vendor_name=fv(fields.get("vendor_name")), total=money(fields.get("total")),
-        po_number=fv(fields.get("po_number")), invoice_number=fv(fields.get("invoice_number")),
+        vendor_name=fv(fields.get("vendor_name")),
+        total=money(fields.get("total")),
+        po_number=fv(fields.get("po_number")),
+        invoice_number=fv(fields.get("invoice_number")),
         lines=lines,
     )
 
@@ -101,7 +112,9 @@ class Tally:
     docs: int = 0
     doctype_right: int = 0
     doctype_confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
-    lines: dict[str, list[int]] = field(default_factory=lambda: {"with": [0, 0, 0], "without": [0, 0, 0]})
+    lines: dict[str, list[int]] = field(
+        default_factory=lambda: {"with": [0, 0, 0], "without": [0, 0, 0]}
+    )
     cc: list[int] = field(default_factory=lambda: [0, 0])
     route: list[int] = field(default_factory=lambda: [0, 0])
     reasons: Counter[str] = field(default_factory=Counter)
@@ -121,7 +134,8 @@ def score_document(cascade: Cascade, folder: Path, label: dict[str, Any], tally:
     truth = label.get("truth") or {}
     invoice = invoice_from_label(label)
     ctx = ClassificationContext(
-        cascade, vendor_id=truth.get("vendor_id"),
+        cascade,
+        vendor_id=truth.get("vendor_id"),
         vendor_name=(label.get("fields") or {}).get("vendor_name"),
         text=document_text(folder, label),
     )
@@ -145,7 +159,9 @@ def score_document(cascade: Cascade, folder: Path, label: dict[str, Any], tally:
 
 def _score_lines(cascade: Cascade, result: Any, truth: dict[str, Any], tally: Tally) -> None:
     predicted = {ln.line_no: ln for ln in result.lines}
-    has_history = cascade.history is not None and cascade.history.has_history(truth.get("vendor_id"))
+    has_history = cascade.history is not None and cascade.history.has_history(
+        truth.get("vendor_id")
+    )
     bucket = tally.lines["with" if has_history else "without"]
     for line in truth.get("lines") or []:
         if not line.get("gl_account"):
@@ -172,8 +188,12 @@ def summarise(tally: Tally, cascade: Cascade) -> dict[str, Any]:
     w, wo = tally.lines["with"], tally.lines["without"]
     return {
         "documents": tally.docs,
-        "document_type_accuracy": _ratio(tally.doctype_right, sum(tally.doctype_confusion.values())),
-        "document_type_confusion": {f"{e}->{g}": n for (e, g), n in sorted(tally.doctype_confusion.items())},
+        "document_type_accuracy": _ratio(
+            tally.doctype_right, sum(tally.doctype_confusion.values())
+        ),
+        "document_type_confusion": {
+            f"{e}->{g}": n for (e, g), n in sorted(tally.doctype_confusion.items())
+        },
         "gl_top1_with_history": _ratio(w[0], w[2]),
         "gl_top3_with_history": _ratio(w[1], w[2]),
         "lines_with_history": w[2],
@@ -184,8 +204,12 @@ def summarise(tally: Tally, cascade: Cascade) -> dict[str, Any]:
         "approval_route_accuracy": _ratio(*tally.route),
         "llm_share_of_lines": metrics["llm_share"],
         "llm_calls_per_1000_invoices": round(usage["calls"] * per_k, 1),
-        "llm_tokens_per_1000_invoices": round((usage["prompt_tokens"] + usage["completion_tokens"]) * per_k),
-        "llm_seconds_per_call": round(usage["seconds"] / usage["calls"], 3) if usage["calls"] else None,
+        "llm_tokens_per_1000_invoices": round(
+            (usage["prompt_tokens"] + usage["completion_tokens"]) * per_k
+        ),
+        "llm_seconds_per_call": round(usage["seconds"] / usage["calls"], 3)
+        if usage["calls"]
+        else None,
         "llm_cache_hits": usage["cache_hits"],
         "seconds_per_document": round(tally.seconds / tally.docs, 4) if tally.docs else None,
         "reasons": dict(tally.reasons.most_common()),

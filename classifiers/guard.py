@@ -63,7 +63,7 @@ class Budget:
 
 @dataclass
 class CircuitBreaker:
-    """Closed -> open after `failure_threshold` consecutive failures -> half-open after cool-down."""
+    """Closed -> open after `failure_threshold` failures in a row -> half-open after cool-down."""
 
     failure_threshold: int = 3
     cooldown_seconds: float = 30.0

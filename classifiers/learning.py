@@ -17,7 +17,11 @@ import psycopg
 from classifiers.embedding import Embedder
 from classifiers.history import CodedLine, HistoryModel
 from classifiers.training import (
-    PROMOTION_METRIC, better_or_equal, evaluate_model, train_history_model, without_references,
+    PROMOTION_METRIC,
+    better_or_equal,
+    evaluate_model,
+    train_history_model,
+    without_references,
 )
 from staging import classification as sql
 
@@ -47,10 +51,15 @@ def coded_lines(rows: list[dict[str, Any]], weight: float = 1.0) -> list[CodedLi
     """CodedLine records from coded_history or correction rows."""
     return [
         CodedLine(
-            invoice_id=str(r["invoice_id"]), line_no=int(r["line_no"]),
-            vendor_id=r.get("vendor_id"), description=r.get("description") or "",
-            gl_account=r["gl_account"], cost_centre=r.get("cost_centre"), amount=r.get("amount"),
-            invoice_date=r.get("invoice_date"), weight=weight,
+            invoice_id=str(r["invoice_id"]),
+            line_no=int(r["line_no"]),
+            vendor_id=r.get("vendor_id"),
+            description=r.get("description") or "",
+            gl_account=r["gl_account"],
+            cost_centre=r.get("cost_centre"),
+            amount=r.get("amount"),
+            invoice_date=r.get("invoice_date"),
+            weight=weight,
         )
         for r in rows
         if r.get("gl_account")
@@ -64,7 +73,9 @@ def merge_corrections(history: list[CodedLine], corrections: list[CodedLine]) ->
     return merged + list(fixed.values())
 
 
-def retrain(conn: psycopg.Connection, embedder: Embedder, version: str | None = None) -> TrainingReport:
+def retrain(
+    conn: psycopg.Connection, embedder: Embedder, version: str | None = None
+) -> TrainingReport:
     """Train a new version, record it with its evaluation, promote it only if not worse."""
     history = coded_lines(sql.coded_history(conn))
     corrections = coded_lines(sql.latest_corrections(conn), weight=CORRECTION_WEIGHT)
@@ -79,16 +90,27 @@ def retrain(conn: psycopg.Connection, embedder: Embedder, version: str | None = 
         decision = "promoted: no current model"
     else:
         verb = "promoted" if promote else "refused"
-        decision = (f"{verb}: {PROMOTION_METRIC} {model.metrics.get(PROMOTION_METRIC)} vs current "
-                    f"{baseline.get(PROMOTION_METRIC)} ({baseline.get('version')})")
+        decision = (
+            f"{verb}: {PROMOTION_METRIC} {model.metrics.get(PROMOTION_METRIC)} vs current "
+            f"{baseline.get(PROMOTION_METRIC)} ({baseline.get('version')})"
+        )
     sql.save_model(
-        conn, version=version, kind="history", trained_lines=len(lines),
-        corrections=len(corrections), embedder=embedder.name, metrics=model.metrics,
-        baseline=baseline, promote=promote, decision=decision, artifact=model.to_bytes(),
+        conn,
+        version=version,
+        kind="history",
+        trained_lines=len(lines),
+        corrections=len(corrections),
+        embedder=embedder.name,
+        metrics=model.metrics,
+        baseline=baseline,
+        promote=promote,
+        decision=decision,
+        artifact=model.to_bytes(),
     )
     log.info("history model %s: %s", version, decision)
-    return TrainingReport(version, len(lines), len(corrections), model.metrics, baseline,
-                          promote, decision)
+    return TrainingReport(
+        version, len(lines), len(corrections), model.metrics, baseline, promote, decision
+    )
 
 
 def _baseline(

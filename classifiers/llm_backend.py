@@ -98,10 +98,9 @@ class LLMBackend:
                 self._log(record, "breaker_open")
                 outcome.reason = ReasonCode.LLM_UNAVAILABLE
                 return outcome
-            estimate = (
-                int(sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN)
-                + self._max_tokens(len(batch))
-            )
+            estimate = int(
+                sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN
+            ) + self._max_tokens(len(batch))
             if not self.budget.allows(estimate):
                 self._log(record, "budget_exhausted", f"estimate {estimate} tokens")
                 outcome.reason = ReasonCode.LLM_BUDGET_EXHAUSTED

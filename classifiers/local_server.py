@@ -73,16 +73,33 @@ class LocalServer:
 
 
 def start_server(
-    model_path: Path | None = None, port: int | None = None, *, threads: int = 2,
-    n_ctx: int = 2048, wait_seconds: float = 120.0, log_path: Path | None = None,
+    model_path: Path | None = None,
+    port: int | None = None,
+    *,
+    threads: int = 2,
+    n_ctx: int = 2048,
+    wait_seconds: float = 120.0,
+    log_path: Path | None = None,
 ) -> LocalServer:
     """Start the server on a loopback port and wait until it answers /v1/models."""
     model = model_path or packaged_gguf()
     port = port or free_port()
     cmd = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-        "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
-        "--model_alias", model.stem,
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(n_ctx),
+        "--n_threads",
+        str(threads),
+        "--model_alias",
+        model.stem,
     ]
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
@@ -91,7 +108,9 @@ def start_server(
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"llama.cpp server exited with {process.returncode} (log: {log_path})")
+            raise RuntimeError(
+                f"llama.cpp server exited with {process.returncode} (log: {log_path})"
+            )
         try:
             with urlopen(f"{server.base_url}/v1/models", timeout=2) as response:  # noqa: S310
                 if response.status == 200:
@@ -111,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     server = start_server(args.model, args.port, threads=args.threads)
     print(f"serving {server.model_path.name} at {server.base_url}/v1 (Ctrl-C stops)", flush=True)
-    print("settings: INVOICES_LLM_BASE_URL=%s INVOICES_LLM_ENDPOINT_LOCAL=true "
-          "INVOICES_LLM_RESPONSE_FORMAT=json_object" % server.base_url, flush=True)
+    print(
+        f"settings: INVOICES_LLM_BASE_URL={server.base_url} INVOICES_LLM_ENDPOINT_LOCAL=true "
+        "INVOICES_LLM_RESPONSE_FORMAT=json_object",
+        flush=True,
+    )
     try:
         server.process.wait()
     except KeyboardInterrupt:

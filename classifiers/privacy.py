@@ -14,7 +14,8 @@ _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4}
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _PHONE = re.compile(r"(?:(?<=\s)|^|(?<=[:(]))(?:\+|00)?\d[\d ()/.-]{6,}\d\b")
 _ACCOUNT = re.compile(
-    r"\b(?:account|acct|konto|kto|compte|a/c)(?:[ .-]*(?:no|nr|number|nummer|n°))?[ .:#]*\d[\d -]{4,}\d",
+    r"\b(?:account|acct|konto|kto|compte|a/c)(?:[ .-]*(?:no|nr|number|nummer|n°))?"
+    r"[ .:#]*\d[\d -]{4,}\d",
     re.IGNORECASE,
 )
 _LONG_DIGITS = re.compile(r"\b\d{9,}\b")

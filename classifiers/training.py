@@ -171,7 +171,9 @@ def with_references(
     little gain; the neighbours carry the recent invoices.
     """
     emb = embedder.encode([_text(ln.description) for ln in lines])
-    ref_vendors = {v: i for i, v in enumerate(sorted({ln.vendor_id for ln in lines if ln.vendor_id}))}
+    ref_vendors = {
+        v: i for i, v in enumerate(sorted({ln.vendor_id for ln in lines if ln.vendor_id}))
+    }
     out = copy.copy(model)
     out.ref_vendors = ref_vendors
     out.ref_embeddings = emb.astype(np.float16)
@@ -190,7 +192,9 @@ def without_references(model: HistoryModel, ref_ids: set[str]) -> HistoryModel:
     out.ref_embeddings = model.ref_embeddings[keep]
     out.ref_vendor = model.ref_vendor[keep]
     out.ref_ids = [rid for rid, k in zip(model.ref_ids, keep, strict=True) if k]
-    out.ref_texts = [t for t, k in zip(model.ref_texts, keep, strict=True) if k] if model.ref_texts else []
+    out.ref_texts = (
+        [t for t, k in zip(model.ref_texts, keep, strict=True) if k] if model.ref_texts else []
+    )
     out.gl = _Head(model.gl.classes, model.gl.clf, model.gl.ref_labels[keep], model.gl.temperature)
     out.cc = _Head(model.cc.classes, model.cc.clf, model.cc.ref_labels[keep], model.cc.temperature)
     return out

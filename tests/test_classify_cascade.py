@@ -24,7 +24,12 @@ from classifiers.llm_http import HttpChatEndpoint
 from classifiers.local_server import free_port
 from classifiers.training import train_history_model
 from invoices.records import (
-    FieldValue, Invoice, LineItem, Method, Provenance, ReasonCode,
+    FieldValue,
+    Invoice,
+    LineItem,
+    Method,
+    Provenance,
+    ReasonCode,
 )
 from invoices.settings import load_settings
 
@@ -32,7 +37,10 @@ CHART = {"6300": "Office supplies", "6400": "IT hardware", "6410": "Software", "
 CENTRES = ["CC100", "CC400", "CC500"]
 PROV = Provenance(method=Method.TEXT_LAYER)
 CATALOGUE = {
-    "V1": [("Copy paper A4, 500 sheets", "6300", "CC100"), ("Toner cartridge black", "6300", "CC100")],
+    "V1": [
+        ("Copy paper A4, 500 sheets", "6300", "CC100"),
+        ("Toner cartridge black", "6300", "CC100"),
+    ],
     "V2": [("Laptop 14 inch", "6400", "CC400"), ("Annual software licence", "6410", "CC400")],
     "V3": [("Electricity consumption", "6600", "CC500"), ("Standing charge", "6600", "CC500")],
 }
@@ -43,8 +51,17 @@ def _history() -> list[CodedLine]:
     for n in range(60):
         vendor = f"V{n % 3 + 1}"
         for no, (desc, gl, cc) in enumerate(CATALOGUE[vendor], start=1):
-            lines.append(CodedLine(f"H{n}", no, vendor, desc, gl, cc,
-                                   invoice_date=date(2024, 1, 1) + timedelta(days=n)))
+            lines.append(
+                CodedLine(
+                    f"H{n}",
+                    no,
+                    vendor,
+                    desc,
+                    gl,
+                    cc,
+                    invoice_date=date(2024, 1, 1) + timedelta(days=n),
+                )
+            )
     return lines
 
 
@@ -66,13 +83,18 @@ class ScriptedEndpoint:
         if self.mode == "down":
             raise EndpointError("connection refused")
         n = schema["properties"]["lines"]["minItems"]
-        numbers = [int(x.split(":")[0].split()[-1]) for x in messages[1]["content"].splitlines()
-                   if x.startswith("Line ")]
+        numbers = [
+            int(x.split(":")[0].split()[-1])
+            for x in messages[1]["content"].splitlines()
+            if x.startswith("Line ")
+        ]
         assert len(numbers) == n
         gl = "9999" if self.mode == "invalid" else "6410"
         conf = "low" if self.mode == "low" else "high"
-        lines = [{"line_no": no, "gl_account": gl, "cost_centre": "CC400", "confidence": conf}
-                 for no in numbers]
+        lines = [
+            {"line_no": no, "gl_account": gl, "cost_centre": "CC400", "confidence": conf}
+            for no in numbers
+        ]
         return ChatResult(json.dumps({"lines": lines}), self.model, 120, 30)
 
 
@@ -80,20 +102,36 @@ def _cascade(model, endpoint=None, threshold=0.6, budget=None, log=None, batch=8
     llm = None
     if endpoint is not None:
         llm = LLMBackend(
-            endpoint=endpoint, chart=CHART, cost_centres=CENTRES, budget=budget or Budget(),
+            endpoint=endpoint,
+            chart=CHART,
+            cost_centres=CENTRES,
+            budget=budget or Budget(),
             breaker=CircuitBreaker(failure_threshold=2, cooldown_seconds=3600),
-            backoff=Backoff(sleep=lambda s: None), call_log=(log.append if log is not None else print),
-            retries=1, batch_lines=batch,
+            backoff=Backoff(sleep=lambda s: None),
+            call_log=(log.append if log is not None else print),
+            retries=1,
+            batch_lines=batch,
         )
-    return Cascade(history=model, embedder=HashingEmbedder(), llm=llm,
-                   rules=parse_rules(DEFAULT_APPROVAL_RULES), history_threshold=threshold)
+    return Cascade(
+        history=model,
+        embedder=HashingEmbedder(),
+        llm=llm,
+        rules=parse_rules(DEFAULT_APPROVAL_RULES),
+        history_threshold=threshold,
+    )
 
 
 def _invoice(*descriptions: str, total: str = "120.00") -> Invoice:
-    lines = [LineItem(description=FieldValue(value=d, confidence=1.0, provenance=PROV),
-                      line_total=FieldValue(value=Decimal("10.00"), confidence=1.0, provenance=PROV))
-             for d in descriptions]
-    return Invoice(lines=lines, total=FieldValue(value=Decimal(total), confidence=1.0, provenance=PROV))
+    lines = [
+        LineItem(
+            description=FieldValue(value=d, confidence=1.0, provenance=PROV),
+            line_total=FieldValue(value=Decimal("10.00"), confidence=1.0, provenance=PROV),
+        )
+        for d in descriptions
+    ]
+    return Invoice(
+        lines=lines, total=FieldValue(value=Decimal(total), confidence=1.0, provenance=PROV)
+    )
 
 
 def _run(cascade: Cascade, invoice: Invoice, vendor: str | None = "V1", text: str = "INVOICE"):
@@ -122,7 +160,9 @@ def test_uncertain_lines_go_to_the_llm_in_batches_and_are_cached(history_model) 
     invoice = _invoice("Laptop 14 inch", "Mystery item", "Cloud thing")
     result = _run(cascade, invoice, vendor="V2")
     assert len(endpoint.calls) == 2  # 3 lines in batches of 2
-    assert all(ln.gl_account.code == "6410" and ln.gl_account.backend == "llm" for ln in result.lines)
+    assert all(
+        ln.gl_account.code == "6410" and ln.gl_account.backend == "llm" for ln in result.lines
+    )
     assert result.lines[0].gl_account.model_version == f"scripted-llm/{PROMPT_VERSION}"
     assert result.reasons == [] and result.llm.calls == 2 and result.llm.prompt_tokens == 240
     assert [r.outcome for r in log] == ["ok", "ok"] and log[0].completion_tokens == 30
@@ -135,12 +175,16 @@ def test_uncertain_lines_go_to_the_llm_in_batches_and_are_cached(history_model) 
 
 @pytest.mark.parametrize(
     ("mode", "budget", "reason"),
-    [("down", None, ReasonCode.LLM_UNAVAILABLE),
-     ("ok", Budget(max_calls=0), ReasonCode.LLM_BUDGET_EXHAUSTED),
-     ("invalid", None, ReasonCode.GL_UNCERTAIN),
-     ("low", None, ReasonCode.GL_UNCERTAIN)],
+    [
+        ("down", None, ReasonCode.LLM_UNAVAILABLE),
+        ("ok", Budget(max_calls=0), ReasonCode.LLM_BUDGET_EXHAUSTED),
+        ("invalid", None, ReasonCode.GL_UNCERTAIN),
+        ("low", None, ReasonCode.GL_UNCERTAIN),
+    ],
 )
-def test_failures_keep_the_history_guess_with_the_right_reason(history_model, mode, budget, reason) -> None:
+def test_failures_keep_the_history_guess_with_the_right_reason(
+    history_model, mode, budget, reason
+) -> None:
     endpoint = ScriptedEndpoint(mode)
     cascade = _cascade(history_model, endpoint, threshold=1.01, budget=budget)
     docs = [_invoice("Copy paper A4, 500 sheets", "Toner cartridge black") for _ in range(4)]
@@ -156,7 +200,9 @@ def test_failures_keep_the_history_guess_with_the_right_reason(history_model, mo
 
 
 def test_no_llm_configured_marks_uncertain_lines(history_model) -> None:
-    result = _run(_cascade(history_model, None, threshold=1.01), _invoice("Copy paper A4, 500 sheets"))
+    result = _run(
+        _cascade(history_model, None, threshold=1.01), _invoice("Copy paper A4, 500 sheets")
+    )
     assert result.lines[0].gl_account.code == "6300"
     assert result.reasons == [ReasonCode.GL_UNCERTAIN]
 
@@ -184,12 +230,17 @@ def test_history_precedents_are_in_the_prompt(history_model) -> None:
     endpoint = ScriptedEndpoint()
     _run(_cascade(history_model, endpoint, threshold=1.01), _invoice("Toner cartridge black"))
     user = endpoint.calls[0][1]["content"]
-    assert "history suggests: 6300" in user and "precedent: 'Toner cartridge black' was coded 6300" in user
+    assert (
+        "history suggests: 6300" in user
+        and "precedent: 'Toner cartridge black' was coded 6300" in user
+    )
     assert "6410 Software" in endpoint.calls[0][0]["content"]
 
 
 def _mock(handler) -> HttpChatEndpoint:
-    return HttpChatEndpoint("http://llm.test", "m", api_key="k", transport=httpx.MockTransport(handler))
+    return HttpChatEndpoint(
+        "http://llm.test", "m", api_key="k", transport=httpx.MockTransport(handler)
+    )
 
 
 def test_http_endpoint_sends_the_schema_and_maps_errors() -> None:
@@ -197,8 +248,14 @@ def test_http_endpoint_sends_the_schema_and_maps_errors() -> None:
 
     def ok(request: httpx.Request) -> httpx.Response:
         seen.update(json.loads(request.content), auth=request.headers["authorization"])
-        return httpx.Response(200, json={"model": "m1", "choices": [{"message": {"content": "{}"}}],
-                                          "usage": {"prompt_tokens": 7, "completion_tokens": 3}})
+        return httpx.Response(
+            200,
+            json={
+                "model": "m1",
+                "choices": [{"message": {"content": "{}"}}],
+                "usage": {"prompt_tokens": 7, "completion_tokens": 3},
+            },
+        )
 
     result = _mock(ok).complete([{"role": "user", "content": "x"}], {"type": "object"}, 16)
     assert (result.model, result.prompt_tokens, result.completion_tokens) == ("m1", 7, 3)
@@ -211,8 +268,9 @@ def test_http_endpoint_sends_the_schema_and_maps_errors() -> None:
 
 
 def test_a_dead_endpoint_over_real_http_degrades_to_history(history_model) -> None:
-    endpoint = HttpChatEndpoint(f"http://127.0.0.1:{free_port()}", "nobody", local=True,
-                                timeout_seconds=2.0)
+    endpoint = HttpChatEndpoint(
+        f"http://127.0.0.1:{free_port()}", "nobody", local=True, timeout_seconds=2.0
+    )
     cascade = _cascade(history_model, endpoint, threshold=1.01)
     results = [_run(cascade, _invoice("Laptop 14 inch"), vendor="V2") for _ in range(3)]
     assert all(r.lines[0].gl_account.code == "6400" for r in results)

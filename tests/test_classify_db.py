@@ -21,7 +21,10 @@ from staging.master import load_master_dir
 pytestmark = pytest.mark.db
 
 CATALOGUE = {
-    "V1": [("Copy paper A4, 500 sheets", "6300", "CC100"), ("Toner cartridge black", "6300", "CC100")],
+    "V1": [
+        ("Copy paper A4, 500 sheets", "6300", "CC100"),
+        ("Toner cartridge black", "6300", "CC100"),
+    ],
     "V2": [("Laptop 14 inch", "6400", "CC400"), ("Annual software licence", "6410", "CC400")],
     "V3": [("Electricity consumption", "6600", "CC500"), ("Standing charge", "6600", "CC500")],
 }
@@ -36,19 +39,41 @@ def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
 
 def _master(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    _write(folder / "gl_accounts.csv", ["gl_account", "name", "category"],
-           [["6300", "Office supplies", "expense"], ["6400", "IT hardware", "expense"],
-            ["6410", "Software", "expense"], ["6600", "Utilities", "expense"]])
-    _write(folder / "cost_centres.csv", ["cost_centre", "name"],
-           [["CC100", "Management"], ["CC400", "IT"], ["CC500", "Facilities"]])
+    _write(
+        folder / "gl_accounts.csv",
+        ["gl_account", "name", "category"],
+        [
+            ["6300", "Office supplies", "expense"],
+            ["6400", "IT hardware", "expense"],
+            ["6410", "Software", "expense"],
+            ["6600", "Utilities", "expense"],
+        ],
+    )
+    _write(
+        folder / "cost_centres.csv",
+        ["cost_centre", "name"],
+        [["CC100", "Management"], ["CC400", "IT"], ["CC500", "Facilities"]],
+    )
     rows = []
     for n in range(80):
         vendor = f"V{n % 3 + 1}"
         for no, (desc, gl, cc) in enumerate(CATALOGUE[vendor], start=1):
             when = date(2024, 1, 1) + timedelta(days=n)
             rows.append([f"H{n:03d}", no, vendor, when.isoformat(), desc, "10.00", gl, cc])
-    _write(folder / "coded_history.csv", ["invoice_id", "line_no", "vendor_id", "invoice_date",
-                                          "description", "amount", "gl_account", "cost_centre"], rows)
+    _write(
+        folder / "coded_history.csv",
+        [
+            "invoice_id",
+            "line_no",
+            "vendor_id",
+            "invoice_date",
+            "description",
+            "amount",
+            "gl_account",
+            "cost_centre",
+        ],
+        rows,
+    )
     return folder
 
 
@@ -78,15 +103,30 @@ def test_first_model_is_promoted_and_a_worse_one_is_refused(coded) -> None:
 
 
 def test_corrections_replace_history_in_training(coded) -> None:
-    sql.record_correction(coded, {
-        "invoice_id": "H079", "line_no": 1, "vendor_id": "V2", "description": "Laptop 14 inch",
-        "gl_account": "6410", "cost_centre": "CC400", "suggested_gl": "6400",
-        "suggested_by": "history/v1", "corrected_by": "clerk1",
-    })
-    sql.record_correction(coded, {
-        "invoice_id": "N1", "line_no": 1, "description": "Mouse pad", "gl_account": "6300",
-        "corrected_by": "clerk1",
-    })
+    sql.record_correction(
+        coded,
+        {
+            "invoice_id": "H079",
+            "line_no": 1,
+            "vendor_id": "V2",
+            "description": "Laptop 14 inch",
+            "gl_account": "6410",
+            "cost_centre": "CC400",
+            "suggested_gl": "6400",
+            "suggested_by": "history/v1",
+            "corrected_by": "clerk1",
+        },
+    )
+    sql.record_correction(
+        coded,
+        {
+            "invoice_id": "N1",
+            "line_no": 1,
+            "description": "Mouse pad",
+            "gl_account": "6300",
+            "corrected_by": "clerk1",
+        },
+    )
     report = retrain(coded, HashingEmbedder(), "with-corrections")
     assert report.corrections == 2 and report.trained_lines == 80 * 2 + 1
 
@@ -102,18 +142,24 @@ class OneAnswer:
     def complete(self, messages, schema, max_tokens) -> ChatResult:
         self.calls += 1
         n = schema["properties"]["lines"]["minItems"]
-        lines = [{"line_no": i + 1, "gl_account": "6410", "cost_centre": "CC400",
-                  "confidence": "high"} for i in range(n)]
+        lines = [
+            {"line_no": i + 1, "gl_account": "6410", "cost_centre": "CC400", "confidence": "high"}
+            for i in range(n)
+        ]
         return ChatResult(json.dumps({"lines": lines}), "scripted-1", 50, 20)
 
 
 def _invoice(desc: str) -> Invoice:
     prov = Provenance(method=Method.TEXT_LAYER)
-    return Invoice(lines=[LineItem(description=FieldValue(value=desc, confidence=1.0, provenance=prov))])
+    return Invoice(
+        lines=[LineItem(description=FieldValue(value=desc, confidence=1.0, provenance=prov))]
+    )
 
 
 def test_run_cascade_logs_calls_and_caches_answers_in_postgres(coded, settings) -> None:
-    s = settings.model_copy(update={"embedding_backend": "hashing", "classifier_history_threshold": 1.01})
+    s = settings.model_copy(
+        update={"embedding_backend": "hashing", "classifier_history_threshold": 1.01}
+    )
     endpoint = OneAnswer()
     cascade = open_cascade(s, endpoint=endpoint)  # trains and promotes the first model
     assert cascade.history is not None and sql.promoted_model(coded) is not None
@@ -122,8 +168,11 @@ def test_run_cascade_logs_calls_and_caches_answers_in_postgres(coded, settings) 
     assert result.lines[0].gl_account.code == "6410" and endpoint.calls == 1
     cascade.close()
     second = open_cascade(s, endpoint=endpoint)
-    again = classify(_invoice("Cloud backup service"), ClassificationContext(second, vendor_id="V2",
-                                                                            text="INVOICE"), s)
+    again = classify(
+        _invoice("Cloud backup service"),
+        ClassificationContext(second, vendor_id="V2", text="INVOICE"),
+        s,
+    )
     second.close()
     assert endpoint.calls == 1 and again.llm.cache_hits == 1
     calls = sql.llm_calls(coded)

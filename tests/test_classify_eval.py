@@ -25,8 +25,10 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_eval_classification_on_a_generated_folder(generated: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "figures.json"
-    assert main(["eval-classification", str(generated), "--embedder", "hashing",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["eval-classification", str(generated), "--embedder", "hashing", "--out", str(out)])
+        == 0
+    )
     figures = json.loads(out.read_text())
     assert figures == json.loads(capsys.readouterr().out)
     assert figures["documents"] == len(list((generated / "labels").glob("*.json")))

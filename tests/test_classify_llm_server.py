@@ -13,15 +13,23 @@ from classifiers.guard import Budget
 from classifiers.llm import PROMPT_VERSION, CallRecord, Hint
 from classifiers.llm_backend import LLMBackend
 from classifiers.llm_http import HttpChatEndpoint
-from classifiers.local_server import LocalServer, llama_server_available, packaged_gguf, start_server
+from classifiers.local_server import (
+    LocalServer,
+    llama_server_available,
+    packaged_gguf,
+    start_server,
+)
 from classifiers.records import Candidate, LineQuery
 from invoices.records import FieldValue, Invoice, LineItem, Method, Provenance, ReasonCode
 
 pytestmark = pytest.mark.slow
 
 CHART = {
-    "6300": "Office supplies", "6400": "IT hardware", "6500": "Telecommunications",
-    "6600": "Utilities", "7000": "Travel",
+    "6300": "Office supplies",
+    "6400": "IT hardware",
+    "6500": "Telecommunications",
+    "6600": "Utilities",
+    "7000": "Travel",
 }
 CENTRES = ["CC100", "CC400", "CC500"]
 
@@ -41,23 +49,37 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer
 
 @pytest.fixture
 def endpoint(llm_server: LocalServer) -> Iterator[HttpChatEndpoint]:
-    ep = HttpChatEndpoint(llm_server.base_url, llm_server.model_path.stem, local=True,
-                          timeout_seconds=300.0, response_format="json_object")
+    ep = HttpChatEndpoint(
+        llm_server.base_url,
+        llm_server.model_path.stem,
+        local=True,
+        timeout_seconds=300.0,
+        response_format="json_object",
+    )
     yield ep
     ep.close()
 
 
 def _backend(endpoint: HttpChatEndpoint, log: list[CallRecord]) -> LLMBackend:
-    return LLMBackend(endpoint=endpoint, chart=CHART, cost_centres=CENTRES,
-                      budget=Budget(max_calls=5), call_log=log.append, max_tokens=64, retries=0)
+    return LLMBackend(
+        endpoint=endpoint,
+        chart=CHART,
+        cost_centres=CENTRES,
+        budget=Budget(max_calls=5),
+        call_log=log.append,
+        max_tokens=64,
+        retries=0,
+    )
 
 
 def test_constrained_answer_is_valid_logged_and_cached(endpoint: HttpChatEndpoint) -> None:
     assert endpoint.healthy()
     log: list[CallRecord] = []
     backend = _backend(endpoint, log)
-    queries = [LineQuery(line_no=1, description="Copy paper A4, 500 sheets", vendor_name="Office Co"),
-               LineQuery(line_no=2, description="Mobile phone contract, monthly", vendor_name="Office Co")]
+    queries = [
+        LineQuery(line_no=1, description="Copy paper A4, 500 sheets", vendor_name="Office Co"),
+        LineQuery(line_no=2, description="Mobile phone contract, monthly", vendor_name="Office Co"),
+    ]
     hints = {1: Hint([Candidate(code="6300", probability=0.55)], [("Copy paper A5", "6300")])}
     outcome = backend.suggest(queries, hints)
     assert log[0].outcome == "ok", log[0].detail  # the grammar kept it to the schema
@@ -69,18 +91,31 @@ def test_constrained_answer_is_valid_logged_and_cached(endpoint: HttpChatEndpoin
     again = backend.suggest(queries, hints)
     assert [r.outcome for r in log] == ["ok", "cache_hit"] and again.usage.cache_hits == 1
     assert {k: v[0].code for k, v in again.suggestions.items()} == {
-        k: v[0].code for k, v in outcome.suggestions.items()}
+        k: v[0].code for k, v in outcome.suggestions.items()
+    }
 
 
 def test_cascade_through_the_local_server(endpoint: HttpChatEndpoint) -> None:
     log: list[CallRecord] = []
-    cascade = Cascade(history=None, embedder=None, llm=_backend(endpoint, log),
-                      rules=parse_rules(DEFAULT_APPROVAL_RULES))
+    cascade = Cascade(
+        history=None,
+        embedder=None,
+        llm=_backend(endpoint, log),
+        rules=parse_rules(DEFAULT_APPROVAL_RULES),
+    )
     prov = Provenance(method=Method.TEXT_LAYER)
-    invoice = Invoice(lines=[LineItem(description=FieldValue(
-        value="Electricity consumption, March", confidence=1.0, provenance=prov))])
-    result = cascade.classify(invoice, ClassificationContext(cascade, vendor_name="City Power",
-                                                             text="INVOICE"))
+    invoice = Invoice(
+        lines=[
+            LineItem(
+                description=FieldValue(
+                    value="Electricity consumption, March", confidence=1.0, provenance=prov
+                )
+            )
+        ]
+    )
+    result = cascade.classify(
+        invoice, ClassificationContext(cascade, vendor_name="City Power", text="INVOICE")
+    )
     line = result.lines[0]
     assert log[-1].outcome == "ok" and result.llm.calls == 1
     assert line.gl_account.code in CHART and line.gl_account.backend == "llm"

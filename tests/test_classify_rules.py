@@ -23,20 +23,29 @@ from invoices.records import DocumentType, FieldValue, Invoice, Method, Provenan
         ("ACME GmbH\nRECHNUNG\nRechnungsnummer 4711\nPos Artikel Betrag", DocumentType.INVOICE),
         ("Acme Ltd\nTax Invoice\nInvoice No. 12\nTotal 100.00", DocumentType.INVOICE),
         ("Société X\nFACTURE\nN° de facture 77\nTotal TTC", DocumentType.INVOICE),
-        ("Acme Ltd\nCREDIT NOTE\nCredit Note No. 5\nThis credit note refers to invoice 12.",
-         DocumentType.CREDIT_NOTE),
+        (
+            "Acme Ltd\nCREDIT NOTE\nCredit Note No. 5\nThis credit note refers to invoice 12.",
+            DocumentType.CREDIT_NOTE,
+        ),
         ("ACME GmbH\nGUTSCHRIFT\nGutschrift Nr. 3\nzur Rechnung 4711", DocumentType.CREDIT_NOTE),
         ("Société X\nAVOIR\nAvoir n° 9\nfacture 77", DocumentType.CREDIT_NOTE),
-        ("Acme Ltd\nSTATEMENT OF ACCOUNT\nOpen items\nInvoice 1 100.00\nInvoice 2 200.00\n"
-         "Invoice 3 300.00", DocumentType.STATEMENT),
+        (
+            "Acme Ltd\nSTATEMENT OF ACCOUNT\nOpen items\nInvoice 1 100.00\nInvoice 2 200.00\n"
+            "Invoice 3 300.00",
+            DocumentType.STATEMENT,
+        ),
         ("ACME GmbH\nKONTOAUSZUG\nOffene Posten\nRechnung 1\nRechnung 2", DocumentType.STATEMENT),
-        ("Acme Ltd\nPAYMENT REMINDER\nThe following invoice is overdue.\nInvoice 12",
-         DocumentType.REMINDER),
+        (
+            "Acme Ltd\nPAYMENT REMINDER\nThe following invoice is overdue.\nInvoice 12",
+            DocumentType.REMINDER,
+        ),
         ("ACME GmbH\nZAHLUNGSERINNERUNG\nRechnung 4711 ist überfällig", DocumentType.REMINDER),
         ("Société X\nRELANCE DE PAIEMENT\nfacture 77 impayée", DocumentType.REMINDER),
         ("ACME GmbH\nKorrekturrechnung\nersetzt Rechnung 4711", DocumentType.CORRECTION),
-        ("Corner Shop\nRECEIPT\nCash 20.00\nChange due 3.50\nThank you for shopping",
-         DocumentType.RECEIPT),
+        (
+            "Corner Shop\nRECEIPT\nCash 20.00\nChange due 3.50\nThank you for shopping",
+            DocumentType.RECEIPT,
+        ),
         ("Gutschrift (Selbst ausgestellte Rechnung) Nr. 1 vom 05.03.2018", DocumentType.INVOICE),
         ("Lorem ipsum dolor sit amet", DocumentType.OTHER),
     ],
@@ -50,14 +59,24 @@ def test_declared_einvoice_type_wins_and_negative_total_means_credit() -> None:
     declared = FieldValue(value=DocumentType.CREDIT_NOTE, confidence=1.0, provenance=xml)
     result = classify_document_type(Invoice(document_type=declared), "RECHNUNG")
     assert result.value == DocumentType.CREDIT_NOTE and result.backend == "einvoice"
-    neg = FieldValue(value=Decimal("-50.00"), confidence=1.0, provenance=Provenance(method=Method.RULE))
-    assert classify_document_type(Invoice(total=neg), "Document 12").value == DocumentType.CREDIT_NOTE
+    neg = FieldValue(
+        value=Decimal("-50.00"), confidence=1.0, provenance=Provenance(method=Method.RULE)
+    )
+    assert (
+        classify_document_type(Invoice(total=neg), "Document 12").value == DocumentType.CREDIT_NOTE
+    )
 
 
 @pytest.mark.parametrize(
     ("code", "expected"),
-    [("380", "invoice"), ("389", "invoice"), ("575", "invoice"), ("381", "credit_note"),
-     ("384", "correction"), ("999", "other")],
+    [
+        ("380", "invoice"),
+        ("389", "invoice"),
+        ("575", "invoice"),
+        ("381", "credit_note"),
+        ("384", "correction"),
+        ("999", "other"),
+    ],
 )
 def test_untdid_codes(code: str, expected: str) -> None:
     assert document_type_from_code(code).value == expected
@@ -65,21 +84,35 @@ def test_untdid_codes(code: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("total", "has_po", "group"),
-    [("400", False, "auto"), ("4000", True, "auto"), ("4000", False, "cost_centre_manager"),
-     ("6000", True, "cost_centre_manager"), ("25000", True, "director"), ("-500", False, "auto")],
+    [
+        ("400", False, "auto"),
+        ("4000", True, "auto"),
+        ("4000", False, "cost_centre_manager"),
+        ("6000", True, "cost_centre_manager"),
+        ("25000", True, "director"),
+        ("-500", False, "auto"),
+    ],
 )
 def test_default_approval_routes(total: str, has_po: bool, group: str) -> None:
-    route = route_invoice(parse_rules(DEFAULT_APPROVAL_RULES), Decimal(total), ["6300"], "V1",
-                          "invoice", has_po=has_po)
+    route = route_invoice(
+        parse_rules(DEFAULT_APPROVAL_RULES),
+        Decimal(total),
+        ["6300"],
+        "V1",
+        "invoice",
+        has_po=has_po,
+    )
     assert route is not None and route.approver_group == group and route.reason
 
 
 def test_approval_rules_on_gl_and_vendor() -> None:
-    rules = parse_rules([
-        {"name": "capex", "approver_group": "fixed_assets", "gl_prefixes": ["0"]},
-        {"name": "legal", "approver_group": "general_counsel", "vendor_ids": ["V9"]},
-        {"name": "rest", "approver_group": "ap_clerk"},
-    ])
+    rules = parse_rules(
+        [
+            {"name": "capex", "approver_group": "fixed_assets", "gl_prefixes": ["0"]},
+            {"name": "legal", "approver_group": "general_counsel", "vendor_ids": ["V9"]},
+            {"name": "rest", "approver_group": "ap_clerk"},
+        ]
+    )
     capex = route_invoice(rules, Decimal("10"), ["6300", "0670"], "V1")
     assert capex is not None and capex.approver_group == "fixed_assets" and "0670" in capex.reason
     legal = route_invoice(rules, Decimal("10"), ["6810"], "V9")
@@ -95,16 +128,25 @@ def test_masking_removes_personal_and_bank_data() -> None:
         "Line 1: Copy paper A4, 500 sheets 12.50"
     )
     masked = mask_personal_data(text)
-    for secret in ("DE89", "0532", "123456789", "anna.schmidt", "1234567", "Smith", "Meyer",
-                   "Müller"):
+    for secret in (
+        "DE89",
+        "0532",
+        "123456789",
+        "anna.schmidt",
+        "1234567",
+        "Smith",
+        "Meyer",
+        "Müller",
+    ):
         assert secret not in masked, secret
     assert "[IBAN]" in masked and "[EMAIL]" in masked and "[PHONE]" in masked
     assert "Copy paper A4, 500 sheets 12.50" in masked
 
 
 def test_budget_counts_calls_tokens_and_cost() -> None:
-    budget = Budget(max_calls=2, max_tokens=1000, max_cost=Decimal("0.05"),
-                    cost_per_1k_tokens=Decimal("0.10"))
+    budget = Budget(
+        max_calls=2, max_tokens=1000, max_cost=Decimal("0.05"), cost_per_1k_tokens=Decimal("0.10")
+    )
     assert budget.allows(400)
     budget.spend(400)
     assert budget.cost == Decimal("0.0400")
@@ -144,8 +186,10 @@ def test_answer_schema_restricts_gl_codes_and_validation_rejects_others() -> Non
     assert items["minItems"] == items["maxItems"] == 2
     assert items["items"]["properties"]["gl_account"]["enum"] == ["6300", "6400"]
     queries = [LineQuery(line_no=1, description="a"), LineQuery(line_no=2, description="b")]
-    good = ('{"lines": [{"line_no": 1, "gl_account": "6300", "cost_centre": "CC1", '
-            '"confidence": "high"}, {"line_no": 2, "gl_account": "6400", "confidence": "low"}]}')
+    good = (
+        '{"lines": [{"line_no": 1, "gl_account": "6300", "cost_centre": "CC1", '
+        '"confidence": "high"}, {"line_no": 2, "gl_account": "6400", "confidence": "low"}]}'
+    )
     parsed = parse_answer(good, queries, ["6300", "6400"], ["CC1"])
     assert parsed[2].gl_account == "6400"
     bad_code = good.replace('"6400"', '"9999"')

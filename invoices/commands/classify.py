@@ -47,16 +47,23 @@ def _cascade_for_folder(args: argparse.Namespace) -> Any:
         embedder = get_embedder(args.embedder or settings.embedding_model)
         started = time.perf_counter()
         history, _ = train_history_model(lines, embedder, "eval-" + args.folder.name)
-        log.info("history model on %d lines in %.1fs: %s", len(lines),
-                 time.perf_counter() - started, history.metrics)
+        log.info(
+            "history model on %d lines in %.1fs: %s",
+            len(lines),
+            time.perf_counter() - started,
+            history.metrics,
+        )
     chart = {r["gl_account"]: r["name"] for r in read_csv(master / "gl_accounts.csv")}
     if not chart and history is not None:
         chart = {code: code for code in history.gl_accounts}
     centres = [r["cost_centre"] for r in read_csv(master / "cost_centres.csv")]
     return Cascade(
-        history=history, embedder=embedder, llm=_llm(args, settings, chart, centres),
+        history=history,
+        embedder=embedder,
+        llm=_llm(args, settings, chart, centres),
         rules=parse_rules(settings.approval_rules or DEFAULT_APPROVAL_RULES),
-        history_threshold=args.threshold if args.threshold is not None
+        history_threshold=args.threshold
+        if args.threshold is not None
         else settings.classifier_history_threshold,
         llm_threshold=settings.classifier_llm_threshold,
     )
@@ -72,17 +79,28 @@ def _llm(args: argparse.Namespace, settings: Any, chart: dict[str, str], centres
 
     local = args.llm_local or settings.llm_endpoint_local
     endpoint = HttpChatEndpoint(
-        url, args.llm_model or settings.llm_model, api_key=settings.llm_api_key, local=local,
+        url,
+        args.llm_model or settings.llm_model,
+        api_key=settings.llm_api_key,
+        local=local,
         timeout_seconds=settings.llm_timeout_seconds,
         response_format="json_object" if local else settings.llm_response_format,
     )
     return LLMBackend(
-        endpoint=endpoint, chart=chart, cost_centres=centres,
-        budget=Budget(max_calls=args.llm_max_calls, max_tokens=settings.llm_max_tokens_per_run,
-                      max_cost=settings.llm_max_cost,
-                      cost_per_1k_tokens=settings.llm_cost_per_1k_tokens),
-        breaker=CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_seconds),
-        max_tokens=settings.llm_max_tokens, retries=settings.llm_retries,
+        endpoint=endpoint,
+        chart=chart,
+        cost_centres=centres,
+        budget=Budget(
+            max_calls=args.llm_max_calls,
+            max_tokens=settings.llm_max_tokens_per_run,
+            max_cost=settings.llm_max_cost,
+            cost_per_1k_tokens=settings.llm_cost_per_1k_tokens,
+        ),
+        breaker=CircuitBreaker(
+            settings.llm_breaker_failures, settings.llm_breaker_cooldown_seconds
+        ),
+        max_tokens=settings.llm_max_tokens,
+        retries=settings.llm_retries,
         batch_lines=settings.llm_batch_lines,
     )
 
@@ -117,7 +135,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--embedder", default=None, help="embedding package, or 'hashing'")
     p.set_defaults(handler=cmd_train)
 
-    p = subparsers.add_parser("eval-classification", help="score classification on a labelled folder")
+    p = subparsers.add_parser(
+        "eval-classification", help="score classification on a labelled folder"
+    )
     p.add_argument("folder", type=Path)
     p.add_argument("--limit", type=int, default=None, help="score only the first N documents")
     p.add_argument("--threshold", type=float, default=None, help="history confidence threshold")
