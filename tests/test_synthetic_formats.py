@@ -1,0 +1,140 @@
+"""Pure pieces of the generator: locale formats, identities, scans, the command line."""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import date
+from decimal import Decimal
+
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image
+from stdnum import iban as stdnum_iban
+from stdnum import vatin
+
+from invoices.cli import main
+from invoices.synthetic import identity
+from invoices.synthetic.locales import format_amount, format_date, format_number, format_quantity
+from invoices.synthetic.plan import Options, plan_corpus
+from invoices.synthetic.render import render_pdf
+from invoices.synthetic.scan import scan
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("en_GB", "1,234,567.89"),
+        ("en_US", "1,234,567.89"),
+        ("de_DE", "1.234.567,89"),
+        ("de_AT", "1.234.567,89"),
+        ("de_CH", "1'234'567.89"),
+        ("fr_FR", "1 234 567,89"),
+        ("fr_BE", "1.234.567,89"),
+    ],
+)
+def test_numbers_follow_the_locale(locale, expected):
+    assert format_number(Decimal("1234567.885"), locale) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "locale", "expected"),
+    [
+        (Decimal("5.5"), "fr_FR", "5,5"),
+        (Decimal("19"), "de_DE", "19"),
+        (Decimal("8.10"), "de_CH", "8.1"),
+        (Decimal("1.25"), "en_GB", "1.25"),
+        (Decimal("-0.5"), "de_DE", "-0,5"),
+    ],
+)
+def test_quantities_drop_needless_decimals(value, locale, expected):
+    assert format_quantity(value, locale) == expected
+
+
+@pytest.mark.parametrize(
+    ("locale", "style", "expected"),
+    [
+        ("de_DE", "numeric", "03.02.2025"),
+        ("de_DE", "long", "3. Februar 2025"),
+        ("fr_FR", "long", "3 février 2025"),
+        ("en_US", "numeric", "02/03/2025"),
+        ("en_US", "long", "February 3, 2025"),
+        ("en_GB", "numeric", "03/02/2025"),
+        ("fr_FR", "iso", "2025-02-03"),
+    ],
+)
+def test_dates_follow_the_locale(locale, style, expected):
+    assert format_date(date(2025, 2, 3), locale, style) == expected
+
+
+def test_amounts_carry_their_currency():
+    assert format_amount(Decimal("1234.5"), "EUR", "de_DE", "symbol") == "1.234,50 €"
+    assert format_amount(Decimal("1234.5"), "GBP", "en_GB", "symbol") == "£1,234.50"
+    assert format_amount(Decimal("1234.5"), "CHF", "de_CH", "symbol") == "CHF 1'234.50"
+    assert format_amount(Decimal("1234.5"), "USD", "en_US", "code") == "1,234.50 USD"
+
+
+@pytest.mark.parametrize("country", ["DE", "AT", "CH", "FR", "BE", "GB"])
+def test_identities_have_valid_checksums(country):
+    rng = random.Random(country)
+    for _ in range(20):
+        assert vatin.is_valid(identity.vat_id(rng, country))
+        number, bic = identity.iban(rng, country)
+        assert stdnum_iban.is_valid(number) and number.startswith(country)
+        assert bic and bic[4:6] == country
+
+
+def test_name_variants_differ_from_the_legal_name():
+    variants = identity.name_variants("Müller & Weber", "GmbH")
+    assert "Müller & Weber GmbH" not in variants
+    assert {"Müller & Weber", "MÜLLER & WEBER GMBH", "Mueller & Weber GmbH"} <= set(variants)
+
+
+@pytest.fixture(scope="module")
+def born_digital() -> bytes:
+    spec = next(
+        d for d in plan_corpus(Options(invoices=20, seed=2)).docs if d.document_type == "invoice"
+    )
+    return render_pdf(spec)[0]
+
+
+@pytest.mark.parametrize("media", ["pdf", "png", "jpg"])
+def test_scans_are_reproducible_images_without_text(born_digital, media):
+    first, pages = scan(born_digital, media, seed=42)
+    assert scan(born_digital, media, seed=42) == (first, pages)
+    assert scan(born_digital, media, seed=43)[0] != first
+    if media == "pdf":
+        doc = pdfium.PdfDocument(first)
+        assert len(doc) == pages
+        assert doc[0].get_textpage().get_text_range().strip() == ""
+    else:
+        image = Image.open(io.BytesIO(first))
+        assert image.format == media.upper().replace("JPG", "JPEG")
+        assert min(image.size) > 1000
+
+
+def test_generate_command_prints_rate_and_memory(tmp_path, capsys):
+    code = main(
+        [
+            "generate",
+            "--out",
+            str(tmp_path),
+            "--invoices",
+            "6",
+            "--seed",
+            "1",
+            "--scanned",
+            "0",
+            "--no-anomalies",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "documents/s" in out and "peak memory" in out
+    assert len(list((tmp_path / "labels").glob("*.json"))) == 6
+    assert len((tmp_path / "manifest.jsonl").read_text().splitlines()) == 6
+
+
+def test_generate_command_rejects_unknown_anomaly_kinds(tmp_path):
+    with pytest.raises(SystemExit):
+        main(["generate", "--out", str(tmp_path), "--anomaly-rate", "typo=0.1"])
