@@ -8,6 +8,7 @@ staged, and a re-run of the same inbox skips what is already staged.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from pathlib import Path
@@ -90,6 +91,15 @@ def stage_task(result: DocumentResult, run_id: uuid.UUID, settings: Settings, po
     }
 
 
+def _share_cores(settings: Settings) -> Settings:
+    """Split the cores between documents processed at once and each document's OCR pool,
+    so that tesseract never runs more processes than there are cores."""
+    if settings.ocr_workers:
+        return settings
+    per_document = max(1, (os.cpu_count() or 1) // max(1, settings.task_workers))
+    return settings.model_copy(update={"ocr_workers": per_document})
+
+
 def _summary(run_id: uuid.UUID, found: int, skipped: int, staged: list[dict[str, Any]],
              seconds: float) -> dict[str, Any]:
     new = [s for s in staged if s["document_id"] is not None]
@@ -117,7 +127,7 @@ def nightly_batch(inbox: str, overrides: dict[str, Any] | None = None) -> dict[s
     """Run the whole pipeline over a folder of invoices; returns the run summary."""
     started = time.perf_counter()
     logger = get_run_logger()
-    settings = load_settings(**(overrides or {}))
+    settings = _share_cores(load_settings(**(overrides or {})))
     if not settings.database_url:
         raise ValueError("no database: set DATABASE_URL (the `invoices run` command does this)")
     with db.connection(settings.database_url, settings.db_schema) as conn:

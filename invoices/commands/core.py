@@ -94,8 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 db.upgrade(conn)
                 counts = master.load_master_dir(conn, Path(args.master))
             log.info("master data: %s", counts)
-        overrides = {"database_url": s.database_url}
         workers = args.workers or s.task_workers
+        overrides = {"database_url": s.database_url, "task_workers": workers}
         flow = nightly_batch.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
         summary = flow(inbox=str(Path(args.inbox).resolve()), overrides=overrides)
     print(json.dumps(summary, indent=2))
