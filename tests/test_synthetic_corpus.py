@@ -33,7 +33,7 @@ MASTER_FILES = (
 def corpus(tmp_path_factory) -> Path:
     """A small mixed corpus (born-digital and scanned) shared by the tests of this module."""
     out = tmp_path_factory.mktemp("corpus")
-    generate_corpus(out, invoices=40, seed=11, scanned_share=0.2, workers=2)
+    generate_corpus(out, invoices=70, seed=11, scanned_share=0.2, workers=2)
     return out
 
 
@@ -50,7 +50,7 @@ def _tree_bytes(folder: Path, pattern: str) -> dict[str, bytes]:
 
 def test_same_seed_gives_identical_labels_master_and_documents(corpus, tmp_path):
     again = tmp_path / "again"
-    generate_corpus(again, invoices=40, seed=11, scanned_share=0.2, workers=1)
+    generate_corpus(again, invoices=70, seed=11, scanned_share=0.2, workers=1)
     for pattern in ("labels/*.json", "master/*.csv", "manifest.jsonl", "docs/*"):
         first, second = _tree_bytes(corpus, pattern), _tree_bytes(again, pattern)
         assert first.keys() == second.keys(), pattern
@@ -66,7 +66,7 @@ def test_another_seed_gives_another_corpus(tmp_path):
 
 def test_manifest_and_labels_have_the_eval_shape(corpus):
     rows = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text().splitlines()]
-    assert len(rows) == 40
+    assert len(rows) == 70
     for row in rows:
         assert set(row) == {"doc_id", "documents", "label", "split", "group"}
         assert (corpus / row["documents"][0]).is_file()
@@ -247,7 +247,7 @@ def test_price_and_quantity_anomalies_disagree_with_po_and_receipts():
 def test_history_codes_each_vendor_description_consistently(corpus):
     with (corpus / "master" / "coded_history.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 400
+    assert len(rows) == 700
     by_key: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for r in rows:
         by_key[(r["vendor_id"], r["description"])][(r["gl_account"], r["cost_centre"])] += 1

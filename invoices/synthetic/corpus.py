@@ -7,6 +7,7 @@ pool, each document from its own seed, so the output is the same with any number
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import resource
 import shutil
@@ -22,7 +23,7 @@ from invoices.synthetic.plan import Options, Plan, plan_corpus
 from invoices.synthetic.render import render_pdf
 from invoices.synthetic.scan import scan
 
-INLINE_BELOW = 12  # documents; below this a pool costs more than it saves
+INLINE_BELOW = 60  # documents; below this starting a pool costs more than it saves
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Summary:
     document_types: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     peak_rss_mb: float = 0.0  # this process
-    peak_rss_children_mb: float = 0.0  # the largest render worker
+    peak_rss_children_mb: float = 0.0  # the largest render worker (ru_maxrss it reports)
 
     @property
     def docs_per_second(self) -> float:
@@ -65,31 +66,39 @@ def _extension(spec: DocSpec) -> str:
     return spec.media if spec.scanned else "pdf"
 
 
-def render_document(spec: DocSpec, target: str) -> tuple[int, int]:
-    """Render one document to `target`; returns (plan key, pages). Runs in a worker."""
+def render_document(spec: DocSpec, target: str) -> tuple[int, int, float]:
+    """Render one document to `target`; returns (plan key, pages, peak RSS in MB of the
+    process that rendered it). Runs in a worker."""
     data, pages = render_pdf(spec)
     if spec.scanned:
-        data, pages = scan(data, spec.media, spec.render_seed)
+        data, pages = scan(data, spec.media, spec.render_seed, spec.stamp)
     Path(target).write_bytes(data)
-    return spec.key, pages
+    return spec.key, pages, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _render_all(plan: Plan, docs_dir: Path, workers: int) -> dict[int, int]:
+def _render_all(plan: Plan, docs_dir: Path, workers: int) -> tuple[dict[int, int], float]:
+    """Render every document (exact duplicates are copied); returns pages per plan key and
+    the peak memory of the largest render worker."""
     jobs = [d for d in plan.docs if d.copy_of is None]
     targets = [str(docs_dir / f"{plan.doc_ids[d.key]}.{_extension(d)}") for d in jobs]
     if workers <= 1 or len(jobs) < INLINE_BELOW:
         results = [render_document(d, t) for d, t in zip(jobs, targets, strict=True)]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # forkserver, not fork: the caller may hold threads (torch, a database driver) that a
+        # forked child would inherit in a locked state
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__])
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             chunk = max(1, min(16, len(jobs) // (workers * 8)))
             results = list(pool.map(render_document, jobs, targets, chunksize=chunk))
-    pages = dict(results)
+    pages = {key: n for key, n, _ in results}
+    worker_mb = max((mb for _, _, mb in results), default=0.0)
     for d in plan.docs:
         if d.copy_of is not None:
             src = docs_dir / f"{plan.doc_ids[d.copy_of]}.{_extension(d)}"
             shutil.copyfile(src, docs_dir / f"{plan.doc_ids[d.key]}.{_extension(d)}")
             pages[d.key] = pages[d.copy_of]
-    return pages
+    return pages, worker_mb
 
 
 def _clear(out: Path) -> None:
@@ -141,11 +150,10 @@ def generate_corpus(
     master.write_master(out / "master", plan.vendors, plan.orders, plan.receipts, plan.history)
     docs_dir = out / "docs"
     docs_dir.mkdir(parents=True, exist_ok=True)
-    pages = _render_all(plan, docs_dir, workers or os.cpu_count() or 1)
+    pages, worker_mb = _render_all(plan, docs_dir, workers or os.cpu_count() or 1)
     _write_labels(plan, out, pages, seed)
     seconds = time.perf_counter() - started
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return Summary(
         out=out,
         documents=len(plan.docs),
@@ -159,5 +167,5 @@ def generate_corpus(
         document_types=dict(Counter(d.document_type for d in plan.docs)),
         seconds=seconds,
         peak_rss_mb=own,
-        peak_rss_children_mb=children,
+        peak_rss_children_mb=worker_mb,
     )

@@ -98,6 +98,7 @@ def truth(spec: DocSpec, doc_ids: dict[int, str]) -> dict[str, Any]:
         "document_type": spec.document_type,
         "scanned": spec.scanned,
         "media": spec.media,
+        "stamp": spec.stamp,
         "layout": spec.layout,
         "locale": spec.locale,
         "lines": [

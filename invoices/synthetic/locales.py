@@ -349,3 +349,29 @@ def tax_label(lang: str, variant: int, rate: Decimal, locale: str, country: str)
     pct = format_quantity(rate, locale)
     space = " " if lang in ("de", "fr") else ""
     return f"{word(key, lang, variant)} {pct}{space}%"
+
+
+_STAMP_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_STAMP_MONTHS_DE = (
+    "JAN",
+    "FEB",
+    "MRZ",
+    "APR",
+    "MAI",
+    "JUN",
+    "JUL",
+    "AUG",
+    "SEP",
+    "OKT",
+    "NOV",
+    "DEZ",
+)
+
+
+def stamp_text(lang: str, when: date) -> str:
+    """The text of an incoming-mail stamp as accounts payable departments use them."""
+    if lang == "de":
+        return f"EINGANG {when.day:02d}. {_STAMP_MONTHS_DE[when.month - 1]}. {when.year}"
+    if lang == "fr":
+        return f"REÇU LE {when.day:02d}/{when.month:02d}/{when.year}"
+    return f"RECEIVED {when.day:02d} {_STAMP_MONTHS[when.month - 1]} {when.year}"

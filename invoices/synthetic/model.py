@@ -197,5 +197,6 @@ class DocSpec:
     scanned: bool = False
     media: str = "pdf"  # pdf, png, jpg
     render_seed: int = 0
+    stamp: str | None = None  # a goods-in/received stamp on the scan, e.g. "EINGANG 12.03.2025"
     copy_of: int | None = None  # key of the document whose file an exact duplicate copies
     of_key: int | None = None  # key of the document a duplicate or credit note refers to

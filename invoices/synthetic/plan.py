@@ -13,7 +13,8 @@ from datetime import date, timedelta
 
 from invoices.synthetic import documents, master
 from invoices.synthetic.catalog import CATEGORY_BY_NAME
-from invoices.synthetic.identity import LOCALE_COUNTRY
+from invoices.synthetic.identity import LOCALE_COUNTRY, language
+from invoices.synthetic.locales import stamp_text
 from invoices.synthetic.model import ANOMALY_KINDS, Anomaly, DocSpec, PurchaseOrder, Receipt, Vendor
 
 DEFAULT_ANOMALY_RATES: dict[str, float] = {
@@ -39,6 +40,8 @@ HEADER_KINDS = (
     "arithmetic_error",
 )
 ALL_LOCALES = tuple(LOCALE_COUNTRY)
+SINGLE_PAGE_LINES = 12  # more lines may flow onto a second page
+STAMP_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -228,9 +231,18 @@ def _scan_choices(opts: Options, rng: random.Random, docs: list[DocSpec]) -> lis
     for i, d in enumerate(docs):
         if i in chosen:
             media = "pdf" if rng.random() >= opts.image_share else rng.choice(("png", "jpg"))
+            if len(d.lines) > SINGLE_PAGE_LINES:  # an image file holds one page only
+                media = "pdf"
             d = replace(d, scanned=True, media=media)
         out.append(d)
     return out
+
+
+def _stamp(rng: random.Random, doc: DocSpec) -> str | None:
+    """An incoming-mail stamp on some scans, dated a few days after the document."""
+    if not doc.scanned or rng.random() >= STAMP_SHARE:
+        return None
+    return stamp_text(language(doc.locale), doc.issue_date + timedelta(days=rng.randint(1, 9)))
 
 
 def plan_corpus(opts: Options) -> Plan:
@@ -250,6 +262,6 @@ def plan_corpus(opts: Options) -> Plan:
         for d in dups
     ]
     ordered = sorted(base + dups, key=lambda d: (d.issue_date, d.key))
-    final = [replace(d, render_seed=rng.randrange(2**31)) for d in ordered]
+    final = [replace(d, render_seed=rng.randrange(2**31), stamp=_stamp(rng, d)) for d in ordered]
     doc_ids = {d.key: f"syn-{i + 1:06d}" for i, d in enumerate(final)}
     return Plan(vendors, book.orders, book.receipts, history, final, doc_ids)

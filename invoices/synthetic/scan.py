@@ -14,9 +14,9 @@ from io import BytesIO
 import numpy as np
 import pypdfium2 as pdfium
 from fpdf import FPDF
-from PIL import Image, ImageChops, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-from invoices.synthetic.canvas import FIXED_DATE
+from invoices.synthetic.canvas import FIXED_DATE, FONT_DIR
 
 ROTATION_CHANCE = 0.06
 
@@ -131,16 +131,51 @@ def photo(page: Image.Image, rng: random.Random, noise: np.random.Generator) -> 
     return Image.merge("RGB", [grey.point(lambda v, f=f: v * f) for f in warm])
 
 
-def scan(pdf: bytes, media: str, seed: int) -> tuple[bytes, int]:
-    """The scanned form of a PDF: an image-only PDF, a PNG scan or a JPEG photo; and its pages."""
+def stamp(page: Image.Image, text: str, rng: random.Random) -> Image.Image:
+    """An inked, slightly turned, patchy rubber stamp in the upper half of the page."""
+    w, h = page.size
+    size = max(12, int(w * 0.022))
+    font = _stamp_font(size)
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    left, top, right, bottom = probe.textbbox((0, 0), text, font=font)
+    pad = size // 2
+    mask = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
+    draw = ImageDraw.Draw(mask)
+    draw.rectangle((2, 2, mask.width - 3, mask.height - 3), outline=255, width=max(2, size // 8))
+    draw.text((pad - left, pad - top), text, fill=255, font=font)
+    mask = mask.rotate(rng.uniform(-12, 12), expand=True, resample=Image.Resampling.BILINEAR)
+    patchy = np.asarray(mask, dtype=np.int16) + _noise((mask.height, mask.width), rng, 60)
+    mask = Image.fromarray(np.clip(patchy, 0, 255).astype(np.uint8), "L")
+    x = rng.randint(w // 2, max(w // 2, w - mask.width - 20))
+    y = rng.randint(h // 20, h // 6)
+    page = page.copy()
+    page.paste(rng.randint(60, 120), (x, y), mask)
+    return page
+
+
+def _stamp_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    path = FONT_DIR / "DejaVuSans-Bold.ttf"
+    if path.exists():
+        return ImageFont.truetype(str(path), size)
+    return ImageFont.load_default(size)
+
+
+def scan(pdf: bytes, media: str, seed: int, stamp_text: str | None = None) -> tuple[bytes, int]:
+    """The scanned form of a PDF: an image-only PDF, a PNG scan or a JPEG photo, and its pages.
+    `stamp_text`, when given, is stamped on the first page before it is scanned."""
     rng = random.Random(seed)
     noise = np.random.default_rng(seed)
     if media == "pdf":
         dpi = rng.choice((150, 200, 200))
-        pages = [degrade(p, rng, noise) for p in rasterise(pdf, dpi)]
+        raster = rasterise(pdf, dpi)
+        if stamp_text:
+            raster[0] = stamp(raster[0], stamp_text, rng)
+        pages = [degrade(p, rng, noise) for p in raster]
         blobs = [_jpeg(p, rng.randint(40, 80)) for p in pages]
         return image_pdf(blobs, [p.size for p in pages], dpi), len(pages)
     first = rasterise(pdf, 150 if media == "png" else 170)[0]
+    if stamp_text:
+        first = stamp(first, stamp_text, rng)
     if media == "png":
         buf = BytesIO()
         # PNG scans come from cleaner office scanners; grain would also bloat the file
