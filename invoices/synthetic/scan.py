@@ -137,7 +137,7 @@ def stamp(page: Image.Image, text: str, rng: random.Random) -> Image.Image:
     size = max(12, int(w * 0.022))
     font = _stamp_font(size)
     probe = ImageDraw.Draw(Image.new("L", (1, 1)))
-    left, top, right, bottom = probe.textbbox((0, 0), text, font=font)
+    left, top, right, bottom = (int(v) for v in probe.textbbox((0, 0), text, font=font))
     pad = size // 2
     mask = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
     draw = ImageDraw.Draw(mask)
