@@ -115,7 +115,7 @@ NOT_TOTAL = re.compile(
 LEGAL_FORMS = re.compile(
     r"(?<![\w])(gmbh|ag|a\.\s?g\.|kg|ohg|e\.\s?k\.|e\.\s?v\.|ug|se|ltd\.?|limited|llc|llp|inc\.?|corp\.?|"
     r"corporation|company|co\.|plc|s\.a\.?|sa|sas|sarl|s\.a\.r\.l\.|eurl|b\.v\.?|bv|n\.v\.?|"
-    r"s\.p\.a\.?|spa|srl|sdn\.?\s*bhd\.?|bhd\.?|enterprise|trading|sp\.\s?z\s?o\.?\s?o\.?|"
+    r"s\.p\.a\.?|spa|srl|s[do]n\.?\s*b\w{0,2}d\.?|bhd\.?|s/b|enterprise|trading|sp\.\s?z\s?o\.?\s?o\.?|"
     r"sp[óo][łl]ka\s*akcyjna|pvt\.?|private\s*limited)(?![\w])",
     re.IGNORECASE,
 )

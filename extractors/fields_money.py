@@ -29,6 +29,7 @@ COMMON_RATES = frozenset(Decimal(r) for r in (
     "2.1", "2.5", "3", "4", "5", "5.5", "6", "7", "7.7", "8", "8.1", "9", "10", "12", "13", "14",
     "15", "16", "17", "18", "19", "20", "21", "22", "23", "24", "25", "27"))
 TOP = 6
+ARITHMETIC_BONUS = 1.2
 
 
 def money_parser(ctx: DocumentContext):
@@ -82,7 +83,10 @@ def _repeated(found: list[Candidate], lines: list[Line], ctx: DocumentContext) -
         for amount in find_amounts(line.text, ctx.decimal_sep):
             if amount.decimals == 2:
                 counts[amount.value] = counts.get(amount.value, 0) + 1
+    largest = max((c.value for c in found), default=None)
     for cand in found:
+        if cand.value == largest:  # the grand total is the largest of the totals printed
+            cand.extra["bonus"] = cand.extra.get("bonus", 0.0) + 0.3
         extra = min(counts.get(cand.value, 1) - 1, 3)
         cand.extra["bonus"] = cand.extra.get("bonus", 0.0) + 0.1 * max(0, extra)
         cand.extra["support"] = float(counts.get(cand.value, 1))
@@ -99,7 +103,7 @@ def _combo_score(s: Candidate | None, t: Candidate | None, g: Candidate | None, 
     score = sum(c.score for c in (s, t, g) if c is not None)
     if s is not None and t is not None and g is not None:
         if abs(s.value + t.value - g.value) <= tol:
-            score += 2.5
+            score += ARITHMETIC_BONUS
         else:
             score -= 1.0
     elif s is not None and g is not None and s.value > g.value:

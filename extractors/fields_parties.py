@@ -35,7 +35,7 @@ def _name_like(text: str) -> bool:
 
 
 # OCR misreadings of the Malaysian legal form ("SON BHD", "5DN. BHD") read back as printed
-_SDN_BHD = re.compile(r"\b(?:s|5)[od0]n\.?\s*(?:b|8)h[dp]\.?(?![\w])", re.I)
+_SDN_BHD = re.compile(r"\b(?:s|5)[od0]n\.?\s*(?:b|8)(?:h|e|el|il|ei)[dp]\.?(?![\w])", re.I)
 # a registration number printed after the name: "(139386-X)", "(CO. REG 12345)"
 _REG_NO = re.compile(r"\s*[(\[]\s*(?:co\.?\s*(?:reg\.?|no\.?)\s*)?\d[\w\s-]*[)\]]?\s*$", re.I)
 
