@@ -17,7 +17,7 @@ from typing import Any
 
 from classifiers.approval import ApprovalRule, route_invoice
 from classifiers.doctype import classify_document_type
-from classifiers.embedding import Embedder
+from classifiers.embedding import Embedder, embedder_name
 from classifiers.history import HistoryModel
 from classifiers.llm import Hint
 from classifiers.llm_backend import LLMBackend
@@ -152,7 +152,7 @@ class Cascade:
         if self.history is not None:
             versions["history"] = self.history.version
         if self.embedder is not None:
-            versions["embedder"] = self.embedder.name
+            versions["embedder"] = embedder_name(self.embedder)
         if self.llm is not None:
             versions["llm"] = self.llm.model_version
         return versions

@@ -29,6 +29,11 @@ class Embedder(Protocol):
         ...
 
 
+def embedder_name(embedder: object) -> str:
+    """A stable name of an embedder (its `name`, else its class), recorded with each model."""
+    return str(getattr(embedder, "name", None) or type(embedder).__name__)
+
+
 def packaged_model_dir(distribution: str) -> Path:
     """The folder holding `modules.json` inside an installed distribution."""
     try:
@@ -51,6 +56,7 @@ class MiniLMEmbedder:
         self._model = SentenceTransformer(str(model_dir), device="cpu")
         self._batch_size = batch_size
         self._cache: dict[str, np.ndarray] = {}
+        self._dim = int(self._model.encode(["dimension probe"], convert_to_numpy=True).shape[1])
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Normalised embeddings; each distinct text is encoded once per process."""
@@ -65,9 +71,8 @@ class MiniLMEmbedder:
             )
             for text, vec in zip(missing, vectors, strict=True):
                 self._cache[text] = vec.astype(np.float32)
-        dim = self._model.get_sentence_embedding_dimension() or 384
         if not texts:
-            return np.zeros((0, dim), dtype=np.float32)
+            return np.zeros((0, self._dim), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
 
 

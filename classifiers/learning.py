@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from classifiers.embedding import Embedder
+from classifiers.embedding import Embedder, embedder_name
 from classifiers.history import CodedLine, HistoryModel
 from classifiers.training import (
     PROMOTION_METRIC,
@@ -100,7 +100,7 @@ def retrain(
         kind="history",
         trained_lines=len(lines),
         corrections=len(corrections),
-        embedder=embedder.name,
+        embedder=embedder_name(embedder),
         metrics=model.metrics,
         baseline=baseline,
         promote=promote,

@@ -18,7 +18,7 @@ import psycopg
 
 from classifiers.approval import DEFAULT_APPROVAL_RULES, parse_rules
 from classifiers.cascade import Cascade
-from classifiers.embedding import Embedder, get_embedder
+from classifiers.embedding import Embedder, embedder_name, get_embedder
 from classifiers.guard import Budget, CircuitBreaker
 from classifiers.history import HistoryModel
 from classifiers.learning import retrain
@@ -74,6 +74,13 @@ def load_history(res: Resources) -> HistoryModel | None:
         return None
     model = HistoryModel.from_bytes(bytes(row["artifact"]))
     log.info("history model %s loaded", model.version)
+    if res.embedder is not None and embedder_name(res.embedder) != model.embedder_name:
+        log.warning(
+            "history model %s was trained with embedder %s, the run uses %s: retrain",
+            model.version,
+            model.embedder_name,
+            embedder_name(res.embedder),
+        )
     return model
 
 

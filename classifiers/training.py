@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from classifiers.embedding import Embedder
+from classifiers.embedding import Embedder, embedder_name
 from classifiers.history import CodedLine, HistoryModel, _Head, _text, fit_temperature
 from classifiers.records import LineQuery
 
@@ -59,7 +59,7 @@ def fit_model(
     weights = np.array([ln.weight for ln in lines])
     skeleton = HistoryModel(
         version=version,
-        embedder_name=embedder.name,
+        embedder_name=embedder_name(embedder),
         vendors=vendors,
         gl=_Head([], None, np.zeros(0, dtype=int)),
         cc=_Head([], None, np.zeros(0, dtype=int)),
