@@ -167,5 +167,19 @@ def extract_line_items(lines: list[Line], ctx: DocumentContext) -> list[LineItem
         following = [r for r in rows[i + 1 : i + 3] if r.page == row.page]
         item = _item(row, following, ctx, used)
         if item is not None:
-            items.append(item)
+            items.append(_continued(item, following, used))
     return items
+
+
+def _continued(item: LineItem, following: list[Line], used: set[int]) -> LineItem:
+    """A description wrapped onto the next row ("Beamer-" / "Deckenhalterung") joined back."""
+    nxt = next((r for r in following if r.index not in used), None)
+    if item.description is None or nxt is None or following.index(nxt) != 0:
+        return item
+    text = nxt.text.strip()
+    if re.search(r"\d", text) or len(text) > 60 or _NOT_ITEM.search(text) or ":" in text:
+        return item
+    head = item.description.value
+    joined = f"{head}{text}" if head.endswith("-") else f"{head} {text}"
+    used.add(nxt.index)
+    return item.model_copy(update={"description": item.description.model_copy(update={"value": joined})})

@@ -124,3 +124,14 @@ def test_no_einvoice_means_visual_only() -> None:
 def test_empty_document_gives_empty_invoice() -> None:
     invoice = extract_invoice(DocumentText(), Settings())
     assert invoice.total is None and invoice.lines == []
+
+
+def test_wrapped_description_is_joined() -> None:
+    rows = [
+        [(40, "Pos"), (80, "Beschreibung"), (260, "Menge"), (330, "Einzelpreis"), (450, "Betrag")],
+        [(40, "1"), (80, "Beamer-"), (260, "1"), (330, "122,50"), (450, "122,50")],
+        [(80, "Deckenhalterung")],
+        [(40, "Summe"), (450, "122,50")],
+    ]
+    invoice = extract_invoice(DocumentText(pages=[_page(1, rows)]), Settings())
+    assert [i.description.value for i in invoice.lines if i.description] == ["Beamer-Deckenhalterung"]
