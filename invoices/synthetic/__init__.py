@@ -7,8 +7,31 @@ deterministically for a seed, at any size:
     from invoices.synthetic import generate_corpus
     summary = generate_corpus(tmp_path / "corpus", invoices=30, seed=7, scanned_share=0.0)
 
-Output: `master/*.csv` (data/master/README.md), `docs/<doc_id>.pdf|png|jpg`,
-`labels/<doc_id>.json` (eval-label/v1 plus a `truth` key) and `manifest.jsonl`.
+or `invoices generate --out DIR --invoices N --seed S`. Output:
+
+- `master/*.csv`: vendors, purchase_orders, po_lines, goods_receipts, gl_accounts,
+  cost_centres, coded_history, in the format of data/master/README.md. A quarter of the
+  vendors never invoice; every vendor codes (description -> GL account, cost centre)
+  consistently, and 5% of the history lines are coded otherwise (noise).
+- `docs/<doc_id>.pdf|png|jpg`: born-digital PDFs (text layer) in ten layouts
+  (`layouts.py`), and scans: image-only PDFs, PNG scans, JPEG photos.
+- `labels/<doc_id>.json`: eval-label/v1 (`fields`, `line_items`, `label_coverage`,
+  `checks_label_visible_in_text`, `group`) plus a `truth` key; `manifest.jsonl`.
+
+Label conventions: `fields` hold what is printed (vendor name as printed, which may be a
+variant of the master name); IBAN and VAT id compact as python-stdnum compacts them (a
+Swiss VAT id printed "CHE-123.456.789 MWST" is labelled "CHE123456789MWST"); the address is
+"street, postcode town" (the country is the vendor's `country` in the master); dates ISO;
+amounts as numbers exactly as printed (so an invoice with a planted arithmetic error is
+labelled with its wrong printed total); `amount_due` is total minus any deposit printed.
+Statements and reminders carry identity fields and `document_date` only.
+
+`truth`: `vendor_id` (null for an unknown vendor), `po_number` (the PO the goods were
+ordered under, even when the invoice does not print it: see anomaly `po_missing`),
+`document_type`, `scanned`, `media`, `stamp`, `layout`, `locale`, `lines` (`line_no`,
+`po_line_no`, `sku`, `gl_account`, `cost_centre`), `approval_route` and `anomalies`, each
+`{"kind", "of_doc_id", "detail"}` with kind one of `ANOMALY_KINDS`. Duplicates and credit
+notes name the earlier document in `of_doc_id`. Invoices without anomalies have [].
 """
 
 from invoices.synthetic.corpus import Summary, generate_corpus

@@ -256,7 +256,7 @@ def invoice(
         anomalies.append(Anomaly("vendor_unknown", detail={"printed_name": name}))
     number = book.next_number(vendor, when)
     due = when + timedelta(days=vendor.payment_terms_days)
-    book.issued[vendor.vendor_id].append(OpenItem(number, when, due, totals.total))
+    book.issued[vendor.vendor_id].append(OpenItem(number, when, due, totals.total, key))
     return DocSpec(
         key=key,
         document_type="invoice",
@@ -328,7 +328,11 @@ def credit_note(book: Book, key: int, when: date, vendor: Vendor, original: DocS
 def not_an_invoice(book: Book, key: int, when: date, vendor: Vendor, kind: str) -> DocSpec:
     """A statement of account or a payment reminder from a known vendor."""
     rng = book.rng
-    items = [i for i in book.issued[vendor.vendor_id] if i.invoice_date < when][-5:]
+    issued = book.issued[vendor.vendor_id]
+    if kind == "reminder":  # only an overdue invoice is chased
+        items = [i for i in issued if i.due_date < when][-1:]
+    else:
+        items = [i for i in issued if i.invoice_date < when][-5:]
     while len(items) < (2 if kind == "statement" else 1):
         d = when - timedelta(days=rng.randint(20, 90))
         amount = money(Decimal(rng.randint(5000, 500000)) / 100)
@@ -337,6 +341,8 @@ def not_an_invoice(book: Book, key: int, when: date, vendor: Vendor, kind: str) 
         items = items[-1:]
     fee = Decimal(rng.choice((0, 5, 10, 15))) if kind == "reminder" else Decimal("0.00")
     detail = {"document_type": kind, "invoice_numbers": [i.number for i in items]}
+    # a reminder names the invoice it chases (when that invoice is in the corpus)
+    of_key = items[-1].key if kind == "reminder" else None
     return DocSpec(
         key=key,
         document_type=kind,
@@ -359,7 +365,7 @@ def not_an_invoice(book: Book, key: int, when: date, vendor: Vendor, kind: str) 
         payment_terms_days=vendor.payment_terms_days,
         lines=(),
         totals=None,
-        anomalies=(Anomaly("not_an_invoice", detail=detail),),
+        anomalies=(Anomaly("not_an_invoice", of_key=of_key, detail=detail),),
         open_items=tuple(items),
         reminder_fee=money(fee),
     )

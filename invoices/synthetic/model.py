@@ -161,6 +161,7 @@ class OpenItem:
     invoice_date: date
     due_date: date
     amount: Decimal
+    key: int | None = None  # plan key of the invoice when it is part of the corpus
 
 
 @dataclass(frozen=True)
