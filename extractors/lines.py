@@ -110,7 +110,7 @@ def _description(line: Line, nums: list[AmountMatch]) -> str:
         w for w in text.split()
         if not _UNIT.match(w) and not re.fullmatch(r"[\W\d]*|%|€|\$|VAT|\(S\)|EUR|[A-Z]*\d+[A-Z\d]*", w)
     ]
-    return " ".join(words).strip(" :-")
+    return " ".join(words).strip(" :").lstrip("-").strip()
 
 
 def _item(line: Line, after: list[Line], ctx: DocumentContext, used: set[int]) -> LineItem | None:
