@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 # thousands groups (dot, comma, apostrophe, thin or normal space), optional decimals, an
 # optional trailing minus. Currency symbols or codes around it are ignored by the caller.
 _NUMBER = re.compile(
-    r"(?<![\w.,'])"
+    r"(?:(?<![\w.,'])|(?<=\bRM)|(?<=\bRs)|(?<=\bRs\.)|(?<=\bEUR)|(?<=\bUSD)|(?<=\bMYR)|(?<=\bINR)|(?<=\bGBP)|(?<=\bCHF)|(?<=\bPLN))"
     r"(?P<open>\()?"
     r"(?P<sign>[-\u2212\u2013+])?\s?"
     r"(?P<body>\d{1,3}(?:(?:[.,'\u2019]|[ \u00a0\u202f](?=\d{3}\b))\d{3})+(?:[.,]\d{1,4})?"

@@ -77,7 +77,8 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"grand\s*total|total\s*(?:amount|due|payable|incl\w*|ttc|inkl\w*|sales|\(incl)|amount\s*payable", 1.0),
         (r"bruttosumme|gesamtbetrag|rechnungs(?:summe|betrag)\s*(?:brutto|inkl)|summe\s*(?:brutto|inkl\w*)|endbetrag|brutto(?:betrag|summe)?", 1.0),
         (r"montant\s*ttc|total\s*ttc|net\s*[àa]\s*payer|totaal\s*(?:incl\.?|bedrag)|te\s*betalen", 1.0),
-        (r"(?:rounded|nett?)\s*total|total\s*rounded|total\s*\(?rm\)?", 0.9),
+        (r"(?:rounded|nett?)\s*total|total\s*(?:rounded|payable)|grand\s*total", 1.1),
+        (r"total\s*\(?rm\)?", 0.9),
         (r"(?<![\w-])(?:total|totaal|summe|gesamt|betrag|amount|razem|do\s*zap[łl]aty)(?![\w-])", 0.6),
     ],
     "amount_due": [
@@ -108,7 +109,7 @@ NOT_TOTAL = re.compile(
     r"sub[\s-]?total|zwischensumme|positionssumme|ohne|excl|exkl|hors|netto|before|"
     r"qty|quantity|menge|items?\b|discount|rabatt|abschl|zuschl|steuer(?!\w*brutto)|"
     r"vat|tax|gst|sst|tva|btw|mwst|ust|savings?|change|cash|tendered|paid|rounding|"
-    r"anzahlung|erhalten",
+    r"anzahlung|erhalten|supplies",
     re.IGNORECASE,
 )
 

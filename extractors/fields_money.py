@@ -21,7 +21,9 @@ from extractors.fields_search import Candidate, candidates
 from invoices.records import TaxLine
 
 _PERCENT = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
-_INCLUDED = re.compile(r"\b(?:incl\w*|inkl\w*|including|ttc|with|zzgl\w*|zuzügl\w*)\.?\s*\w*", re.I)
+_INCLUDED = re.compile(
+    r"\b(?:incl\w*|inkl\w*|including|ttc|with|zzgl\w*|zuzügl\w*)\.?(?:\s*[\w%.,]+){0,3}", re.I
+)
 CENT = Decimal("0.01")
 _CURRENCY_BEFORE = re.compile(r"(?:[€$£₹]|\b(?:rs\.?|rm|eur|usd|inr|gbp|chf|pln|myr))\s?$", re.I)
 # Rates printed without a % sign are only believed when they are a VAT/GST rate in use somewhere.
