@@ -253,3 +253,23 @@ def test_history_codes_each_vendor_description_consistently(corpus):
         by_key[(r["vendor_id"], r["description"])][(r["gl_account"], r["cost_centre"])] += 1
     majority = sum(c.most_common(1)[0][1] for c in by_key.values())
     assert majority / len(rows) > 0.9
+
+
+def test_unknown_vendors_are_missing_from_the_master_even_when_named_alike():
+    plan = plan_corpus(Options(invoices=400, seed=6, anomaly_rates={"vendor_unknown": 0.1}))
+    master = {v.vendor_id: v for v in plan.vendors}
+    names = {v.name for v in plan.vendors}
+    vat_ids = {v.vat_id for v in plan.vendors if v.vat_id}
+    unknown = [d for d in plan.docs if d.vendor_id is None]
+    assert len(unknown) == 40
+    lookalikes = 0
+    for d in unknown:
+        (anomaly,) = d.anomalies
+        assert d.vendor.name not in names
+        assert d.vendor_vat_id is None or d.vendor_vat_id not in vat_ids
+        resembled = anomaly.detail["resembles_vendor_id"]
+        if resembled:
+            assert master[resembled].base_name in d.vendor.name
+            assert master[resembled].iban != d.iban
+            lookalikes += 1
+    assert 0 < lookalikes < len(unknown)

@@ -253,7 +253,8 @@ def invoice(
     anomalies += bank_anomalies + sum_anomalies
     name = printed_name(rng, vendor) if known else vendor.name
     if not known:
-        anomalies.append(Anomaly("vendor_unknown", detail={"printed_name": name}))
+        detail = {"printed_name": name, "resembles_vendor_id": vendor.resembles}
+        anomalies.append(Anomaly("vendor_unknown", detail=detail))
     number = book.next_number(vendor, when)
     due = when + timedelta(days=vendor.payment_terms_days)
     book.issued[vendor.vendor_id].append(OpenItem(number, when, due, totals.total, key))

@@ -51,6 +51,7 @@ class Vendor:
     number_pattern: str
     sku_prefix: str
     weight: float  # how often it invoices (0: never)
+    resembles: str | None = None  # an unknown vendor named like this known vendor
 
     @property
     def name(self) -> str:

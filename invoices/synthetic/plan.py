@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from invoices.synthetic import documents, master
 from invoices.synthetic.catalog import CATEGORY_BY_NAME
-from invoices.synthetic.identity import LOCALE_COUNTRY, language
+from invoices.synthetic.identity import LEGAL_FORMS, LOCALE_COUNTRY, language, name_variants
 from invoices.synthetic.locales import stamp_text
 from invoices.synthetic.model import ANOMALY_KINDS, Anomaly, DocSpec, PurchaseOrder, Receipt, Vendor
 
@@ -40,6 +40,7 @@ HEADER_KINDS = (
     "arithmetic_error",
 )
 ALL_LOCALES = tuple(LOCALE_COUNTRY)
+LOOKALIKE_SHARE = 0.3  # of unknown vendors
 SINGLE_PAGE_LINES = 12  # more lines may flow onto a second page
 STAMP_SHARE = 0.4
 
@@ -177,10 +178,28 @@ def _one_base(
         )
     known = "vendor_unknown" not in slot["kinds"]
     if not known:
-        locale = rng.choice(opts.locales)
-        vendor = master.make_vendor(rng, f"U{key + 1:05d}", locale, taken, 0.0)
+        vendor = _unknown_vendor(opts, rng, key, vendor, taken)
     return documents.invoice(
         book, key, slot["when"], vendor, known, slot["kinds"], opts.multipage_share
+    )
+
+
+def _unknown_vendor(
+    opts: Options, rng: random.Random, key: int, known: Vendor, taken: set[str]
+) -> Vendor:
+    """A vendor missing from the master; some share a known vendor's name with another legal
+    form, address and identity (a look-alike the matcher must not take for the known one)."""
+    if rng.random() >= LOOKALIKE_SHARE:
+        return master.make_vendor(rng, f"U{key + 1:05d}", rng.choice(opts.locales), taken, 0.0)
+    other = master.make_vendor(rng, f"U{key + 1:05d}", known.locale, taken, 0.0)
+    forms = [f for f in LEGAL_FORMS[known.country] if f != known.legal_form] or [known.legal_form]
+    form = rng.choice(forms)
+    return replace(
+        other,
+        base_name=known.base_name,
+        legal_form=form,
+        aliases=tuple(name_variants(known.base_name, form)),
+        resembles=known.vendor_id,
     )
 
 
