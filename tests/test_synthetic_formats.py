@@ -138,3 +138,40 @@ def test_generate_command_prints_rate_and_memory(tmp_path, capsys):
 def test_generate_command_rejects_unknown_anomaly_kinds(tmp_path):
     with pytest.raises(SystemExit):
         main(["generate", "--out", str(tmp_path), "--anomaly-rate", "typo=0.1"])
+
+
+def _page_text(pdf: bytes) -> str:
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        text = "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+    return " ".join(text.split())
+
+
+def test_every_layout_prints_every_labelled_header_value():
+    from dataclasses import replace
+
+    from invoices.synthetic.identity import format_iban
+    from invoices.synthetic.labels import label_fields
+    from invoices.synthetic.layouts import LAYOUTS
+
+    plan = plan_corpus(Options(invoices=150, seed=12))
+    invoices = [d for d in plan.docs if d.document_type == "invoice" and d.po_number]
+    for i, lay in enumerate(LAYOUTS):
+        spec = replace(invoices[i % len(invoices)], layout=lay.name)
+        text = _page_text(render_pdf(spec)[0])
+        fields = label_fields(spec)
+        assert fields["vendor_name"] in text, lay.name
+        assert fields["buyer_name"] in text, lay.name
+        assert spec.number in text and spec.po_number in text, lay.name
+        assert format_date(spec.issue_date, spec.locale, lay.date_style) in text, lay.name
+        assert format_date(spec.due_date, spec.locale, lay.date_style) in text, lay.name
+        taxes = [amount for _, _, amount in spec.totals.tax_lines]
+        for amount in (spec.totals.subtotal, *taxes, spec.totals.total):
+            assert format_number(amount, spec.locale) in text, (lay.name, amount)
+        if spec.iban:
+            assert format_iban(spec.iban) in text, lay.name
+        street, town, _country = spec.vendor.address.lines("en")
+        assert fields["vendor_address"] == f"{street}, {town}"
+        assert street in text and town in text, lay.name
