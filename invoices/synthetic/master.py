@@ -37,6 +37,18 @@ DEFAULT_LOCALE_WEIGHTS = {
     "de_CH": 0.09,
     "fr_BE": 0.1,
 }
+BRAND_COLOURS = (
+    (30, 60, 120),
+    (200, 70, 40),
+    (0, 90, 60),
+    (90, 30, 60),
+    (60, 60, 60),
+    (20, 100, 140),
+    (110, 40, 140),
+    (120, 100, 40),
+    (0, 0, 0),
+    (150, 20, 30),
+)
 NEVER_INVOICING_SHARE = 0.25
 HISTORY_NOISE = 0.05  # share of history lines coded differently from the vendor's pattern
 
@@ -80,6 +92,8 @@ def make_vendor(
         category=category.name,
         cost_centre=rng.choice(category.cost_centres),
         layout=rng.choice(LAYOUT_NAMES),
+        words=rng.randrange(3),
+        accent=rng.choice(BRAND_COLOURS),
         number_pattern=rng.choice(NUMBER_PATTERNS),
         sku_prefix="".join(letters[:3]).ljust(3, "X"),
         weight=weight,

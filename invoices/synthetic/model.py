@@ -52,6 +52,8 @@ class Vendor:
     sku_prefix: str
     weight: float  # how often it invoices (0: never)
     resembles: str | None = None  # an unknown vendor named like this known vendor
+    words: int = 0  # the vendor's wording variant of the labels on its template
+    accent: tuple[int, int, int] = (0, 0, 0)  # the vendor's brand colour
 
     @property
     def name(self) -> str:
@@ -184,6 +186,8 @@ class DocSpec:
     currency: str
     locale: str
     layout: str
+    words: int
+    accent: tuple[int, int, int]
     po_number: str | None  # as printed
     truth_po: str | None
     customer_no: str

@@ -6,6 +6,8 @@ over several pages with the table header repeated and a carried-forward subtotal
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from invoices.synthetic.canvas import LEFT, PAGE_H, PAGE_W, RIGHT, Canvas
 from invoices.synthetic.drawing import BOTTOM, Doc, continuation_header, title
 from invoices.synthetic.identity import format_iban, language
@@ -17,7 +19,8 @@ from invoices.synthetic.render_body import open_items, table, totals
 
 def render_pdf(spec: DocSpec) -> tuple[bytes, int]:
     """The born-digital PDF of a document and its page count."""
-    lay = LAYOUT_BY_NAME[spec.layout]
+    # the template, in the vendor's wording and colour
+    lay = replace(LAYOUT_BY_NAME[spec.layout], words=spec.words, accent=spec.accent)
     doc = Doc(spec, lay, Canvas(lay.font, lay.size, lay.accent), language(spec.locale))
     doc.cv.add_page()
     _header(doc)
