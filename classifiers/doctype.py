@@ -102,7 +102,22 @@ def classify_document_type(invoice: Invoice | None, text: str) -> DocumentTypeRe
         scores[DocumentType.CREDIT_NOTE] = scores.get(DocumentType.CREDIT_NOTE, 0.0) + 3.0
     if declared is not None:
         scores[declared.value] = scores.get(declared.value, 0.0) + 2.0 * declared.confidence
+    if not any(scores.values()) and _has_invoice_fields(invoice):
+        # No words to go by (a scan not yet read, a bare layout): what was extracted from it
+        # has an invoice's shape, and most of what reaches AP is an invoice.
+        return DocumentTypeResult(
+            value=DocumentType.INVOICE, confidence=0.5, evidence="invoice fields, no keyword",
+            model_version=VERSION,
+        )
     return _decide(scores)
+
+
+def _has_invoice_fields(invoice: Invoice | None) -> bool:
+    if invoice is None:
+        return False
+    return bool(invoice.lines) or (
+        invoice.value("total") is not None and invoice.value("invoice_number") is not None
+    )
 
 
 def _is_negative(invoice: Invoice | None) -> bool:

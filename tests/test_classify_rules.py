@@ -197,3 +197,14 @@ def test_answer_schema_restricts_gl_codes_and_validation_rejects_others() -> Non
     for content in (bad_code, missing, "not json", '{"lines": [{"line_no": 1}]}'):
         with pytest.raises(ValueError):
             parse_answer(content, queries, ["6300", "6400"], ["CC1"])
+
+
+def test_textless_document_with_invoice_fields_is_an_invoice_with_low_confidence() -> None:
+    prov = Provenance(method=Method.OCR)
+    invoice = Invoice(
+        invoice_number=FieldValue(value="A-1", confidence=0.9, provenance=prov),
+        total=FieldValue(value=Decimal("12.00"), confidence=0.9, provenance=prov),
+    )
+    result = classify_document_type(invoice, "")
+    assert result.value == DocumentType.INVOICE and result.confidence == 0.5
+    assert classify_document_type(Invoice(), "").value == DocumentType.OTHER
