@@ -143,5 +143,5 @@ def choose_thresholds(
             following = rows[count][0] if count < len(rows) else -1.0
             if right / count >= target and following < conf:
                 best = max(floor, conf)
-        chosen[name] = round(min(best, 1.0), 3)
+        chosen[name] = math.floor(min(best, 1.0) * 1000) / 1000  # never round above a value
     return chosen

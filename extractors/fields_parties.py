@@ -57,7 +57,9 @@ def _heading_hits(lines: list[Line], name: str) -> list[tuple[Line, str]]:
             if match is None:
                 continue
             rest = line.text[match.end() :].strip()
-            if rest and rest[0].isalnum() and not match.group(0).rstrip().endswith(":"):
+            if len(line.segments) > 1 and not seg[match.end() :].strip(" :"):
+                rest = ""  # the heading fills its own column; other columns are other fields
+            elif rest and rest[0].isalnum() and not match.group(0).rstrip().endswith(":"):
                 continue  # the label word is part of a sentence or a name
             hits.append((line, rest if match.group(0).rstrip().endswith(":") else ""))
             break
@@ -71,14 +73,14 @@ def _value_after_heading(lines: list[Line], line: Line, rest: str) -> tuple[str,
         if nxt.page != line.page:
             break
         if re.match(r"^name\s*:", nxt.text, re.I):
-            return _clean(nxt.text), nxt
+            return _with_continuation(lines, nxt, _clean(nxt.text)), nxt
         text = nxt.segments[0].text if nxt.segments else nxt.text
         if ":" in text or _heading_hits([nxt], "buyer_name") or _heading_hits([nxt], "vendor_name"):
             continue
         if re.fullmatch(r"(?:herrn?|frau|mr\.?|mrs\.?|ms\.?|m\.|mme|monsieur|madame)", text.strip(), re.I):
             following = lines[nxt.index + 1] if nxt.index + 1 < len(lines) else None
             if following is not None and _name_like(following.text):
-                return _clean(f"{text.strip()} {following.text}"), nxt
+                return _clean(f"{text.strip()} {_clean(following.text)}"), nxt
         if _name_like(text):
             return _with_continuation(lines, nxt, _clean(text)), nxt
     return None
@@ -90,6 +92,8 @@ def _with_continuation(lines: list[Line], line: Line, name: str) -> str:
         return name
     nxt = lines[line.index + 1]
     text = nxt.segments[0].text if nxt.segments else nxt.text
+    if re.match(r"^name\s*:", nxt.text, re.I):
+        text = _clean(nxt.text)
     if nxt.page == line.page and LEGAL_FORMS.search(text) and _name_like(text) and not re.search(r"\d", text):
         return f"{name} {_clean(text)}"
     return name
