@@ -16,6 +16,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from invoices.synthetic import labels, master
 from invoices.synthetic.model import DocSpec
@@ -41,6 +42,7 @@ class Summary:
     anomalies: dict[str, int] = field(default_factory=dict)
     document_types: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this process and the render workers together
     peak_rss_mb: float = 0.0  # this process
     peak_rss_children_mb: float = 0.0  # the largest render worker (ru_maxrss it reports)
 
@@ -53,7 +55,8 @@ class Summary:
         kinds = ", ".join(f"{k}={v}" for k, v in sorted(self.anomalies.items()))
         return (
             f"generated {self.documents} documents ({self.scanned} scanned, {self.pages} pages) "
-            f"in {self.seconds:.1f}s: {self.docs_per_second:.1f} documents/s; peak memory "
+            f"in {self.seconds:.1f}s ({self.cpu_seconds:.1f} CPU-s): "
+            f"{self.docs_per_second:.1f} documents/s; peak memory "
             f"{self.peak_rss_mb:.0f} MB (main), "
             f"{self.peak_rss_children_mb:.0f} MB (largest worker)\n"
             f"master: {self.vendors} vendors, {self.purchase_orders} POs, {self.goods_receipts} "
@@ -66,19 +69,31 @@ def _extension(spec: DocSpec) -> str:
     return spec.media if spec.scanned else "pdf"
 
 
-def render_document(spec: DocSpec, target: str) -> tuple[int, int, float]:
-    """Render one document to `target`; returns (plan key, pages, peak RSS in MB of the
-    process that rendered it). Runs in a worker."""
+class Rendered(NamedTuple):
+    """What a render worker reports for one document, and its own cost so far."""
+
+    key: int
+    pages: int
+    rss_mb: float  # peak resident memory of the process that rendered it
+    pid: int
+    cpu_seconds: float  # CPU time that process has used so far
+
+
+def render_document(spec: DocSpec, target: str) -> Rendered:
+    """Render one document to `target`. Runs in a worker."""
     data, pages = render_pdf(spec)
     if spec.scanned:
         data, pages = scan(data, spec.media, spec.render_seed, spec.stamp)
     Path(target).write_bytes(data)
-    return spec.key, pages, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return Rendered(
+        spec.key, pages, usage.ru_maxrss / 1024, os.getpid(), usage.ru_utime + usage.ru_stime
+    )
 
 
-def _render_all(plan: Plan, docs_dir: Path, workers: int) -> tuple[dict[int, int], float]:
-    """Render every document (exact duplicates are copied); returns pages per plan key and
-    the peak memory of the largest render worker."""
+def _render_all(plan: Plan, docs_dir: Path, workers: int) -> tuple[dict[int, int], float, float]:
+    """Render every document (exact duplicates are copied); returns pages per plan key, the
+    peak memory of the largest render worker and the CPU seconds of the pool's workers."""
     jobs = [d for d in plan.docs if d.copy_of is None]
     targets = [str(docs_dir / f"{plan.doc_ids[d.key]}.{_extension(d)}") for d in jobs]
     if workers <= 1 or len(jobs) < INLINE_BELOW:
@@ -91,14 +106,18 @@ def _render_all(plan: Plan, docs_dir: Path, workers: int) -> tuple[dict[int, int
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             chunk = max(1, min(16, len(jobs) // (workers * 8)))
             results = list(pool.map(render_document, jobs, targets, chunksize=chunk))
-    pages = {key: n for key, n, _ in results}
-    worker_mb = max((mb for _, _, mb in results), default=0.0)
+    pages = {r.key: r.pages for r in results}
+    worker_mb = max((r.rss_mb for r in results), default=0.0)
+    cpu: dict[int, float] = {}
+    for r in results:
+        if r.pid != os.getpid():  # rendering inline is counted with this process
+            cpu[r.pid] = max(cpu.get(r.pid, 0.0), r.cpu_seconds)
     for d in plan.docs:
         if d.copy_of is not None:
             src = docs_dir / f"{plan.doc_ids[d.copy_of]}.{_extension(d)}"
             shutil.copyfile(src, docs_dir / f"{plan.doc_ids[d.key]}.{_extension(d)}")
             pages[d.key] = pages[d.copy_of]
-    return pages, worker_mb
+    return pages, worker_mb, sum(cpu.values())
 
 
 def _clear(out: Path) -> None:
@@ -143,6 +162,8 @@ def generate_corpus(
     `workers` = 0 uses one render process per core.
     """
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     out = Path(out)
     opts = Options(invoices=invoices, seed=seed, **options)  # type: ignore[arg-type]
     plan = plan_corpus(opts)
@@ -150,10 +171,12 @@ def generate_corpus(
     master.write_master(out / "master", plan.vendors, plan.orders, plan.receipts, plan.history)
     docs_dir = out / "docs"
     docs_dir.mkdir(parents=True, exist_ok=True)
-    pages, worker_mb = _render_all(plan, docs_dir, workers or os.cpu_count() or 1)
+    pages, worker_mb, worker_cpu = _render_all(plan, docs_dir, workers or os.cpu_count() or 1)
     _write_labels(plan, out, pages, seed)
     seconds = time.perf_counter() - started
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    own = usage.ru_maxrss / 1024
+    cpu_seconds = usage.ru_utime + usage.ru_stime - cpu_before + worker_cpu
     return Summary(
         out=out,
         documents=len(plan.docs),
@@ -166,6 +189,7 @@ def generate_corpus(
         anomalies=dict(Counter(a.kind for d in plan.docs for a in d.anomalies)),
         document_types=dict(Counter(d.document_type for d in plan.docs)),
         seconds=seconds,
+        cpu_seconds=cpu_seconds,
         peak_rss_mb=own,
         peak_rss_children_mb=worker_mb,
     )
