@@ -145,3 +145,18 @@ def choose_thresholds(
                 best = max(floor, conf)
         chosen[name] = math.floor(min(best, 1.0) * 1000) / 1000  # never round above a value
     return chosen
+
+
+def thresholds_for_every_set(
+    sample_sets: dict[str, list[tuple[str, dict[str, float], bool]]], target: float = 0.99
+) -> dict[str, float]:
+    """Per field, the strictest of the thresholds each labelled set needs on its own.
+
+    A threshold chosen on the pooled values can hold on average and fail on one kind of
+    document (OCR receipts): taking the maximum keeps `target` on every set.
+    """
+    chosen: dict[str, float] = {}
+    for samples in sample_sets.values():
+        for name, value in choose_thresholds(samples, target).items():
+            chosen[name] = max(chosen.get(name, 0.0), value)
+    return dict(sorted(chosen.items()))

@@ -175,22 +175,22 @@ def _fit(folder: Path, scores: Scores) -> None:
     """Keep this folder's (evidence, right?) samples and refit on every folder's samples."""
     from extractors.confidence import (
         CALIBRATION_FILE,
-        choose_thresholds,
         fit_calibration,
         save_calibration,
+        thresholds_for_every_set,
     )
 
     store = CALIBRATION_FILE.parent / f"samples_{folder.resolve().name}.jsonl"
     store.parent.mkdir(parents=True, exist_ok=True)
     store.write_text("".join(json.dumps(s) + "\n" for s in scores.samples))
-    samples = [
-        tuple(json.loads(raw))
+    sets = {
+        file.stem: [tuple(json.loads(raw)) for raw in file.read_text().splitlines()]
         for file in sorted(store.parent.glob("samples_*.jsonl"))
-        for raw in file.read_text().splitlines()
-    ]
+    }
+    samples = [row for rows in sets.values() for row in rows]
     save_calibration(fit_calibration(samples))  # type: ignore[arg-type]
     print(f"calibration fitted on {len(samples)} values from {store.parent}")
-    print(f"thresholds for 99% precision: {choose_thresholds(samples)}")  # type: ignore[arg-type]
+    print(f"thresholds for 99% precision on every set: {thresholds_for_every_set(sets)}")  # type: ignore[arg-type]
 
 
 def _as_json(scores: Scores, timing: dict[str, Any], preds: list[dict[str, Any]],
