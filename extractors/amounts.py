@@ -99,7 +99,9 @@ def _to_decimal(match: re.Match[str], decimal_hint: str | None) -> tuple[Decimal
         value = Decimal(f"{digits}.{tail}" if tail else digits)
     except InvalidOperation:
         return None
-    negative = bool(match.group("sign") and match.group("sign") != "+") or bool(match.group("trail"))
+    negative = bool(match.group("sign") and match.group("sign") != "+") or bool(
+        match.group("trail")
+    )
     if match.group("open") and match.group("close"):
         negative = True
     return (-value if negative else value), len(tail)
@@ -139,7 +141,7 @@ def format_amount(value: Decimal, decimal_sep: str = ".", thousands_sep: str = "
     quantized = value.quantize(Decimal("0.01"))
     sign = "-" if quantized < 0 else ""
     integer, _, decimals = f"{abs(quantized):f}".partition(".")
-    groups = []
+    groups: list[str] = []
     while len(integer) > 3:
         groups.insert(0, integer[-3:])
         integer = integer[:-3]

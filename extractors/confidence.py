@@ -31,7 +31,9 @@ FEATURES: tuple[str, ...] = (
     "bias",
 )
 
-CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "data" / "calibration" / "confidence.json"
+CALIBRATION_FILE = (
+    Path(__file__).resolve().parent.parent / "data" / "calibration" / "confidence.json"
+)
 
 # Before any calibration: a cautious hand-set model (every weight is a guess, so values stay
 # below the default auto-accept thresholds unless several kinds of evidence agree).
@@ -75,7 +77,9 @@ def load_model(path: str = str(CALIBRATION_FILE)) -> dict[str, dict[str, float]]
     return {"*": dict(_PRIOR)}
 
 
-def confidence(field: str, evidence: dict[str, float], model: dict[str, Any] | None = None) -> float:
+def confidence(
+    field: str, evidence: dict[str, float], model: dict[str, Any] | None = None
+) -> float:
     """The calibrated probability that a value with this evidence is right."""
     weights_by_field = model if model is not None else load_model()
     weights = weights_by_field.get(field) or weights_by_field.get("*") or _PRIOR

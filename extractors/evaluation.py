@@ -30,8 +30,17 @@ _LEGAL = re.compile(
     r"s\.a|b\.v|n\.v|& co)\b\.?",
     re.I,
 )
-_TYPE_CODES = {"380": "invoice", "381": "credit_note", "384": "correction", "389": "invoice",
-               "326": "invoice", "386": "invoice", "875": "invoice", "876": "invoice", "877": "invoice"}
+_TYPE_CODES = {
+    "380": "invoice",
+    "381": "credit_note",
+    "384": "correction",
+    "389": "invoice",
+    "326": "invoice",
+    "386": "invoice",
+    "875": "invoice",
+    "876": "invoice",
+    "877": "invoice",
+}
 
 
 def normalise(name: str, value: Any) -> str | None:
@@ -157,8 +166,9 @@ def score_lines(predicted: list[dict[str, Any]], gold: list[dict[str, Any]]) -> 
     return hits
 
 
-def score_document(scores: Scores, label: dict[str, Any], prediction: dict[str, Any],
-                   thresholds: dict[str, float]) -> None:
+def score_document(
+    scores: Scores, label: dict[str, Any], prediction: dict[str, Any], thresholds: dict[str, float]
+) -> None:
     """Add one document's comparison to the running scores.
 
     `prediction` maps a header field to {"value", "confidence", "evidence"} and has "lines".

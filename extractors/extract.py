@@ -91,16 +91,21 @@ def _fill_by_rule(values: dict[str, Any]) -> dict[str, Any]:
     """Amount due equals the total when nothing was prepaid or credited on the page."""
     total = values.get("total")
     if "amount_due" not in values and total is not None:
-        prov = total.provenance.model_copy(update={"method": Method.RULE, "extractor": "rule:due=total"})
+        prov = total.provenance.model_copy(
+            update={"method": Method.RULE, "extractor": "rule:due=total"}
+        )
         values["amount_due"] = total.model_copy(
             update={"provenance": prov, "confidence": round(total.confidence * 0.9, 4)}
         )
     subtotal, tax = values.get("subtotal"), values.get("tax")
     if subtotal is None and tax is not None and total is not None:
         value = Decimal(total.value) - Decimal(tax.value)
-        prov = total.provenance.model_copy(update={"method": Method.RULE, "extractor": "rule:total-tax"})
+        prov = total.provenance.model_copy(
+            update={"method": Method.RULE, "extractor": "rule:total-tax"}
+        )
         values["subtotal"] = FieldValue[Any](
-            value=value, confidence=round(min(total.confidence, tax.confidence) * 0.8, 4),
+            value=value,
+            confidence=round(min(total.confidence, tax.confidence) * 0.8, 4),
             provenance=prov,
         )
     return values
@@ -115,8 +120,10 @@ def _merge(xml: Invoice, visual: Invoice, settings: Settings) -> Invoice:
     update: dict[str, Any] = {}
     for name in HEADER_FIELDS:
         seen = visual.field(name)
-        if xml.field(name) is None and seen is not None and seen.confidence >= max(
-            settings.thresholds(name), 0.5
+        if (
+            xml.field(name) is None
+            and seen is not None
+            and seen.confidence >= max(settings.thresholds(name), 0.5)
         ):
             update[name] = seen
     if not xml.lines and visual.lines:
@@ -126,7 +133,9 @@ def _merge(xml: Invoice, visual: Invoice, settings: Settings) -> Invoice:
     return xml.model_copy(update=update)
 
 
-def extract_invoice(text: DocumentText, settings: Settings, *, use_einvoice: bool = True) -> Invoice:
+def extract_invoice(
+    text: DocumentText, settings: Settings, *, use_einvoice: bool = True
+) -> Invoice:
     """The invoice of a document: from its e-invoice XML when present and allowed, else visual."""
     visual = extract_visual(text, settings) if text.pages else Invoice()
     if not (use_einvoice and settings.read_einvoice_xml and text.einvoice_xml):

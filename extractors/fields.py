@@ -98,26 +98,37 @@ def _checked(lines: list[Line], name: str, pattern: re.Pattern[str], valid) -> l
                 continue
             weight = 1.0 if line.index in labelled else 0.7
             found.append(
-                Candidate(name, compact, match.group(0), line,
-                          text_box(line, match.start(), match.end()), weight, 1.0,
-                          {"checksum": 1.0})
+                Candidate(
+                    name,
+                    compact,
+                    match.group(0),
+                    line,
+                    text_box(line, match.start(), match.end()),
+                    weight,
+                    1.0,
+                    {"checksum": 1.0},
+                )
             )
     return found
 
 
 def _buyer_context(line: Line, lines: list[Line]) -> bool:
     """Whether a line sits in the buyer's block or names the buyer's own identifiers."""
-    if re.search(r"\b(?:ihre|your|votre|uw|kunde|customer|client|buyer|k[äa]ufer)\b", line.text, re.I):
+    if re.search(
+        r"\b(?:ihre|your|votre|uw|kunde|customer|client|buyer|k[äa]ufer)\b", line.text, re.I
+    ):
         return True
     return False
 
 
 def _vat_format(compact: str) -> bool:
-    return bool(re.fullmatch(r"(?:[A-Z]{2}|EL)[0-9A-Z]{8,12}", compact)) and bool(re.search(r"\d{6}", compact))
+    return bool(re.fullmatch(r"(?:[A-Z]{2}|EL)[0-9A-Z]{8,12}", compact)) and bool(
+        re.search(r"\d{6}", compact)
+    )
 
 
 def vat_candidates(lines: list[Line]) -> list[Candidate]:
-    """Seller VAT ids: checksum-valid anywhere, or well-formed after a VAT label; never the buyer's."""
+    """Seller VAT ids: checksum-valid, or well-formed after a VAT label (not the buyer's)."""
     found = _checked(lines, "vendor_vat_id", _VAT, std_vat.is_valid)
     seen = {(c.line.index, c.value) for c in found}
 
@@ -141,6 +152,7 @@ def iban_candidates(lines: list[Line]) -> list[Candidate]:
 
 def bic_candidates(lines: list[Line]) -> list[Candidate]:
     """BICs printed after a BIC/SWIFT label."""
+
     def parse(text: str) -> tuple[Any, int, int] | None:
         match = _BIC.search(text[:40])
         if match and std_bic.is_valid(match.group(0)):
@@ -155,7 +167,9 @@ def currency_candidate(lines: list[Line]) -> Candidate | None:
     votes: Counter[str] = Counter()
     first: dict[str, Line] = {}
     for line in lines:
-        for code in re.findall(r"\b(EUR|USD|GBP|CHF|INR|PLN|MYR|JPY|SEK|NOK|DKK|CZK|CAD|AUD|SGD)\b", line.text):
+        for code in re.findall(
+            r"\b(EUR|USD|GBP|CHF|INR|PLN|MYR|JPY|SEK|NOK|DKK|CZK|CAD|AUD|SGD)\b", line.text
+        ):
             votes[code] += 2
             first.setdefault(code, line)
         symbol = currency_in(re.sub(r"\b[A-Z]{3}\b", "", line.text))
@@ -167,13 +181,17 @@ def currency_candidate(lines: list[Line]) -> Candidate | None:
     code, count = votes.most_common(1)[0]
     share = count / sum(votes.values())
     line = first[code]
-    return Candidate("currency", code, code, line, line.bbox, 0.6 + 0.4 * share, 1.0,
-                     {"agreement": share})
+    return Candidate(
+        "currency", code, code, line, line.bbox, 0.6 + 0.4 * share, 1.0, {"agreement": share}
+    )
 
 
 _DOC_TYPES = [
     (DocumentType.CREDIT_NOTE, r"gutschrift|credit\s*note|avoir|creditnota|korekta|storno"),
-    (DocumentType.CORRECTION, r"rechnungskorrektur|korrekturrechnung|corrected\s*invoice|facture\s*rectificative"),
+    (
+        DocumentType.CORRECTION,
+        r"rechnungskorrektur|korrekturrechnung|corrected\s*invoice|facture\s*rectificative",
+    ),
     (DocumentType.REMINDER, r"zahlungserinnerung|mahnung|payment\s*reminder|relance"),
     (DocumentType.STATEMENT, r"kontoauszug|statement\s*of\s*account|relev[ée]\s*de\s*compte"),
     (DocumentType.INVOICE, r"rechnung|invoice|facture|factuur|faktura|bill\b|fattura"),
@@ -187,7 +205,9 @@ def document_type_candidate(lines: list[Line]) -> Candidate | None:
     for line in head:
         for doc_type, pattern in _DOC_TYPES:
             if re.search(rf"(?<![\w]){pattern}", line.text, re.I):
-                return Candidate("document_type", doc_type, line.text[:60], line, line.bbox, 0.9, 1.0)
+                return Candidate(
+                    "document_type", doc_type, line.text[:60], line, line.bbox, 0.9, 1.0
+                )
     if lines:
         return Candidate("document_type", DocumentType.INVOICE, "", lines[0], None, 0.3, 1.0)
     return None
@@ -196,7 +216,7 @@ def document_type_candidate(lines: list[Line]) -> Candidate | None:
 def payment_terms_candidate(lines: list[Line]) -> Candidate | None:
     """The payment terms: the text after its label, or a line that states them."""
     for line, match, weight in label_hits(lines, "payment_terms"):
-        rest = line.text[match.end():].strip(" :")
+        rest = line.text[match.end() :].strip(" :")
         text = rest if len(rest) > 3 else line.text
         if match.start() > 0 or weight < 1.0:
             text = line.text
@@ -216,7 +236,9 @@ def simple_fields(lines: list[Line], ctx: DocumentContext) -> dict[str, Candidat
         dates = _unlabelled_dates(lines, ctx)
     picked["invoice_date"] = best(dates)
     picked["due_date"] = best(candidates(lines, "due_date", _date_parser(ctx)))
-    po = [c for c in candidates(lines, "po_number", parse_identifier) if not _is_number_of(c, picked)]
+    po = [
+        c for c in candidates(lines, "po_number", parse_identifier) if not _is_number_of(c, picked)
+    ]
     picked["po_number"] = best(po)
     picked["vendor_vat_id"] = best(_in_seller_block(lines, vat_candidates(lines)))
     picked["iban"] = best(iban_candidates(lines))
@@ -243,12 +265,18 @@ def _is_number_of(cand: Candidate, picked: dict[str, Candidate | None]) -> bool:
 
 def _unlabelled_dates(lines: list[Line], ctx: DocumentContext) -> list[Candidate]:
     """Without a date label: the first dates of the first page, weakly."""
-    found = []
+    found: list[Candidate] = []
     for line in lines[:60]:
         for match in find_dates(line.text, ctx.day_first):
             found.append(
-                Candidate("invoice_date", match.value, match.raw, line,
-                          text_box(line, match.start, match.end), 0.35,
-                          1.0 if not found else 0.5)
+                Candidate(
+                    "invoice_date",
+                    match.value,
+                    match.raw,
+                    line,
+                    text_box(line, match.start, match.end),
+                    0.35,
+                    1.0 if not found else 0.5,
+                )
             )
     return found[:3]

@@ -11,8 +11,11 @@ import re
 LABELS: dict[str, list[tuple[str, float]]] = {
     "invoice_number": [
         (r"rechnungs?[\s-]?(?:nummer|nr\.?|no\.?)", 1.0),
-        (r"\w*(?:rechnung|gutschrift|korrektur\w*|beleg)(?:\s\w+){0,2}?(?:\s*\([^)]{0,40}\))*\s*"
-         r"(?:nr\.?|nummer|no\.?|#)(?![\w])", 1.0),
+        (
+            r"\w*(?:rechnung|gutschrift|korrektur\w*|beleg)(?:\s\w+){0,2}?(?:\s*\([^)]{0,40}\))*\s*"
+            r"(?:nr\.?|nummer|no\.?|#)(?![\w])",
+            1.0,
+        ),
         (r"invoice\s*(?:no\.?|number|num\.?|nr\.?|#|id)", 1.0),
         (r"(?:tax\s)?invoice\s*:", 0.6),
         (r"(?:credit\s*note|bill|receipt|document|doc)\s*(?:no\.?|number|#|nr\.?)", 0.8),
@@ -32,8 +35,11 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"factuurdatum", 1.0),
         (r"data\s*wystawienia", 1.0),
         (r"(?:beleg|ausstellungs)datum", 0.8),
-        (r"\w*(?:rechnung|invoice|gutschrift|facture)(?:\s*\([^)]{0,40}\))*\s*(?:\w+\s+){0,2}"
-         r"(?:nr\.?|no\.?|n°|#)\s*\S+\s+(?:vom|du|dated|of)(?![\w])", 0.9),
+        (
+            r"\w*(?:rechnung|invoice|gutschrift|facture)(?:\s*\([^)]{0,40}\))*\s*(?:\w+\s+){0,2}"
+            r"(?:nr\.?|no\.?|n°|#)\s*\S+\s+(?:vom|du|dated|of)(?![\w])",
+            0.9,
+        ),
         (r"(?<![\w-])(?:datum|date|dated|tarikh)(?![\w-])", 0.55),
     ],
     "due_date": [
@@ -63,23 +69,44 @@ LABELS: dict[str, list[tuple[str, float]]] = {
     ],
     "subtotal": [
         (r"sub[\s-]?total|subtotaal|sous[\s-]total", 1.0),
-        (r"(?:total|totaal|summe|betrag|montant)\s*(?:excl\.?|exkl\.?|hors|without|before|ohne|netto|net|ht\b)", 1.0),
-        (r"rechnungssumme\s*(?:netto|ohne)|nettobetrag|netto(?:summe|betrag)|gesamt\s*netto|summe\s*netto", 1.0),
+        (
+            r"(?:total|totaal|summe|betrag|montant)\s*(?:excl\.?|exkl\.?|hors|without|before|ohne|netto|net|ht\b)",
+            1.0,
+        ),
+        (
+            r"rechnungssumme\s*(?:netto|ohne)|nettobetrag|netto(?:summe|betrag)|gesamt\s*netto|summe\s*netto",
+            1.0,
+        ),
         (r"net\s*(?:total|amount)|total\s*ht|montant\s*ht|exclusief\s*btw|total\s*net", 1.0),
         (r"total\s*excl\w*", 0.8),
     ],
     "tax": [
-        (r"steuerbetrag|mehrwertsteuer|umsatzsteuer|ust\.?(?:[\s-]*betrag)?|mwst\.?|zuzügl\.?\s*ust", 0.8),
+        (
+            r"steuerbetrag|mehrwertsteuer|umsatzsteuer|ust\.?(?:[\s-]*betrag)?|mwst\.?|zuzügl\.?\s*ust",
+            0.8,
+        ),
         (r"(?:total\s*)?(?:vat|tax|gst|sst)(?:\s*amount|\s*total)?", 0.8),
         (r"(?:montant\s*)?tva|btw(?:[\s-]*bedrag)?", 0.8),
     ],
     "total": [
-        (r"grand\s*total|total\s*(?:amount|due|payable|incl\w*|ttc|inkl\w*|sales|\(incl)|amount\s*payable", 1.0),
-        (r"bruttosumme|gesamtbetrag|rechnungs(?:summe|betrag)\s*(?:brutto|inkl)|summe\s*(?:brutto|inkl\w*)|endbetrag|brutto(?:betrag|summe)?", 1.0),
-        (r"montant\s*ttc|total\s*ttc|net\s*[àa]\s*payer|totaal\s*(?:incl\.?|bedrag)|te\s*betalen", 1.0),
+        (
+            r"grand\s*total|total\s*(?:amount|due|payable|incl\w*|ttc|inkl\w*|sales|\(incl)|amount\s*payable",
+            1.0,
+        ),
+        (
+            r"bruttosumme|gesamtbetrag|rechnungs(?:summe|betrag)\s*(?:brutto|inkl)|summe\s*(?:brutto|inkl\w*)|endbetrag|brutto(?:betrag|summe)?",
+            1.0,
+        ),
+        (
+            r"montant\s*ttc|total\s*ttc|net\s*[àa]\s*payer|totaal\s*(?:incl\.?|bedrag)|te\s*betalen",
+            1.0,
+        ),
         (r"(?:rounded|nett?)\s*total|total\s*(?:rounded|payable)|grand\s*total", 1.1),
         (r"total\s*\(?rm\)?", 0.9),
-        (r"(?<![\w-])(?:total|totaal|summe|gesamt|betrag|amount|razem|do\s*zap[łl]aty)(?![\w-])", 0.6),
+        (
+            r"(?<![\w-])(?:total|totaal|summe|gesamt|betrag|amount|razem|do\s*zap[łl]aty)(?![\w-])",
+            0.6,
+        ),
     ],
     "amount_due": [
         (r"zahlbetrag|zu\s*zahlen(?:der\s*betrag)?|offener\s*betrag|restbetrag", 1.0),
@@ -89,8 +116,14 @@ LABELS: dict[str, list[tuple[str, float]]] = {
     "iban": [(r"iban(?:[\s-]*nr\.?)?", 1.0)],
     "bic": [(r"bic|swift(?:[\s-]*code)?", 1.0)],
     "payment_terms": [
-        (r"zahlungsbedingung\w*|payment\s*terms?|terms\s*of\s*payment|conditions?\s*de\s*(?:paiement|r[èe]glement)|betalingstermijn", 1.0),
-        (r"zahlbar\s*(?:innerhalb|sofort|bis)|payable\s*within|net\s*\d+\s*days|due\s*(?:upon|on)\s*receipt", 0.8),
+        (
+            r"zahlungsbedingung\w*|payment\s*terms?|terms\s*of\s*payment|conditions?\s*de\s*(?:paiement|r[èe]glement)|betalingstermijn",
+            1.0,
+        ),
+        (
+            r"zahlbar\s*(?:innerhalb|sofort|bis)|payable\s*within|net\s*\d+\s*days|due\s*(?:upon|on)\s*receipt",
+            0.8,
+        ),
     ],
     "vendor_name": [
         (r"verk[äa]ufer|rechnungs(?:steller|ersteller)|lieferant|leistungserbringer", 1.0),
@@ -131,8 +164,7 @@ def _flexible(pattern: str) -> str:
 
 COMPILED: dict[str, list[tuple[re.Pattern[str], float]]] = {
     name: [
-        (re.compile(rf"(?<![\w])(?:{_flexible(p)})\s*[:#.]?", re.IGNORECASE), w)
-        for p, w in entries
+        (re.compile(rf"(?<![\w])(?:{_flexible(p)})\s*[:#.]?", re.IGNORECASE), w) for p, w in entries
     ]
     for name, entries in LABELS.items()
 }

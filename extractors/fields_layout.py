@@ -141,7 +141,7 @@ def _page_lines_from_words(page: PageText, start: int) -> list[Line]:
 
 
 def _page_lines_from_text(page: PageText, start: int) -> list[Line]:
-    lines = []
+    lines: list[Line] = []
     for raw in page.text.splitlines():
         if not raw.strip():
             continue

@@ -27,9 +27,39 @@ _INCLUDED = re.compile(
 CENT = Decimal("0.01")
 _CURRENCY_BEFORE = re.compile(r"(?:[€$£₹]|\b(?:rs\.?|rm|eur|usd|inr|gbp|chf|pln|myr))\s?$", re.I)
 # Rates printed without a % sign are only believed when they are a VAT/GST rate in use somewhere.
-COMMON_RATES = frozenset(Decimal(r) for r in (
-    "2.1", "2.5", "3", "4", "5", "5.5", "6", "7", "7.7", "8", "8.1", "9", "10", "12", "13", "14",
-    "15", "16", "17", "18", "19", "20", "21", "22", "23", "24", "25", "27"))
+COMMON_RATES = frozenset(
+    Decimal(r)
+    for r in (
+        "2.1",
+        "2.5",
+        "3",
+        "4",
+        "5",
+        "5.5",
+        "6",
+        "7",
+        "7.7",
+        "8",
+        "8.1",
+        "9",
+        "10",
+        "12",
+        "13",
+        "14",
+        "15",
+        "16",
+        "17",
+        "18",
+        "19",
+        "20",
+        "21",
+        "22",
+        "23",
+        "24",
+        "25",
+        "27",
+    )
+)
 TOP = 6
 ARITHMETIC_BONUS = 1.2
 
@@ -101,7 +131,9 @@ def _top(found: list[Candidate]) -> list[Candidate | None]:
     return [*sorted(merged.values(), key=lambda c: -c.score)[:TOP], None]
 
 
-def _combo_score(s: Candidate | None, t: Candidate | None, g: Candidate | None, tol: Decimal) -> float:
+def _combo_score(
+    s: Candidate | None, t: Candidate | None, g: Candidate | None, tol: Decimal
+) -> float:
     score = sum(c.score for c in (s, t, g) if c is not None)
     if s is not None and t is not None and g is not None:
         if abs(s.value + t.value - g.value) <= tol:
@@ -141,12 +173,12 @@ def money_fields(
         subtotal.append(derived_base)
     best_combo = max(
         itertools.product(_top(subtotal), _top(tax), _top(total)),
-        key=lambda combo: _combo_score(*combo, tolerance),
+        key=lambda combo: _combo_score(combo[0], combo[1], combo[2], tolerance),
     )
     picked: dict[str, Candidate] = {}
-    holds = all(c is not None for c in best_combo) and _combo_score(*best_combo, tolerance) > sum(
-        c.score for c in best_combo if c is not None
-    )
+    holds = all(c is not None for c in best_combo) and _combo_score(
+        best_combo[0], best_combo[1], best_combo[2], tolerance
+    ) > sum(c.score for c in best_combo if c is not None)
     for name, cand in zip(("subtotal", "tax", "total"), best_combo, strict=True):
         if cand is not None:
             cand.field = name

@@ -77,7 +77,9 @@ def _value_after_heading(lines: list[Line], line: Line, rest: str) -> tuple[str,
         text = nxt.segments[0].text if nxt.segments else nxt.text
         if ":" in text or _heading_hits([nxt], "buyer_name") or _heading_hits([nxt], "vendor_name"):
             continue
-        if re.fullmatch(r"(?:herrn?|frau|mr\.?|mrs\.?|ms\.?|m\.|mme|monsieur|madame)", text.strip(), re.I):
+        if re.fullmatch(
+            r"(?:herrn?|frau|mr\.?|mrs\.?|ms\.?|m\.|mme|monsieur|madame)", text.strip(), re.I
+        ):
             following = lines[nxt.index + 1] if nxt.index + 1 < len(lines) else None
             if following is not None and _name_like(following.text):
                 return _clean(f"{text.strip()} {_clean(following.text)}"), nxt
@@ -94,7 +96,12 @@ def _with_continuation(lines: list[Line], line: Line, name: str) -> str:
     text = nxt.segments[0].text if nxt.segments else nxt.text
     if re.match(r"^name\s*:", nxt.text, re.I):
         text = _clean(nxt.text)
-    if nxt.page == line.page and LEGAL_FORMS.search(text) and _name_like(text) and not re.search(r"\d", text):
+    if (
+        nxt.page == line.page
+        and LEGAL_FORMS.search(text)
+        and _name_like(text)
+        and not re.search(r"\d", text)
+    ):
         return f"{name} {_clean(text)}"
     return name
 
@@ -137,8 +144,16 @@ def _legal_form_candidates(lines: list[Line], buyer: set[int]) -> list[Candidate
             repeats = min(counts.get(value.casefold(), 1), 3)
             first = 0.3 if not found and first_page else 0.0  # the letterhead comes first
             found.append(
-                Candidate("vendor_name", value, seg.text, line, seg.bbox,
-                          0.6 + 0.05 * repeats, top, {"bonus": first})
+                Candidate(
+                    "vendor_name",
+                    value,
+                    seg.text,
+                    line,
+                    seg.bbox,
+                    0.6 + 0.05 * repeats,
+                    top,
+                    {"bonus": first},
+                )
             )
     return found
 

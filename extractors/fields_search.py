@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from extractors.fields_labels import ANY_LABEL, COMPILED
@@ -18,7 +19,9 @@ from extractors.fields_layout import Line
 from invoices.records import BBox
 
 # "incl. VAT", "excl. USt.": the tax word qualifies another amount, it is not a label
-_QUALIFIED = re.compile(r"(?:incl|inkl|excl|exkl|ohne|hors|without|before|zzgl)\w*\.?\s*\(?\s*$", re.I)
+_QUALIFIED = re.compile(
+    r"(?:incl|inkl|excl|exkl|ohne|hors|without|before|zzgl)\w*\.?\s*\(?\s*$", re.I
+)
 
 # parser(text) -> (value, start, end) of the first acceptable value, or None
 Parser = Callable[[str], "tuple[Any, int, int] | None"]
@@ -35,7 +38,7 @@ class Candidate:
     bbox: BBox | None
     label_weight: float  # 0 when found without a label
     position: float  # 1 right of the label, lower below it or unlabelled
-    extra: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, float] = dc_field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -122,9 +125,7 @@ def label_hits(lines: list[Line], name: str) -> Iterator[tuple[Line, re.Match[st
                 yield line, match, weight
 
 
-def candidates(
-    lines: list[Line], name: str, parse: Parser, below: int = 2
-) -> list[Candidate]:
+def candidates(lines: list[Line], name: str, parse: Parser, below: int = 2) -> list[Candidate]:
     """The values a parser finds right of or below each label of a field."""
     found: list[Candidate] = []
     by_index = {ln.index: ln for ln in lines}
@@ -138,8 +139,15 @@ def candidates(
             value, start, end = hit
             offset = match.end() + start
             found.append(
-                Candidate(name, value, right[start:end].strip(), line,
-                          text_box(line, offset, match.end() + end), weight, 1.0)
+                Candidate(
+                    name,
+                    value,
+                    right[start:end].strip(),
+                    line,
+                    text_box(line, offset, match.end() + end),
+                    weight,
+                    1.0,
+                )
             )
             continue
         span = x_range(line, match.start(), match.end())
@@ -152,9 +160,15 @@ def candidates(
             if hit is not None:
                 value, start, end = hit
                 found.append(
-                    Candidate(name, value, text[start:end].strip(), nxt,
-                              text_box(nxt, offset + start, offset + end), weight,
-                              0.85 if step == 1 else 0.6)
+                    Candidate(
+                        name,
+                        value,
+                        text[start:end].strip(),
+                        nxt,
+                        text_box(nxt, offset + start, offset + end),
+                        weight,
+                        0.85 if step == 1 else 0.6,
+                    )
                 )
                 break
     return found

@@ -32,7 +32,9 @@ _END = re.compile(
     r"zahlungsbedingungen|bank|payment)",
     re.I,
 )
-_CARRY = re.compile(r"übertrag|uebertrag|carried\s*(?:forward|over)|brought\s*forward|report\b|a\s*reporter", re.I)
+_CARRY = re.compile(
+    r"übertrag|uebertrag|carried\s*(?:forward|over)|brought\s*forward|report\b|a\s*reporter", re.I
+)
 _NOT_ITEM = re.compile(
     r"(?:brutto|netto)?preis\s*:|bruttopreis|rabatt|abschlag|discount|zuschlag|"
     r"^\W*(?:gtin|ean|art\.?-?nr|serienummer|serial)\b",
@@ -93,7 +95,8 @@ def _split_qty_price(nums: list[AmountMatch], total: Decimal) -> tuple[Any, Any]
         (qty, price)
         for price in nums
         for qty in nums
-        if qty is not price and qty.value != 0
+        if qty is not price
+        and qty.value != 0
         and abs((qty.value * price.value).quantize(CENT) - total) <= CENT
     ]
     if not pairs:
@@ -107,8 +110,10 @@ def _description(line: Line, nums: list[AmountMatch]) -> str:
     for num in sorted(nums, key=lambda n: -n.start):
         text = text[: num.start] + " " + text[num.end :]
     words = [
-        w for w in text.split()
-        if not _UNIT.match(w) and not re.fullmatch(r"[\W\d]*|%|€|\$|VAT|\(S\)|EUR|[A-Z]*\d+[A-Z\d]*", w)
+        w
+        for w in text.split()
+        if not _UNIT.match(w)
+        and not re.fullmatch(r"[\W\d]*|%|€|\$|VAT|\(S\)|EUR|[A-Z]*\d+[A-Z\d]*", w)
     ]
     return " ".join(words).strip(" :").lstrip("-").strip()
 
@@ -141,11 +146,21 @@ def _item(line: Line, after: list[Line], ctx: DocumentContext, used: set[int]) -
 def _line_item(line: Line, description: str, qty: Any, price: Any, total: Decimal) -> LineItem:
     checked = qty is not None
     conf = 0.95 if checked else 0.6
-    prov = Provenance(method=line.method, extractor="layout-lines", version="1",
-                      page=line.page, bbox=line.bbox, raw=line.text[:300])
+    prov = Provenance(
+        method=line.method,
+        extractor="layout-lines",
+        version="1",
+        page=line.page,
+        bbox=line.bbox,
+        raw=line.text[:300],
+    )
 
     def fv(value: Any) -> FieldValue[Any] | None:
-        return None if value is None else FieldValue[Any](value=value, confidence=conf, provenance=prov)
+        return (
+            None
+            if value is None
+            else FieldValue[Any](value=value, confidence=conf, provenance=prov)
+        )
 
     return LineItem(
         description=fv(description),
@@ -182,4 +197,6 @@ def _continued(item: LineItem, following: list[Line], used: set[int]) -> LineIte
     head = item.description.value
     joined = f"{head}{text}" if head.endswith("-") else f"{head} {text}"
     used.add(nxt.index)
-    return item.model_copy(update={"description": item.description.model_copy(update={"value": joined})})
+    return item.model_copy(
+        update={"description": item.description.model_copy(update={"value": joined})}
+    )

@@ -22,9 +22,40 @@ from invoices.settings import Settings
 PLAUSIBLE_RATES = frozenset(
     Decimal(r)
     for r in (
-        "0", "2.1", "2.5", "2.6", "3", "3.7", "3.8", "4", "5", "5.5", "6", "7", "7.7", "8", "8.1",
-        "9", "10", "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23", "24",
-        "25", "25.5", "27", "28",
+        "0",
+        "2.1",
+        "2.5",
+        "2.6",
+        "3",
+        "3.7",
+        "3.8",
+        "4",
+        "5",
+        "5.5",
+        "6",
+        "7",
+        "7.7",
+        "8",
+        "8.1",
+        "9",
+        "10",
+        "12",
+        "13",
+        "14",
+        "15",
+        "16",
+        "17",
+        "18",
+        "19",
+        "20",
+        "21",
+        "22",
+        "23",
+        "24",
+        "25",
+        "25.5",
+        "27",
+        "28",
     )
 )
 KNOWN_CURRENCIES = frozenset(
@@ -47,9 +78,11 @@ def check_lines_subtotal(invoice: Invoice, tolerance: Decimal) -> CheckResult | 
     lines_sum = sum((Decimal(t) for t in totals), Decimal(0))
     ok = abs(lines_sum - subtotal) <= tolerance
     return CheckResult(
-        name="lines_sum_to_subtotal", passed=ok,
+        name="lines_sum_to_subtotal",
+        passed=ok,
         reason=None if ok else ReasonCode.ARITHMETIC_LINES_SUBTOTAL,
-        expected=str(subtotal), actual=str(lines_sum),
+        expected=str(subtotal),
+        actual=str(lines_sum),
         detail="" if ok else "the line totals do not add up to the subtotal",
     )
 
@@ -61,9 +94,11 @@ def check_subtotal_tax_total(invoice: Invoice, tolerance: Decimal) -> CheckResul
         return None
     ok = abs(subtotal + tax - total) <= tolerance
     return CheckResult(
-        name="subtotal_plus_tax_is_total", passed=ok,
+        name="subtotal_plus_tax_is_total",
+        passed=ok,
         reason=None if ok else ReasonCode.ARITHMETIC_SUBTOTAL_TAX_TOTAL,
-        expected=str(total), actual=str(subtotal + tax),
+        expected=str(total),
+        actual=str(subtotal + tax),
     )
 
 
@@ -75,7 +110,8 @@ def check_tax_rates(invoice: Invoice) -> CheckResult | None:
         return None
     odd = sorted(r for r in rates if Decimal(r).normalize() not in PLAUSIBLE_RATES)
     return CheckResult(
-        name="tax_rates_plausible", passed=not odd,
+        name="tax_rates_plausible",
+        passed=not odd,
         reason=ReasonCode.TAX_RATE_IMPLAUSIBLE if odd else None,
         actual=", ".join(str(r) for r in odd) or None,
     )
@@ -87,8 +123,12 @@ def check_currency(invoice: Invoice) -> CheckResult | None:
         return None
     code = str(invoice.currency.value).upper()
     ok = code in KNOWN_CURRENCIES
-    return CheckResult(name="currency_known", passed=ok,
-                       reason=None if ok else ReasonCode.CURRENCY_UNKNOWN, actual=code)
+    return CheckResult(
+        name="currency_known",
+        passed=ok,
+        reason=None if ok else ReasonCode.CURRENCY_UNKNOWN,
+        actual=code,
+    )
 
 
 def check_iban(invoice: Invoice) -> CheckResult | None:
@@ -99,8 +139,13 @@ def check_iban(invoice: Invoice) -> CheckResult | None:
         std_iban.validate(str(invoice.iban.value))
         return CheckResult(name="iban_checksum", passed=True)
     except ValidationError as exc:
-        return CheckResult(name="iban_checksum", passed=False, reason=ReasonCode.IBAN_INVALID,
-                           actual=str(invoice.iban.value), detail=str(exc))
+        return CheckResult(
+            name="iban_checksum",
+            passed=False,
+            reason=ReasonCode.IBAN_INVALID,
+            actual=str(invoice.iban.value),
+            detail=str(exc),
+        )
 
 
 def check_vat_id(invoice: Invoice) -> CheckResult | None:
@@ -115,8 +160,13 @@ def check_vat_id(invoice: Invoice) -> CheckResult | None:
         std_vat.validate(value)
         return CheckResult(name="vat_id_checksum", passed=True)
     except ValidationError as exc:
-        return CheckResult(name="vat_id_checksum", passed=False, reason=ReasonCode.VAT_ID_INVALID,
-                           actual=value, detail=str(exc))
+        return CheckResult(
+            name="vat_id_checksum",
+            passed=False,
+            reason=ReasonCode.VAT_ID_INVALID,
+            actual=value,
+            detail=str(exc),
+        )
 
 
 def check_dates(invoice: Invoice, today: date | None = None) -> CheckResult | None:
@@ -132,9 +182,13 @@ def check_dates(invoice: Invoice, today: date | None = None) -> CheckResult | No
         problems.append("invoice date is more than 15 years old")
     if invoice.due_date is not None and invoice.due_date.value < issued:
         problems.append("due date is before the invoice date")
-    return CheckResult(name="dates_plausible", passed=not problems,
-                       reason=ReasonCode.DATE_IMPLAUSIBLE if problems else None,
-                       detail="; ".join(problems), actual=issued.isoformat())
+    return CheckResult(
+        name="dates_plausible",
+        passed=not problems,
+        reason=ReasonCode.DATE_IMPLAUSIBLE if problems else None,
+        detail="; ".join(problems),
+        actual=issued.isoformat(),
+    )
 
 
 def validate(invoice: Invoice, settings: Settings, today: date | None = None) -> list[CheckResult]:

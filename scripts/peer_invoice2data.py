@@ -71,11 +71,19 @@ def _prediction(result: dict) -> dict:
     for key, name in KEYS.items():
         value = result.get(key)
         if value not in (None, "") and name not in fields:
-            fields[name] = {"value": str(value)[:10] if "date" in name else value, "confidence": 1.0}
+            fields[name] = {
+                "value": str(value)[:10] if "date" in name else value,
+                "confidence": 1.0,
+            }
     lines = [
-        {"description": line.get("name"), "quantity": line.get("qty"),
-         "unit_price": line.get("price_unit"), "line_total": line.get("price_subtotal")}
-        for line in result.get("lines") or [] if isinstance(line, dict) and line.get("name")
+        {
+            "description": line.get("name"),
+            "quantity": line.get("qty"),
+            "unit_price": line.get("price_unit"),
+            "line_total": line.get("price_subtotal"),
+        }
+        for line in result.get("lines") or []
+        if isinstance(line, dict) and line.get("name")
     ]
     return {"fields": fields, "lines": lines}
 
@@ -89,15 +97,29 @@ def run_peer(folder: Path, split: str | None) -> dict[str, dict]:
         if split and row.get("split") != split:
             continue
         jobs.append(json.dumps([row["doc_id"], str(folder / row["documents"][0])]))
-    out = subprocess.run([str(python), "-c", RUNNER], input="\n".join(jobs), text=True,
-                         capture_output=True, check=True)
+    out = subprocess.run(
+        [str(python), "-c", RUNNER],
+        input="\n".join(jobs),
+        text=True,
+        capture_output=True,
+        check=True,
+    )
     results = dict(json.loads(line) for line in out.stdout.splitlines() if line.startswith("["))
     return {doc_id: _prediction(result) for doc_id, result in results.items()}
 
 
 def _eval(folder: Path, split: str | None, extra: list[str]) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        cmd = [sys.executable, "-m", "invoices.cli", "eval", str(folder), "--json", out.name, *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "invoices.cli",
+            "eval",
+            str(folder),
+            "--json",
+            out.name,
+            *extra,
+        ]
         if split:
             cmd += ["--split", split]
         subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -121,13 +143,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'field':<24}{'ours rec':>9}{'prec':>7}{'i2d rec':>9}{'prec':>7}{'labelled':>9}")
     for name in sorted(ours["fields"]):
         a, b = ours["fields"][name], theirs["fields"].get(name, {"recall": 0, "precision": 0})
-        print(f"{name:<24}{a['recall']:>9.3f}{a['precision']:>7.3f}{b['recall']:>9.3f}"
-              f"{b['precision']:>7.3f}{a['labelled']:>9}")
+        print(
+            f"{name:<24}{a['recall']:>9.3f}{a['precision']:>7.3f}{b['recall']:>9.3f}"
+            f"{b['precision']:>7.3f}{a['labelled']:>9}"
+        )
     a, b = ours["line_items"], theirs["line_items"]
     print(f"{'line items F1':<24}{a['f1']:>9.3f}{'':>7}{b['f1']:>9.3f}")
     a, b = ours["overall"], theirs["overall"]
-    print(f"{'overall':<24}{a['recall']:>9.3f}{a['precision']:>7.3f}{b['recall']:>9.3f}"
-          f"{b['precision']:>7.3f}{a['labelled']:>9}")
+    print(
+        f"{'overall':<24}{a['recall']:>9.3f}{a['precision']:>7.3f}{b['recall']:>9.3f}"
+        f"{b['precision']:>7.3f}{a['labelled']:>9}"
+    )
     return 0
 
 

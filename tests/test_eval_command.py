@@ -31,11 +31,23 @@ def _folder(tmp_path: Path) -> Path:
     for row in ROWS:
         pdf.cell(0, 8, row, new_x="LMARGIN", new_y="NEXT")
     pdf.output(str(tmp_path / "docs" / "a.pdf"))
-    label = {"schema": "eval-label/v1", "doc_id": "a", "label_coverage": "complete",
-             "fields": {"vendor_name": "Muster Elektro GmbH", "invoice_number": "RE-77",
-                        "invoice_date": "2024-03-05", "total": 119.0, "tax": 19.0,
-                        "subtotal": 100.0, "currency": "EUR", "po_number": None},
-             "line_items": None, "group": "muster"}
+    label = {
+        "schema": "eval-label/v1",
+        "doc_id": "a",
+        "label_coverage": "complete",
+        "fields": {
+            "vendor_name": "Muster Elektro GmbH",
+            "invoice_number": "RE-77",
+            "invoice_date": "2024-03-05",
+            "total": 119.0,
+            "tax": 19.0,
+            "subtotal": 100.0,
+            "currency": "EUR",
+            "po_number": None,
+        },
+        "line_items": None,
+        "group": "muster",
+    }
     (tmp_path / "labels" / "a.json").write_text(json.dumps(label))
     row = {"doc_id": "a", "documents": ["docs/a.pdf"], "label": "labels/a.json", "split": "dev"}
     (tmp_path / "manifest.jsonl").write_text(json.dumps(row) + "\n")
@@ -46,7 +58,9 @@ def _folder(tmp_path: Path) -> Path:
 def test_eval_prints_the_overall_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = _folder(tmp_path)
     out_json = tmp_path / "out.json"
-    assert main(["eval", str(folder), "--no-einvoice", "--workers", "1", "--json", str(out_json)]) == 0
+    assert (
+        main(["eval", str(folder), "--no-einvoice", "--workers", "1", "--json", str(out_json)]) == 0
+    )
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed[-1] == "overall: recall 1.000 precision 1.000 over 1 documents"
     assert any(line.startswith("seconds per page [text_layer]") for line in printed)

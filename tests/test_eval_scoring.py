@@ -15,16 +15,23 @@ def test_normalisation() -> None:
 
 
 def _label(fields: dict, complete: bool = True, **extra) -> dict:
-    return {"fields": fields, "label_coverage": "complete" if complete else "partial",
-            "group": "g", "line_items": None, **extra}
+    return {
+        "fields": fields,
+        "label_coverage": "complete" if complete else "partial",
+        "group": "g",
+        "line_items": None,
+        **extra,
+    }
 
 
 def test_recall_and_precision() -> None:
     scores = Scores()
     label = _label({"total": 10.0, "invoice_number": "A1", "due_date": None})
-    prediction = {"total": {"value": "10.00", "confidence": 0.99},
-                  "invoice_number": {"value": "B2", "confidence": 0.99},
-                  "due_date": {"value": "2020-01-01", "confidence": 0.1}}
+    prediction = {
+        "total": {"value": "10.00", "confidence": 0.99},
+        "invoice_number": {"value": "B2", "confidence": 0.99},
+        "due_date": {"value": "2020-01-01", "confidence": 0.1},
+    }
     score_document(scores, label, prediction, {"total": 0.9, "invoice_number": 0.9})
     overall = scores.overall
     assert (overall.labelled, overall.extracted, overall.correct) == (2, 3, 1)
@@ -33,15 +40,22 @@ def test_recall_and_precision() -> None:
 
 def test_partial_labels_do_not_count_unlabelled_extractions() -> None:
     scores = Scores()
-    score_document(scores, _label({"total": 5.0}, complete=False),
-                   {"total": {"value": "5.00"}, "due_date": {"value": "2020-01-01"}}, {})
+    score_document(
+        scores,
+        _label({"total": 5.0}, complete=False),
+        {"total": {"value": "5.00"}, "due_date": {"value": "2020-01-01"}},
+        {},
+    )
     assert scores.overall.extracted == 1 and scores.overall.correct == 1
 
 
 def test_issuer_short_name_is_reported_apart() -> None:
     scores = Scores()
-    label = _label({"vendor_name": "Coolblue", "vendor_legal_name": "Coolblue B.V."},
-                   complete=False, original_labels={"issuer": "Coolblue"})
+    label = _label(
+        {"vendor_name": "Coolblue", "vendor_legal_name": "Coolblue B.V."},
+        complete=False,
+        original_labels={"issuer": "Coolblue"},
+    )
     score_document(scores, label, {"vendor_name": {"value": "Coolblue B.V."}}, {})
     assert scores.fields["vendor_name"].correct == 1
     assert scores.fields["vendor_name[issuer]"].correct == 0
@@ -49,8 +63,13 @@ def test_issuer_short_name_is_reported_apart() -> None:
 
 
 def test_line_matching_is_one_to_one() -> None:
-    gold = [{"description": "Kabel", "line_total": 10.0}, {"description": "Dose", "line_total": 10.0}]
-    pred = [{"description": "Kabel NYM", "line_total": "10.00"},
-            {"description": "Kabel NYM", "line_total": "10.00"},
-            {"description": "Dose weiß", "line_total": "10.00"}]
+    gold = [
+        {"description": "Kabel", "line_total": 10.0},
+        {"description": "Dose", "line_total": 10.0},
+    ]
+    pred = [
+        {"description": "Kabel NYM", "line_total": "10.00"},
+        {"description": "Kabel NYM", "line_total": "10.00"},
+        {"description": "Dose weiß", "line_total": "10.00"},
+    ]
     assert score_lines(pred, gold) == 2

@@ -50,8 +50,11 @@ def test_impossible_dates_are_not_dates() -> None:
 dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2060, 12, 31))
 
 
-@given(dates, st.sampled_from(["iso", "dmy_dot", "dmy_slash", "written_dmy", "written_en",
-                               "written_mdy"]), st.sampled_from(["en", "de", "fr"]))
+@given(
+    dates,
+    st.sampled_from(["iso", "dmy_dot", "dmy_slash", "written_dmy", "written_en", "written_mdy"]),
+    st.sampled_from(["en", "de", "fr"]),
+)
 def test_round_trip_day_first(value: date, style: str, language: str) -> None:
     assert parse_date(format_date(value, style, language), day_first=True) == value
 

@@ -11,7 +11,9 @@ from invoices.records import DocumentText, DocumentType, Method, PageText, Word
 from invoices.settings import Settings
 
 
-def _page(number: int, rows: list[list[tuple[float, str]]], method: Method = Method.TEXT_LAYER) -> PageText:
+def _page(
+    number: int, rows: list[list[tuple[float, str]]], method: Method = Method.TEXT_LAYER
+) -> PageText:
     """A page from rows of (x, text) cells; each cell's words get boxes 6 pt per character."""
     words = []
     for i, row in enumerate(rows):
@@ -76,8 +78,10 @@ def test_money_is_chosen_so_the_arithmetic_holds() -> None:
 
 def test_line_items_stitched_across_pages_without_carry_over() -> None:
     invoice = extract_invoice(_german(), Settings())
-    got = [(i.description.value, i.quantity.value, i.unit_price.value, i.line_total.value, i.page)
-           for i in invoice.lines]
+    got = [
+        (i.description.value, i.quantity.value, i.unit_price.value, i.line_total.value, i.page)
+        for i in invoice.lines
+    ]
     assert got == [
         ("Kabel NYM 3x1,5", Decimal(10), Decimal("12.50"), Decimal("125.00"), 1),
         ("Steckdose weiß", Decimal(4), Decimal("3.75"), Decimal("15.00"), 1),
@@ -134,4 +138,6 @@ def test_wrapped_description_is_joined() -> None:
         [(40, "Summe"), (450, "122,50")],
     ]
     invoice = extract_invoice(DocumentText(pages=[_page(1, rows)]), Settings())
-    assert [i.description.value for i in invoice.lines if i.description] == ["Beamer-Deckenhalterung"]
+    assert [i.description.value for i in invoice.lines if i.description] == [
+        "Beamer-Deckenhalterung"
+    ]

@@ -36,13 +36,18 @@ def _good(**update: Any) -> Invoice:
         invoice_date=fv(date(2024, 5, 2)),
         due_date=fv(date(2024, 6, 1)),
         tax_lines=[TaxLine(rate=Decimal("19"), base=Decimal("100.00"), amount=Decimal("19.00"))],
-        lines=[LineItem(line_total=fv(Decimal("60.00"))), LineItem(line_total=fv(Decimal("40.00")))],
+        lines=[
+            LineItem(line_total=fv(Decimal("60.00"))),
+            LineItem(line_total=fv(Decimal("40.00"))),
+        ],
     )
     return invoice.model_copy(update=update)
 
 
 def _failed(invoice: Invoice) -> set[ReasonCode]:
-    return {r.reason for r in validate(invoice, Settings(), today=TODAY) if not r.passed and r.reason}
+    return {
+        r.reason for r in validate(invoice, Settings(), today=TODAY) if not r.passed and r.reason
+    }
 
 
 def test_a_consistent_invoice_passes_everything() -> None:
@@ -55,7 +60,9 @@ def test_each_failure_has_its_reason() -> None:
     assert _failed(_good(lines=[LineItem(line_total=fv(Decimal("60.00")))])) == {
         ReasonCode.ARITHMETIC_LINES_SUBTOTAL
     }
-    assert _failed(_good(tax_lines=[TaxLine(rate=Decimal("33"))])) == {ReasonCode.TAX_RATE_IMPLAUSIBLE}
+    assert _failed(_good(tax_lines=[TaxLine(rate=Decimal("33"))])) == {
+        ReasonCode.TAX_RATE_IMPLAUSIBLE
+    }
     assert _failed(_good(currency=fv("XYZ"))) == {ReasonCode.CURRENCY_UNKNOWN}
     assert _failed(_good(iban=fv("DE89370400440532013001"))) == {ReasonCode.IBAN_INVALID}
     assert _failed(_good(vendor_vat_id=fv("DE136695977"))) == {ReasonCode.VAT_ID_INVALID}

@@ -28,10 +28,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", type=Path, default=None, help="write all figures to this file")
     parser.add_argument("--workers", type=int, default=2, help="documents read in parallel")
     parser.add_argument("--limit", type=int, default=0, help="only the first N documents")
-    parser.add_argument("--predictions", type=Path, default=None,
-                        help="score these predictions (JSON per doc_id) instead of running")
-    parser.add_argument("--fit-calibration", action="store_true",
-                        help="fit the confidence calibration on this folder and save it")
+    parser.add_argument(
+        "--predictions",
+        type=Path,
+        default=None,
+        help="score these predictions (JSON per doc_id) instead of running",
+    )
+    parser.add_argument(
+        "--fit-calibration",
+        action="store_true",
+        help="fit the confidence calibration on this folder and save it",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -42,8 +49,16 @@ def _read(path: Path, settings: Settings) -> DocumentText:
     if path.suffix.lower() == ".txt":  # published as extracted text only
         started = time.perf_counter()
         text = path.read_text(errors="replace")
-        return DocumentText(pages=[PageText(number=1, method=Method.TEXT_LAYER, text=text,
-                                            seconds=time.perf_counter() - started)])
+        return DocumentText(
+            pages=[
+                PageText(
+                    number=1,
+                    method=Method.TEXT_LAYER,
+                    text=text,
+                    seconds=time.perf_counter() - started,
+                )
+            ]
+        )
     return read_document(describe(path, settings), settings)
 
 
@@ -65,24 +80,38 @@ def predict_one(job: tuple[str, str, bool]) -> dict[str, Any]:
             invoice = extract_invoice(text, settings, use_einvoice=True)
         extract_seconds = time.perf_counter() - t0
     except Exception as exc:  # one bad document is reported, the evaluation goes on
-        return {"doc_id": doc_id, "error": f"{type(exc).__name__}: {exc}", "fields": {}, "lines": []}
+        return {
+            "doc_id": doc_id,
+            "error": f"{type(exc).__name__}: {exc}",
+            "fields": {},
+            "lines": [],
+        }
     methods = sorted({p.method.value for p in text.pages})
     path_name = "einvoice_xml" if xml_used else ("ocr" if "ocr" in methods else "text_layer")
     fields = {}
     for name in HEADER_FIELDS:
         fv = invoice.field(name)
         if fv is not None:
-            fields[name] = {"value": fv.value if not hasattr(fv.value, "isoformat") else fv.value.isoformat(),
-                            "confidence": fv.confidence,
-                            "evidence": None if xml_used else evidence.get(name)}
+            fields[name] = {
+                "value": fv.value if not hasattr(fv.value, "isoformat") else fv.value.isoformat(),
+                "confidence": fv.confidence,
+                "evidence": None if xml_used else evidence.get(name),
+            }
     lines = [
-        {k: (getattr(item, k).value if getattr(item, k) is not None else None)
-         for k in ("description", "quantity", "unit_price", "line_total")}
+        {
+            k: (getattr(item, k).value if getattr(item, k) is not None else None)
+            for k in ("description", "quantity", "unit_price", "line_total")
+        }
         for item in invoice.lines
     ]
-    return {"doc_id": doc_id, "fields": json.loads(json.dumps(fields, default=str)),
-            "lines": json.loads(json.dumps(lines, default=str)), "path": path_name,
-            "pages": max(1, len(text.pages)), "seconds": read_seconds + extract_seconds}
+    return {
+        "doc_id": doc_id,
+        "fields": json.loads(json.dumps(fields, default=str)),
+        "lines": json.loads(json.dumps(lines, default=str)),
+        "path": path_name,
+        "pages": max(1, len(text.pages)),
+        "seconds": read_seconds + extract_seconds,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
         by_id = json.loads(args.predictions.read_text())
         preds = [dict(by_id.get(r["doc_id"], {}), doc_id=r["doc_id"]) for r in rows]
     else:
-        jobs = [(r["doc_id"], str(args.folder / r["documents"][0]), not args.no_einvoice) for r in rows]
+        jobs = [
+            (r["doc_id"], str(args.folder / r["documents"][0]), not args.no_einvoice) for r in rows
+        ]
         with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
             preds = list(pool.map(predict_one, jobs))
     return report(rows, preds, settings, args)
@@ -116,20 +147,30 @@ def _timing(preds: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 
 def _field_table(scores: Scores) -> list[str]:
-    out = [f"{'field':<28}{'labelled':>9}{'extracted':>10}{'correct':>8}{'recall':>8}{'prec':>7}"
-           f"{'vis.rec':>8}{'vis.prec':>9}"]
+    out = [
+        f"{'field':<28}{'labelled':>9}{'extracted':>10}{'correct':>8}{'recall':>8}{'prec':>7}"
+        f"{'vis.rec':>8}{'vis.prec':>9}"
+    ]
     for name in sorted(scores.fields):
         t, v = scores.fields[name], scores.visible[name]
-        out.append(f"{name:<28}{t.labelled:>9}{t.extracted:>10}{t.correct:>8}{t.recall:>8.3f}"
-                   f"{t.precision:>7.3f}{v.recall:>8.3f}{v.precision:>9.3f}")
+        out.append(
+            f"{name:<28}{t.labelled:>9}{t.extracted:>10}{t.correct:>8}{t.recall:>8.3f}"
+            f"{t.precision:>7.3f}{v.recall:>8.3f}{v.precision:>9.3f}"
+        )
     c = scores.vendor_clean
-    out.append(f"{'vendor_name (no legal form)':<28}{c.labelled:>9}{c.extracted:>10}{c.correct:>8}"
-               f"{c.recall:>8.3f}{c.precision:>7.3f}")
+    out.append(
+        f"{'vendor_name (no legal form)':<28}{c.labelled:>9}{c.extracted:>10}{c.correct:>8}"
+        f"{c.recall:>8.3f}{c.precision:>7.3f}"
+    )
     return out
 
 
-def report(rows: list[dict[str, Any]], preds: list[dict[str, Any]], settings: Settings,
-           args: argparse.Namespace) -> int:
+def report(
+    rows: list[dict[str, Any]],
+    preds: list[dict[str, Any]],
+    settings: Settings,
+    args: argparse.Namespace,
+) -> int:
     """Score predictions against the labels, print the tables, optionally write JSON."""
     scores = Scores()
     thresholds = dict(settings.confidence_thresholds)
@@ -140,29 +181,39 @@ def report(rows: list[dict[str, Any]], preds: list[dict[str, Any]], settings: Se
     errors = [p for p in preds if p.get("error")]
     lines = _field_table(scores)
     lines.append("")
-    lines.append(f"line items: F1 {scores.line_f1:.3f} (matched {scores.lines_tp}, "
-                 f"predicted {scores.lines_pred}, labelled {scores.lines_gold})")
+    lines.append(
+        f"line items: F1 {scores.line_f1:.3f} (matched {scores.lines_tp}, "
+        f"predicted {scores.lines_pred}, labelled {scores.lines_gold})"
+    )
     lines.append("")
     lines.append(f"{'group':<40}{'labelled':>9}{'recall':>8}{'prec':>7}")
     for group, t in sorted(scores.groups.items()):
         lines.append(f"{group[:39]:<40}{t.labelled:>9}{t.recall:>8.3f}{t.precision:>7.3f}")
     macro = [t.recall for t in scores.groups.values() if t.labelled]
     if macro:
-        lines.append(f"per-group mean recall {sum(macro) / len(macro):.3f} over {len(macro)} groups")
+        lines.append(
+            f"per-group mean recall {sum(macro) / len(macro):.3f} over {len(macro)} groups"
+        )
     lines.append("")
     timing = _timing(preds)
     for path, slot in sorted(timing.items()):
-        lines.append(f"seconds per page [{path}]: {slot['seconds_per_page']:.3f} "
-                     f"({slot['pages']} pages, {slot['documents']} documents)")
+        lines.append(
+            f"seconds per page [{path}]: {slot['seconds_per_page']:.3f} "
+            f"({slot['pages']} pages, {slot['documents']} documents)"
+        )
     share = scores.accepted / scores.scored_values if scores.scored_values else 0.0
     acc_prec = scores.accepted_correct / scores.accepted if scores.accepted else 0.0
-    lines.append(f"calibration: {scores.accepted}/{scores.scored_values} values auto-accepted "
-                 f"({share:.3f}), precision of auto-accepted {acc_prec:.3f}")
+    lines.append(
+        f"calibration: {scores.accepted}/{scores.scored_values} values auto-accepted "
+        f"({share:.3f}), precision of auto-accepted {acc_prec:.3f}"
+    )
     for err in errors:
         lines.append(f"error {err['doc_id']}: {err['error']}")
     overall = scores.overall
-    lines.append(f"overall: recall {overall.recall:.3f} precision {overall.precision:.3f} "
-                 f"over {scores.documents} documents")
+    lines.append(
+        f"overall: recall {overall.recall:.3f} precision {overall.precision:.3f} "
+        f"over {scores.documents} documents"
+    )
     print("\n".join(lines))
     if args.fit_calibration:
         _fit(args.folder, scores)
@@ -193,11 +244,21 @@ def _fit(folder: Path, scores: Scores) -> None:
     print(f"thresholds for 99% precision on every set: {thresholds_for_every_set(sets)}")  # type: ignore[arg-type]
 
 
-def _as_json(scores: Scores, timing: dict[str, Any], preds: list[dict[str, Any]],
-             share: float, acc_prec: float) -> dict[str, Any]:
+def _as_json(
+    scores: Scores,
+    timing: dict[str, Any],
+    preds: list[dict[str, Any]],
+    share: float,
+    acc_prec: float,
+) -> dict[str, Any]:
     def tally(t: Any) -> dict[str, Any]:
-        return {"labelled": t.labelled, "extracted": t.extracted, "correct": t.correct,
-                "recall": round(t.recall, 4), "precision": round(t.precision, 4)}
+        return {
+            "labelled": t.labelled,
+            "extracted": t.extracted,
+            "correct": t.correct,
+            "recall": round(t.recall, 4),
+            "precision": round(t.precision, 4),
+        }
 
     return {
         "documents": scores.documents,
@@ -207,11 +268,17 @@ def _as_json(scores: Scores, timing: dict[str, Any], preds: list[dict[str, Any]]
         "visible": {k: tally(v) for k, v in scores.visible.items()},
         "vendor_name_without_legal_form": tally(scores.vendor_clean),
         "groups": {k: tally(v) for k, v in scores.groups.items()},
-        "line_items": {"f1": round(scores.line_f1, 4), "matched": scores.lines_tp,
-                       "predicted": scores.lines_pred, "labelled": scores.lines_gold},
+        "line_items": {
+            "f1": round(scores.line_f1, 4),
+            "matched": scores.lines_tp,
+            "predicted": scores.lines_pred,
+            "labelled": scores.lines_gold,
+        },
         "seconds_per_page": timing,
-        "calibration": {"auto_accepted_share": round(share, 4),
-                        "auto_accepted_precision": round(acc_prec, 4),
-                        "values": scores.scored_values},
+        "calibration": {
+            "auto_accepted_share": round(share, 4),
+            "auto_accepted_precision": round(acc_prec, 4),
+            "values": scores.scored_values,
+        },
         "predictions": {p["doc_id"]: p for p in preds},
     }
