@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 
 from matchers.embeddings import Embedder
-from matchers.normalize import compact_id, email_domain, normalize_address, normalize_name
+from matchers.normalize import (
+    compact_id,
+    email_domain,
+    normalize_address,
+    normalize_name,
+    normalize_vat_id,
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class VendorRecord:
             aliases=tuple(aliases),
             address=row.get("address") or None,
             country=_strip(row.get("country")),
-            vat_id=compact_id(row.get("vat_id")) or None,
+            vat_id=normalize_vat_id(row.get("vat_id")) or None,
             iban=compact_id(row.get("iban")) or None,
             bic=row.get("bic") or None,
             email=row.get("email") or None,

@@ -137,6 +137,12 @@ def compact_id(value: str | None) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", value).upper()
 
 
+def normalize_vat_id(value: str | None) -> str:
+    """A VAT id compacted, without the Swiss `MWST`/`TVA`/`IVA` suffix ('' for None)."""
+    compact = compact_id(value)
+    return re.sub(r"(?<=\d)(?:MWST|TVA|IVA)$", "", compact)
+
+
 def email_domain(email: str | None) -> str:
     """The lower-case domain of an e-mail address, '' when absent or a free-mail provider."""
     if not email or "@" not in email:

@@ -11,14 +11,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 from pydantic import BaseModel, Field
-from rapidfuzz import fuzz
-from scipy.optimize import linear_sum_assignment
 
-from invoices.records import DocumentType, Invoice, LineItem, ReasonCode, VendorMatch
-from matchers.normalize import fold
+from invoices.records import DocumentType, Invoice, ReasonCode, VendorMatch
 from matchers.po_data import ZERO, BilledLedger, PoData, PoLine, PurchaseOrder, tolerance_for
+from matchers.po_lines import _unit_price, _value, align_lines, reconcile
 
 NOT_BILLED_TYPES = {
     DocumentType.CREDIT_NOTE,
@@ -42,6 +39,7 @@ class LineMatch(BaseModel):
     ordered: Decimal | None = None
     received: Decimal | None = None
     billed_before: Decimal | None = None
+    note: str = ""  # how quantity and price were read when the line did not print both
     reasons: list[ReasonCode] = Field(default_factory=list)
 
 
@@ -64,67 +62,6 @@ class PoMatch(BaseModel):
     lines: list[LineMatch] = Field(default_factory=list)
     billed: list[BilledEntry] = Field(default_factory=list)
     detail: str = ""
-
-
-def _value(fv: Any) -> Any:
-    return None if fv is None else fv.value
-
-
-def _unit_price(line: LineItem) -> Decimal | None:
-    price, qty, total = _value(line.unit_price), _value(line.quantity), _value(line.line_total)
-    if price is not None:
-        return Decimal(price)
-    if qty and total is not None:
-        return (Decimal(total) / Decimal(qty)).quantize(Decimal("0.0001"))
-    return None
-
-
-def _line_key(line: LineItem) -> tuple[str, str, Decimal | None]:
-    """What alignment compares of an invoice line: SKU, folded description, unit price."""
-    sku = fold(str(_value(line.sku) or "")).replace(" ", "")
-    return sku, fold(str(_value(line.description) or "")), _unit_price(line)
-
-
-def _pair_score(key: tuple[str, str, Decimal | None], po_line: PoLine) -> tuple[float, str]:
-    """How well an invoice line fits a PO line, and the strongest evidence for it."""
-    sku, description, price = key
-    if sku and po_line.sku and sku == fold(po_line.sku).replace(" ", ""):
-        return 3.0, "sku"
-    similarity = (
-        fuzz.token_set_ratio(description, fold(po_line.description)) / 100.0 if description else 0.0
-    )
-    closeness = 0.0
-    if price is not None and po_line.unit_price > 0:
-        closeness = max(0.0, 1.0 - float(abs(price - po_line.unit_price) / po_line.unit_price))
-    if similarity >= 0.6:
-        return 1.0 + similarity + 0.25 * closeness, "description"
-    if closeness >= 0.99 and not description:
-        return 1.0, "price"
-    return 0.0, "none"
-
-
-def align_lines(
-    lines: list[LineItem], po_lines: list[PoLine]
-) -> list[tuple[int, PoLine | None, str, float]]:
-    """Align invoice lines to PO lines one-to-one: SKU, then description, then price.
-
-    Returns (invoice line index, PO line or None, method, score) for every invoice line.
-    """
-    if not lines:
-        return []
-    keys = [_line_key(line) for line in lines]
-    scores = np.zeros((len(lines), len(po_lines)))
-    methods: dict[tuple[int, int], str] = {}
-    for i, key in enumerate(keys):
-        for j, po_line in enumerate(po_lines):
-            scores[i, j], methods[(i, j)] = _pair_score(key, po_line)
-    aligned: dict[int, tuple[PoLine, str, float]] = {}
-    if po_lines:
-        rows, cols = linear_sum_assignment(scores, maximize=True)
-        for i, j in zip(rows, cols, strict=True):
-            if scores[i, j] > 0:
-                aligned[int(i)] = (po_lines[j], methods[(int(i), int(j))], float(scores[i, j]))
-    return [(i, *aligned[i]) if i in aligned else (i, None, "none", 0.0) for i in range(len(lines))]
 
 
 def _infer(
@@ -263,13 +200,9 @@ def _check(
         if po_line is None:
             match.reasons.append(ReasonCode.LINE_UNMATCHED)
         else:
-            _check_line(
-                match,
-                po_line,
-                ledger.billed(order.po_number, po_line.line_no),
-                tolerance,
-                three_way,
-            )
+            billed_before = ledger.billed(order.po_number, po_line.line_no)
+            match.quantity, match.unit_price, match.note = reconcile(line, po_line, billed_before)
+            _check_line(match, po_line, billed_before, tolerance, three_way)
             quantity = Decimal(match.quantity) if match.quantity is not None else ZERO
             amount = _value(line.line_total)
             billed.append(

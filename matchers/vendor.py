@@ -30,6 +30,7 @@ from matchers.normalize import (
     email_domain,
     normalize_address,
     normalize_name,
+    normalize_vat_id,
 )
 from matchers.vendor_model import Explanation, VendorModel, load_vendor_model
 
@@ -55,7 +56,7 @@ class InvoiceKeys:
         return cls(
             name=normalize_name(invoice.value("vendor_name")),
             address=normalize_address(invoice.value("vendor_address")),
-            vat_id=compact_id(vat),
+            vat_id=normalize_vat_id(vat),
             iban=compact_id(iban),
             domain=email_domain(invoice.value("vendor_email")),
             country=country_of(vat, iban),
@@ -93,7 +94,9 @@ def compare(
         else None
     )
     vendor_domain = email_domain(record.email)
+    blended = name if name is None or cosine is None else (name + max(0.0, cosine)) / 2
     return {
+        "name": blended,  # what the model weighs: one name feature, so it counts once
         "name_fuzzy": name,
         "name_embedding": cosine,
         "address": address,
@@ -167,6 +170,33 @@ class VendorResolver:
             query = vectors[row] if vectors is not None else None
             results[n] = self._decide(keys[n], self._score(keys[n], candidates, query))
         return [r for r in results if r is not None]
+
+    def training_pairs(
+        self, invoices: Sequence[Invoice], truth: Sequence[str | None]
+    ) -> list[tuple[dict[str, float | None], bool]]:
+        """(scores, is_match) for every candidate of every invoice, all generators on, plus the
+        true vendor when no generator found it: the input of `fit_vendor_model`."""
+        keys = [InvoiceKeys.from_invoice(i) for i in invoices]
+        vectors = self._encode([k.name for k in keys])
+        neighbours = (
+            self.master.embedding_candidates(vectors, self.k)
+            if vectors is not None
+            else [[] for _ in keys]
+        )
+        pairs: list[tuple[dict[str, float | None], bool]] = []
+        for row, (key, vendor_id) in enumerate(zip(keys, truth, strict=True)):
+            candidates = set(self._cheap_candidates(key)) | {i for i, _ in neighbours[row]}
+            if vendor_id in self.master.index_of:
+                candidates.add(self.master.index_of[vendor_id])
+            for index in candidates:
+                record = self.master.records[index]
+                cosine = (
+                    self.master.name_cosine(vectors[row], index)
+                    if vectors is not None and key.name and record.names_normalized
+                    else None
+                )
+                pairs.append((compare(key, record, cosine), record.vendor_id == vendor_id))
+        return pairs
 
     def _encode(self, names: list[str]) -> np.ndarray | None:
         if self.embedder is None or self.master.embeddings is None:

@@ -21,21 +21,14 @@ from pathlib import Path
 # features (vat, iban, email_domain, country, currency) use the scores 1 (equal), 0.5 (one
 # character apart: an OCR slip) and 0 (different).
 LEVELS: dict[str, tuple[tuple[str, float], ...]] = {
-    "name_fuzzy": (
-        ("exact", 0.99),
-        ("high", 0.93),
-        ("good", 0.86),
-        ("fair", 0.76),
-        ("weak", 0.6),
-        ("none", -1.0),
-    ),
-    "name_embedding": (
-        ("exact", 0.97),
+    # the mean of the fuzzy string score and the embedding cosine (fuzzy alone without a model)
+    "name": (
+        ("exact", 0.98),
         ("high", 0.92),
         ("good", 0.85),
         ("fair", 0.75),
         ("weak", 0.6),
-        ("none", -2.0),
+        ("none", -1.0),
     ),
     "address": (("high", 0.9), ("good", 0.75), ("fair", 0.55), ("none", -1.0)),
     "vat_id": (("equal", 1.0), ("near", 0.5), ("different", -1.0)),
@@ -48,15 +41,7 @@ FEATURES: tuple[str, ...] = tuple(LEVELS)
 
 # Hand-set starting weights (natural-log likelihood ratios), replaced by a fitted model file.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "name_fuzzy": {"exact": 6.0, "high": 4.0, "good": 2.0, "fair": 0.0, "weak": -2.5, "none": -5.0},
-    "name_embedding": {
-        "exact": 3.0,
-        "high": 1.5,
-        "good": 0.5,
-        "fair": -1.0,
-        "weak": -2.0,
-        "none": -3.0,
-    },
+    "name": {"exact": 7.0, "high": 4.0, "good": 2.0, "fair": -0.5, "weak": -3.0, "none": -5.0},
     "address": {"high": 3.0, "good": 1.5, "fair": -0.5, "none": -2.5},
     "vat_id": {"equal": 10.0, "near": 4.0, "different": -4.0},
     "iban": {"equal": 9.0, "near": 3.0, "different": -1.5},
@@ -189,7 +174,8 @@ def _platt(
     """Logistic regression of the label on the raw log-odds (Newton steps, two parameters)."""
     xs = [model.log_odds(s)[0] for s, _ in pairs]
     ys = [1.0 if m else 0.0 for _, m in pairs]
-    a, b, ridge = 1.0, 0.0, 1.0
+    # a ridge towards the unscaled model (1% of the data's weight) keeps separable data finite
+    a, b, ridge = 1.0, 0.0, 1.0 + 0.01 * len(pairs)
     for _ in range(50):
         ga = gb = haa = hab = hbb = 0.0
         for x, y in zip(xs, ys, strict=True):
@@ -200,14 +186,13 @@ def _platt(
             haa += w * x * x
             hab += w * x
             hbb += w
-        # a ridge towards the unscaled model keeps separable data finite
         ga, gb = ga + ridge * (a - 1.0), gb + ridge * b
         haa, hbb = haa + ridge, hbb + ridge
         det = haa * hbb - hab * hab
         if det <= 0:
             break
         da, db = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
-        a, b = a - da, b - db
+        a, b = min(2.0, max(0.2, a - da)), min(10.0, max(-10.0, b - db))
         if abs(da) < 1e-6 and abs(db) < 1e-6:
             break
     return round(a, 6), round(b, 6)

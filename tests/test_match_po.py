@@ -264,3 +264,54 @@ def test_tolerances_per_vendor_and_category() -> None:
     tol = Tolerance(price_pct=D("1"), price_abs=D("0.50"))
     assert not tol.price_exceeded(D("10.40"), D("10.00"))  # absolute tolerance suffices
     assert tol.price_exceeded(D("10.60"), D("10.00"))
+
+
+@pytest.mark.parametrize(
+    ("qty", "price", "total", "expected"),
+    [
+        ("2", "349.00", "698.00", ("2", "349.00")),  # as printed
+        ("349.00", "2", "698.00", ("2", "349.00")),  # columns swapped: the PO price tells
+        ("369.00", "2", "738.00", ("2", "369.00")),  # swapped and priced above the PO
+        (None, None, "698.00", ("2", "349.00")),  # amount only: quantity at the PO price
+        (None, None, "738.00", ("2", "369.0000")),  # amount only, off the PO price: open quantity
+        ("2", None, "738.00", ("2", "369.0000")),
+    ],
+)
+def test_reconcile_reads_quantity_and_price_against_the_po(qty, price, total, expected) -> None:
+    from matchers.po_lines import reconcile
+
+    item = LineItem(
+        description=fv("Ergonomic desk chair"),
+        quantity=fv(D(qty)) if qty else None,
+        unit_price=fv(D(price)) if price else None,
+        line_total=fv(D(total)),
+    )
+    po_line = po_data().orders["PO-4500002"].lines[0]
+    got_qty, got_price, _note = reconcile(item, po_line, D("0"))
+    assert (got_qty, got_price) == (D(expected[0]), D(expected[1]))
+
+
+def test_swapped_columns_do_not_raise_quantity_findings() -> None:
+    inv = invoice(
+        [
+            LineItem(
+                description=fv("Ergonomic desk chair"),
+                quantity=fv(D("369.00")),
+                unit_price=fv(D("2")),
+                line_total=fv(D("738.00")),
+            )
+        ],
+        po="PO-4500002",
+    )
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert match.reasons == [ReasonCode.PRICE_VARIANCE]
+    assert "swapped" in match.lines[0].note
+
+
+def test_ledger_view_leaves_documents_out() -> None:
+    ledger = BilledLedger()
+    ledger.add("PO-1", 1, D("3"), "a")
+    ledger.add("PO-1", 1, D("4"), "b")
+    assert ledger.billed("PO-1", 1) == D("7")
+    assert ledger.without(["a"]).billed("PO-1", 1) == D("4")
+    assert ledger.without(["a"]).documents("PO-1", 1) == ["b"]

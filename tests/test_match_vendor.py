@@ -195,15 +195,15 @@ def test_normalize_invoice_number(raw: str, normalized: str) -> None:
 
 def test_fitted_model_is_calibrated_on_its_pairs() -> None:
     pairs = (
-        [({"name_fuzzy": 0.97, "vat_id": 1.0}, True)] * 40
-        + [({"name_fuzzy": 0.8, "vat_id": None}, True)] * 10
-        + [({"name_fuzzy": 0.8, "vat_id": None}, False)] * 30
-        + [({"name_fuzzy": 0.5, "vat_id": 0.0}, False)] * 120
+        [({"name": 0.97, "vat_id": 1.0}, True)] * 40
+        + [({"name": 0.8, "vat_id": None}, True)] * 10
+        + [({"name": 0.8, "vat_id": None}, False)] * 30
+        + [({"name": 0.5, "vat_id": 0.0}, False)] * 120
     )
     model = fit_vendor_model(pairs)
-    assert model.explain({"name_fuzzy": 0.97, "vat_id": 1.0}).probability > 0.95
-    assert model.explain({"name_fuzzy": 0.5, "vat_id": 0.0}).probability < 0.05
-    middle = model.explain({"name_fuzzy": 0.8}).probability
+    assert model.explain({"name": 0.97, "vat_id": 1.0}).probability > 0.95
+    assert model.explain({"name": 0.5, "vat_id": 0.0}).probability < 0.05
+    middle = model.explain({"name": 0.8}).probability
     assert 0.1 < middle < 0.45  # 10 of 40 such pairs are matches
     assert VendorModel.from_json(model.to_json()) == model
 

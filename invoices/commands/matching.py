@@ -9,6 +9,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from invoices.settings import Settings, load_settings
 from matchers.po_data import BilledLedger
@@ -54,6 +55,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         embedder = load_embedder(s)
         started = time.perf_counter()
         matching.load_vendor_master(conn, embedder)  # fills the cache once; untimed
+        embedder.encode(["warm up"])  # the model loads once per process; untimed
         warmup = time.perf_counter() - started
         with tempfile.TemporaryDirectory() as tmp:
             benchdata.bench_master(Path(tmp), args.vendors, args.po_lines, args.seed)
@@ -146,8 +148,18 @@ def extract_one(job: tuple[str, str, str]) -> str:
     return payload
 
 
-def _corpus(args: argparse.Namespace) -> list[tuple[dict, object, object]]:  # type: ignore[type-arg]
-    """(label, Invoice, Document) per document of the corpus, in manifest (date) order."""
+def load_corpus(
+    folder: Path,
+    source: str = "extract",
+    cache: Path | None = None,
+    workers: int = 2,
+    limit: int = 0,
+) -> list[tuple[dict, Any, Any]]:  # type: ignore[type-arg]
+    """(label, Invoice, Document) per document of a generated corpus, in manifest (date) order.
+
+    `source` "extract" reads and extracts every document (cached per doc_id in `cache`,
+    default DIR/.matching-extracted); "labels" takes the printed values from the labels.
+    """
     import hashlib
     import json
     from concurrent.futures import ProcessPoolExecutor
@@ -155,18 +167,17 @@ def _corpus(args: argparse.Namespace) -> list[tuple[dict, object, object]]:  # t
     from invoices.records import Document, Invoice
     from matchers.evaluation import invoice_from_label
 
-    folder: Path = args.folder
     rows = [json.loads(x) for x in (folder / "manifest.jsonl").read_text().splitlines() if x]
-    rows = rows[: args.limit] if args.limit else rows
+    rows = rows[:limit] if limit else rows
     labels = [json.loads((folder / r["label"]).read_text()) for r in rows]
     paths = [folder / r["documents"][0] for r in rows]
-    if args.source == "labels":
+    if source == "labels":
         invoices = [invoice_from_label(label) for label in labels]
     else:
-        cache = args.cache or folder / ".matching-extracted"
+        cache = cache or folder / ".matching-extracted"
         cache.mkdir(parents=True, exist_ok=True)
         jobs = [(r["doc_id"], str(p), str(cache)) for r, p in zip(rows, paths, strict=True)]
-        with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
+        with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
             invoices = [Invoice.model_validate_json(x) for x in pool.map(extract_one, jobs)]
     documents = [
         Document(
@@ -192,7 +203,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from matchers.vendor import VendorResolver
     from staging import db, master, matching
 
-    corpus = _corpus(args)
+    corpus = load_corpus(args.folder, args.source, args.cache, args.workers, args.limit)
     settings = load_settings(db_schema=args.schema)
     with database(settings) as s, db.connection(str(s.database_url), s.db_schema) as conn:
         db.upgrade(conn)
@@ -205,7 +216,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         vendors = matching.load_vendor_master(conn, embedder)
         po_data = matching.load_po_data(conn)
-    resolver = VendorResolver(vendors, embedder, s)
+    from matchers.vendor_model import load_vendor_model
+
+    resolver = VendorResolver(vendors, embedder, s, load_vendor_model(args.vendor_model))
+    embedder.encode(["warm up"])  # the model loads once per process; untimed
     t0 = time.perf_counter()
     ids = [label["doc_id"] for label, _, _ in corpus]
     outcomes = match_batch(
@@ -245,6 +259,42 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    """`invoices fit-vendor-model DIR...`: calibrate the vendor match model on generated
+    corpora (never the one it is evaluated on) and write matchers/vendor_model.json."""
+    from invoices.commands.core import database
+    from matchers.embeddings import load_embedder
+    from matchers.evaluation import Truth
+    from matchers.vendor import VendorResolver
+    from matchers.vendor_model import MODEL_FILE, fit_vendor_model
+    from staging import db, master, matching
+
+    pairs: list = []  # type: ignore[type-arg]
+    settings = load_settings(db_schema=args.schema)
+    for folder in args.folders:
+        for source in args.sources:
+            corpus = load_corpus(folder, source, None, args.workers)
+            with database(settings) as s, db.connection(str(s.database_url), s.db_schema) as conn:
+                db.upgrade(conn)
+                conn.execute(
+                    "TRUNCATE vendors, purchase_orders, purchase_order_lines,"
+                    " goods_receipts, po_billing_ledger CASCADE"
+                )
+                master.load_master_dir(conn, folder / "master")
+                embedder = load_embedder(s)
+                vendors = matching.load_vendor_master(conn, embedder)
+            resolver = VendorResolver(vendors, embedder, s)
+            truth = [Truth.from_label(label).vendor_id for label, _, _ in corpus]
+            pairs += resolver.training_pairs([inv for _, inv, _ in corpus], truth)
+    model = fit_vendor_model(pairs)
+    target = args.out or MODEL_FILE
+    target.write_text(model.to_json() + "\n")
+    matches = sum(1 for _, m in pairs if m)
+    print(f"fitted on {len(pairs)} candidate pairs ({matches} matches) -> {target}")
+    print(model.to_json())
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the matching sub-commands."""
     bench = subparsers.add_parser(
@@ -273,7 +323,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--schema", default="eval_matching", help="Postgres schema (kept, cached)")
     ev.add_argument("--json", type=Path, default=None)
     ev.add_argument("--show-errors", type=int, default=0, help="print the first N errors")
+    ev.add_argument("--vendor-model", type=Path, default=None, help="a fitted model JSON")
     ev.set_defaults(handler=cmd_eval)
+
+    fit = subparsers.add_parser("fit-vendor-model", help="calibrate the vendor match model")
+    fit.add_argument("folders", type=Path, nargs="+", help="generated corpora to fit on")
+    fit.add_argument("--sources", nargs="+", default=["extract", "labels"])
+    fit.add_argument("--workers", type=int, default=2)
+    fit.add_argument("--schema", default="fit_matching")
+    fit.add_argument("--out", type=Path, default=None)
+    fit.set_defaults(handler=cmd_fit)
 
 
 __all__ = ["Settings", "register"]
