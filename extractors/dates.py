@@ -146,52 +146,19 @@ def parse_date(text: str, day_first: bool = True) -> date | None:
     return found[0].value if len(found) == 1 else None
 
 
+_MONTH_NAMES = {
+    "en": "January February March April May June July August September October November "
+    "December".split(),
+    "de": "Januar Februar März April Mai Juni Juli August September Oktober November "
+    "Dezember".split(),
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre "
+    "décembre".split(),
+}
+
+
 def format_date(value: date, style: str, language: str = "en") -> str:
     """`value` printed in one of the styles the parser reads (used by the property tests)."""
-    names = {
-        "en": [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ],
-        "de": [
-            "Januar",
-            "Februar",
-            "März",
-            "April",
-            "Mai",
-            "Juni",
-            "Juli",
-            "August",
-            "September",
-            "Oktober",
-            "November",
-            "Dezember",
-        ],
-        "fr": [
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ],
-    }[language]
+    names = _MONTH_NAMES[language]
     month = names[value.month - 1]
     english = date(2000, value.month, 1).strftime("%B")
     styles = {

@@ -130,48 +130,51 @@ def candidates(lines: list[Line], name: str, parse: Parser, below: int = 2) -> l
     found: list[Candidate] = []
     by_index = {ln.index: ln for ln in lines}
     for line, match, weight in label_hits(lines, name):
-        right = _right_text(line, match.end())
+        cand = _right_of(line, match, weight, name, parse)
+        if cand is None:
+            cand = _below(line, match, weight, name, parse, by_index, below)
+        if cand is not None:
+            found.append(cand)
+    return found
+
+
+def _right_of(
+    line: Line, match: re.Match[str], weight: float, name: str, parse: Parser
+) -> Candidate | None:
+    right = _right_text(line, match.end())
+    hit = parse(right)
+    if hit is None and len(right) < len(line.text) - match.end():
+        right = line.text[match.end() :]  # the next "label" was a word inside this one's text
         hit = parse(right)
-        if hit is None and len(right) < len(line.text) - match.end():
-            right = line.text[match.end() :]  # the next "label" was a word inside this one's text
-            hit = parse(right)
+    if hit is None:
+        return None
+    value, start, end = hit
+    box = text_box(line, match.end() + start, match.end() + end)
+    return Candidate(name, value, right[start:end].strip(), line, box, weight, 1.0)
+
+
+def _below(
+    line: Line,
+    match: re.Match[str],
+    weight: float,
+    name: str,
+    parse: Parser,
+    by_index: dict[int, Line],
+    below: int,
+) -> Candidate | None:
+    span = x_range(line, match.start(), match.end())
+    for step in range(1, below + 1):
+        nxt = by_index.get(line.index + step)
+        if nxt is None or nxt.page != line.page:
+            return None
+        text, offset = _column_below(nxt, span)
+        hit = parse(text)
         if hit is not None:
             value, start, end = hit
-            offset = match.end() + start
-            found.append(
-                Candidate(
-                    name,
-                    value,
-                    right[start:end].strip(),
-                    line,
-                    text_box(line, offset, match.end() + end),
-                    weight,
-                    1.0,
-                )
-            )
-            continue
-        span = x_range(line, match.start(), match.end())
-        for step in range(1, below + 1):
-            nxt = by_index.get(line.index + step)
-            if nxt is None or nxt.page != line.page:
-                break
-            text, offset = _column_below(nxt, span)
-            hit = parse(text)
-            if hit is not None:
-                value, start, end = hit
-                found.append(
-                    Candidate(
-                        name,
-                        value,
-                        text[start:end].strip(),
-                        nxt,
-                        text_box(nxt, offset + start, offset + end),
-                        weight,
-                        0.85 if step == 1 else 0.6,
-                    )
-                )
-                break
-    return found
+            box = text_box(nxt, offset + start, offset + end)
+            position = 0.85 if step == 1 else 0.6
+            return Candidate(name, value, text[start:end].strip(), nxt, box, weight, position)
+    return None
 
 
 def best(found: list[Candidate]) -> Candidate | None:

@@ -88,14 +88,25 @@ def predict_one(job: tuple[str, str, bool]) -> dict[str, Any]:
         }
     methods = sorted({p.method.value for p in text.pages})
     path_name = "einvoice_xml" if xml_used else ("ocr" if "ocr" in methods else "text_layer")
+    return {
+        "doc_id": doc_id,
+        **_prediction(invoice, None if xml_used else evidence),
+        "path": path_name,
+        "pages": max(1, len(text.pages)),
+        "seconds": read_seconds + extract_seconds,
+    }
+
+
+def _prediction(invoice: Any, evidence: dict[str, Any] | None) -> dict[str, Any]:
+    """An invoice as plain JSON values: header fields with confidence and evidence, lines."""
     fields = {}
     for name in HEADER_FIELDS:
         fv = invoice.field(name)
         if fv is not None:
             fields[name] = {
-                "value": fv.value if not hasattr(fv.value, "isoformat") else fv.value.isoformat(),
+                "value": fv.value.isoformat() if hasattr(fv.value, "isoformat") else fv.value,
                 "confidence": fv.confidence,
-                "evidence": None if xml_used else evidence.get(name),
+                "evidence": (evidence or {}).get(name),
             }
     lines = [
         {
@@ -105,12 +116,8 @@ def predict_one(job: tuple[str, str, bool]) -> dict[str, Any]:
         for item in invoice.lines
     ]
     return {
-        "doc_id": doc_id,
         "fields": json.loads(json.dumps(fields, default=str)),
         "lines": json.loads(json.dumps(lines, default=str)),
-        "path": path_name,
-        "pages": max(1, len(text.pages)),
-        "seconds": read_seconds + extract_seconds,
     }
 
 
@@ -165,6 +172,23 @@ def _field_table(scores: Scores) -> list[str]:
     return out
 
 
+def _lines_and_groups(scores: Scores) -> list[str]:
+    lines = [
+        f"line items: F1 {scores.line_f1:.3f} (matched {scores.lines_tp}, "
+        f"predicted {scores.lines_pred}, labelled {scores.lines_gold})",
+        "",
+        f"{'group':<40}{'labelled':>9}{'recall':>8}{'prec':>7}",
+    ]
+    for group, t in sorted(scores.groups.items()):
+        lines.append(f"{group[:39]:<40}{t.labelled:>9}{t.recall:>8.3f}{t.precision:>7.3f}")
+    macro = [t.recall for t in scores.groups.values() if t.labelled]
+    if macro:
+        lines.append(
+            f"per-group mean recall {sum(macro) / len(macro):.3f} over {len(macro)} groups"
+        )
+    return lines
+
+
 def report(
     rows: list[dict[str, Any]],
     preds: list[dict[str, Any]],
@@ -178,23 +202,7 @@ def report(
         flat = dict(pred.get("fields") or {})
         flat["lines"] = pred.get("lines") or []
         score_document(scores, row["label_data"], flat, thresholds)
-    errors = [p for p in preds if p.get("error")]
-    lines = _field_table(scores)
-    lines.append("")
-    lines.append(
-        f"line items: F1 {scores.line_f1:.3f} (matched {scores.lines_tp}, "
-        f"predicted {scores.lines_pred}, labelled {scores.lines_gold})"
-    )
-    lines.append("")
-    lines.append(f"{'group':<40}{'labelled':>9}{'recall':>8}{'prec':>7}")
-    for group, t in sorted(scores.groups.items()):
-        lines.append(f"{group[:39]:<40}{t.labelled:>9}{t.recall:>8.3f}{t.precision:>7.3f}")
-    macro = [t.recall for t in scores.groups.values() if t.labelled]
-    if macro:
-        lines.append(
-            f"per-group mean recall {sum(macro) / len(macro):.3f} over {len(macro)} groups"
-        )
-    lines.append("")
+    lines = [*_field_table(scores), "", *_lines_and_groups(scores), ""]
     timing = _timing(preds)
     for path, slot in sorted(timing.items()):
         lines.append(
@@ -207,8 +215,7 @@ def report(
         f"calibration: {scores.accepted}/{scores.scored_values} values auto-accepted "
         f"({share:.3f}), precision of auto-accepted {acc_prec:.3f}"
     )
-    for err in errors:
-        lines.append(f"error {err['doc_id']}: {err['error']}")
+    lines += [f"error {p['doc_id']}: {p['error']}" for p in preds if p.get("error")]
     overall = scores.overall
     lines.append(
         f"overall: recall {overall.recall:.3f} precision {overall.precision:.3f} "
