@@ -160,7 +160,7 @@ def format_date(value: date, style: str, language: str = "en") -> str:
     """`value` printed in one of the styles the parser reads (used by the property tests)."""
     names = _MONTH_NAMES[language]
     month = names[value.month - 1]
-    english = date(2000, value.month, 1).strftime("%B")
+    english = _MONTH_NAMES["en"][value.month - 1]
     styles = {
         "iso": value.isoformat(),
         "dmy_dot": f"{value.day:02d}.{value.month:02d}.{value.year}",
