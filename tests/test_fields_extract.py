@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from extractors.extract import extract_invoice
 from invoices.records import DocumentText, DocumentType, Method, PageText, Word
 from invoices.settings import Settings
@@ -141,3 +144,18 @@ def test_wrapped_description_is_joined() -> None:
     assert [i.description.value for i in invoice.lines if i.description] == [
         "Beamer-Deckenhalterung"
     ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="0123456789.,:-/ €$%ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefgh\n", max_size=80),
+        max_size=12,
+    )
+)
+def test_extraction_never_raises_on_arbitrary_text(rows: list[str]) -> None:
+    page = PageText(number=1, method=Method.OCR, text="\n".join(rows))
+    invoice = extract_invoice(DocumentText(pages=[page]), Settings())
+    for name in ("total", "subtotal", "tax"):
+        fv = invoice.field(name)
+        assert fv is None or isinstance(fv.value, Decimal)
