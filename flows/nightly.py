@@ -20,11 +20,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
+from flows.matching import match_against_store
 from flows.process import RunContext, failed_intake, fingerprint, process_document
 from invoices.records import Document, DocumentResult, StageError
 from invoices.settings import Settings, load_settings
 from review import report
-from staging import db, store
+from staging import db, matching, store
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +74,22 @@ def process_task(document: Document, error: StageError | None, ctx: RunContext) 
 
 
 @task(name="stage-document", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
-def stage_task(result: DocumentResult, run_id: uuid.UUID, settings: Settings, position: str) -> dict[str, Any]:
-    """Write one result to the staging store (retried: it is I/O)."""
+def stage_task(
+    result: DocumentResult, run_id: uuid.UUID, ctx: RunContext, position: str
+) -> dict[str, Any]:
+    """Check one result against what is staged (duplicates, PO ledger) and stage it, in one
+    transaction (retried: it is I/O)."""
+    settings = ctx.settings
     assert settings.database_url
     with db.connection(settings.database_url, settings.db_schema) as conn:
-        document_id = store.stage_result(conn, result, run_id)
-    logger = get_run_logger()
-    logger.info(
+        with conn.transaction():
+            store.lock_staging(conn)
+            result, billed = match_against_store(conn, result, ctx)
+            details = {"duplicates": result.duplicates} if result.duplicates else {}
+            document_id = store.stage_result(conn, result, run_id, details)
+            if document_id is not None and billed:
+                matching.record_billing(conn, document_id, billed)
+    get_run_logger().info(
         "%s %s: %s%s", position, result.document.path.name, result.status.value,
         f" -> exception {', '.join(result.reasons)}" if result.reasons else "",
     )
@@ -89,6 +99,18 @@ def stage_task(result: DocumentResult, run_id: uuid.UUID, settings: Settings, po
         "exception": result.is_exception,
         "timings": result.timings,
     }
+
+
+@task(name="stage-identical-file", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
+def stage_identical_task(document: Document, run_id: uuid.UUID, settings: Settings) -> dict[str, Any]:
+    """Record a file whose bytes equal a staged document's as a suspected duplicate."""
+    assert settings.database_url
+    with db.connection(settings.database_url, settings.db_schema) as conn:
+        document_id = store.stage_identical_file(conn, document, run_id)
+    get_run_logger().info("%s: same bytes as a staged document -> exception DUPLICATE_SUSPECTED",
+                          document.path.name)
+    return {"document_id": document_id, "status": "skipped", "exception": document_id is not None,
+            "timings": {}}
 
 
 def _share_cores(settings: Settings) -> Settings:
@@ -102,8 +124,9 @@ def _share_cores(settings: Settings) -> Settings:
 
 def _summary(run_id: uuid.UUID, found: int, skipped: int, staged: list[dict[str, Any]],
              seconds: float) -> dict[str, Any]:
-    new = [s for s in staged if s["document_id"] is not None]
-    exceptions = sum(1 for s in new if s["exception"])
+    recorded = [s for s in staged if s["document_id"] is not None]
+    new = [s for s in recorded if s["status"] != "skipped"]
+    exceptions = sum(1 for s in recorded if s["exception"])
     failures = sum(1 for s in new if s["status"] == "failed")
     per_stage: dict[str, float] = {}
     for s in new:
@@ -113,54 +136,89 @@ def _summary(run_id: uuid.UUID, found: int, skipped: int, staged: list[dict[str,
         "run_id": str(run_id),
         "documents": found,
         "staged": len(new),
-        "skipped": skipped + (len(staged) - len(new)),
+        "identical_files": len(recorded) - len(new),
+        "skipped": skipped + (len(staged) - len(recorded)),
         "exceptions": exceptions,
         "failures": failures,
-        "straight_through_rate": (len(new) - exceptions) / len(new) if new else 0.0,
+        "straight_through_rate": (
+            sum(1 for s in new if not s["exception"]) / len(new) if new else 0.0
+        ),
         "seconds_per_stage": {k: round(v, 3) for k, v in sorted(per_stage.items())},
         "wall_seconds": round(seconds, 2),
     }
 
 
-@flow(name="nightly_batch", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
-def nightly_batch(inbox: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run the whole pipeline over a folder of invoices; returns the run summary."""
+def plan_documents(
+    described: list[tuple[Document, StageError | None]],
+    recorded: set[tuple[str, str]],
+    originals: dict[str, Any],
+) -> tuple[list[tuple[Document, StageError | None]], list[Document], int]:
+    """Split a fingerprinted inbox into new documents, files identical to a staged document
+    (same bytes, other name), and the count of files an earlier run already recorded."""
+    todo, identical, seen = [], [], set(originals)
+    for document, error in described:
+        if document.sha256 and (document.sha256, str(document.path)) in recorded:
+            continue  # this very file was recorded by an earlier run
+        if document.sha256 in seen:
+            identical.append(document)
+            continue
+        if document.sha256:
+            seen.add(document.sha256)
+        todo.append((document, error))
+    return todo, identical, len(described) - len(todo) - len(identical)
+
+
+def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[str, Any]:
     started = time.perf_counter()
     logger = get_run_logger()
+    assert settings.database_url
+    paths = discover_documents(Path(inbox))
+    described = fingerprint_task(paths, settings)
+    with db.connection(settings.database_url, settings.db_schema) as conn:
+        recorded, originals = store.known_files(
+            conn, [(d.sha256, str(d.path)) for d, _ in described]
+        )
+    todo, identical, skipped = plan_documents(described, recorded, originals)
+    logger.info("run %s: %d documents in %s, %d new, %d identical to staged ones, %d already"
+                " recorded", run_id, len(paths), inbox, len(todo), len(identical), skipped)
+    ctx = build_context(settings)
+    futures = []
+    for i, (document, error) in enumerate(todo, start=1):
+        processed = process_task.submit(document, error, quote(ctx))
+        futures.append(stage_task.submit(processed, run_id, quote(ctx), f"[{i}/{len(todo)}]"))
+    staged = [f.result() for f in futures]
+    staged += [stage_identical_task(document, run_id, settings) for document in identical]
+    return _summary(run_id, len(paths), skipped, staged, time.perf_counter() - started)
+
+
+@flow(name="nightly_batch", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
+def nightly_batch(inbox: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run the whole pipeline over a folder of invoices; returns the run summary.
+
+    The run is recorded in batch_runs from start to end; a run that dies on an infrastructure
+    fault is marked failed (what it staged stays staged) and the error propagates.
+    """
     settings = _share_cores(load_settings(**(overrides or {})))
     if not settings.database_url:
         raise ValueError("no database: set DATABASE_URL (the `invoices run` command does this)")
     with db.connection(settings.database_url, settings.db_schema) as conn:
         db.upgrade(conn)
         run_id = store.start_run(conn, str(inbox))
-    paths = discover_documents(Path(inbox))
-    described = fingerprint_task(paths, settings)
-    with db.connection(settings.database_url, settings.db_schema) as conn:
-        known = store.known_hashes(conn, [d.sha256 for d, _ in described])
-    todo, seen = [], set(known)
-    for document, error in described:
-        if document.sha256 and document.sha256 in seen:
-            continue  # already staged, or the same bytes twice in this inbox
-        seen.add(document.sha256)
-        todo.append((document, error))
-    skipped = len(described) - len(todo)
-    logger.info("run %s: %d documents in %s, %d new, %d already staged",
-                run_id, len(paths), inbox, len(todo), skipped)
-    ctx = build_context(settings)
-    futures = []
-    for i, (document, error) in enumerate(todo, start=1):
-        processed = process_task.submit(document, error, quote(ctx))
-        futures.append(stage_task.submit(processed, run_id, settings, f"[{i}/{len(todo)}]"))
-    staged = [f.result() for f in futures]
-    summary = _summary(run_id, len(paths), skipped, staged, time.perf_counter() - started)
+    try:
+        summary = _process_inbox(settings, run_id, inbox)
+    except BaseException as exc:
+        with db.connection(settings.database_url, settings.db_schema) as conn:
+            store.finish_run(conn, run_id, counts={}, metrics={"error": repr(exc)},
+                             report_html=None, report_csv=None, status="failed")
+        raise
     html, csv_path = _write_report(settings, run_id, summary)
     summary.update(report_html=str(html), report_csv=str(csv_path))
     with db.connection(settings.database_url, settings.db_schema) as conn:
         store.finish_run(conn, run_id, counts=summary, metrics=summary,
                          report_html=str(html), report_csv=str(csv_path))
-    markdown = report.summary_markdown(summary)
-    create_markdown_artifact(markdown=markdown, key="nightly-batch-summary", description="Run summary")
-    logger.info("run summary: %s", summary)
+    create_markdown_artifact(markdown=report.summary_markdown(summary),
+                             key="nightly-batch-summary", description="Run summary")
+    get_run_logger().info("run summary: %s", summary)
     return summary
 
 

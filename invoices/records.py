@@ -293,6 +293,8 @@ class DocumentResult(BaseModel):
     text_methods: list[str] = Field(default_factory=list)
     checks: list[CheckResult] = Field(default_factory=list)
     vendor_match: VendorMatch | None = None
+    po_match: dict[str, Any] | None = None  # matchers.po.PoMatch, dumped
+    duplicates: list[dict[str, Any]] = Field(default_factory=list)  # matchers DuplicateHit, dumped
     classification: dict[str, Any] | None = None
     status: Status = Status.SUCCESS
     reasons: list[ReasonCode] = Field(default_factory=list)

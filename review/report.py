@@ -113,9 +113,11 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         [
             f"# Nightly batch {summary['run_id']}",
             "",
-            "| documents | staged | skipped | exceptions | failures | straight-through |",
-            "|---|---|---|---|---|---|",
-            f"| {summary['documents']} | {summary['staged']} | {summary['skipped']} |"
+            "| documents | staged | identical files | skipped | exceptions | failures |"
+            " straight-through |",
+            "|---|---|---|---|---|---|---|",
+            f"| {summary['documents']} | {summary['staged']} | {summary['identical_files']} |"
+            f" {summary['skipped']} |"
             f" {summary['exceptions']} | {summary['failures']} |"
             f" {100 * summary['straight_through_rate']:.1f}% |",
             "",

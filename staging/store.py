@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from invoices.records import DocumentResult, Invoice, LineItem, Status
+from invoices.records import Document, DocumentResult, Invoice, LineItem, ReasonCode, Status
 
 PIPELINE_ACTOR = "pipeline"
 
@@ -35,6 +35,12 @@ def audit(
         " VALUES (%s, %s, %s, %s, %s)",
         (actor, action, document_id, run_id, Jsonb(detail or {})),
     )
+
+
+def lock_staging(conn: psycopg.Connection) -> None:
+    """Serialise staging within the current transaction, so that two copies of one invoice in
+    the same batch see each other in the duplicate check."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext('staging:' || current_schema()))")
 
 
 def start_run(conn: psycopg.Connection, inbox: str) -> uuid.UUID:
@@ -84,9 +90,39 @@ def known_hashes(conn: psycopg.Connection, hashes: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     rows = conn.execute(
-        "SELECT sha256 FROM documents WHERE sha256 = ANY(%s)", (wanted,)
+        "SELECT DISTINCT sha256 FROM documents WHERE sha256 = ANY(%s)", (wanted,)
     ).fetchall()
     return {r["sha256"].strip() for r in rows}
+
+
+def known_files(
+    conn: psycopg.Connection, files: Iterable[tuple[str, str]]
+) -> tuple[set[tuple[str, str]], dict[str, dict[str, Any]]]:
+    """For (sha256, source path) pairs: the pairs already recorded, and for every sha256 already
+    staged the original document (document_id, file_name) it belongs to."""
+    pairs = [(h, p) for h, p in files if h]
+    if not pairs:
+        return set(), {}
+    hashes = sorted({h for h, _ in pairs})
+    rows = conn.execute(
+        "SELECT document_id, sha256, source_path, file_name, status FROM documents"
+        " WHERE sha256 = ANY(%s)",
+        (hashes,),
+    ).fetchall()
+    recorded = {(r["sha256"].strip(), r["source_path"]) for r in rows}
+    originals = {
+        r["sha256"].strip(): {"document_id": r["document_id"], "file_name": r["file_name"]}
+        for r in rows if r["status"] != "skipped"
+    }
+    return recorded & set(pairs), originals
+
+
+def original_of(conn: psycopg.Connection, sha256: str) -> dict[str, Any] | None:
+    """The staged (not skipped) document with these bytes, if any."""
+    return conn.execute(
+        "SELECT document_id, file_name FROM documents WHERE sha256 = %s AND status <> 'skipped'",
+        (sha256,),
+    ).fetchone()
 
 
 def _field_json(invoice: Invoice) -> dict[str, Any]:
@@ -106,12 +142,17 @@ def _money(value: Any) -> Decimal | None:
     return value if isinstance(value, Decimal) else None
 
 
-def _insert_document(conn: psycopg.Connection, result: DocumentResult, run_id: uuid.UUID) -> int:
+def _insert_document(
+    conn: psycopg.Connection,
+    result: DocumentResult,
+    run_id: uuid.UUID,
+    duplicate_of: int | None = None,
+) -> int:
     doc = result.document
     row = conn.execute(
         "INSERT INTO documents (sha256, source_path, file_name, media_type, size_bytes, pages,"
-        " status, text_methods, errors, timings, first_run_id)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING document_id",
+        " status, text_methods, errors, timings, first_run_id, duplicate_of)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING document_id",
         (
             doc.sha256 or None,
             str(doc.path),
@@ -124,6 +165,7 @@ def _insert_document(conn: psycopg.Connection, result: DocumentResult, run_id: u
             Jsonb([e.model_dump(mode="json") for e in result.errors]),
             Jsonb(result.timings),
             run_id,
+            duplicate_of,
         ),
     ).fetchone()
     assert row is not None
@@ -140,8 +182,8 @@ def _insert_invoice(
         "INSERT INTO invoices (document_id, run_id, document_type, vendor_name, vendor_vat_id,"
         " iban, invoice_number, invoice_date, due_date, po_number, currency, subtotal, tax, total,"
         " amount_due, vendor_id, vendor_match, fields, checks, classification, min_confidence,"
-        " status) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-        " %s, %s, %s, %s)",
+        " status, po_match, duplicates) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+        " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
             document_id,
             run_id,
@@ -165,6 +207,8 @@ def _insert_invoice(
             Jsonb(result.classification) if result.classification is not None else None,
             _min_confidence(inv),
             "exception" if result.is_exception else "staged",
+            Jsonb(result.po_match) if result.po_match is not None else None,
+            Jsonb(result.duplicates),
         ),
     )
     _insert_lines(conn, document_id, inv.lines)
@@ -211,12 +255,15 @@ def stage_result(
 ) -> int | None:
     """Stage one document's result in one transaction; returns its document id.
 
-    Returns None when a document with the same sha256 is already staged (a concurrent or
-    repeated run): the earlier row wins and nothing is changed.
+    Returns None when this file (same bytes, same path) is already recorded, or when a document
+    with the same bytes is already staged (a concurrent or repeated run): the earlier row wins.
     """
+    doc = result.document
     with conn.transaction():
-        if result.document.sha256 and known_hashes(conn, [result.document.sha256]):
-            return None
+        if doc.sha256:
+            recorded, originals = known_files(conn, [(doc.sha256, str(doc.path))])
+            if recorded or doc.sha256 in originals:
+                return None
         document_id = _insert_document(conn, result, run_id)
         if result.invoice is not None and result.status != Status.FAILED:
             _insert_invoice(conn, document_id, result, run_id)
@@ -226,8 +273,8 @@ def stage_result(
             document_id=document_id,
             run_id=run_id,
             detail={
-                "file": result.document.path.name,
-                "sha256": result.document.sha256,
+                "file": doc.path.name,
+                "sha256": doc.sha256,
                 "status": result.status.value,
                 "errors": [e.model_dump(mode="json") for e in result.errors],
                 "vendor_id": result.vendor_match.vendor_id if result.vendor_match else None,
@@ -236,6 +283,39 @@ def stage_result(
         if result.is_exception:
             reasons = sorted({r.value for r in result.reasons}) or ["PROCESSING_ERROR"]
             open_exception(conn, document_id, run_id, reasons, exception_details or {})
+    return document_id
+
+
+def stage_identical_file(
+    conn: psycopg.Connection, document: Document, run_id: uuid.UUID
+) -> int | None:
+    """Record a file whose bytes equal an already staged document's, under another name: a
+    `skipped` document pointing at the original, with a DUPLICATE_SUSPECTED exception.
+
+    Returns None when this path is already recorded, or when no original is staged (then the
+    file is an ordinary new document)."""
+    with conn.transaction():
+        recorded, originals = known_files(conn, [(document.sha256, str(document.path))])
+        original = originals.get(document.sha256)
+        if recorded or original is None:
+            return None
+        result = DocumentResult(
+            document=document, status=Status.SKIPPED, reasons=[ReasonCode.DUPLICATE_SUSPECTED]
+        )
+        document_id = _insert_document(conn, result, run_id, duplicate_of=original["document_id"])
+        hit = {
+            "document_id": original["document_id"],
+            "kind": "exact_file",
+            "score": 1.0,
+            "earlier_file": original["file_name"],
+            "evidence": [{"field": "sha256", "this": document.sha256, "earlier": document.sha256,
+                          "relation": "equal", "weight": 1.0}],
+        }
+        audit(conn, "document_skipped_identical", document_id=document_id, run_id=run_id,
+              detail={"file": document.path.name, "original_document_id": original["document_id"],
+                      "original_file": original["file_name"]})
+        open_exception(conn, document_id, run_id, [ReasonCode.DUPLICATE_SUSPECTED.value],
+                       {"duplicates": [hit]})
     return document_id
 
 

@@ -120,3 +120,20 @@ def test_batch_stages_reports_and_is_idempotent(harness, inbox, settings, monkey
     assert again["staged"] == 0
     assert again["skipped"] == files - 1  # the vanished file is gone from the inbox
     assert len(_documents(settings)) == files
+
+
+def test_identical_file_under_another_name_is_a_suspected_duplicate(harness, settings, tmp_path):
+    folder = tmp_path / "inbox"
+    copy_real([REAL[0]], ZUGFERD_DOCS, folder)
+    overrides = {"database_url": settings.database_url, "db_schema": settings.db_schema,
+                 "reports_dir": str(settings.reports_dir)}
+    first = nightly.nightly_batch(inbox=str(folder), overrides=overrides)
+    assert first["staged"] == 1 and first["identical_files"] == 0
+    (folder / "resent-copy.pdf").write_bytes((folder / REAL[0]).read_bytes())
+    second = nightly.nightly_batch(inbox=str(folder), overrides=overrides)
+    assert second["staged"] == 0 and second["identical_files"] == 1 and second["skipped"] == 1
+    docs = _documents(settings)
+    copy = docs["resent-copy.pdf"]
+    assert copy["status"] == "skipped" and copy["reason_codes"] == ["DUPLICATE_SUSPECTED"]
+    third = nightly.nightly_batch(inbox=str(folder), overrides=overrides)
+    assert third["staged"] == 0 and third["identical_files"] == 0 and third["skipped"] == 2

@@ -1,0 +1,59 @@
+"""Matching that needs what is already staged: duplicates across batches and the PO ledger.
+
+Runs inside the staging transaction (after `store.lock_staging`), so each document is checked
+against everything staged before it, including earlier documents of the same batch.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+
+from flows.process import RunContext
+from invoices.records import DocumentResult, ReasonCode, Status
+from matchers.duplicates import find_duplicates
+from matchers.po import BilledEntry, match_purchase_order
+from staging import matching
+
+
+def match_against_store(
+    conn: psycopg.Connection, result: DocumentResult, ctx: RunContext
+) -> tuple[DocumentResult, list[BilledEntry]]:
+    """The result with its PO match and duplicate hits, and what it bills on PO lines.
+
+    A suspected duplicate bills nothing: paying it twice is what the check prevents.
+    """
+    invoice = result.invoice
+    if invoice is None or result.status == Status.FAILED:
+        return result, []
+    started = time.perf_counter()
+    vendor = result.vendor_match
+    vendor_id = vendor.vendor_id if vendor else None
+    candidates = matching.duplicate_candidates(
+        conn,
+        vendor_id=vendor_id,
+        total=invoice.value("total"),
+        invoice_number=invoice.value("invoice_number"),
+        sha256=result.document.sha256 or None,
+    )
+    hits = find_duplicates(invoice, result.document, candidates, ctx.settings, vendor)
+    po_number = invoice.value("po_number")
+    po_data = matching.load_po_data(
+        conn, vendor_ids=[vendor_id] if vendor_id else [], po_numbers=[po_number] if po_number else []
+    )
+    ledger = matching.billed_ledger(conn, po_numbers=[o.po_number for o in po_data.orders.values()])
+    if hits:
+        ledger = ledger.without(h.document_id for h in hits)
+    po = match_purchase_order(invoice, vendor, po_data, ledger, ctx.settings)
+    reasons = [*result.reasons, *po.reasons]
+    if hits:
+        reasons.append(ReasonCode.DUPLICATE_SUSPECTED)
+    timings = {**result.timings, "po_and_duplicates": round(time.perf_counter() - started, 4)}
+    updated = result.model_copy(update={
+        "po_match": po.model_dump(mode="json"),
+        "duplicates": [h.model_dump(mode="json") for h in hits],
+        "reasons": sorted(set(reasons)),
+        "timings": timings,
+    })
+    return updated, ([] if hits else po.billed)
