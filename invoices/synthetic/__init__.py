@@ -14,7 +14,8 @@ or `invoices generate --out DIR --invoices N --seed S`. Output:
   vendors never invoice; every vendor codes (description -> GL account, cost centre)
   consistently, and 5% of the history lines are coded otherwise (noise).
 - `docs/<doc_id>.pdf|png|jpg`: born-digital PDFs (text layer) in ten layouts
-  (`layouts.py`), and scans: image-only PDFs, PNG scans, JPEG photos.
+  (`layouts.py`), some with Factur-X/ZUGFeRD CII XML attached (`einvoice.py`), and scans:
+  image-only PDFs, PNG scans, JPEG photos, some with an incoming-mail stamp.
 - `labels/<doc_id>.json`: eval-label/v1 (`fields`, `line_items`, `label_coverage`,
   `checks_label_visible_in_text`, `group`) plus a `truth` key; `manifest.jsonl`.
 
@@ -28,7 +29,8 @@ Statements and reminders carry identity fields and `document_date` only.
 
 `truth`: `vendor_id` (null for an unknown vendor), `po_number` (the PO the goods were
 ordered under, even when the invoice does not print it: see anomaly `po_missing`),
-`document_type`, `scanned`, `media`, `stamp`, `layout`, `locale`, `lines` (`line_no`,
+`document_type`, `scanned`, `media`, `stamp`, `einvoice` (the attachment's name or null),
+`layout`, `locale`, `lines` (`line_no`,
 `po_line_no`, `sku`, `gl_account`, `cost_centre`), `approval_route` and `anomalies`, each
 `{"kind", "of_doc_id", "detail"}` with kind one of `ANOMALY_KINDS`. Duplicates and credit
 notes name the earlier document in `of_doc_id`. Invoices without anomalies have [].

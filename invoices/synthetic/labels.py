@@ -11,6 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from invoices.synthetic.einvoice import attachment_name
 from invoices.synthetic.identity import language
 from invoices.synthetic.model import DocSpec
 
@@ -99,6 +100,7 @@ def truth(spec: DocSpec, doc_ids: dict[int, str]) -> dict[str, Any]:
         "scanned": spec.scanned,
         "media": spec.media,
         "stamp": spec.stamp,
+        "einvoice": attachment_name(spec) if spec.einvoice and not spec.scanned else None,
         "layout": spec.layout,
         "locale": spec.locale,
         "lines": [

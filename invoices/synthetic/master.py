@@ -50,6 +50,8 @@ BRAND_COLOURS = (
     (150, 20, 30),
 )
 NEVER_INVOICING_SHARE = 0.25
+EINVOICE_COUNTRIES = ("DE", "AT", "FR", "BE")
+EINVOICE_SHARE = 0.35  # of the vendors there, those that attach Factur-X/ZUGFeRD XML
 HISTORY_NOISE = 0.05  # share of history lines coded differently from the vendor's pattern
 
 
@@ -94,6 +96,7 @@ def make_vendor(
         layout=rng.choice(LAYOUT_NAMES),
         words=rng.randrange(3),
         accent=rng.choice(BRAND_COLOURS),
+        einvoice=country in EINVOICE_COUNTRIES and rng.random() < EINVOICE_SHARE,
         number_pattern=rng.choice(NUMBER_PATTERNS),
         sku_prefix="".join(letters[:3]).ljust(3, "X"),
         weight=weight,

@@ -54,6 +54,7 @@ class Vendor:
     resembles: str | None = None  # an unknown vendor named like this known vendor
     words: int = 0  # the vendor's wording variant of the labels on its template
     accent: tuple[int, int, int] = (0, 0, 0)  # the vendor's brand colour
+    einvoice: bool = False  # attaches Factur-X/ZUGFeRD XML to its PDFs
 
     @property
     def name(self) -> str:
@@ -204,5 +205,6 @@ class DocSpec:
     media: str = "pdf"  # pdf, png, jpg
     render_seed: int = 0
     stamp: str | None = None  # a goods-in/received stamp on the scan, e.g. "EINGANG 12.03.2025"
+    einvoice: bool = False  # the born-digital PDF carries the CII XML of the invoice
     copy_of: int | None = None  # key of the document whose file an exact duplicate copies
     of_key: int | None = None  # key of the document a duplicate or credit note refers to

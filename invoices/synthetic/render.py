@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from invoices.synthetic.canvas import LEFT, PAGE_H, PAGE_W, RIGHT, Canvas
+from invoices.synthetic.canvas import FIXED_DATE, LEFT, PAGE_H, PAGE_W, RIGHT, Canvas
 from invoices.synthetic.drawing import BOTTOM, Doc, continuation_header, title
+from invoices.synthetic.einvoice import TYPE_CODES, attachment_name, cii_xml
 from invoices.synthetic.identity import format_iban, language
 from invoices.synthetic.layouts import LAYOUT_BY_NAME
 from invoices.synthetic.locales import word
@@ -32,6 +33,15 @@ def render_pdf(spec: DocSpec) -> tuple[bytes, int]:
     _closing(doc)
     for page in range(1, doc.cv.page + 1):
         _footer(doc, page)
+    if spec.einvoice and spec.document_type in TYPE_CODES:
+        doc.cv.pdf.embed_file(
+            bytes=cii_xml(spec),
+            basename=attachment_name(spec),
+            mime_type="text/xml",
+            desc="Factur-X / ZUGFeRD invoice data",
+            creation_date=FIXED_DATE,
+            modification_date=FIXED_DATE,
+        )
     return doc.cv.output(), doc.cv.page
 
 
