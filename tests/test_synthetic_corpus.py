@@ -302,3 +302,16 @@ def test_e_invoice_attachments_state_what_the_pdf_prints(corpus):
         )
         checked += 1
     assert checked > 0
+
+
+def test_bank_detail_changes_are_measured_against_the_master_iban():
+    plan = plan_corpus(Options(invoices=600, seed=8, anomaly_rates={"bank_details_changed": 0.05}))
+    master = {v.vendor_id: v for v in plan.vendors}
+    assert any(v.master_gaps for v in plan.vendors)
+    changed = [d for d in plan.docs if any(a.kind == "bank_details_changed" for a in d.anomalies)]
+    assert len(changed) == 30
+    for d in changed:
+        vendor = master[d.vendor_id]
+        assert "iban" not in vendor.master_gaps
+        assert d.iban != vendor.iban and stdnum_iban.is_valid(d.iban)
+        assert d.anomalies[0].detail == {"master_iban": vendor.iban, "printed_iban": d.iban}

@@ -11,7 +11,8 @@ or `invoices generate --out DIR --invoices N --seed S`. Output:
 
 - `master/*.csv`: vendors, purchase_orders, po_lines, goods_receipts, gl_accounts,
   cost_centres, coded_history, in the format of data/master/README.md. A quarter of the
-  vendors never invoice; every vendor codes (description -> GL account, cost centre)
+  vendors never invoice; 8% of the records lack a VAT id, IBAN or e-mail that their
+  invoices print (`Vendor.master_gaps`); every vendor codes (description -> GL account, cost centre)
   consistently, and 5% of the history lines are coded otherwise (noise).
 - `docs/<doc_id>.pdf|png|jpg`: born-digital PDFs (text layer) in ten layouts
   (`layouts.py`), some with Factur-X/ZUGFeRD CII XML attached (`einvoice.py`), and scans:

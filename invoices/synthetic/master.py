@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +51,7 @@ BRAND_COLOURS = (
     (150, 20, 30),
 )
 NEVER_INVOICING_SHARE = 0.25
+MASTER_GAP_SHARE = 0.08
 EINVOICE_COUNTRIES = ("DE", "AT", "FR", "BE")
 EINVOICE_SHARE = 0.35  # of the vendors there, those that attach Factur-X/ZUGFeRD XML
 HISTORY_NOISE = 0.05  # share of history lines coded differently from the vendor's pattern
@@ -113,7 +115,11 @@ def make_vendors(rng: random.Random, count: int, locales: Sequence[str]) -> list
         locale = rng.choices(list(locales), weights=weights)[0]
         weight = 0.0 if i >= count - never else 1.0 / (1 + rng.random() * 9) ** 1.2
         # alternate PO-based and non-PO categories so that both kinds invoice
-        vendors.append(make_vendor(rng, f"V{i + 1:05d}", locale, taken, weight, i % 2 == 0))
+        vendor = make_vendor(rng, f"V{i + 1:05d}", locale, taken, weight, i % 2 == 0)
+        if rng.random() < MASTER_GAP_SHARE:  # an incomplete master record, as real ones are
+            gap = rng.choice([f for f in ("vat_id", "iban", "email") if getattr(vendor, f)])
+            vendor = replace(vendor, master_gaps=(gap,))
+        vendors.append(vendor)
     return vendors
 
 
@@ -227,10 +233,10 @@ def _vendor_row(v: Vendor) -> dict[str, object]:
         "aliases": "|".join(v.aliases),
         "address": v.address.one_line(identity.language(v.locale)),
         "country": v.country,
-        "vat_id": v.vat_id,
-        "iban": v.iban,
+        "vat_id": None if "vat_id" in v.master_gaps else v.vat_id,
+        "iban": None if "iban" in v.master_gaps else v.iban,
         "bic": v.bic,
-        "email": v.email,
+        "email": None if "email" in v.master_gaps else v.email,
         "currency": v.currency,
         "locale": v.locale,
         "payment_terms_days": v.payment_terms_days,

@@ -55,6 +55,7 @@ class Vendor:
     words: int = 0  # the vendor's wording variant of the labels on its template
     accent: tuple[int, int, int] = (0, 0, 0)  # the vendor's brand colour
     einvoice: bool = False  # attaches Factur-X/ZUGFeRD XML to its PDFs
+    master_gaps: tuple[str, ...] = ()  # fields the master record lacks although invoices print them
 
     @property
     def name(self) -> str:

@@ -97,8 +97,8 @@ def _pick_vendor(rng: random.Random, vendors: list[Vendor], cum: list[float]) ->
 def _eligible(kind: str, vendor: Vendor) -> bool:
     if kind in ("price_variance", "qty_exceeds_received", "po_missing"):
         return CATEGORY_BY_NAME[vendor.category].uses_po
-    if kind == "bank_details_changed":
-        return vendor.iban is not None
+    if kind == "bank_details_changed":  # a change is only visible against a known IBAN
+        return vendor.iban is not None and "iban" not in vendor.master_gaps
     return True
 
 
