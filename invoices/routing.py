@@ -37,9 +37,26 @@ def field_reasons(result: DocumentResult, settings: Settings) -> list[ReasonCode
             reasons.append(_MISSING.get(name, ReasonCode.LOW_CONFIDENCE_FIELD))
     for name, threshold in settings.confidence_thresholds.items():
         fv = invoice.field(name)
-        if fv is not None and fv.confidence < threshold:
-            reasons.append(_LOW.get(name, ReasonCode.LOW_CONFIDENCE_FIELD))
+        if fv is None or fv.confidence >= threshold or _confirmed_elsewhere(name, result, settings):
+            continue
+        reasons.append(_LOW.get(name, ReasonCode.LOW_CONFIDENCE_FIELD))
     return reasons
+
+
+def _confirmed_elsewhere(name: str, result: DocumentResult, settings: Settings) -> bool:
+    """Whether stronger evidence makes an uncertain reading irrelevant.
+
+    The printed vendor name serves only to identify the vendor: when the vendor was linked with
+    a probability at or above the match threshold (by VAT id, IBAN or a confident name and
+    address comparison), a shaky reading of the name changes nothing a clerk would check.
+    """
+    match = result.vendor_match
+    return (
+        name == "vendor_name"
+        and match is not None
+        and match.vendor_id is not None
+        and match.probability >= settings.vendor_match_threshold
+    )
 
 
 def route(result: DocumentResult, settings: Settings) -> list[ReasonCode]:

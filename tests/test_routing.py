@@ -61,3 +61,15 @@ def test_failed_document_reasons_come_from_its_errors():
         StageError(stage="text", category="DOCUMENT_ENCRYPTED", message="needs a password"),
         StageError(stage="x", category="KeyError", message="bug")])
     assert route(result, load_settings()) == [ReasonCode.DOCUMENT_ENCRYPTED, ReasonCode.PROCESSING_ERROR]
+
+
+def test_uncertain_vendor_name_is_irrelevant_once_the_vendor_is_linked():
+    from datetime import date
+    inv = complete_invoice(invoice_date=fv(date(2024, 1, 1)), vendor_name=fv("ACME", 0.1))
+    linked = DocumentResult(document=DOC, invoice=inv,
+                            vendor_match=VendorMatch(vendor_id="V1", probability=0.999))
+    assert route(linked, load_settings()) == []
+    unlinked = DocumentResult(document=DOC, invoice=inv, vendor_match=VendorMatch(
+        probability=0.3, reasons=[ReasonCode.VENDOR_UNKNOWN]))
+    assert route(unlinked, load_settings()) == [
+        ReasonCode.LOW_CONFIDENCE_VENDOR_NAME, ReasonCode.VENDOR_UNKNOWN]
