@@ -118,13 +118,10 @@ def _merge(xml: Invoice, visual: Invoice, settings: Settings) -> Invoice:
     invoice: only visual values at or above their auto-accept threshold are added.
     """
     update: dict[str, Any] = {}
+    sure = {**settings.auto_accept_thresholds, **settings.confidence_thresholds}
     for name in HEADER_FIELDS:
         seen = visual.field(name)
-        if (
-            xml.field(name) is None
-            and seen is not None
-            and seen.confidence >= max(settings.thresholds(name), 0.5)
-        ):
+        if xml.field(name) is None and seen is not None and seen.confidence >= sure.get(name, 1.0):
             update[name] = seen
     if not xml.lines and visual.lines:
         update["lines"] = visual.lines

@@ -197,7 +197,7 @@ def report(
 ) -> int:
     """Score predictions against the labels, print the tables, optionally write JSON."""
     scores = Scores()
-    thresholds = dict(settings.confidence_thresholds)
+    thresholds = {**settings.auto_accept_thresholds, **settings.confidence_thresholds}
     for row, pred in zip(rows, preds, strict=True):
         flat = dict(pred.get("fields") or {})
         flat["lines"] = pred.get("lines") or []
