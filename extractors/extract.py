@@ -111,6 +111,12 @@ def _fill_by_rule(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    return bool(a == b)
+
+
 def _merge(xml: Invoice, visual: Invoice, settings: Settings) -> Invoice:
     """XML values win; the visual path fills what the XML lacks, where it is sure enough.
 
@@ -120,9 +126,12 @@ def _merge(xml: Invoice, visual: Invoice, settings: Settings) -> Invoice:
     update: dict[str, Any] = {}
     sure = {**settings.auto_accept_thresholds, **settings.confidence_thresholds}
     for name in HEADER_FIELDS:
-        seen = visual.field(name)
-        if xml.field(name) is None and seen is not None and seen.confidence >= sure.get(name, 1.0):
+        seen, own = visual.field(name), xml.field(name)
+        if own is None and seen is not None and seen.confidence >= sure.get(name, 1.0):
             update[name] = seen
+        elif own is not None and seen is not None and _same(own.value, seen.value):
+            # two independent readings agree: either being wrong alone no longer explains it
+            update[name] = own.with_confidence(1 - (1 - own.confidence) * (1 - seen.confidence))
     if not xml.lines and visual.lines:
         update["lines"] = visual.lines
     if not xml.tax_lines and visual.tax_lines:

@@ -159,3 +159,43 @@ def test_extraction_never_raises_on_arbitrary_text(rows: list[str]) -> None:
     for name in ("total", "subtotal", "tax"):
         fv = invoice.field(name)
         assert fv is None or isinstance(fv.value, Decimal)
+
+
+CII = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+ xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
+ xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100">
+ <rsm:ExchangedDocument><ram:ID>RE-2024-0815</ram:ID><ram:TypeCode>380</ram:TypeCode>
+  <ram:IssueDateTime>
+   <udt:DateTimeString format="102">20240311</udt:DateTimeString>
+  </ram:IssueDateTime>
+ </rsm:ExchangedDocument>
+ <rsm:SupplyChainTradeTransaction>
+  <ram:ApplicableHeaderTradeAgreement>
+   <ram:SellerTradeParty><ram:Name>Muster Elektro GmbH</ram:Name></ram:SellerTradeParty>
+   <ram:BuyerTradeParty><ram:Name>Kunde Handel AG</ram:Name></ram:BuyerTradeParty>
+  </ram:ApplicableHeaderTradeAgreement>
+  <ram:ApplicableHeaderTradeSettlement>
+   <ram:InvoiceCurrencyCode>EUR</ram:InvoiceCurrencyCode>
+   <ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+    <ram:TaxBasisTotalAmount>250.00</ram:TaxBasisTotalAmount>
+    <ram:TaxTotalAmount currencyID="EUR">47.50</ram:TaxTotalAmount>
+    <ram:GrandTotalAmount>297.50</ram:GrandTotalAmount>
+    <ram:DuePayableAmount>297.50</ram:DuePayableAmount>
+   </ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+  </ram:ApplicableHeaderTradeSettlement>
+ </rsm:SupplyChainTradeTransaction>
+</rsm:CrossIndustryInvoice>"""
+
+
+def test_einvoice_xml_wins_and_agreement_raises_confidence() -> None:
+    text = _german().model_copy(update={"einvoice_xml": CII.replace(b"RE-2024-0815", b"XML-1")})
+    invoice = extract_invoice(text, Settings())
+    assert invoice.invoice_number is not None
+    assert invoice.invoice_number.value == "XML-1"  # the invoice's own data wins
+    assert invoice.invoice_number.provenance.method == Method.EINVOICE_XML
+    assert invoice.invoice_number.confidence == 0.99  # the page disagrees: no boost
+    assert invoice.total is not None and invoice.total.confidence > 0.99  # the page agrees
+    assert invoice.lines  # the XML has no lines: the visual ones fill in
+    visual = extract_invoice(text, Settings(), use_einvoice=False)
+    assert visual.invoice_number is not None and visual.invoice_number.value == "RE-2024-0815"
