@@ -49,6 +49,7 @@ class Cascade:
     rules: list[ApprovalRule]
     history_threshold: float = 0.6
     llm_threshold: float = 0.6
+    conflict_floor: float = 0.3  # history this sure vetoes an LLM answer outside its top 3
     usage: LLMUsage = field(default_factory=LLMUsage)
     documents: int = 0
     lines_to_llm: int = 0
@@ -138,14 +139,33 @@ class Cascade:
                     coding.reasons.append(ReasonCode.GL_UNCERTAIN)
                 coding.reasons.append(reason)
                 continue
-            gl, cc = answer
-            coding.gl_account = _merge(gl, coding.gl_account)
-            if cc is not None and (
-                not coding.cost_centre.code or coding.cost_centre.confidence < cc.confidence
-            ):
-                coding.cost_centre = _merge(cc, coding.cost_centre)
-            if coding.gl_account.confidence < self.llm_threshold:
-                coding.reasons.append(ReasonCode.GL_UNCERTAIN)
+            self._adopt(coding, *answer)
+
+    def _adopt(self, coding: LineCoding, gl: Suggestion, cc: Suggestion | None) -> None:
+        """Take the LLM's coding if confident and not against clear history evidence.
+
+        A model's own "high" is cheap to say: when it picks an account outside the history's
+        top 3 although the history had a real opinion, the line goes to a clerk instead.
+        """
+        history = coding.gl_account
+        known = {c.code for c in history.top}
+        conflict = (
+            bool(history.code)
+            and history.confidence >= self.conflict_floor
+            and (gl.code not in known)
+        )
+        if conflict:
+            history.top = (history.top + [gl.top[0]])[:4]
+            history.rationale = f"LLM ({gl.model_version}) said {gl.code}: conflict"
+            coding.reasons.append(ReasonCode.GL_UNCERTAIN)
+            return
+        coding.gl_account = _merge(gl, history)
+        if cc is not None and (
+            not coding.cost_centre.code or coding.cost_centre.confidence < cc.confidence
+        ):
+            coding.cost_centre = _merge(cc, coding.cost_centre)
+        if coding.gl_account.confidence < self.llm_threshold:
+            coding.reasons.append(ReasonCode.GL_UNCERTAIN)
 
     def _versions(self, doctype_version: str) -> dict[str, str]:
         versions = {"document_type": doctype_version}

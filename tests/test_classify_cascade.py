@@ -277,3 +277,26 @@ def test_a_dead_endpoint_over_real_http_degrades_to_history(history_model) -> No
     assert all(ReasonCode.LLM_UNAVAILABLE in r.reasons for r in results)
     assert cascade.llm.breaker.trips == 1
     endpoint.close()
+
+
+def test_llm_answer_against_clear_history_goes_to_a_clerk(history_model) -> None:
+    from classifiers.records import Candidate, LineCoding, Suggestion
+
+    cascade = _cascade(history_model, ScriptedEndpoint())
+    top = [
+        Candidate(code=c, probability=p) for c, p in (("6300", 0.5), ("6400", 0.3), ("6410", 0.1))
+    ]
+    history = Suggestion(code="6300", confidence=0.5, top=top, backend="history")
+    llm_top = [Candidate(code="6600", probability=0.9)]
+    outside = Suggestion(code="6600", confidence=0.9, top=llm_top, backend="llm")
+    coding = LineCoding(line_no=1, gl_account=history)
+    cascade._adopt(coding, outside, None)
+    assert coding.gl_account.code == "6300" and coding.reasons == [ReasonCode.GL_UNCERTAIN]
+    assert "6600" in [c.code for c in coding.gl_account.top]
+    inside = Suggestion(
+        code="6400", confidence=0.9, top=[Candidate(code="6400", probability=0.9)], backend="llm"
+    )
+    coding = LineCoding(line_no=1, gl_account=history.model_copy(deep=True))
+    cascade._adopt(coding, inside, None)
+    assert coding.gl_account.code == "6400" and coding.gl_account.backend == "llm"
+    assert coding.reasons == []
