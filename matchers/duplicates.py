@@ -11,7 +11,7 @@ a re-sent invoice may carry a new date. A hit needs the weights to reach a thres
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
@@ -41,6 +41,7 @@ class PriorInvoice(BaseModel):
     total: Decimal | None = None
     currency: str | None = None
     document_type: str | None = None
+    line_amounts: list[Decimal] = Field(default_factory=list)
 
     @classmethod
     def from_invoice(
@@ -65,6 +66,7 @@ class PriorInvoice(BaseModel):
             document_type=str(doc_type.value if hasattr(doc_type, "value") else doc_type)
             if doc_type
             else None,
+            line_amounts=[ln.line_total.value for ln in invoice.lines if ln.line_total],
         )
 
 
@@ -145,7 +147,19 @@ def _vendor_relation(this: PriorInvoice, earlier: PriorInvoice) -> str:
     return "near" if fuzz.ratio(a, b) >= 90 else "different"
 
 
+def _lines_relation(a: list[Decimal], b: list[Decimal]) -> str:
+    """same (most line amounts recur), similar (half), different, or missing (under 3 lines).
+
+    A re-scan whose header was misread still repeats its lines, amount for amount.
+    """
+    if len(a) < 3 or len(b) < 3:
+        return "missing"
+    common = sum((Counter(a) & Counter(b)).values()) / min(len(a), len(b))
+    return "same" if common >= 0.8 else "similar" if common >= 0.5 else "different"
+
+
 WEIGHTS: dict[str, dict[str, float]] = {
+    "lines": {"same": 6.0, "similar": 3.0, "missing": 0.0, "different": -1.0},
     "vendor": {"equal": 2.0, "near": 1.5, "missing": 0.0, "different": -4.0},
     "invoice_number": {
         "equal": 3.0,
@@ -183,16 +197,14 @@ def compare_invoices(
         return None  # a credit note may repeat the number of the invoice it corrects
     window = int(getattr(settings, "duplicate_date_window_days", 45))
     tolerance = Decimal(str(getattr(settings, "duplicate_amount_tolerance", "0.01")))
-    # the cheap comparisons first: a different vendor or amount can never reach the threshold
+    # two documents of different vendors, or with clearly different numbers, are never one
     vendor = _vendor_relation(this, earlier)
     if vendor == "different":
-        return None
-    amount = _amount_relation(this.total, earlier.total, tolerance)
-    if amount == "different":
         return None
     number = number_relation(this.invoice_number, earlier.invoice_number)
     if number == "different":
         return None
+    amount = _amount_relation(this.total, earlier.total, tolerance)
     relations = {
         "vendor": (
             vendor,
@@ -205,6 +217,11 @@ def compare_invoices(
             _date_relation(this.invoice_date, earlier.invoice_date, window),
             this.invoice_date,
             earlier.invoice_date,
+        ),
+        "lines": (
+            _lines_relation(this.line_amounts, earlier.line_amounts),
+            len(this.line_amounts),
+            len(earlier.line_amounts),
         ),
     }
     evidence = [

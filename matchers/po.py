@@ -67,31 +67,37 @@ class PoMatch(BaseModel):
 def _infer(
     invoice: Invoice, orders: list[PurchaseOrder], ledger: BilledLedger
 ) -> tuple[PurchaseOrder | None, float]:
-    """The vendor's open PO that best explains the invoice lines and amount, if one does."""
+    """The vendor's open PO that best explains the invoice lines and amount, if one does.
+
+    Score: the share of invoice lines aligned, how well their price and quantity fit (read
+    against the PO), and how close the invoice amount is to the PO's value; a PO is accepted
+    with most lines aligned and fitting, or half of them and the amount.
+    """
     total = _value(invoice.subtotal) or _value(invoice.total)
     best: tuple[float, PurchaseOrder | None] = (0.0, None)
-    for order in orders:
-        alignment = align_lines(invoice.lines, order.lines)
-        matched = [a for a in alignment if a[1] is not None]
-        if not invoice.lines or len(matched) < max(1, len(invoice.lines) // 2):
+    for order in orders if invoice.lines else []:
+        matched = [a for a in align_lines(invoice.lines, order.lines) if a[1] is not None]
+        if len(matched) < max(1, len(invoice.lines) // 2):
             continue
-        coverage = len(matched) / len(invoice.lines)
-        fit = 0.0
-        for i, po_line, _method, _score in matched:
-            assert po_line is not None
-            qty = _value(invoice.lines[i].quantity)
-            remaining = po_line.quantity - ledger.billed(order.po_number, po_line.line_no)
-            price = _unit_price(invoice.lines[i])
-            fit += 0.5 * (price is not None and abs(price - po_line.unit_price) < Decimal("0.01"))
-            fit += 0.5 * (qty is not None and Decimal(qty) <= remaining)
+        fit = sum(_line_fit(invoice, order, i, po_line, ledger) for i, po_line, _, _ in matched)
         value = sum((ln.quantity * ln.unit_price for ln in order.lines), ZERO)
         amount_fit = 0.0
         if total is not None and value > 0:
             amount_fit = max(0.0, 1.0 - float(abs(Decimal(total) - value) / value))
-        score = 2 * coverage + fit / len(invoice.lines) + amount_fit
+        score = len(matched) / len(invoice.lines) + fit / len(invoice.lines) + amount_fit
         if score > best[0]:
             best = (score, order)
-    return (best[1], best[0]) if best[0] >= 2.5 else (None, best[0])
+    return (best[1], best[0]) if best[0] >= 1.5 else (None, best[0])
+
+
+def _line_fit(
+    invoice: Invoice, order: PurchaseOrder, i: int, po_line: Any, ledger: BilledLedger
+) -> float:
+    """0..1: an aligned line's price is the PO's, its quantity within what is open."""
+    billed = ledger.billed(order.po_number, po_line.line_no)
+    qty, price, _ = reconcile(invoice.lines[i], po_line, billed)
+    fit = 0.5 * (price is not None and abs(price - po_line.unit_price) < Decimal("0.01"))
+    return fit + 0.5 * (qty is not None and qty <= po_line.quantity - billed)
 
 
 def match_purchase_order(
@@ -115,11 +121,7 @@ def match_purchase_order(
     if number:
         order, method = po_data.find(number, vendor_id)
         if order is None:
-            return PoMatch(
-                method="none",
-                reasons=[ReasonCode.PO_NOT_FOUND],
-                detail=f"no purchase order {number!r}",
-            )
+            return _not_found(invoice, number, vendor_id, po_data, ledger, settings, gl_category)
         if vendor_id is not None and order.vendor_id != vendor_id:
             return PoMatch(
                 po_number=order.po_number,
@@ -132,6 +134,33 @@ def match_purchase_order(
         return _without_number(invoice, vendor_id, po_data, ledger, settings, gl_category)
     tolerance = tolerance_for(settings, vendor_id, gl_category)
     return _check(invoice, order, method, score, ledger, tolerance, settings)
+
+
+def _not_found(
+    invoice: Invoice,
+    number: str,
+    vendor_id: str | None,
+    po_data: PoData,
+    ledger: BilledLedger,
+    settings: Any,
+    gl_category: str | None,
+) -> PoMatch:
+    """A cited PO that does not exist: PO_NOT_FOUND, unless the vendor's open POs hold one
+    that fits the lines (then the citation was misread, and that PO is checked instead)."""
+    order, score = (
+        _infer(invoice, po_data.open_orders(vendor_id), ledger)
+        if vendor_id is not None
+        else (None, 0.0)
+    )
+    if order is None:
+        return PoMatch(
+            method="none", reasons=[ReasonCode.PO_NOT_FOUND], detail=f"no purchase order {number!r}"
+        )
+    tolerance = tolerance_for(settings, vendor_id, gl_category)
+    checked = _check(invoice, order, "inferred", score, ledger, tolerance, settings)
+    return checked.model_copy(
+        update={"detail": f"cited PO {number!r} not found; {order.po_number} inferred from lines"}
+    )
 
 
 def _without_number(
@@ -216,6 +245,10 @@ def _check(
         lines.append(match)
     for match in lines:
         reasons.extend(r for r in match.reasons if r not in reasons)
+    if not billed:  # no line could be read against the PO: compare the amounts instead
+        reasons.extend(
+            r for r in _amount_check(invoice, order, ledger, tolerance) if r not in reasons
+        )
     return PoMatch(
         po_number=order.po_number,
         method=method,
@@ -247,3 +280,24 @@ def _check_line(
         match.reasons.append(ReasonCode.QTY_EXCEEDS_ORDERED)
     if three_way and tolerance.qty_exceeded(cumulative, po_line.received):
         match.reasons.append(ReasonCode.QTY_EXCEEDS_RECEIVED)
+
+
+def _amount_check(
+    invoice: Invoice, order: PurchaseOrder, ledger: BilledLedger, tolerance: Any
+) -> list[ReasonCode]:
+    """2/3-way on amounts, for an invoice whose lines were not read: its net amount against
+    the value still open on the PO (ordered) and the value of the goods received."""
+    subtotal = _value(invoice.subtotal)
+    if subtotal is None:
+        return []
+    ordered = received = ZERO
+    for line in order.lines:
+        billed = ledger.billed(order.po_number, line.line_no)
+        ordered += max(ZERO, line.quantity - billed) * line.unit_price
+        received += max(ZERO, min(line.received, line.quantity) - billed) * line.unit_price
+    amount = Decimal(subtotal)
+    if tolerance.price_exceeded(amount, ordered):
+        return [ReasonCode.PRICE_VARIANCE]
+    if tolerance.price_exceeded(amount, received):
+        return [ReasonCode.QTY_EXCEEDS_RECEIVED]
+    return []

@@ -177,7 +177,10 @@ def duplicate_candidates(
     printed invoice number or the file: the candidates `find_duplicates` weighs."""
     rows = conn.execute(
         "SELECT i.document_id, d.sha256, d.file_name, i.vendor_id, i.vendor_name,"
-        " i.invoice_number, i.invoice_date, i.total, i.currency, i.document_type"
+        " i.invoice_number, i.invoice_date, i.total, i.currency, i.document_type,"
+        " coalesce((SELECT array_agg(l.line_total ORDER BY l.line_no) FROM invoice_lines l"
+        "  WHERE l.document_id = i.document_id AND l.line_total IS NOT NULL), '{}')"
+        " AS line_amounts"
         " FROM invoices i JOIN documents d USING (document_id)"
         " WHERE (%(doc)s::bigint IS NULL OR i.document_id <> %(doc)s) AND ("
         " i.vendor_id = %(vendor)s OR abs(i.total) = abs(%(total)s::numeric)"

@@ -13,6 +13,7 @@ from invoices.records import (
     DocumentType,
     FieldValue,
     Invoice,
+    LineItem,
     Method,
     Provenance,
     ReasonCode,
@@ -38,7 +39,7 @@ def fv(value):
 
 def invoice(number, total, day, doc_type=DocumentType.INVOICE, vendor="Alpha GmbH"):
     return Invoice(
-        invoice_number=fv(number),
+        invoice_number=fv(number) if number else None,
         total=fv(Decimal(total)),
         invoice_date=fv(day),
         document_type=fv(doc_type),
@@ -148,3 +149,18 @@ def test_index_blocks_and_finds_across_batches() -> None:
     hits = find_duplicates_in(index, probe, None, SETTINGS, VendorMatch(vendor_id="V27"))
     assert [h.document_id for h in hits] == [77]
     assert len(index.candidates(PriorInvoice.from_invoice(-1, probe, None, "V27"))) < 20
+
+
+def test_rescan_with_misread_header_is_found_by_its_lines() -> None:
+    amounts = [Decimal(a) for a in ("908.08", "2397.33", "2294.58", "958.93", "2488.50")]
+    earlier = EARLIER.model_copy(update={"line_amounts": amounts, "total": Decimal("105849.64")})
+    rescan = invoice(None, "908.08", date(2026, 3, 1))  # number lost, total misread
+    rescan = rescan.model_copy(update={"lines": [LineItem(line_total=fv(a)) for a in amounts[:4]]})
+    hits = find_duplicates(rescan, document(), [earlier], SETTINGS, V1)
+    assert [h.kind for h in hits] == ["same_invoice"]
+    relations = {e.field: e.relation for e in hits[0].evidence}
+    assert relations["lines"] == "same" and relations["total"] == "different"
+    other = invoice(None, "908.08", date(2026, 3, 1)).model_copy(
+        update={"lines": [LineItem(line_total=fv(Decimal(a))) for a in ("1.00", "2.00", "3.00")]}
+    )
+    assert find_duplicates(other, document(), [earlier], SETTINGS, V1) == []

@@ -194,8 +194,15 @@ def test_partial_invoices_add_up_in_the_ledger() -> None:
     ],
 )
 def test_po_not_found(po: str, reasons: list[ReasonCode]) -> None:
-    inv = invoice([line("Ergonomic desk chair", "1", "349.00")], po=po)
+    inv = invoice([line("Consulting services", "8", "120.00")], po=po)
     assert match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS).reasons == reasons
+
+
+def test_misread_po_citation_falls_back_to_the_fitting_open_po() -> None:
+    inv = invoice([line("Ergonomic desk chair", "2", "349.00")], po="L-B001")
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert (match.po_number, match.method, match.reasons) == ("PO-4500002", "inferred", [])
+    assert "L-B001" in match.detail
 
 
 def test_closed_po_and_currency_mismatch() -> None:
@@ -315,3 +322,20 @@ def test_ledger_view_leaves_documents_out() -> None:
     assert ledger.billed("PO-1", 1) == D("7")
     assert ledger.without(["a"]).billed("PO-1", 1) == D("4")
     assert ledger.without(["a"]).documents("PO-1", 1) == ["b"]
+
+
+def test_amounts_are_checked_when_no_line_was_read() -> None:
+    def header_only(subtotal: str) -> Invoice:
+        return Invoice(
+            po_number=fv("PO-4500001"),
+            currency=fv("EUR"),
+            subtotal=fv(D(subtotal)),
+            document_type=fv(DocumentType.INVOICE),
+        )
+
+    # PO-4500001: 50 x 4.50 + 4 x 89.00 ordered (581.00), 50 x 4.50 + 2 x 89.00 received (403.00)
+    check = [
+        match_purchase_order(header_only(a), V1, po_data(), BilledLedger(), SETTINGS).reasons
+        for a in ("403.00", "581.00", "700.00")
+    ]
+    assert check == [[], [ReasonCode.QTY_EXCEEDS_RECEIVED], [ReasonCode.PRICE_VARIANCE]]
