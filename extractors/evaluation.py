@@ -114,6 +114,8 @@ class Scores:
     fields: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     visible: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     groups: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    # per distinct invoice: the same scenario rendered by several tools counts once
+    distinct: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     vendor_clean: Tally = field(default_factory=Tally)
     lines_tp: int = 0
     lines_pred: int = 0
@@ -177,6 +179,7 @@ def score_document(
     complete = str(label.get("label_coverage", "")).startswith("complete")
     visible = label.get("checks_label_visible_in_text") or {}
     group = str(label.get("group") or label.get("doc_id"))
+    distinct = str(label.get("scenario") or label.get("doc_id"))
     for name, expected in labelled_fields(label).items():
         base = name.removesuffix(APART_SUFFIX)
         pred = prediction.get(base) or {}
@@ -187,6 +190,7 @@ def score_document(
             scores.visible[name].add(want, got, complete)
         if not name.endswith(APART_SUFFIX):
             scores.groups[group].add(want, got, complete)
+            scores.distinct[distinct].add(want, got, complete)
         if base == "vendor_name" and not name.endswith(APART_SUFFIX):
             scores.vendor_clean.add(strip_legal(want), strip_legal(got), complete)
         if got is not None and (want is not None or complete) and not name.endswith(APART_SUFFIX):

@@ -181,11 +181,12 @@ def _lines_and_groups(scores: Scores) -> list[str]:
     ]
     for group, t in sorted(scores.groups.items()):
         lines.append(f"{group[:39]:<40}{t.labelled:>9}{t.recall:>8.3f}{t.precision:>7.3f}")
-    macro = [t.recall for t in scores.groups.values() if t.labelled]
-    if macro:
-        lines.append(
-            f"per-group mean recall {sum(macro) / len(macro):.3f} over {len(macro)} groups"
-        )
+    for title, tallies in (("group", scores.groups), ("distinct invoice", scores.distinct)):
+        macro = [t.recall for t in tallies.values() if t.labelled]
+        if macro:
+            lines.append(
+                f"per-{title} mean recall {sum(macro) / len(macro):.3f} over {len(macro)}"
+            )
     return lines
 
 
