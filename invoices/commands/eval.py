@@ -173,8 +173,9 @@ def _field_table(scores: Scores) -> list[str]:
 
 
 def _lines_and_groups(scores: Scores) -> list[str]:
+    f1 = f"{scores.line_f1:.3f}" if scores.lines_gold else "n/a (no line items labelled)"
     lines = [
-        f"line items: F1 {scores.line_f1:.3f} (matched {scores.lines_tp}, "
+        f"line items: F1 {f1} (matched {scores.lines_tp}, "
         f"predicted {scores.lines_pred}, labelled {scores.lines_gold})",
         "",
         f"{'group':<40}{'labelled':>9}{'recall':>8}{'prec':>7}",
