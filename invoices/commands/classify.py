@@ -83,7 +83,7 @@ def _llm(args: argparse.Namespace, settings: Any, chart: dict[str, str], centres
         args.llm_model or settings.llm_model,
         api_key=settings.llm_api_key,
         local=local,
-        timeout_seconds=settings.llm_timeout_seconds,
+        timeout_seconds=args.llm_timeout or settings.llm_timeout_seconds,
         response_format="json_object" if local else settings.llm_response_format,
     )
     return LLMBackend(
@@ -146,6 +146,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--llm-model", default=None)
     p.add_argument("--llm-local", action="store_true", help="endpoint is local: no masking")
     p.add_argument("--llm-max-calls", type=int, default=None, help="LLM call budget of the run")
+    p.add_argument("--llm-timeout", type=float, default=None, help="seconds per LLM call")
     p.add_argument("--out", type=Path, default=None, help="also write the figures to this file")
     p.set_defaults(handler=cmd_eval)
 
