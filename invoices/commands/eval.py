@@ -26,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", default=None, help="only documents of this split")
     parser.add_argument("--no-einvoice", action="store_true", help="score the visual path alone")
     parser.add_argument("--json", type=Path, default=None, help="write all figures to this file")
-    parser.add_argument("--workers", type=int, default=2, help="documents read in parallel")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="documents read in parallel (1: per-core timing)"
+    )
     parser.add_argument("--limit", type=int, default=0, help="only the first N documents")
     parser.add_argument(
         "--predictions",
