@@ -112,13 +112,12 @@ def _checked(lines: list[Line], name: str, pattern: re.Pattern[str], valid) -> l
     return found
 
 
-def _buyer_context(line: Line, lines: list[Line]) -> bool:
-    """Whether a line sits in the buyer's block or names the buyer's own identifiers."""
-    if re.search(
-        r"\b(?:ihre|your|votre|uw|kunde|customer|client|buyer|k[äa]ufer)\b", line.text, re.I
-    ):
-        return True
-    return False
+_BUYER_WORDS = re.compile(r"\b(?:ihre|your|votre|uw|kunde|customer|client|buyer|k[äa]ufer)\b", re.I)
+
+
+def _buyer_context(line: Line) -> bool:
+    """Whether a line names the buyer's own identifiers ("Ihre USt-IdNr.", "your VAT no.")."""
+    return bool(_BUYER_WORDS.search(line.text))
 
 
 def _vat_format(compact: str) -> bool:
@@ -142,7 +141,7 @@ def vat_candidates(lines: list[Line]) -> list[Candidate]:
         if (cand.line.index, cand.value) not in seen:
             cand.label_weight *= 0.8
             found.append(cand)
-    return [c for c in found if not _buyer_context(c.line, lines)]
+    return [c for c in found if not _buyer_context(c.line)]
 
 
 def iban_candidates(lines: list[Line]) -> list[Candidate]:
@@ -214,15 +213,18 @@ def document_type_candidate(lines: list[Line]) -> Candidate | None:
 
 
 def payment_terms_candidate(lines: list[Line]) -> Candidate | None:
-    """The payment terms: the text after its label, or a line that states them."""
-    for line, match, weight in label_hits(lines, "payment_terms"):
+    """The payment terms: a line that states them ("Zahlbar innerhalb 30 Tagen"), else the
+    text after a "Payment terms:" label on its line."""
+    hits = list(label_hits(lines, "payment_terms"))
+    for line, _, weight in hits:
+        if weight < 1.0:  # the pattern is the terms sentence itself
+            return Candidate(
+                "payment_terms", line.text[:200], line.text[:200], line, line.bbox, weight, 1.0
+            )
+    for line, match, weight in hits:
         rest = line.text[match.end() :].strip(" :")
-        text = rest if len(rest) > 3 else line.text
-        if match.start() > 0 or weight < 1.0:
-            text = line.text
-        if len(text) < 4:
-            continue
-        return Candidate("payment_terms", text[:200], text[:200], line, line.bbox, weight, 1.0)
+        if len(rest) > 3:
+            return Candidate("payment_terms", rest[:200], rest[:200], line, line.bbox, weight, 1.0)
     return None
 
 
