@@ -206,21 +206,23 @@ class Cascade:
 
 def _line_queries(invoice: Invoice, ctx: ClassificationContext) -> list[LineQuery]:
     date_fv = invoice.invoice_date
-    common = {
-        "vendor_id": ctx.vendor_id,
-        "vendor_name": ctx.vendor_name or invoice.value("vendor_name"),
-        "invoice_date": date_fv.value if date_fv else None,
-    }
+    vendor_name = ctx.vendor_name or invoice.value("vendor_name")
+    base = LineQuery(
+        line_no=0,
+        description=str(vendor_name or ""),
+        amount=invoice.value("total"),
+        vendor_id=ctx.vendor_id,
+        vendor_name=vendor_name,
+        invoice_date=date_fv.value if date_fv else None,
+    )
     queries = []
     for no, line in enumerate(invoice.lines, start=1):
         desc = line.description.value if line.description else ""
         amount = line.line_total.value if line.line_total else None
-        queries.append(LineQuery(line_no=no, description=desc or "", amount=amount, **common))
-    if not queries:  # header-only invoice: code the whole invoice as one line
-        total = invoice.value("total")
-        name = common["vendor_name"] or ""
-        queries.append(LineQuery(line_no=0, description=str(name), amount=total, **common))
-    return queries
+        update = {"line_no": no, "description": desc or "", "amount": amount}
+        queries.append(base.model_copy(update=update))
+    # A header-only invoice is coded as one line named after its vendor.
+    return queries or [base]
 
 
 def _merge(llm: Suggestion, history: Suggestion) -> Suggestion:

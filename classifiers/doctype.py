@@ -106,7 +106,9 @@ def classify_document_type(invoice: Invoice | None, text: str) -> DocumentTypeRe
         # No words to go by (a scan not yet read, a bare layout): what was extracted from it
         # has an invoice's shape, and most of what reaches AP is an invoice.
         return DocumentTypeResult(
-            value=DocumentType.INVOICE, confidence=0.5, evidence="invoice fields, no keyword",
+            value=DocumentType.INVOICE,
+            confidence=0.5,
+            evidence="invoice fields, no keyword",
             model_version=VERSION,
         )
     return _decide(scores)

@@ -169,11 +169,11 @@ def _score_lines(cascade: Cascade, result: Any, truth: dict[str, Any], tally: Ta
         got = predicted.get(int(line["line_no"]))
         codes = [c.code for c in got.gl_account.top] if got else []
         bucket[2] += 1
-        bucket[0] += int(bool(got) and got.gl_account.code == line["gl_account"])
+        bucket[0] += int(got is not None and got.gl_account.code == line["gl_account"])
         bucket[1] += int(line["gl_account"] in codes[:3])
         if line.get("cost_centre"):
             tally.cc[1] += 1
-            tally.cc[0] += int(bool(got) and got.cost_centre.code == line["cost_centre"])
+            tally.cc[0] += int(got is not None and got.cost_centre.code == line["cost_centre"])
 
 
 def _ratio(a: int, b: int) -> float | None:

@@ -48,7 +48,11 @@ class PgLLMCache:
 
 def pg_call_log(conn: psycopg.Connection, run_id: uuid.UUID | None) -> Callable[[CallRecord], None]:
     """A call-log sink that appends each record to `llm_calls`."""
-    return lambda record: sql.insert_llm_calls(conn, [record.model_dump()], run_id)
+
+    def sink(record: CallRecord) -> None:
+        sql.insert_llm_calls(conn, [record.model_dump()], run_id)
+
+    return sink
 
 
 @dataclass

@@ -80,7 +80,7 @@ def fit_model(
 
 def _fit_head(
     x: np.ndarray,
-    labels: list[str | None],
+    labels: Sequence[str | None],
     keys: list[tuple[str | None, str]],
     weights: np.ndarray,
     temperature: float,
@@ -229,7 +229,7 @@ def _calibrate(
             temps.append(1.0)
             continue
         probs = head.distribution(x[rows], sims[rows], same[rows])
-        truth = np.array([head.classes.index(labels[i]) for i in rows])
+        truth = np.array([head.classes.index(str(labels[i])) for i in rows])
         temps.append(fit_temperature(probs, truth))
     return temps[0], temps[1]
 
