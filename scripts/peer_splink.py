@@ -123,14 +123,16 @@ def run_splink(vendors: pd.DataFrame, invoices: pd.DataFrame) -> dict[str, str |
     return links
 
 
-def run_ours(folder: Path, ids: list[str], invoices: list[Any]) -> dict[str, str | None]:
+def run_ours(
+    folder: Path, ids: list[str], invoices: list[Any], schema: str
+) -> dict[str, str | None]:
     """Our resolver with the vendor embeddings from the Postgres cache."""
     from invoices.commands.core import database
     from matchers.embeddings import load_embedder
     from matchers.vendor import VendorResolver
     from staging import db, master, matching
 
-    settings = load_settings(db_schema="eval_matching")
+    settings = load_settings(db_schema=schema)
     with database(settings) as s, db.connection(str(s.database_url), s.db_schema) as conn:
         db.upgrade(conn)
         conn.execute(
@@ -171,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--source", choices=("extract", "labels"), default="extract")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N documents")
+    parser.add_argument("--schema", default="eval_matching", help="Postgres schema (cache)")
     args = parser.parse_args(argv)
-    corpus = load_corpus(args.folder, args.source)
+    corpus = load_corpus(args.folder, args.source, limit=args.limit)
     ids = [label["doc_id"] for label, _, _ in corpus]
     invoices = [inv for _, inv, _ in corpus]
     truths = [Truth.from_label(label) for label, _, _ in corpus]
@@ -182,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     splink_links = run_splink(vendor_frame(vendor_rows), invoice_frame(ids, invoices))
     splink_seconds = time.perf_counter() - started
-    ours_links = run_ours(args.folder, ids, invoices)
+    ours_links = run_ours(args.folder, ids, invoices, args.schema)
     results = {
         "ours": {**score(truths, ours_links), "seconds": run_ours.seconds},  # type: ignore[attr-defined]
         "splink": {**score(truths, splink_links), "seconds": splink_seconds},

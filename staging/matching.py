@@ -14,11 +14,17 @@ import psycopg
 from matchers.duplicates import PriorInvoice
 from matchers.embeddings import Embedder, text_key
 from matchers.master import VendorMaster
+from matchers.normalize import normalize_po_number
 from matchers.po import BilledEntry
 from matchers.po_data import BilledLedger, PoData
 
 log = logging.getLogger(__name__)
 
+# the SQL twin of matchers.normalize.normalize_po_number, indexed by migration 012
+PO_NUMBER_KEY = (
+    "ltrim(regexp_replace(regexp_replace(upper(po.po_number), '[^0-9A-Z]', '', 'g'),"
+    " '^(PURCHASEORDER|PO|ORDER|BESTELLUNG|BESTELLNR|BEST|NR|NO)+', ''), '0')"
+)
 VENDOR_COLUMNS = "vendor_id, name, aliases, address, country, vat_id, iban, bic, email, currency"
 
 
@@ -107,8 +113,11 @@ def load_po_data(
     the numbers themselves and the flow also gets the vendors' other POs)."""
     where, params = "", ()
     if vendor_ids is not None or po_numbers is not None:
-        where = " WHERE po.vendor_id = ANY(%s) OR po.po_number = ANY(%s)"
-        params = (list(vendor_ids or []), list(po_numbers or []))
+        keys = [normalize_po_number(n) for n in po_numbers or []]
+        where = (
+            f" WHERE po.vendor_id = ANY(%s) OR po.po_number = ANY(%s) OR {PO_NUMBER_KEY} = ANY(%s)"
+        )
+        params = (list(vendor_ids or []), list(po_numbers or []), [k for k in keys if k])
     orders = conn.execute(
         "SELECT po.po_number, po.vendor_id, po.currency, po.order_date, po.status"
         f" FROM purchase_orders po{where}",

@@ -113,6 +113,8 @@ def test_po_data_ledger_and_duplicate_candidates(conn) -> None:
     assert data.orders["PO-2"].status == "closed"
     only_v2 = matching.load_po_data(conn, vendor_ids=["V2"], po_numbers=["PO-2"])
     assert set(only_v2.orders) == {"PO-2", "PO-3"}
+    as_printed = matching.load_po_data(conn, vendor_ids=[], po_numbers=["po 0001"])
+    assert set(as_printed.orders) == {"PO-1"}, "found by the normalised number"
 
     d1 = _document(conn, 1, vendor_id="V1", invoice_number="A-1", total=Decimal("100.00"))
     d2 = _document(conn, 2, vendor_id="V2", invoice_number="B-7", total=Decimal("-55.00"))
