@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args(argv)
+    # SIGTERM (kill, a supervisor) must stop the server process too, not orphan it.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     server = start_server(args.model, args.port, threads=args.threads)
     print(f"serving {server.model_path.name} at {server.base_url}/v1 (Ctrl-C stops)", flush=True)
     print(
@@ -141,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         server.stop()
-    return 0
+    return 0 if server.process.returncode in (0, -signal.SIGTERM, None) else 1
 
 
 if __name__ == "__main__":
