@@ -62,6 +62,7 @@ COMMON_RATES = frozenset(
 )
 TOP = 6
 ARITHMETIC_BONUS = 1.2
+ROUNDING = Decimal("0.05")  # cash rounding to 5 sen / 5 cents
 
 
 def money_parser(ctx: DocumentContext):
@@ -108,6 +109,19 @@ def tax_lines(lines: list[Line], ctx: DocumentContext) -> list[TaxLine]:
     return sorted(found.values(), key=lambda t: t.rate or 0)
 
 
+def _grand_total(found: list[Candidate]) -> Decimal | None:
+    """The largest total printed, or the cash-rounded amount printed after it (7.72 -> 7.70)."""
+    if not found:
+        return None
+    largest = max(found, key=lambda c: c.value)
+    later = [
+        c
+        for c in found
+        if c.line.index > largest.line.index and 0 < largest.value - c.value <= ROUNDING
+    ]
+    return later[-1].value if later else largest.value
+
+
 def _repeated(found: list[Candidate], lines: list[Line], ctx: DocumentContext) -> None:
     """A total printed again elsewhere (paid, cash, tax summary) is more likely the total."""
     counts: dict[Decimal, int] = {}
@@ -115,9 +129,9 @@ def _repeated(found: list[Candidate], lines: list[Line], ctx: DocumentContext) -
         for amount in find_amounts(line.text, ctx.decimal_sep):
             if amount.decimals == 2:
                 counts[amount.value] = counts.get(amount.value, 0) + 1
-    largest = max((c.value for c in found), default=None)
+    grand = _grand_total(found)
     for cand in found:
-        if cand.value == largest:  # the grand total is the largest of the totals printed
+        if grand is not None and cand.value == grand:
             cand.extra["bonus"] = cand.extra.get("bonus", 0.0) + 0.3
         extra = min(counts.get(cand.value, 1) - 1, 3)
         cand.extra["bonus"] = cand.extra.get("bonus", 0.0) + 0.1 * max(0, extra)

@@ -124,12 +124,20 @@ def _buyer_block(lines: list[Line]) -> set[int]:
     return block
 
 
+def _has_legal_form(value: str) -> bool:
+    """A company name with a legal form: short forms ("AG", "SE") only in capitals, and a
+    name besides the form ("BHD" alone is a fragment)."""
+    forms = [m for m in LEGAL_FORMS.finditer(value) if len(m.group(0)) > 2 or m.group(0).isupper()]
+    rest = LEGAL_FORMS.sub(" ", value)
+    return bool(forms) and sum(ch.isalpha() for ch in rest) >= 4
+
+
 def _legal_form_candidates(lines: list[Line], buyer: set[int]) -> list[Candidate]:
     found: list[Candidate] = []
     counts: dict[str, int] = {}
     for line in lines:
         for seg in line.segments:
-            if LEGAL_FORMS.search(seg.text) and _name_like(_clean(seg.text)):
+            if _has_legal_form(seg.text) and _name_like(_clean(seg.text)):
                 key = _clean(seg.text).casefold()
                 counts[key] = counts.get(key, 0) + 1
     for line in lines:
@@ -137,7 +145,7 @@ def _legal_form_candidates(lines: list[Line], buyer: set[int]) -> list[Candidate
             continue
         for seg in line.segments:
             value = _clean(seg.text)
-            if not LEGAL_FORMS.search(value) or not _name_like(value) or ANY_LABEL.search(value):
+            if not _has_legal_form(value) or not _name_like(value) or ANY_LABEL.search(value):
                 continue
             first_page = line.page == lines[0].page
             top = 1.0 if first_page and line.top < 0.2 else 0.7 if first_page else 0.5
@@ -165,13 +173,48 @@ def vendor_candidate(lines: list[Line]) -> Candidate | None:
         headed.field = "vendor_name"
         return headed
     found = _legal_form_candidates(lines, _buyer_block(lines))
+    letterhead = _letterhead(lines)
+    if letterhead is not None and letterhead.extra.get("address"):
+        found.append(letterhead)
     if found:
         return max(found, key=lambda c: (c.score, -c.line.index))
-    for line in lines[:6]:
+    return letterhead
+
+
+_ADDRESS_LINE = re.compile(
+    r"\d.*,|,.*\d|\b\d{4,5}\b|\b(?:jalan|jln|lot|no\.?|str\.|street|road|rue)\b", re.I
+)
+
+
+def _letterhead(lines: list[Line]) -> Candidate | None:
+    """The name printed on top of the first page: a clean line right above an address line."""
+    first_page = [ln for ln in lines[:10] if ln.page == lines[0].page] if lines else []
+    best: Candidate | None = None
+    for i, line in enumerate(first_page):
         text = _clean(line.segments[0].text if line.segments else line.text)
-        if _name_like(text) and not ANY_LABEL.search(text):
-            return Candidate("vendor_name", text, text, line, line.bbox, 0.4, 1.0)
-    return None
+        words = [w for w in re.findall(r"[A-Za-z']{3,}", text)]
+        if (
+            not _name_like(text)
+            or ANY_LABEL.search(text)
+            or len(words) < 2
+            or _CONTACT.search(text)
+        ):
+            continue
+        below = first_page[i + 1 : i + 3]
+        address = any(_ADDRESS_LINE.search(b.text) for b in below[:1])
+        cand = Candidate(
+            "vendor_name",
+            text,
+            text,
+            line,
+            line.bbox,
+            0.4,
+            1.0,
+            {"bonus": (0.35 if address else 0.0) - 0.03 * i, "address": 1.0 if address else 0.0},
+        )
+        if best is None or cand.score > best.score:
+            best = cand
+    return best
 
 
 def buyer_candidate(lines: list[Line]) -> Candidate | None:
