@@ -102,6 +102,7 @@ LABELS: dict[str, list[tuple[str, float]]] = {
             1.0,
         ),
         (r"(?:rounded|nett?)\s*total|total\s*(?:rounded|payable)|grand\s*total", 1.1),
+        (r"amount\s*to\s*(?:be\s*)?pa(?:id|y)|total\s*to\s*pay", 1.0),
         (r"total\s*\(?rm\)?", 0.9),
         (
             r"(?<![\w-])(?:total|totaal|summe|gesamt|betrag|amount|razem|do\s*zap[łl]aty)(?![\w-])",
@@ -141,7 +142,7 @@ LABELS: dict[str, list[tuple[str, float]]] = {
 NOT_TOTAL = re.compile(
     r"sub[\s-]?total|zwischensumme|positionssumme|ohne|excl|exkl|hors|netto|before|"
     r"qty|quantity|menge|items?\b|discount|rabatt|abschl|zuschl|steuer(?!\w*brutto)|"
-    r"vat|tax|gst|sst|tva|btw|mwst|ust|savings?|change|cash|tendered|paid|rounding|"
+    r"vat|tax|gst|sst|tva|btw|mwst|ust|savings?|change|cash|tendered|(?<!be\s)paid|rounding|"
     r"anzahlung|erhalten|supplies",
     re.IGNORECASE,
 )

@@ -63,6 +63,7 @@ COMMON_RATES = frozenset(
 TOP = 6
 ARITHMETIC_BONUS = 1.2
 ROUNDING = Decimal("0.05")  # cash rounding to 5 sen / 5 cents
+_ROUNDED = re.compile(r"round|rundung|arrondi|afronding", re.I)
 
 
 def money_parser(ctx: DocumentContext):
@@ -185,6 +186,8 @@ def money_fields(
     if derived_tax is not None:
         tax.append(derived_tax)
         subtotal.append(derived_base)
+    if any(_ROUNDED.search(line.text) for line in lines):
+        tolerance = max(tolerance, ROUNDING)  # a printed rounding adjustment: totals may differ
     best_combo = max(
         itertools.product(_top(subtotal), _top(tax), _top(total)),
         key=lambda combo: _combo_score(combo[0], combo[1], combo[2], tolerance),
