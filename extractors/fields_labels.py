@@ -89,6 +89,7 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"(?:montant\s*)?tva|btw(?:[\s-]*bedrag)?", 0.8),
     ],
     "total": [
+        (r"(?:rounded|nett?)\s*total|total\s*(?:rounded|payable)|grand\s*total", 1.1),
         (
             r"grand\s*total|total\s*(?:amount|due|payable|incl\w*|ttc|inkl\w*|sales|\(incl)|amount\s*payable",
             1.0,
@@ -101,7 +102,6 @@ LABELS: dict[str, list[tuple[str, float]]] = {
             r"montant\s*ttc|total\s*ttc|net\s*[àa]\s*payer|totaal\s*(?:incl\.?|bedrag)|te\s*betalen",
             1.0,
         ),
-        (r"(?:rounded|nett?)\s*total|total\s*(?:rounded|payable)|grand\s*total", 1.1),
         (r"amount\s*to\s*(?:be\s*)?pa(?:id|y)|total\s*to\s*pay", 1.0),
         (r"total\s*\(?rm\)?", 0.9),
         (
@@ -143,7 +143,7 @@ NOT_TOTAL = re.compile(
     r"sub[\s-]?total|zwischensumme|positionssumme|ohne|excl|exkl|hors|netto|before|"
     r"qty|quantity|menge|items?\b|discount|rabatt|abschl|zuschl|steuer(?!\w*brutto)|"
     r"vat|tax|gst|sst|tva|btw|mwst|ust|savings?|change|cash|tendered|(?<!be\s)paid|rounding|"
-    r"anzahlung|erhalten|supplies",
+    r"anzahlung|erhalten|supplies|total\s+\d{1,2}(?:[.,]\d+)?\s?%",
     re.IGNORECASE,
 )
 
