@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--split", default=None)
-    parser.add_argument("--workers", default="2")
+    parser.add_argument("--workers", default="1")
     args = parser.parse_args(argv)
     peer = run_peer(args.folder, args.split)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as tmp:
