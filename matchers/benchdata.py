@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from invoices.records import FieldValue, Invoice, LineItem, Method, Provenance
+from matchers.normalize import normalize_name
 
 SURNAMES = (
     "Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schulz Hoffmann Koch "
@@ -208,10 +209,13 @@ def bench_invoices(
         if row["status"] == "open":
             pos_by_vendor.setdefault(row["vendor_id"], []).append(row["po_number"])
     fresh = random.Random(seed + 1)
+    taken = {normalize_name(n) for v in vendors for n in (v["name"], v["aliases"]) if n}
     for n in range(count):
         is_scan = rng.random() < scanned
-        if rng.random() < unknown:
+        if rng.random() < unknown:  # a vendor missing from the master, under a name of its own
             vendor, vendor_id = _vendor(fresh, 900000 + n), None
+            while normalize_name(vendor["name"]) in taken:
+                vendor = _vendor(fresh, 900000 + n)
         else:
             vendor = rng.choice(vendors)
             vendor_id = vendor["vendor_id"]

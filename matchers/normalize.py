@@ -103,6 +103,8 @@ _SPACES = re.compile(r"\s+")
 @lru_cache(maxsize=262_144)
 def fold(text: str) -> str:
     """Case-folded ASCII text (accents stripped, ß as ss), whitespace collapsed."""
+    if text.isascii():
+        return _SPACES.sub(" ", text.lower()).strip()
     text = text.replace("ß", "ss").replace("ø", "o").replace("æ", "ae").replace("œ", "oe")
     decomposed = unicodedata.normalize("NFKD", text)
     ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))

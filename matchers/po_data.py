@@ -58,13 +58,22 @@ class PoData:
     def __init__(self, orders: Iterable[PurchaseOrder]) -> None:
         self.orders: dict[str, PurchaseOrder] = {}
         self.by_key: dict[str, PurchaseOrder] = {}
-        self.by_confusable: dict[str, list[PurchaseOrder]] = defaultdict(list)
         self.by_vendor: dict[str, list[PurchaseOrder]] = defaultdict(list)
+        self._by_confusable: dict[str, list[PurchaseOrder]] | None = None
         for order in orders:
             self.orders[order.po_number] = order
             self.by_key[normalize_po_number(order.po_number)] = order
-            self.by_confusable[confusable_key(normalize_po_number(order.po_number))].append(order)
             self.by_vendor[order.vendor_id].append(order)
+
+    @property
+    def by_confusable(self) -> dict[str, list[PurchaseOrder]]:
+        """POs by number with O/0-style confusions folded (built on first use)."""
+        if self._by_confusable is None:
+            index: dict[str, list[PurchaseOrder]] = defaultdict(list)
+            for key, order in self.by_key.items():
+                index[confusable_key(key)].append(order)
+            self._by_confusable = index
+        return self._by_confusable
 
     @classmethod
     def from_rows(
@@ -85,26 +94,27 @@ class PoData:
             )
             for r in orders
         }
+        by_line: dict[tuple[str, int], tuple[PurchaseOrder, PoLine]] = {}
         for r in lines:
             order = by_number.get(str(r["po_number"]))
             if order is not None:
-                order.lines.append(
-                    PoLine(
-                        int(r["line_no"]),
-                        str(r["description"] or ""),
-                        Decimal(r["quantity"]),
-                        Decimal(r["unit_price"]),
-                        r.get("sku") or None,
-                        r.get("unit") or None,
-                        None if r.get("tax_rate") is None else Decimal(r["tax_rate"]),
-                    )
+                tax = r.get("tax_rate")
+                line = PoLine(
+                    int(r["line_no"]),
+                    str(r["description"] or ""),
+                    _dec(r["quantity"]),
+                    _dec(r["unit_price"]),
+                    r.get("sku") or None,
+                    r.get("unit") or None,
+                    None if tax is None else _dec(tax),
                 )
+                order.lines.append(line)
+                by_line[(order.po_number, line.line_no)] = (order, line)
         for r in received:
-            order = by_number.get(str(r["po_number"]))
-            line = order.line(int(r["line_no"])) if order else None
-            if order is not None and line is not None:
-                line.received += Decimal(r["quantity"])
-                order.has_receipts = True
+            found = by_line.get((str(r["po_number"]), int(r["line_no"])))
+            if found is not None:
+                found[1].received += _dec(r["quantity"])
+                found[0].has_receipts = True
         return cls(by_number.values())
 
     def find(self, number: str, vendor_id: str | None) -> tuple[PurchaseOrder | None, str]:
@@ -130,6 +140,10 @@ class PoData:
     def vendor_uses_pos(self, vendor_id: str | None) -> bool:
         """Whether the vendor has purchase orders at all (then an invoice should cite one)."""
         return vendor_id is not None and vendor_id in self.by_vendor
+
+
+def _dec(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 class BilledLedger:
