@@ -41,12 +41,14 @@ def discover_documents(inbox: Path) -> list[Path]:
     )
 
 
-def build_context(settings: Settings) -> RunContext:
-    """Stage objects built once per run: the vendor resolver over the current master.
+def build_context(settings: Settings, run_id: uuid.UUID) -> RunContext:
+    """Stage objects built once per run: the vendor resolver over the current master and the
+    classification cascade (history model from Postgres, the LLM client when one is set).
 
     Vendor name embeddings come from the cache in Postgres; only new or changed vendors are
     embedded.
     """
+    from classifiers import open_cascade
     from matchers.embeddings import load_embedder
     from matchers.vendor import VendorResolver
     from staging.matching import load_vendor_master
@@ -56,7 +58,8 @@ def build_context(settings: Settings) -> RunContext:
     with db.connection(settings.database_url, settings.db_schema) as conn:
         vendor_master = load_vendor_master(conn, embedder)
     resolver = VendorResolver(vendor_master, embedder, settings)
-    return RunContext(settings=settings, vendor_resolver=resolver)
+    cascade = open_cascade(settings, run_id=run_id)
+    return RunContext(settings=settings, vendor_resolver=resolver, cascade=cascade)
 
 
 @task(name="fingerprint", cache_policy=NO_CACHE)
@@ -181,14 +184,21 @@ def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[st
     todo, identical, skipped = plan_documents(described, recorded, originals)
     logger.info("run %s: %d documents in %s, %d new, %d identical to staged ones, %d already"
                 " recorded", run_id, len(paths), inbox, len(todo), len(identical), skipped)
-    ctx = build_context(settings)
-    futures = []
-    for i, (document, error) in enumerate(todo, start=1):
-        processed = process_task.submit(document, error, quote(ctx))
-        futures.append(stage_task.submit(processed, run_id, quote(ctx), f"[{i}/{len(todo)}]"))
-    staged = [f.result() for f in futures]
-    staged += [stage_identical_task(document, run_id, settings) for document in identical]
-    return _summary(run_id, len(paths), skipped, staged, time.perf_counter() - started)
+    ctx = build_context(settings, run_id)
+    try:
+        futures = []
+        for i, (document, error) in enumerate(todo, start=1):
+            processed = process_task.submit(document, error, quote(ctx))
+            futures.append(stage_task.submit(processed, run_id, quote(ctx), f"[{i}/{len(todo)}]"))
+        staged = [f.result() for f in futures]
+        staged += [stage_identical_task(document, run_id, settings) for document in identical]
+        classification = ctx.cascade.run_metrics() if ctx.cascade else {}
+    finally:
+        if ctx.cascade is not None:
+            ctx.cascade.close()
+    summary = _summary(run_id, len(paths), skipped, staged, time.perf_counter() - started)
+    summary["classification"] = classification
+    return summary
 
 
 @flow(name="nightly_batch", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)

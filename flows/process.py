@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from classifiers import ClassificationContext, classify
 from extractors.extract import extract_invoice
 from extractors.intake import describe
 from extractors.text import read_document
@@ -23,9 +24,11 @@ from invoices.errors import DocumentError, InfrastructureError
 from invoices.records import (
     Document,
     DocumentResult,
+    Invoice,
     ReasonCode,
     StageError,
     Status,
+    VendorMatch,
 )
 from invoices.routing import route
 from invoices.settings import Settings
@@ -39,6 +42,7 @@ class RunContext:
 
     settings: Settings
     vendor_resolver: Any | None = None  # matchers.vendor.VendorResolver
+    cascade: Any | None = None  # classifiers.Cascade
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -127,12 +131,19 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
     vendor_match = None
     if ctx.vendor_resolver is not None:
         vendor_match = stages.run("matching", ctx.vendor_resolver.resolve, invoice)
+    classification = None
+    if ctx.cascade is not None:
+        classification = stages.run(
+            "classification", _classify, invoice, vendor_match, text.full_text, ctx
+        )
     result = DocumentResult(
         document=document,
         invoice=invoice,
         text_methods=methods,
         checks=checks,
         vendor_match=vendor_match,
+        classification=classification.model_dump(mode="json") if classification else None,
+        reasons=list(classification.reasons) if classification else [],
         status=Status.PARTIAL if stages.errors else Status.SUCCESS,
         errors=stages.errors,
         timings=stages.timings,
@@ -141,6 +152,16 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
     if stages.errors and not reasons:
         reasons = [ReasonCode.PROCESSING_ERROR]
     return result.model_copy(update={"reasons": reasons})
+
+
+def _classify(invoice: Invoice, vendor_match: VendorMatch | None, text: str, ctx: RunContext) -> Any:
+    context = ClassificationContext(
+        ctx.cascade,
+        vendor_id=vendor_match.vendor_id if vendor_match else None,
+        vendor_name=vendor_match.vendor_name if vendor_match else None,
+        text=text,
+    )
+    return classify(invoice, context, ctx.settings)
 
 
 def failed_intake(document: Document, error: StageError, settings: Settings) -> DocumentResult:

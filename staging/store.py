@@ -7,6 +7,7 @@ DELETE and TRUNCATE); every decision the pipeline or a clerk makes lands there.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -35,6 +36,11 @@ def audit(
         " VALUES (%s, %s, %s, %s, %s)",
         (actor, action, document_id, run_id, Jsonb(detail or {})),
     )
+
+
+def _dumps(obj: Any) -> str:
+    """JSON for metrics that may carry Decimals, dates or UUIDs."""
+    return json.dumps(obj, default=str)
 
 
 def lock_staging(conn: psycopg.Connection) -> None:
@@ -75,7 +81,7 @@ def finish_run(
                 counts.get("skipped", 0),
                 counts.get("exceptions", 0),
                 counts.get("failures", 0),
-                Jsonb(metrics),
+                Jsonb(metrics, dumps=_dumps),
                 report_html,
                 report_csv,
                 run_id,
