@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER_ENV = ROOT / ".cache" / "peer-invoice2data"
-PEER_PACKAGE = "invoice2data==1.0.1"
+PEER_PACKAGES = ["invoice2data==1.0.1", "pdfplumber"]  # pdfplumber: one of its input readers
 
 # Runs inside the peer's virtualenv: one JSON line per document.
 RUNNER = r"""
@@ -31,11 +31,15 @@ from invoice2data.extract.loader import read_templates
 templates = read_templates()
 for raw in sys.stdin:
     doc_id, path = json.loads(raw)
-    try:
-        reader = "text" if path.endswith(".txt") else "pdftotext"
-        result = extract_data(path, templates=templates, input_module=reader) or {}
-    except Exception as exc:
-        result = {"_error": repr(exc)}
+    readers = ["text"] if path.endswith(".txt") else ["pdftotext", "pdfplumber", "tesseract"]
+    result = {}
+    for reader in readers:  # its readers in turn, as a user would retry a file no template matched
+        try:
+            result = extract_data(path, templates=templates, input_module=reader) or {}
+        except Exception as exc:
+            result = {"_error": repr(exc)}
+        if result and "_error" not in result:
+            break
     print(json.dumps([doc_id, result], default=str), flush=True)
 """
 
@@ -60,9 +64,11 @@ def ensure_peer() -> Path:
     python = PEER_ENV / "bin" / "python"
     if not python.exists():
         venv.create(PEER_ENV, with_pip=True)
-    check = subprocess.run([str(python), "-c", "import invoice2data"], capture_output=True)
+    check = subprocess.run(
+        [str(python), "-c", "import invoice2data, pdfplumber"], capture_output=True
+    )
     if check.returncode != 0:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", PEER_PACKAGE], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES], check=True)
     return python
 
 
