@@ -186,10 +186,14 @@ def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[st
                 " recorded", run_id, len(paths), inbox, len(todo), len(identical), skipped)
     ctx = build_context(settings, run_id)
     try:
-        futures = []
+        futures: list[Any] = []
         for i, (document, error) in enumerate(todo, start=1):
             processed = process_task.submit(document, error, quote(ctx))
-            futures.append(stage_task.submit(processed, run_id, quote(ctx), f"[{i}/{len(todo)}]"))
+            # documents are processed in parallel but staged in inbox order, so that of two
+            # copies of one invoice the later file is the one flagged as the duplicate
+            futures.append(stage_task.submit(
+                processed, run_id, quote(ctx), f"[{i}/{len(todo)}]", wait_for=futures[-1:]
+            ))
         staged = [f.result() for f in futures]
         staged += [stage_identical_task(document, run_id, settings) for document in identical]
         classification = ctx.cascade.run_metrics() if ctx.cascade else {}
