@@ -64,6 +64,13 @@ def _read(path: Path, settings: Settings) -> DocumentText:
     return read_document(describe(path, settings), settings)
 
 
+def _warm_up() -> None:
+    """Import the readers and extractors once per worker, so start-up is not billed per page."""
+    import extractors.extract  # noqa: F401
+    import extractors.intake  # noqa: F401
+    import extractors.text  # noqa: F401
+
+
 def predict_one(job: tuple[str, str, bool]) -> dict[str, Any]:
     """Read and extract one document; return its prediction and timings (runs in a worker)."""
     from extractors.extract import extract_invoice, extract_visual_with_evidence
@@ -136,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         jobs = [
             (r["doc_id"], str(args.folder / r["documents"][0]), not args.no_einvoice) for r in rows
         ]
-        with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
+        with ProcessPoolExecutor(max_workers=max(1, args.workers), initializer=_warm_up) as pool:
             preds = list(pool.map(predict_one, jobs))
     return report(rows, preds, settings, args)
 
