@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from extractors.fields_labels import ANY_LABEL, COMPILED, LEGAL_FORMS
-from extractors.fields_layout import Line
+from extractors.fields_layout import Line, Segment
 from extractors.fields_search import Candidate
 
 _CUT = re.compile(r"\s*(?:[●•·|]|\s-\s|,\s*\d).*$")
@@ -132,18 +132,28 @@ def _has_legal_form(value: str) -> bool:
     return bool(forms) and sum(ch.isalpha() for ch in rest) >= 4
 
 
+def _name_pieces(line: Line) -> list[Segment]:
+    """The column segments of a line, and for a name split by a wide gap before its legal
+    form ("GARDENIA BAKERIES (KL)   SDN BHD"), the segment joined with the form."""
+    pieces = list(line.segments)
+    for left, right in zip(line.segments, line.segments[1:], strict=False):
+        if not _has_legal_form(left.text) and LEGAL_FORMS.match(right.text):
+            pieces.append(Segment(f"{left.text} {right.text}", left.bbox, left.confidence))
+    return pieces
+
+
 def _legal_form_candidates(lines: list[Line], buyer: set[int]) -> list[Candidate]:
     found: list[Candidate] = []
     counts: dict[str, int] = {}
     for line in lines:
-        for seg in line.segments:
+        for seg in _name_pieces(line):
             if _has_legal_form(seg.text) and _name_like(_clean(seg.text)):
                 key = _clean(seg.text).casefold()
                 counts[key] = counts.get(key, 0) + 1
     for line in lines:
         if line.index in buyer:
             continue
-        for seg in line.segments:
+        for seg in _name_pieces(line):
             value = _clean(seg.text)
             if not _has_legal_form(value) or not _name_like(value) or ANY_LABEL.search(value):
                 continue
@@ -151,16 +161,10 @@ def _legal_form_candidates(lines: list[Line], buyer: set[int]) -> list[Candidate
             top = 1.0 if first_page and line.top < 0.2 else 0.7 if first_page else 0.5
             repeats = min(counts.get(value.casefold(), 1), 3)
             first = 0.3 if not found and first_page else 0.0  # the letterhead comes first
+            weight = 0.6 + 0.05 * repeats
             found.append(
                 Candidate(
-                    "vendor_name",
-                    value,
-                    seg.text,
-                    line,
-                    seg.bbox,
-                    0.6 + 0.05 * repeats,
-                    top,
-                    {"bonus": first},
+                    "vendor_name", value, seg.text, line, seg.bbox, weight, top, {"bonus": first}
                 )
             )
     return found
