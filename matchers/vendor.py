@@ -134,7 +134,7 @@ class VendorResolver:
         self.master = master
         self.embedder = embedder
         self.model = model or load_vendor_model()
-        self.threshold = float(getattr(settings, "vendor_match_threshold", 0.8))
+        self.threshold = float(getattr(settings, "vendor_match_threshold", 0.5))
         self.k = int(getattr(settings, "vendor_candidates", 10))
         self.decisive = float(getattr(settings, "vendor_decisive_probability", 0.999))
         if embedder is not None:

@@ -7,7 +7,7 @@ DIR is a corpus of `invoices generate`. Both sides get the same extracted invoic
 `invoices eval-matching` writes) and the same normalised keys; splink is trained unsupervised
 (u by random sampling, m by expectation maximisation on VAT-id and name blocks), as its
 documentation recommends, and links an invoice to its best-scoring vendor at or above the same
-0.80 probability threshold our resolver uses. Our side reads the vendor embeddings from the
+0.50 probability threshold our resolver uses. Our side reads the vendor embeddings from the
 Postgres cache (DATABASE_URL), as the pipeline does.
 """
 
@@ -37,7 +37,7 @@ from matchers.normalize import (  # noqa: E402
 )
 from matchers.vendor import InvoiceKeys  # noqa: E402
 
-THRESHOLD = 0.80
+THRESHOLD = 0.50
 
 
 def vendor_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
