@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -30,28 +31,32 @@ def database_url() -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def db_schema(database_url: str) -> Iterator[str]:
-    """A throwaway schema, migrated, dropped at the end of the session."""
+@contextmanager
+def throwaway_schema(url: str) -> Iterator[str]:
+    """A new migrated schema, dropped on exit."""
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    conn = db.connect(database_url, schema)
+    conn = db.connect(url, schema)
     db.upgrade(conn)
     conn.close()
-    yield schema
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def db_schema(database_url: str) -> Iterator[str]:
+    """A throwaway schema shared by the whole test session."""
+    with throwaway_schema(database_url) as schema:
+        yield schema
 
 
 @pytest.fixture
 def fresh_schema(database_url: str) -> Iterator[str]:
     """A throwaway schema for one test (for tests that need an empty store)."""
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    conn = db.connect(database_url, schema)
-    db.upgrade(conn)
-    conn.close()
-    yield schema
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with throwaway_schema(database_url) as schema:
+        yield schema
 
 
 @pytest.fixture
