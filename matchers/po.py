@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from invoices.records import DocumentType, Invoice, ReasonCode, VendorMatch
 from matchers.po_data import ZERO, BilledLedger, PoData, PoLine, PurchaseOrder, tolerance_for
-from matchers.po_lines import _unit_price, _value, align_lines, reconcile
+from matchers.po_lines import ASSUMED_QUANTITY, _unit_price, _value, align_lines, reconcile
 
 NOT_BILLED_TYPES = {
     DocumentType.CREDIT_NOTE,
@@ -243,6 +243,7 @@ def _check(
                 )
             )
         lines.append(match)
+    _check_derived_prices(lines, invoice, tolerance)
     for match in lines:
         reasons.extend(r for r in match.reasons if r not in reasons)
     if not billed:  # no line could be read against the PO: compare the amounts instead
@@ -269,8 +270,11 @@ def _check_line(
         po_line.received,
         billed_before,
     )
-    if match.unit_price is not None and tolerance.price_exceeded(
-        match.unit_price, po_line.unit_price
+    derived = match.note.startswith(ASSUMED_QUANTITY)  # checked together, see below
+    if (
+        not derived
+        and match.unit_price is not None
+        and tolerance.price_exceeded(match.unit_price, po_line.unit_price)
     ):
         match.reasons.append(ReasonCode.PRICE_VARIANCE)
     if match.quantity is None:
@@ -301,3 +305,24 @@ def _amount_check(
     if tolerance.price_exceeded(amount, received):
         return [ReasonCode.QTY_EXCEEDS_RECEIVED]
     return []
+
+
+def _check_derived_prices(lines: list[LineMatch], invoice: Invoice, tolerance: Any) -> None:
+    """Lines that printed only an amount are priced together, not one by one.
+
+    Their quantities are assumed (what is open on the PO line), and among repeated items an
+    amount may sit on a neighbouring PO line; the sum of their amounts against the sum of
+    open quantity times PO price does not depend on which amount went to which line.
+    """
+    derived = [m for m in lines if m.note.startswith(ASSUMED_QUANTITY)]
+    billed = expected = ZERO
+    for m in derived:
+        amount = _value(invoice.lines[m.invoice_line].line_total)
+        if amount is None or m.quantity is None or m.po_unit_price is None:
+            return
+        billed += Decimal(amount)
+        expected += Decimal(m.quantity) * m.po_unit_price
+    if derived and tolerance.price_exceeded(billed, expected):
+        for m in derived:
+            if m.unit_price is not None and m.unit_price > m.po_unit_price:  # type: ignore[operator]
+                m.reasons.append(ReasonCode.PRICE_VARIANCE)

@@ -15,6 +15,7 @@ from matchers.normalize import fold
 from matchers.po_data import PoLine
 
 CENT = Decimal("0.01")
+ASSUMED_QUANTITY = "quantity assumed open quantity"
 
 
 def _value(fv: Any) -> Any:
@@ -138,7 +139,7 @@ def reconcile(
         implied = (total / open_qty).quantize(Decimal("0.0001"))
         # a derived price far off the PO is likelier a misread amount than a real variance
         if po_price / 2 <= implied <= po_price * Decimal("1.5"):
-            return open_qty, implied, "quantity assumed open quantity; unit price from line amount"
+            return open_qty, implied, f"{ASSUMED_QUANTITY}; unit price from line amount"
         return None, None, "line amount does not fit the PO line: not checked"
     return None, None, "line amount only"
 
