@@ -213,3 +213,26 @@ def test_hashing_embedder_is_normalized() -> None:
     norms = (vectors**2).sum(axis=1)
     assert norms[0] == pytest.approx(1.0) and norms[2] == pytest.approx(1.0)
     assert Decimal("1") == Decimal("1.0")
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalized"),
+    [("CHE-163.758.474 MWST", "CHE163758474"), ("DE 123 456 789", "DE123456789"), (None, "")],
+)
+def test_normalize_vat_id(raw, normalized) -> None:
+    from matchers.normalize import normalize_vat_id
+
+    assert normalize_vat_id(raw) == normalized
+
+
+def test_trigram_candidates_find_a_garbled_name_among_many() -> None:
+    rows = [
+        {"vendor_id": f"X{i}", "name": f"Muster {w} {i} GmbH"}
+        for i, w in enumerate(["Bau", "Druck", "Logistik", "Papier"] * 100)
+    ]
+    rows.append({"vendor_id": "T", "name": "Quadravia Werbung GmbH"})
+    master = VendorMaster.from_rows(rows)
+    found = [
+        master.records[i].vendor_id for i, _ in master.trigram_candidates("quadrav1a werbvng", 5)
+    ]
+    assert found[0] == "T"
