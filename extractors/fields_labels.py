@@ -24,6 +24,7 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"factuur\s?(?:nummer|nr\.?)", 1.0),
         (r"faktura\s*(?:vat\s*)?(?:nr\.?|numer)", 1.0),
         (r"belegnummer", 0.8),
+        (r"gutschrifts?nummer|(?:n°|no\.?|num[ée]ro)\s*d'\s?avoir|avoir\s*n°", 1.0),
         (r"booking\s*(?:id|no\.?|number)", 0.6),
         (r"inv\s?(?:no|#)\.?", 0.8),
         (r"(?:^|\s)(?:invoice|rechnung|facture|factuur)(?=\s+[A-Z#]*[\w/-]*\d)", 0.45),
@@ -43,7 +44,8 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"(?<![\w-])(?:datum|date|dated|tarikh)(?![\w-])", 0.55),
     ],
     "due_date": [
-        (r"due\s*date|payment\s*due|date\s*due|pay(?:able)?\s*by", 1.0),
+        (r"due\s*date|payment\s*due|date\s*due|pay(?:able)?\s*by|due\s*by(?![\w])", 1.0),
+        (r"zahlbar\s*bis(?:\s*(?:zum|spätestens))?|[àa]\s*payer\s*avant(?:\s*le)?", 1.0),
         (r"f[äa]llig(?:keits)?(?:datum|\s*am)|zahlungsziel", 1.0),
         (r"(?:date\s*d'?)?[ée]ch[ée]ance", 1.0),
         (r"vervaldatum|uiterste\s*betaaldatum|date\s*limite\s*de\s*paiement", 1.0),
@@ -55,6 +57,7 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"bestell(?:ung|nummer|[\s-]?nr\.?)(?:\s*(?:nr\.?|nummer))?", 1.0),
         (r"(?:p\.?\s?o\.?|purchase\s*order)\s*(?:no\.?|number|#|nr\.?|ref\w*)?", 0.9),
         (r"(?:your\s*)?order\s*(?:no\.?|number|#|ref\w*)", 0.8),
+        (r"your\s*order|votre\s*commande|ihre\s*bestellung", 0.8),
         (r"(?:bon|n°)\s*de\s*commande|commande\s*n°", 1.0),
         (r"ordernummer|bestelnummer", 0.8),
     ],
@@ -132,7 +135,7 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"vendeur|fournisseur|[ée]metteur|leverancier|sprzedawca", 1.0),
     ],
     "buyer_name": [
-        (r"k[äa]ufer|rechnungsempf[äa]nger|leistungsempf[äa]nger|kunde(?![\w])", 1.0),
+        (r"k[äa]ufer|rechnungsempf[äa]nger|leistungsempf[äa]nger|kunde(?![\w])|rechnung\s*an(?![\w])", 1.0),
         (r"bill(?:ed)?\s*to|invoice\s*to|sold\s*to|customer|buyer|client", 0.9),
         (r"acheteur|factur[ée]\s*[àa]|destinataire|klant|nabywca", 1.0),
     ],
@@ -151,7 +154,9 @@ LEGAL_FORMS = re.compile(
     r"(?<![\w])(gmbh|ag|a\.\s?g\.|kg|ohg|e\.\s?k\.|e\.\s?v\.|ug|se|ltd\.?|limited|llc|llp|inc\.?|corp\.?|"
     r"corporation|company|co\.|plc|s\.a\.?|sa|sas|sarl|s\.a\.r\.l\.|eurl|b\.v\.?|bv|n\.v\.?|"
     r"s\.p\.a\.?|spa|srl|s[do]n\.?\s*b\w{0,2}d\.?|bhd\.?|s/b|enterprise|trading|sp\.\s?z\s?o\.?\s?o\.?|"
-    r"sp[óo][łl]ka\s*akcyjna|pvt\.?|private\s*limited)(?![\w])",
+    r"sp[óo][łl]ka\s*akcyjna|pvt\.?|private\s*limited|gesellschaft\s*mit\s*beschr[äa]nkter\s*haftung|"
+    r"aktiengesellschaft|kommanditgesellschaft|soci[ée]t[ée]\s*(?:anonyme|par\s*actions\s*simplifi[ée]e|"
+    r"[àa]\s*responsabilit[ée]\s*limit[ée]e)|public\s*limited\s*company)(?![\w])",
     re.IGNORECASE,
 )
 

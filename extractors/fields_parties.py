@@ -188,6 +188,43 @@ def vendor_candidate(lines: list[Line]) -> Candidate | None:
 _ADDRESS_LINE = re.compile(
     r"\d.*,|,.*\d|\b\d{4,5}\b|\b(?:jalan|jln|lot|no\.?|str\.|street|road|rue)\b", re.I
 )
+# a street line: a street word and a house number ("41 avenue Jean Jaurès", "Hauptstraße 172")
+_STREET = re.compile(
+    r"(?=.*\d)(?:.*(?:stra(?:ß|ss)e|str\.|weg\b|allee\b|platz\b|gasse\b|ring\b|avenue|\bav\.|"
+    r"boulevard|\bbd\b|\brue\b|chemin|\bplace\b|\bquai\b|\bstreet\b|\bst\.|\broad\b|\brd\.?\b|"
+    r"\blane\b|\bdrive\b|\bway\b|\bjalan\b|\bjln\b|\blorong\b|\btaman\b))",
+    re.I,
+)
+_COUNTRY = re.compile(
+    r"(?:deutschland|germany|allemagne|österreich|austria|autriche|schweiz|switzerland|suisse|"
+    r"france|frankreich|belgique|belgium|belgien|nederland|netherlands|niederlande|"
+    r"luxembourg|luxemburg|italia|italy|italien|espa[ñn]a|spain|spanien|polska|poland|polen|"
+    r"united\s+kingdom|great\s+britain|uk|england|ireland|irland|usa|u\.s\.a\.|"
+    r"united\s+states(?:\s+of\s+america)?|malaysia|singapore|danmark|denmark|sverige|sweden|"
+    r"norge|norway|česko|czech\s+republic|canada|australia)",
+    re.I,
+)
+# a document title printed beside the letterhead ("INVOICE    Aquatronic")
+_TITLE = re.compile(
+    r"(?:tax\s+|commercial\s+|proforma\s+|pro\s+forma\s+)?(?:invoice|rechnung|facture|factuur|"
+    r"gutschrift|credit\s+note|avoir|receipt|quittung|zahlungserinnerung|relance|statement|"
+    r"kontoauszug|relev[ée]\s+de\s+compte|payment\s+reminder|rechnungskorrektur|"
+    r"facture\s+rectificative)",
+    re.I,
+)
+
+
+def is_country(text: str) -> bool:
+    """Whether a piece of text is only a country's name."""
+    return bool(_COUNTRY.fullmatch(text.strip(" .,")))
+
+
+def _letterhead_text(line: Line) -> str:
+    """The first segment of a line that is not a document title."""
+    for seg in line.segments or []:
+        if not _TITLE.fullmatch(seg.text.strip(" :")):
+            return _clean(seg.text)
+    return _clean(line.text) if not line.segments else ""
 
 
 def _letterhead(lines: list[Line]) -> Candidate | None:
@@ -195,17 +232,19 @@ def _letterhead(lines: list[Line]) -> Candidate | None:
     first_page = [ln for ln in lines[:10] if ln.page == lines[0].page] if lines else []
     best: Candidate | None = None
     for i, line in enumerate(first_page):
-        text = _clean(line.segments[0].text if line.segments else line.text)
-        words = [w for w in re.findall(r"[A-Za-z']{3,}", text)]
+        text = _letterhead_text(line)
+        words = [w for w in re.findall(r"[^\W\d_][\w'&.-]{2,}", text)]
+        below = first_page[i + 1 : i + 3]
+        address = any(_ADDRESS_LINE.search(b.text) or _STREET.match(b.text) for b in below[:1])
         if (
             not _name_like(text)
             or ANY_LABEL.search(text)
-            or len(words) < 2
+            or not (len(words) >= 2 or (address and words and len(words[0]) >= 4))
             or _CONTACT.search(text)
+            or _STREET.match(text)
+            or is_country(text)
         ):
             continue
-        below = first_page[i + 1 : i + 3]
-        address = any(_ADDRESS_LINE.search(b.text) for b in below[:1])
         cand = Candidate(
             "vendor_name",
             text,
@@ -226,23 +265,66 @@ def buyer_candidate(lines: list[Line]) -> Candidate | None:
     return party_from_heading(lines, "buyer_name")
 
 
-def address_candidate(lines: list[Line], vendor: Candidate | None) -> Candidate | None:
-    """The vendor's address: the lines printed under its name, up to a contact or id line."""
-    if vendor is None:
-        return None
+_PAGE_MARK = re.compile(r"^(?:seite|page|p\.)\s*\d", re.I)
+_SEPARATORS = re.compile(r"\s+[·•|]\s+|\s+-\s+")
+
+
+def _address_parts(lines: list[Line], start: Line, name: str = "") -> list[str]:
+    """The address lines printed under a name, split at "·" separators, without the country
+    (or the name repeated in a sender line: "Name · Street 1 · 12345 Town")."""
     parts: list[str] = []
-    for nxt in lines[vendor.line.index + 1 : vendor.line.index + 7]:
-        if nxt.page != vendor.line.page or len(parts) == 3:
+    for nxt in lines[start.index + 1 : start.index + 7]:
+        if nxt.page != start.page or len(parts) >= 3:
             break
         text = (nxt.segments[0].text if nxt.segments else nxt.text).strip()
         if _REG_NO.fullmatch(text) or re.fullmatch(r"[\d\s:./-]+|.*\d{1,2}:\d{2}.*", text):
             continue  # a registration number or a date/time line between name and address
-        if _CONTACT.search(text):
+        if _CONTACT.search(text) or _PAGE_MARK.match(text):
             break
         if not re.search(r"\d", text) and parts and not re.search(r"[A-Z]{3,}", text):
             break
-        parts.append(text)
-    if not parts:
+        pieces = [p.strip() for p in _SEPARATORS.split(text) if p.strip()]
+        keep = [
+            p
+            for p in pieces
+            if not is_country(p) and not _CONTACT.search(p) and _clean(p).casefold() != name
+        ]
+        if not keep:
+            if parts:
+                break
+            continue
+        parts.extend(keep)
+        if len(keep) < len(pieces):
+            break  # the country or a contact ends the address
+    return parts[:3]
+
+
+def _join_address(parts: list[str]) -> str:
+    """Address lines on one line: ", " between them, no doubled comma."""
+    out = parts[0]
+    for part in parts[1:]:
+        out += " " + part if out.endswith(",") or part.startswith(",") else ", " + part
+    return out
+
+
+def address_candidate(lines: list[Line], vendor: Candidate | None) -> Candidate | None:
+    """The vendor's address: the lines printed under its name (where it is printed first with
+    an address under it, e.g. the footer when the letterhead is the name alone)."""
+    if vendor is None:
         return None
-    value = " ".join(parts)
-    return Candidate("vendor_address", value, value, vendor.line, vendor.line.bbox, 0.6, 0.8)
+    name = vendor.value.casefold() if isinstance(vendor.value, str) else ""
+    starts = [vendor.line] + [
+        ln
+        for ln in lines
+        if ln is not vendor.line
+        and name
+        and any(_clean(seg.text).casefold() == name for seg in (ln.segments or []))
+    ]
+    for start in starts:
+        parts = _address_parts(lines, start, name)
+        if parts and any(re.search(r"\d", p) for p in parts):
+            value = _join_address(parts)
+            return Candidate(
+                "vendor_address", value, value, vendor.line, vendor.line.bbox, 0.6, 0.8
+            )
+    return None

@@ -23,6 +23,9 @@ _QUALIFIED = re.compile(
     r"(?:incl|inkl|excl|exkl|ohne|hors|without|before|zzgl)\w*\.?\s*\(?\s*$", re.I
 )
 
+# a label glued to what follows by a hyphen or slash is part of an identifier, not a label
+_INSIDE_TOKEN = re.compile(r"[-/_][A-Za-z0-9]")
+
 # parser(text) -> (value, start, end) of the first acceptable value, or None
 Parser = Callable[[str], "tuple[Any, int, int] | None"]
 
@@ -121,6 +124,8 @@ def label_hits(lines: list[Line], name: str) -> Iterator[tuple[Line, re.Match[st
                     continue
                 if _QUALIFIED.search(line.text[: match.start()]):
                     continue
+                if _INSIDE_TOKEN.match(line.text, match.end()) and not match.group(0).endswith(":"):
+                    continue  # "PO-2025-0011": the label word is the start of the value itself
                 taken.append(match.span())
                 yield line, match, weight
 
