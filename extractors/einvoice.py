@@ -17,6 +17,7 @@ from typing import Any
 from lxml import etree
 
 from invoices.records import (
+    HEADER_FIELDS,
     DocumentType,
     FieldValue,
     Invoice,
@@ -28,7 +29,11 @@ from invoices.records import (
 
 EXTRACTOR = "einvoice"
 VERSION = "1"
-CONFIDENCE = 0.99
+CONFIDENCE = 0.99  # a value of XML that lacks one of the mandatory core elements
+VALID_CONFIDENCE = 1.0  # the invoice's legal content, in XML that has them all
+# EN 16931 core elements every invoice carries: number (BT-1), date (BT-2), currency (BT-5),
+# amount with VAT (BT-112); XML without them is not a complete e-invoice
+CORE_FIELDS = ("invoice_number", "invoice_date", "currency", "total")
 
 # UNTDID 1001 document name codes, as EN 16931 and ZUGFeRD use them.
 CREDIT_NOTE_CODES = frozenset(
@@ -62,10 +67,27 @@ def parse_einvoice(xml: bytes) -> Invoice:
     except etree.XMLSyntaxError as exc:
         raise EInvoiceError(f"malformed XML: {exc}") from exc
     if _first(root, "ExchangedDocument", "HeaderExchangedDocument") is not None:
-        return _parse_cii(root)
+        return _trusted(_parse_cii(root))
     if etree.QName(root).localname in ("Invoice", "CreditNote"):
-        return _parse_ubl(root)
+        return _trusted(_parse_ubl(root))
     raise EInvoiceError(f"not a CII or UBL invoice: root <{etree.QName(root).localname}>")
+
+
+def structurally_valid(invoice: Invoice) -> bool:
+    """Whether the XML carried every core element (number, date, currency, total)."""
+    return all(invoice.field(name) is not None for name in CORE_FIELDS)
+
+
+def _trusted(invoice: Invoice) -> Invoice:
+    """Structurally valid XML: its header values are the invoice itself (confidence 1.0)."""
+    if not structurally_valid(invoice):
+        return invoice
+    update = {
+        name: fv.with_confidence(VALID_CONFIDENCE)
+        for name in HEADER_FIELDS
+        if (fv := invoice.field(name)) is not None
+    }
+    return invoice.model_copy(update=update)
 
 
 # --- namespace-agnostic XPath -------------------------------------------------------------

@@ -109,7 +109,7 @@ def test_values_carry_einvoice_provenance() -> None:
     assert invoice.total is not None
     assert invoice.total.provenance.method == Method.EINVOICE_XML
     assert invoice.total.provenance.extractor == "einvoice"
-    assert invoice.total.confidence == pytest.approx(0.99)
+    assert invoice.total.confidence == 1.0  # structurally valid: the invoice's legal content
     assert invoice.total.provenance.raw and invoice.total.provenance.raw in xml.decode("utf-8")
     assert isinstance(invoice.total.value, Decimal)
 
@@ -206,3 +206,16 @@ def test_malformed_xml_raises_typed_error() -> None:
         parse_einvoice(b"<CrossIndustryInvoice><unclosed>")
     with pytest.raises(EInvoiceError):
         parse_einvoice(b"<Order/>")
+
+
+def test_xml_without_a_core_element_is_not_fully_trusted() -> None:
+    xml = (
+        b'<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:'
+        b'CrossIndustryInvoice:100" xmlns:ram="urn:un:unece:uncefact:data:standard:'
+        b'ReusableAggregateBusinessInformationEntity:100"><rsm:ExchangedDocument>'
+        b"<ram:ID>R-1</ram:ID><ram:TypeCode>380</ram:TypeCode></rsm:ExchangedDocument>"
+        b"</rsm:CrossIndustryInvoice>"
+    )
+    invoice = parse_einvoice(xml)
+    assert invoice.invoice_number is not None and invoice.invoice_number.value == "R-1"
+    assert invoice.invoice_number.confidence < 1.0
