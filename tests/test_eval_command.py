@@ -77,3 +77,17 @@ def test_calibration_orders_evidence_and_thresholds_hit_the_target() -> None:
     thresholds = choose_thresholds(samples, model=model)
     accepted = [ok for f, ev, ok in samples if confidence(f, ev, model) >= thresholds["total"]]
     assert len(accepted) == 60 and all(accepted)
+
+
+def test_straight_through_needs_every_routed_field_at_its_threshold() -> None:
+    from invoices.commands.eval import straight_through
+
+    routed = {"total": 0.9, "currency": 0.95}
+    preds = [
+        {"fields": {"total": {"confidence": 0.95}, "currency": {"confidence": 0.95}}},
+        {"fields": {"total": {"confidence": 0.95}, "currency": {"confidence": 0.94}}},
+        {"fields": {"total": {"confidence": 0.99}}},
+        {"error": "unreadable", "fields": {}},
+    ]
+    assert straight_through(preds, routed) == 0.25
+    assert straight_through([], routed) == 0.0

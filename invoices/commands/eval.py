@@ -226,6 +226,11 @@ def report(
         f"calibration: {scores.accepted}/{scores.scored_values} values auto-accepted "
         f"({share:.3f}), precision of auto-accepted {acc_prec:.3f}"
     )
+    straight = straight_through(preds, settings.confidence_thresholds)
+    lines.append(
+        f"straight-through: {straight:.3f} of documents have every routed field "
+        f"({', '.join(sorted(settings.confidence_thresholds))}) at or above its threshold"
+    )
     lines += [f"error {p['doc_id']}: {p['error']}" for p in preds if p.get("error")]
     overall = scores.overall
     lines.append(
@@ -236,8 +241,25 @@ def report(
     if args.fit_calibration:
         _fit(args.folder, scores)
     if args.json:
-        args.json.write_text(json.dumps(_as_json(scores, timing, preds, share, acc_prec), indent=1))
+        figures = _as_json(scores, timing, preds, share, acc_prec)
+        figures["straight_through"] = round(straight, 4)
+        args.json.write_text(json.dumps(figures, indent=1))
     return 0
+
+
+def straight_through(preds: list[dict[str, Any]], routed: dict[str, float]) -> float:
+    """The share of documents whose routed fields are all present and at/above threshold
+    (what the flow passes without the exception queue, before matching and validation)."""
+    if not preds:
+        return 0.0
+    passed = 0
+    for pred in preds:
+        fields = pred.get("fields") or {}
+        passed += all(
+            name in fields and (fields[name].get("confidence") or 0.0) >= threshold
+            for name, threshold in routed.items()
+        )
+    return passed / len(preds)
 
 
 def _fit(folder: Path, scores: Scores) -> None:
