@@ -15,6 +15,7 @@ from typing import Any
 
 from stdnum import bic as std_bic
 from stdnum import iban as std_iban
+from stdnum.ch import vat as std_ch_vat
 from stdnum.eu import vat as std_vat
 
 from extractors.amounts import currency_in, detect_decimal_separator
@@ -27,6 +28,8 @@ _ID_TOKEN = re.compile(r"#?[A-Za-z0-9][A-Za-z0-9/_.\-#]*[A-Za-z0-9]|\d")
 _ID_STOP = re.compile(r"^(?:nr|no|nummer|number|num|n°|datum|date|vom|du|of|page|seite)\.?$", re.I)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
 _VAT = re.compile(r"\b(?:[A-Z]{2}|EL)[ ]?[0-9A-Z][0-9A-Z .]{6,16}[0-9A-Z]\b")
+# Swiss UID with its VAT suffix ("CHE-123.456.789 MWST"), compacted as the register prints it
+_CH_VAT = re.compile(r"\bCHE[-\s]?\d{3}[.\s]?\d{3}[.\s]?\d{3}(?:\s?(?:MWST|TVA|IVA))?\b")
 _BIC = re.compile(r"\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b")
 
 
@@ -129,6 +132,9 @@ def _vat_format(compact: str) -> bool:
 def vat_candidates(lines: list[Line]) -> list[Candidate]:
     """Seller VAT ids: checksum-valid, or well-formed after a VAT label (not the buyer's)."""
     found = _checked(lines, "vendor_vat_id", _VAT, std_vat.is_valid)
+    for swiss in _checked(lines, "vendor_vat_id", _CH_VAT, std_ch_vat.is_valid):
+        swiss.value = std_ch_vat.compact(swiss.value)
+        found.append(swiss)
     seen = {(c.line.index, c.value) for c in found}
 
     def parse(text: str) -> tuple[Any, int, int] | None:

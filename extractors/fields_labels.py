@@ -106,6 +106,7 @@ LABELS: dict[str, list[tuple[str, float]]] = {
             1.0,
         ),
         (r"amount\s*to\s*(?:be\s*)?pa(?:id|y)|total\s*to\s*pay", 1.0),
+        (r"rechnungsbetrag|gesamtsumme|montant\s*total", 0.9),
         (r"total\s*\(?rm\)?", 0.9),
         (
             r"(?<![\w-])(?:total|totaal|summe|gesamt|betrag|amount|razem|do\s*zap[łl]aty)(?![\w-])",

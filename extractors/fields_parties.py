@@ -24,7 +24,9 @@ _NOT_NAME = re.compile(
 
 
 _CONTACT = re.compile(
-    r"\b(?:tel|fax|phone|gst|vat|ust|reg|e-?mail|www|invoice|rechnung|receipt|date|datum)\b", re.I
+    r"\b(?:tel|fax|phone|gst|vat|ust|reg|e-?mail|www|invoice|rechnung|receipt|date|datum|"
+    r"steuer-?nr|steuernummer|handelsname|siret|siren|hrb|ansprechpartner)\b",
+    re.I,
 )
 
 
@@ -283,6 +285,7 @@ def _address_parts(lines: list[Line], start: Line, name: str = "") -> list[str]:
             break
         if not re.search(r"\d", text) and parts and not re.search(r"[A-Z]{3,}", text):
             break
+        text = re.sub(r"^(?:anschrift|adresse|address)\s*:\s*", "", text, flags=re.I)
         pieces = [p.strip() for p in _SEPARATORS.split(text) if p.strip()]
         keep = [
             p

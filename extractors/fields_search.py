@@ -20,7 +20,7 @@ from invoices.records import BBox
 
 # "incl. VAT", "excl. USt.": the tax word qualifies another amount, it is not a label
 _QUALIFIED = re.compile(
-    r"(?:incl|inkl|excl|exkl|ohne|hors|without|before|zzgl)\w*\.?\s*\(?\s*$", re.I
+    r"(?:incl|inkl|excl|exkl|ohne|hors|without|before)\w*\.?\s*\(?\s*$", re.I
 )
 
 # a label glued to what follows by a hyphen or slash is part of an identifier, not a label
@@ -124,7 +124,7 @@ def label_hits(lines: list[Line], name: str) -> Iterator[tuple[Line, re.Match[st
                     continue
                 if _QUALIFIED.search(line.text[: match.start()]):
                     continue
-                if _INSIDE_TOKEN.match(line.text, match.end()) and not match.group(0).endswith(":"):
+                if match.group(0)[-1:].isalnum() and _INSIDE_TOKEN.match(line.text, match.end()):
                     continue  # "PO-2025-0011": the label word is the start of the value itself
                 taken.append(match.span())
                 yield line, match, weight

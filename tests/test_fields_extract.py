@@ -194,8 +194,14 @@ def test_einvoice_xml_wins_and_agreement_raises_confidence() -> None:
     assert invoice.invoice_number is not None
     assert invoice.invoice_number.value == "XML-1"  # the invoice's own data wins
     assert invoice.invoice_number.provenance.method == Method.EINVOICE_XML
-    assert invoice.invoice_number.confidence == 0.99  # the page disagrees: no boost
-    assert invoice.total is not None and invoice.total.confidence > 0.99  # the page agrees
+    assert invoice.invoice_number.confidence == 1.0  # structurally valid XML: legal content
+    incomplete = CII.replace(b"RE-2024-0815", b"XML-1").replace(
+        b"<ram:InvoiceCurrencyCode>EUR</ram:InvoiceCurrencyCode>", b""
+    )
+    partial = extract_invoice(text.model_copy(update={"einvoice_xml": incomplete}), Settings())
+    assert partial.invoice_number is not None
+    assert partial.invoice_number.confidence == 0.99  # the page disagrees: no boost
+    assert partial.total is not None and partial.total.confidence > 0.99  # the page agrees
     assert invoice.lines  # the XML has no lines: the visual ones fill in
     visual = extract_invoice(text, Settings(), use_einvoice=False)
     assert visual.invoice_number is not None and visual.invoice_number.value == "RE-2024-0815"
