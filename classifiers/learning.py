@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
-
 from classifiers.embedding import Embedder, embedder_name
 from classifiers.history import CodedLine, HistoryModel
 from classifiers.training import (
@@ -24,6 +22,7 @@ from classifiers.training import (
     without_references,
 )
 from staging import classification as sql
+from staging.db import Conn
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ def merge_corrections(history: list[CodedLine], corrections: list[CodedLine]) ->
 
 
 def retrain(
-    conn: psycopg.Connection, embedder: Embedder, version: str | None = None
+    conn: Conn, embedder: Embedder, version: str | None = None
 ) -> TrainingReport:
     """Train a new version, record it with its evaluation, promote it only if not worse."""
     history = coded_lines(sql.coded_history(conn))
@@ -114,7 +113,7 @@ def retrain(
 
 
 def _baseline(
-    conn: psycopg.Connection, holdout: list[CodedLine], embedder: Embedder
+    conn: Conn, holdout: list[CodedLine], embedder: Embedder
 ) -> dict[str, Any] | None:
     row = sql.promoted_model(conn)
     if row is None:

@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
 from classifiers.approval import DEFAULT_APPROVAL_RULES, parse_rules
 from classifiers.cascade import Cascade
 from classifiers.embedding import Embedder, embedder_name, get_embedder
@@ -27,6 +25,7 @@ from classifiers.llm_backend import LLMBackend
 from invoices.settings import Settings
 from staging import classification as sql
 from staging import db
+from staging.db import Conn
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ log = logging.getLogger(__name__)
 class PgLLMCache:
     """The LLM cache in Postgres (shared by every run)."""
 
-    def __init__(self, conn: psycopg.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -46,7 +45,7 @@ class PgLLMCache:
         sql.llm_cache_put(self.conn, key, model, answer)
 
 
-def pg_call_log(conn: psycopg.Connection, run_id: uuid.UUID | None) -> Callable[[CallRecord], None]:
+def pg_call_log(conn: Conn, run_id: uuid.UUID | None) -> Callable[[CallRecord], None]:
     """A call-log sink that appends each record to `llm_calls`."""
 
     def sink(record: CallRecord) -> None:
@@ -60,7 +59,7 @@ class Resources:
     """What the backend factories may use."""
 
     settings: Settings
-    conn: psycopg.Connection
+    conn: Conn
     run_id: uuid.UUID | None
     embedder: Embedder | None
     endpoint: ChatEndpoint | None

@@ -40,7 +40,9 @@ def match_against_store(
     hits = find_duplicates(invoice, result.document, candidates, ctx.settings, vendor)
     po_number = invoice.value("po_number")
     po_data = matching.load_po_data(
-        conn, vendor_ids=[vendor_id] if vendor_id else [], po_numbers=[po_number] if po_number else []
+        conn,
+        vendor_ids=[vendor_id] if vendor_id else [],
+        po_numbers=[po_number] if po_number else [],
     )
     ledger = matching.billed_ledger(conn, po_numbers=[o.po_number for o in po_data.orders.values()])
     if hits:
@@ -50,10 +52,12 @@ def match_against_store(
     if hits:
         reasons.append(ReasonCode.DUPLICATE_SUSPECTED)
     timings = {**result.timings, "po_and_duplicates": round(time.perf_counter() - started, 4)}
-    updated = result.model_copy(update={
-        "po_match": po.model_dump(mode="json"),
-        "duplicates": [h.model_dump(mode="json") for h in hits],
-        "reasons": sorted(set(reasons)),
-        "timings": timings,
-    })
+    updated = result.model_copy(
+        update={
+            "po_match": po.model_dump(mode="json"),
+            "duplicates": [h.model_dump(mode="json") for h in hits],
+            "reasons": sorted(set(reasons)),
+            "timings": timings,
+        }
+    )
     return updated, ([] if hits else po.billed)

@@ -36,7 +36,8 @@ def discover_documents(inbox: Path) -> list[Path]:
     if not inbox.is_dir():
         raise NotADirectoryError(f"inbox {inbox} is not a folder")
     return sorted(
-        p for p in inbox.rglob("*")
+        p
+        for p in inbox.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(inbox).parts)
     )
 
@@ -63,7 +64,9 @@ def build_context(settings: Settings, run_id: uuid.UUID) -> RunContext:
 
 
 @task(name="fingerprint", cache_policy=NO_CACHE)
-def fingerprint_task(paths: list[Path], settings: Settings) -> list[tuple[Document, StageError | None]]:
+def fingerprint_task(
+    paths: list[Path], settings: Settings
+) -> list[tuple[Document, StageError | None]]:
     """sha256 and media type of every file (a bad file gets a recorded error)."""
     return [fingerprint(p, settings) for p in paths]
 
@@ -93,7 +96,10 @@ def stage_task(
             if document_id is not None and billed:
                 matching.record_billing(conn, document_id, billed)
     get_run_logger().info(
-        "%s %s: %s%s", position, result.document.path.name, result.status.value,
+        "%s %s: %s%s",
+        position,
+        result.document.path.name,
+        result.status.value,
         f" -> exception {', '.join(result.reasons)}" if result.reasons else "",
     )
     return {
@@ -104,16 +110,25 @@ def stage_task(
     }
 
 
-@task(name="stage-identical-file", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
-def stage_identical_task(document: Document, run_id: uuid.UUID, settings: Settings) -> dict[str, Any]:
+@task(
+    name="stage-identical-file", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30]
+)
+def stage_identical_task(
+    document: Document, run_id: uuid.UUID, settings: Settings
+) -> dict[str, Any]:
     """Record a file whose bytes equal a staged document's as a suspected duplicate."""
     assert settings.database_url
     with db.connection(settings.database_url, settings.db_schema) as conn:
         document_id = store.stage_identical_file(conn, document, run_id)
-    get_run_logger().info("%s: same bytes as a staged document -> exception DUPLICATE_SUSPECTED",
-                          document.path.name)
-    return {"document_id": document_id, "status": "skipped", "exception": document_id is not None,
-            "timings": {}}
+    get_run_logger().info(
+        "%s: same bytes as a staged document -> exception DUPLICATE_SUSPECTED", document.path.name
+    )
+    return {
+        "document_id": document_id,
+        "status": "skipped",
+        "exception": document_id is not None,
+        "timings": {},
+    }
 
 
 def _share_cores(settings: Settings) -> Settings:
@@ -125,8 +140,9 @@ def _share_cores(settings: Settings) -> Settings:
     return settings.model_copy(update={"ocr_workers": per_document})
 
 
-def _summary(run_id: uuid.UUID, found: int, skipped: int, staged: list[dict[str, Any]],
-             seconds: float) -> dict[str, Any]:
+def _summary(
+    run_id: uuid.UUID, found: int, skipped: int, staged: list[dict[str, Any]], seconds: float
+) -> dict[str, Any]:
     recorded = [s for s in staged if s["document_id"] is not None]
     new = [s for s in recorded if s["status"] != "skipped"]
     exceptions = sum(1 for s in recorded if s["exception"])
@@ -182,8 +198,15 @@ def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[st
             conn, [(d.sha256, str(d.path)) for d, _ in described]
         )
     todo, identical, skipped = plan_documents(described, recorded, originals)
-    logger.info("run %s: %d documents in %s, %d new, %d identical to staged ones, %d already"
-                " recorded", run_id, len(paths), inbox, len(todo), len(identical), skipped)
+    logger.info(
+        "run %s: %d documents in %s, %d new, %d identical to staged ones, %d already recorded",
+        run_id,
+        len(paths),
+        inbox,
+        len(todo),
+        len(identical),
+        skipped,
+    )
     ctx = build_context(settings, run_id)
     try:
         futures: list[Any] = []
@@ -191,9 +214,11 @@ def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[st
             processed = process_task.submit(document, error, quote(ctx))
             # documents are processed in parallel but staged in inbox order, so that of two
             # copies of one invoice the later file is the one flagged as the duplicate
-            futures.append(stage_task.submit(
-                processed, run_id, quote(ctx), f"[{i}/{len(todo)}]", wait_for=futures[-1:]
-            ))
+            futures.append(
+                stage_task.submit(
+                    processed, run_id, quote(ctx), f"[{i}/{len(todo)}]", wait_for=futures[-1:]
+                )
+            )
         staged = [f.result() for f in futures]
         staged += [stage_identical_task(document, run_id, settings) for document in identical]
         classification = ctx.cascade.run_metrics() if ctx.cascade else {}
@@ -222,21 +247,39 @@ def nightly_batch(inbox: str, overrides: dict[str, Any] | None = None) -> dict[s
         summary = _process_inbox(settings, run_id, inbox)
     except BaseException as exc:
         with db.connection(settings.database_url, settings.db_schema) as conn:
-            store.finish_run(conn, run_id, counts={}, metrics={"error": repr(exc)},
-                             report_html=None, report_csv=None, status="failed")
+            store.finish_run(
+                conn,
+                run_id,
+                counts={},
+                metrics={"error": repr(exc)},
+                report_html=None,
+                report_csv=None,
+                status="failed",
+            )
         raise
     html, csv_path = _write_report(settings, run_id, summary)
     summary.update(report_html=str(html), report_csv=str(csv_path))
     with db.connection(settings.database_url, settings.db_schema) as conn:
-        store.finish_run(conn, run_id, counts=summary, metrics=summary,
-                         report_html=str(html), report_csv=str(csv_path))
-    create_markdown_artifact(markdown=report.summary_markdown(summary),
-                             key="nightly-batch-summary", description="Run summary")
+        store.finish_run(
+            conn,
+            run_id,
+            counts=summary,
+            metrics=summary,
+            report_html=str(html),
+            report_csv=str(csv_path),
+        )
+    create_markdown_artifact(
+        markdown=report.summary_markdown(summary),
+        key="nightly-batch-summary",
+        description="Run summary",
+    )
     get_run_logger().info("run summary: %s", summary)
     return summary
 
 
-def _write_report(settings: Settings, run_id: uuid.UUID, summary: dict[str, Any]) -> tuple[Path, Path]:
+def _write_report(
+    settings: Settings, run_id: uuid.UUID, summary: dict[str, Any]
+) -> tuple[Path, Path]:
     assert settings.database_url
     with db.connection(settings.database_url, settings.db_schema) as conn:
         exceptions = store.run_exceptions(conn, run_id)

@@ -87,7 +87,9 @@ def placeholder_document(path: Path) -> Document:
         return Document(path=path, sha256="", media_type="unknown", size_bytes=0)
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return Document(
-        path=path, sha256=hashlib.sha256(data).hexdigest(), media_type=media_type,
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        media_type=media_type,
         size_bytes=len(data),
     )
 
@@ -118,7 +120,9 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
         return result.model_copy(update={"reasons": route(result, settings)})
     stages.errors.extend(text.errors)
     document = document.model_copy(update={"pages": len(text.pages)})
-    methods = sorted({p.method.value for p in text.pages} | ({"einvoice_xml"} if text.einvoice_xml else set()))
+    methods = sorted(
+        {p.method.value for p in text.pages} | ({"einvoice_xml"} if text.einvoice_xml else set())
+    )
     invoice = stages.run(
         "extraction",
         lambda: extract_invoice(text, settings, use_einvoice=settings.read_einvoice_xml),
@@ -126,7 +130,9 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
     )
     if invoice is None:
         result = _failed(document, stages)
-        return result.model_copy(update={"reasons": route(result, settings), "text_methods": methods})
+        return result.model_copy(
+            update={"reasons": route(result, settings), "text_methods": methods}
+        )
     checks = stages.run("validation", validate, invoice, settings) or []
     vendor_match = None
     if ctx.vendor_resolver is not None:
@@ -154,7 +160,9 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
     return result.model_copy(update={"reasons": reasons})
 
 
-def _classify(invoice: Invoice, vendor_match: VendorMatch | None, text: str, ctx: RunContext) -> Any:
+def _classify(
+    invoice: Invoice, vendor_match: VendorMatch | None, text: str, ctx: RunContext
+) -> Any:
     context = ClassificationContext(
         ctx.cascade,
         vendor_id=vendor_match.vendor_id if vendor_match else None,

@@ -17,7 +17,9 @@ import invoices.commands as commands_pkg
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered sub-command."""
-    parser = argparse.ArgumentParser(prog="invoices", description="Accounts-payable invoice pipeline")
+    parser = argparse.ArgumentParser(
+        prog="invoices", description="Accounts-payable invoice pipeline"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda m: m.name):

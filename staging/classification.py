@@ -7,23 +7,24 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
+from staging.db import Conn
 
-def chart_of_accounts(conn: psycopg.Connection) -> dict[str, str]:
+
+def chart_of_accounts(conn: Conn) -> dict[str, str]:
     """GL account -> name, in account order."""
     rows = conn.execute("SELECT gl_account, name FROM gl_accounts ORDER BY gl_account").fetchall()
     return {r["gl_account"]: r["name"] for r in rows}
 
 
-def cost_centre_codes(conn: psycopg.Connection) -> list[str]:
+def cost_centre_codes(conn: Conn) -> list[str]:
     """Every cost centre code, in order."""
     rows = conn.execute("SELECT cost_centre FROM cost_centres ORDER BY cost_centre").fetchall()
     return [r["cost_centre"] for r in rows]
 
 
-def coded_history(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def coded_history(conn: Conn) -> list[dict[str, Any]]:
     """Every coded history line that has a GL account."""
     return conn.execute(
         "SELECT invoice_id, line_no, vendor_id, invoice_date, description, amount, gl_account,"
@@ -32,7 +33,7 @@ def coded_history(conn: psycopg.Connection) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-def latest_corrections(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def latest_corrections(conn: Conn) -> list[dict[str, Any]]:
     """The clerks' latest correction of each (invoice, line)."""
     return conn.execute(
         "SELECT DISTINCT ON (invoice_id, line_no) invoice_id, line_no, vendor_id, invoice_date,"
@@ -41,7 +42,7 @@ def latest_corrections(conn: psycopg.Connection) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-def record_correction(conn: psycopg.Connection, correction: Mapping[str, Any]) -> int:
+def record_correction(conn: Conn, correction: Mapping[str, Any]) -> int:
     """Store a clerk's coding of one line (used for the next training); returns its id."""
     row = conn.execute(
         "INSERT INTO classification_corrections (document_id, invoice_id, line_no, vendor_id,"
@@ -63,7 +64,7 @@ def record_correction(conn: psycopg.Connection, correction: Mapping[str, Any]) -
     return int(row["correction_id"])
 
 
-def promoted_model(conn: psycopg.Connection, kind: str = "history") -> dict[str, Any] | None:
+def promoted_model(conn: Conn, kind: str = "history") -> dict[str, Any] | None:
     """The promoted model of a kind: version, metrics and the artifact bytes (None if none)."""
     return conn.execute(
         "SELECT version, metrics, embedder, artifact FROM classifier_models"
@@ -72,7 +73,7 @@ def promoted_model(conn: psycopg.Connection, kind: str = "history") -> dict[str,
     ).fetchone()
 
 
-def model_versions(conn: psycopg.Connection, kind: str = "history") -> list[dict[str, Any]]:
+def model_versions(conn: Conn, kind: str = "history") -> list[dict[str, Any]]:
     """Every recorded model version of a kind, newest first, without artifacts."""
     return conn.execute(
         "SELECT version, created_at, trained_lines, corrections, embedder, metrics, baseline,"
@@ -82,7 +83,7 @@ def model_versions(conn: psycopg.Connection, kind: str = "history") -> list[dict
 
 
 def save_model(
-    conn: psycopg.Connection,
+    conn: Conn,
     *,
     version: str,
     kind: str,
@@ -123,7 +124,7 @@ def save_model(
 
 
 def insert_llm_calls(
-    conn: psycopg.Connection, records: Iterable[Mapping[str, Any]], run_id: uuid.UUID | None = None
+    conn: Conn, records: Iterable[Mapping[str, Any]], run_id: uuid.UUID | None = None
 ) -> int:
     """Append LLM call records (model, prompt version, input hash, tokens, latency, outcome)."""
     rows = [
@@ -153,7 +154,7 @@ def insert_llm_calls(
     return len(rows)
 
 
-def llm_calls(conn: psycopg.Connection, run_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+def llm_calls(conn: Conn, run_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
     """The call log (of one run, or all), oldest first."""
     if run_id is None:
         return conn.execute("SELECT * FROM llm_calls ORDER BY call_id").fetchall()
@@ -162,7 +163,7 @@ def llm_calls(conn: psycopg.Connection, run_id: uuid.UUID | None = None) -> list
     ).fetchall()
 
 
-def llm_cache_get(conn: psycopg.Connection, input_hash: str) -> dict[str, Any] | None:
+def llm_cache_get(conn: Conn, input_hash: str) -> dict[str, Any] | None:
     """A cached answer by input hash (and count the hit)."""
     row = conn.execute(
         "UPDATE llm_cache SET hits = hits + 1 WHERE input_hash = %s RETURNING answer", (input_hash,)
@@ -171,7 +172,7 @@ def llm_cache_get(conn: psycopg.Connection, input_hash: str) -> dict[str, Any] |
 
 
 def llm_cache_put(
-    conn: psycopg.Connection, input_hash: str, model: str, answer: Mapping[str, Any]
+    conn: Conn, input_hash: str, model: str, answer: Mapping[str, Any]
 ) -> None:
     """Remember a valid answer; the first answer for a hash wins."""
     conn.execute(

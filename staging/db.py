@@ -10,11 +10,14 @@ from importlib import resources
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 
 from invoices.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
+
+# A connection whose rows are dicts (every connection this package opens).
+Conn = psycopg.Connection[DictRow]
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -26,7 +29,7 @@ def check_schema_name(schema: str) -> str:
     return schema
 
 
-def connect(url: str, schema: str, *, autocommit: bool = False) -> psycopg.Connection:
+def connect(url: str, schema: str, *, autocommit: bool = False) -> Conn:
     """A connection whose search_path is the staging schema; rows come back as dicts."""
     check_schema_name(schema)
     try:
@@ -42,7 +45,7 @@ def connect(url: str, schema: str, *, autocommit: bool = False) -> psycopg.Conne
 
 
 @contextmanager
-def connection(url: str, schema: str) -> Iterator[psycopg.Connection]:
+def connection(url: str, schema: str) -> Iterator[Conn]:
     """A connection for a `with` block: committed on success, rolled back on error, closed."""
     conn = connect(url, schema)
     try:
@@ -69,7 +72,7 @@ def available_migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-def upgrade(conn: psycopg.Connection) -> list[str]:
+def upgrade(conn: Conn) -> list[str]:
     """Apply every migration not yet applied to the connection's schema; returns their names.
 
     An advisory lock serialises concurrent upgrades (two runs starting at once).
@@ -95,11 +98,9 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
     return applied_now
 
 
-def current_version(conn: psycopg.Connection) -> int:
+def current_version(conn: Conn) -> int:
     """The highest applied migration version (0 for an empty schema)."""
-    row = conn.execute(
-        "SELECT to_regclass('schema_migrations') IS NOT NULL AS present"
-    ).fetchone()
+    row = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL AS present").fetchone()
     if not row or not row["present"]:
         return 0
     row = conn.execute("SELECT coalesce(max(version), 0) AS v FROM schema_migrations").fetchone()

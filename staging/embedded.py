@@ -66,7 +66,9 @@ def _as_server_user(cmd: list[str]) -> list[str]:
 def _run(cmd: list[str], what: str) -> str:
     proc = subprocess.run(_as_server_user(cmd), capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
-        raise DatabaseUnavailable("embedded", f"{what} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+        raise DatabaseUnavailable(
+            "embedded", f"{what} failed: {proc.stderr.strip() or proc.stdout.strip()}"
+        )
     return proc.stdout
 
 
@@ -94,8 +96,17 @@ def _initdb(pgdata: Path, bindir: Path) -> None:
     os.chmod(pgdata, 0o700)
     log.info("creating a private Postgres cluster in %s", pgdata)
     _run(
-        [str(bindir / "initdb"), "-D", str(pgdata), "-U", SERVER_USER, "--auth=trust",
-         "-E", "UTF8", "--locale=C.UTF-8"],
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(pgdata),
+            "-U",
+            SERVER_USER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
         "initdb",
     )
 
@@ -105,13 +116,15 @@ def _write_port(pgdata: Path, port: int) -> None:
         f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
         "fsync = on\nmax_connections = 50\n"
     )
-    _run(["sh", "-c", f"printf %s \"$0\" > {pgdata}/postgresql.auto.conf", settings], "configure")
+    _run(["sh", "-c", f'printf %s "$0" > {pgdata}/postgresql.auto.conf', settings], "configure")
 
 
 def _running(pgdata: Path, bindir: Path) -> bool:
     proc = subprocess.run(
         _as_server_user([str(bindir / "pg_ctl"), "-D", str(pgdata), "status"]),
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     return proc.returncode == 0
 
@@ -139,8 +152,12 @@ def cluster_dir(data_dir: Path) -> Path:
     fallback = Path("/var/tmp") / f"invoice-pipeline-{digest}" / "pgdata"
     fallback.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(fallback.parent, 0o755)
-    log.info("%s is not reachable by the %s user; the cluster lives in %s",
-             preferred.parent, SERVER_USER, fallback)
+    log.info(
+        "%s is not reachable by the %s user; the cluster lives in %s",
+        preferred.parent,
+        SERVER_USER,
+        fallback,
+    )
     return fallback
 
 
@@ -159,8 +176,17 @@ def start(data_dir: Path) -> LocalCluster:
             _write_port(pgdata, port)
         log.info("starting the private Postgres on 127.0.0.1:%s", port)
         _run(
-            [str(bindir / "pg_ctl"), "-D", str(pgdata), "-l", str(pgdata / "server.log"),
-             "-w", "-t", "60", "start"],
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(pgdata),
+                "-l",
+                str(pgdata / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
             "pg_ctl start",
         )
         cluster = LocalCluster(pgdata, port, started_here=True)

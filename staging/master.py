@@ -14,9 +14,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from invoices.errors import MasterDataError
+from staging.db import Conn
 from staging.store import audit
 
 
@@ -62,47 +61,91 @@ TABLES: tuple[Table, ...] = (
         "vendors.csv",
         "vendors",
         {
-            "vendor_id": _text, "name": _text, "aliases": _list, "address": _text,
-            "country": _compact, "vat_id": _compact, "iban": _compact, "bic": _compact,
-            "email": _text, "currency": _compact, "locale": _text, "payment_terms_days": _int,
+            "vendor_id": _text,
+            "name": _text,
+            "aliases": _list,
+            "address": _text,
+            "country": _compact,
+            "vat_id": _compact,
+            "iban": _compact,
+            "bic": _compact,
+            "email": _text,
+            "currency": _compact,
+            "locale": _text,
+            "payment_terms_days": _int,
         },
         ("vendor_id",),
         ("vendor_id", "name"),
     ),
-    Table("gl_accounts.csv", "gl_accounts",
-          {"gl_account": _text, "name": _text, "category": _text}, ("gl_account",),
-          ("gl_account", "name")),
-    Table("cost_centres.csv", "cost_centres", {"cost_centre": _text, "name": _text},
-          ("cost_centre",), ("cost_centre", "name")),
+    Table(
+        "gl_accounts.csv",
+        "gl_accounts",
+        {"gl_account": _text, "name": _text, "category": _text},
+        ("gl_account",),
+        ("gl_account", "name"),
+    ),
+    Table(
+        "cost_centres.csv",
+        "cost_centres",
+        {"cost_centre": _text, "name": _text},
+        ("cost_centre",),
+        ("cost_centre", "name"),
+    ),
     Table(
         "purchase_orders.csv",
         "purchase_orders",
-        {"po_number": _text, "vendor_id": _text, "currency": _compact, "order_date": _date,
-         "status": _text},
+        {
+            "po_number": _text,
+            "vendor_id": _text,
+            "currency": _compact,
+            "order_date": _date,
+            "status": _text,
+        },
         ("po_number",),
         ("po_number", "vendor_id", "currency"),
     ),
     Table(
         "po_lines.csv",
         "purchase_order_lines",
-        {"po_number": _text, "line_no": _int, "sku": _text, "description": _text,
-         "quantity": _decimal, "unit": _text, "unit_price": _decimal, "tax_rate": _decimal},
+        {
+            "po_number": _text,
+            "line_no": _int,
+            "sku": _text,
+            "description": _text,
+            "quantity": _decimal,
+            "unit": _text,
+            "unit_price": _decimal,
+            "tax_rate": _decimal,
+        },
         ("po_number", "line_no"),
         ("po_number", "line_no", "description", "quantity", "unit_price"),
     ),
     Table(
         "goods_receipts.csv",
         "goods_receipts",
-        {"receipt_id": _text, "po_number": _text, "line_no": _int, "quantity": _decimal,
-         "received_date": _date},
+        {
+            "receipt_id": _text,
+            "po_number": _text,
+            "line_no": _int,
+            "quantity": _decimal,
+            "received_date": _date,
+        },
         ("receipt_id", "po_number", "line_no"),
         ("receipt_id", "po_number", "line_no", "quantity"),
     ),
     Table(
         "coded_history.csv",
         "coded_history",
-        {"invoice_id": _text, "line_no": _int, "vendor_id": _text, "invoice_date": _date,
-         "description": _text, "amount": _decimal, "gl_account": _text, "cost_centre": _text},
+        {
+            "invoice_id": _text,
+            "line_no": _int,
+            "vendor_id": _text,
+            "invoice_date": _date,
+            "description": _text,
+            "amount": _decimal,
+            "gl_account": _text,
+            "cost_centre": _text,
+        },
         ("invoice_id", "line_no"),
         ("invoice_id", "line_no", "description"),
     ),
@@ -131,14 +174,16 @@ def _parse_row(path: Path, spec: Table, raw: dict[str, str], row_no: int) -> tup
         try:
             value = parse(cell)
         except (ValueError, InvalidOperation) as exc:
-            raise MasterDataError(path, f"column {column}: bad value {cell!r} ({exc})", row_no) from exc
+            raise MasterDataError(
+                path, f"column {column}: bad value {cell!r} ({exc})", row_no
+            ) from exc
         if column in spec.required and value in (None, []):
             raise MasterDataError(path, f"column {column} is empty", row_no)
         values.append(value)
     return tuple(values)
 
 
-def _upsert(conn: psycopg.Connection, spec: Table, rows: list[tuple[Any, ...]]) -> None:
+def _upsert(conn: Conn, spec: Table, rows: list[tuple[Any, ...]]) -> None:
     cols = list(spec.columns)
     updates = [c for c in cols if c not in spec.key]
     set_clause = ", ".join(f"{c} = EXCLUDED.{c}" for c in updates)
@@ -154,7 +199,7 @@ def _upsert(conn: psycopg.Connection, spec: Table, rows: list[tuple[Any, ...]]) 
         cur.executemany(query, rows)
 
 
-def load_master_dir(conn: psycopg.Connection, folder: Path) -> dict[str, int]:
+def load_master_dir(conn: Conn, folder: Path) -> dict[str, int]:
     """Load every master CSV present in `folder`, in dependency order; returns rows per table."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -169,12 +214,14 @@ def load_master_dir(conn: psycopg.Connection, folder: Path) -> dict[str, int]:
             _upsert(conn, spec, rows)
             counts[spec.table] = len(rows)
         if not counts:
-            raise MasterDataError(folder, "no master-data CSV files found (see data/master/README.md)")
+            raise MasterDataError(
+                folder, "no master-data CSV files found (see data/master/README.md)"
+            )
         audit(conn, "master_loaded", detail={"folder": str(folder), "rows": counts})
     return counts
 
 
-def vendor_rows(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def vendor_rows(conn: Conn) -> list[dict[str, Any]]:
     """Every vendor of the master, as dicts (the input of vendor matching)."""
     return conn.execute(
         "SELECT vendor_id, name, aliases, address, country, vat_id, iban, bic, email, currency,"

@@ -13,16 +13,16 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from invoices.records import Document, DocumentResult, Invoice, LineItem, ReasonCode, Status
+from staging.db import Conn
 
 PIPELINE_ACTOR = "pipeline"
 
 
 def audit(
-    conn: psycopg.Connection,
+    conn: Conn,
     action: str,
     *,
     actor: str = PIPELINE_ACTOR,
@@ -43,13 +43,13 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, default=str)
 
 
-def lock_staging(conn: psycopg.Connection) -> None:
+def lock_staging(conn: Conn) -> None:
     """Serialise staging within the current transaction, so that two copies of one invoice in
     the same batch see each other in the duplicate check."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('staging:' || current_schema()))")
 
 
-def start_run(conn: psycopg.Connection, inbox: str) -> uuid.UUID:
+def start_run(conn: Conn, inbox: str) -> uuid.UUID:
     """Record the start of a batch run and return its id."""
     run_id = uuid.uuid4()
     with conn.transaction():
@@ -59,7 +59,7 @@ def start_run(conn: psycopg.Connection, inbox: str) -> uuid.UUID:
 
 
 def finish_run(
-    conn: psycopg.Connection,
+    conn: Conn,
     run_id: uuid.UUID,
     *,
     counts: dict[str, int],
@@ -90,7 +90,7 @@ def finish_run(
         audit(conn, f"run_{status}", run_id=run_id, detail={"counts": counts})
 
 
-def known_hashes(conn: psycopg.Connection, hashes: Iterable[str]) -> set[str]:
+def known_hashes(conn: Conn, hashes: Iterable[str]) -> set[str]:
     """The subset of these sha256 fingerprints that is already in the store."""
     wanted = [h for h in hashes if h]
     if not wanted:
@@ -102,7 +102,7 @@ def known_hashes(conn: psycopg.Connection, hashes: Iterable[str]) -> set[str]:
 
 
 def known_files(
-    conn: psycopg.Connection, files: Iterable[tuple[str, str]]
+    conn: Conn, files: Iterable[tuple[str, str]]
 ) -> tuple[set[tuple[str, str]], dict[str, dict[str, Any]]]:
     """For (sha256, source path) pairs: the pairs already recorded, and for every sha256 already
     staged the original document (document_id, file_name) it belongs to."""
@@ -118,12 +118,13 @@ def known_files(
     recorded = {(r["sha256"].strip(), r["source_path"]) for r in rows}
     originals = {
         r["sha256"].strip(): {"document_id": r["document_id"], "file_name": r["file_name"]}
-        for r in rows if r["status"] != "skipped"
+        for r in rows
+        if r["status"] != "skipped"
     }
     return recorded & set(pairs), originals
 
 
-def original_of(conn: psycopg.Connection, sha256: str) -> dict[str, Any] | None:
+def original_of(conn: Conn, sha256: str) -> dict[str, Any] | None:
     """The staged (not skipped) document with these bytes, if any."""
     return conn.execute(
         "SELECT document_id, file_name FROM documents WHERE sha256 = %s AND status <> 'skipped'",
@@ -149,7 +150,7 @@ def _money(value: Any) -> Decimal | None:
 
 
 def _insert_document(
-    conn: psycopg.Connection,
+    conn: Conn,
     result: DocumentResult,
     run_id: uuid.UUID,
     duplicate_of: int | None = None,
@@ -179,7 +180,7 @@ def _insert_document(
 
 
 def _insert_invoice(
-    conn: psycopg.Connection, document_id: int, result: DocumentResult, run_id: uuid.UUID
+    conn: Conn, document_id: int, result: DocumentResult, run_id: uuid.UUID
 ) -> None:
     inv = result.invoice
     assert inv is not None
@@ -224,7 +225,7 @@ def _currency(code: Any) -> str | None:
     return code if isinstance(code, str) and len(code) == 3 else None
 
 
-def _insert_lines(conn: psycopg.Connection, document_id: int, lines: Sequence[LineItem]) -> None:
+def _insert_lines(conn: Conn, document_id: int, lines: Sequence[LineItem]) -> None:
     def v(fv: Any) -> Any:
         return None if fv is None else fv.value
 
@@ -254,7 +255,7 @@ def _insert_lines(conn: psycopg.Connection, document_id: int, lines: Sequence[Li
 
 
 def stage_result(
-    conn: psycopg.Connection,
+    conn: Conn,
     result: DocumentResult,
     run_id: uuid.UUID,
     exception_details: dict[str, Any] | None = None,
@@ -292,9 +293,7 @@ def stage_result(
     return document_id
 
 
-def stage_identical_file(
-    conn: psycopg.Connection, document: Document, run_id: uuid.UUID
-) -> int | None:
+def stage_identical_file(conn: Conn, document: Document, run_id: uuid.UUID) -> int | None:
     """Record a file whose bytes equal an already staged document's, under another name: a
     `skipped` document pointing at the original, with a DUPLICATE_SUSPECTED exception.
 
@@ -314,19 +313,35 @@ def stage_identical_file(
             "kind": "exact_file",
             "score": 1.0,
             "earlier_file": original["file_name"],
-            "evidence": [{"field": "sha256", "this": document.sha256, "earlier": document.sha256,
-                          "relation": "equal", "weight": 1.0}],
+            "evidence": [
+                {
+                    "field": "sha256",
+                    "this": document.sha256,
+                    "earlier": document.sha256,
+                    "relation": "equal",
+                    "weight": 1.0,
+                }
+            ],
         }
-        audit(conn, "document_skipped_identical", document_id=document_id, run_id=run_id,
-              detail={"file": document.path.name, "original_document_id": original["document_id"],
-                      "original_file": original["file_name"]})
-        open_exception(conn, document_id, run_id, [ReasonCode.DUPLICATE_SUSPECTED.value],
-                       {"duplicates": [hit]})
+        audit(
+            conn,
+            "document_skipped_identical",
+            document_id=document_id,
+            run_id=run_id,
+            detail={
+                "file": document.path.name,
+                "original_document_id": original["document_id"],
+                "original_file": original["file_name"],
+            },
+        )
+        open_exception(
+            conn, document_id, run_id, [ReasonCode.DUPLICATE_SUSPECTED.value], {"duplicates": [hit]}
+        )
     return document_id
 
 
 def open_exception(
-    conn: psycopg.Connection,
+    conn: Conn,
     document_id: int,
     run_id: uuid.UUID | None,
     reasons: list[str],
@@ -355,7 +370,7 @@ def open_exception(
 
 
 def resolve_exception(
-    conn: psycopg.Connection, exception_id: int, *, actor: str, resolution: str, approve: bool
+    conn: Conn, exception_id: int, *, actor: str, resolution: str, approve: bool
 ) -> None:
     """A clerk closes an exception: the invoice becomes approved or rejected, and it is audited."""
     with conn.transaction():
@@ -380,7 +395,7 @@ def resolve_exception(
         )
 
 
-def run_exceptions(conn: psycopg.Connection, run_id: uuid.UUID) -> list[dict[str, Any]]:
+def run_exceptions(conn: Conn, run_id: uuid.UUID) -> list[dict[str, Any]]:
     """The exceptions opened by one run, with their documents and extracted values."""
     return conn.execute(
         "SELECT e.exception_id, e.document_id, e.reason_codes, e.details, e.status,"
@@ -393,7 +408,7 @@ def run_exceptions(conn: psycopg.Connection, run_id: uuid.UUID) -> list[dict[str
     ).fetchall()
 
 
-def open_exception_queue(conn: psycopg.Connection, limit: int = 500) -> list[dict[str, Any]]:
+def open_exception_queue(conn: Conn, limit: int = 500) -> list[dict[str, Any]]:
     """The open exceptions, oldest first, with what a clerk needs to work them."""
     return conn.execute(
         "SELECT e.exception_id, e.document_id, e.reason_codes, e.details, e.assignee,"
@@ -405,6 +420,6 @@ def open_exception_queue(conn: psycopg.Connection, limit: int = 500) -> list[dic
     ).fetchall()
 
 
-def run_row(conn: psycopg.Connection, run_id: uuid.UUID) -> dict[str, Any] | None:
+def run_row(conn: Conn, run_id: uuid.UUID) -> dict[str, Any] | None:
     """The batch_runs row of a run."""
     return conn.execute("SELECT * FROM batch_runs WHERE run_id = %s", (run_id,)).fetchone()

@@ -19,8 +19,10 @@ from tests.batch_inputs import SROIE_DOCS, ZUGFERD_DOCS, bad_inputs, copy_real
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
-REAL = ["v2_intarsys_EN16931_zugferd_2p0_EN16931_Einfach.pdf",
-        "v2_intarsys_EN16931_zugferd_2p0_EN16931_Gutschrift.pdf"]
+REAL = [
+    "v2_intarsys_EN16931_zugferd_2p0_EN16931_Einfach.pdf",
+    "v2_intarsys_EN16931_zugferd_2p0_EN16931_Gutschrift.pdf",
+]
 
 # One vendor of the sample set is in the master; the credit note's seller is the same company.
 VENDORS_CSV = (
@@ -55,6 +57,7 @@ def _vanish_after_fingerprint(victim: Path, real_fingerprint):
         if path == victim:
             path.unlink()  # the file disappears after the batch saw it, before it is read
         return described
+
     return fingerprint
 
 
@@ -63,7 +66,8 @@ def _documents(settings) -> dict[str, dict]:
         rows = conn.execute(
             "SELECT d.file_name, d.status, d.errors, e.reason_codes, i.total, i.vendor_id"
             " FROM documents d LEFT JOIN exception_queue e USING (document_id)"
-            " LEFT JOIN invoices i USING (document_id)").fetchall()
+            " LEFT JOIN invoices i USING (document_id)"
+        ).fetchall()
     return {r["file_name"]: r for r in rows}
 
 
@@ -74,10 +78,14 @@ def test_batch_stages_reports_and_is_idempotent(harness, inbox, settings, monkey
     (vendors / "vendors.csv").write_text(VENDORS_CSV, encoding="utf-8")
     with db.connection(settings.database_url, settings.db_schema) as conn:
         master.load_master_dir(conn, vendors)
-    monkeypatch.setattr(nightly, "fingerprint",
-                        _vanish_after_fingerprint(cases["vanishing"], nightly.fingerprint))
-    overrides = {"database_url": settings.database_url, "db_schema": settings.db_schema,
-                 "reports_dir": str(settings.reports_dir)}
+    monkeypatch.setattr(
+        nightly, "fingerprint", _vanish_after_fingerprint(cases["vanishing"], nightly.fingerprint)
+    )
+    overrides = {
+        "database_url": settings.database_url,
+        "db_schema": settings.db_schema,
+        "reports_dir": str(settings.reports_dir),
+    }
 
     summary = nightly.nightly_batch(inbox=str(folder), overrides=overrides)
 
@@ -125,8 +133,11 @@ def test_batch_stages_reports_and_is_idempotent(harness, inbox, settings, monkey
 def test_identical_file_under_another_name_is_a_suspected_duplicate(harness, settings, tmp_path):
     folder = tmp_path / "inbox"
     copy_real([REAL[0]], ZUGFERD_DOCS, folder)
-    overrides = {"database_url": settings.database_url, "db_schema": settings.db_schema,
-                 "reports_dir": str(settings.reports_dir)}
+    overrides = {
+        "database_url": settings.database_url,
+        "db_schema": settings.db_schema,
+        "reports_dir": str(settings.reports_dir),
+    }
     first = nightly.nightly_batch(inbox=str(folder), overrides=overrides)
     assert first["staged"] == 1 and first["identical_files"] == 0
     (folder / "resent-copy.pdf").write_bytes((folder / REAL[0]).read_bytes())

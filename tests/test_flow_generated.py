@@ -35,10 +35,19 @@ EXPECTED = {
 def corpus(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("corpus")
     generate_corpus(
-        out, invoices=40, seed=11, workers=1, scanned_share=0.0, image_share=0.0,
-        anomaly_rates={"number_variant_duplicate": 0.08, "exact_duplicate": 0.05,
-                       "price_variance": 0.08, "bank_details_changed": 0.05,
-                       "rescanned_duplicate": 0.0},
+        out,
+        invoices=40,
+        seed=11,
+        workers=1,
+        scanned_share=0.0,
+        image_share=0.0,
+        anomaly_rates={
+            "number_variant_duplicate": 0.08,
+            "exact_duplicate": 0.05,
+            "price_variance": 0.08,
+            "bank_details_changed": 0.05,
+            "rescanned_duplicate": 0.0,
+        },
     )
     return out
 
@@ -46,8 +55,11 @@ def corpus(tmp_path_factory) -> Path:
 def test_planted_anomalies_become_reason_codes(corpus, settings):
     with db.connection(settings.database_url, settings.db_schema) as conn:
         master.load_master_dir(conn, corpus / "master")
-    overrides = {"database_url": settings.database_url, "db_schema": settings.db_schema,
-                 "reports_dir": str(settings.reports_dir)}
+    overrides = {
+        "database_url": settings.database_url,
+        "db_schema": settings.db_schema,
+        "reports_dir": str(settings.reports_dir),
+    }
     with prefect_test_harness(server_startup_timeout=120):
         summary = nightly.nightly_batch(inbox=str(corpus / "docs"), overrides=overrides)
     assert summary["failures"] == 0
@@ -55,7 +67,8 @@ def test_planted_anomalies_become_reason_codes(corpus, settings):
         rows = conn.execute(
             "SELECT d.file_name, coalesce(e.reason_codes, '{}') AS reasons, i.vendor_id"
             " FROM documents d LEFT JOIN exception_queue e USING (document_id)"
-            " LEFT JOIN invoices i USING (document_id)").fetchall()
+            " LEFT JOIN invoices i USING (document_id)"
+        ).fetchall()
     found = {r["file_name"].rsplit(".", 1)[0]: r for r in rows}
     assert len(found) == summary["documents"] == 40
     missed, planted, vendor_right, vendor_total = [], 0, 0, 0

@@ -51,8 +51,10 @@ def cmd_db(args: argparse.Namespace) -> int:
             applied = db.upgrade(conn)
             version = db.current_version(conn)
         if args.action == "upgrade":
-            print(f"schema {s.db_schema} at version {version}"
-                  + (f" (applied {', '.join(applied)})" if applied else " (up to date)"))
+            print(
+                f"schema {s.db_schema} at version {version}"
+                + (f" (applied {', '.join(applied)})" if applied else " (up to date)")
+            )
         else:
             print(s.database_url)
     return 0
@@ -78,8 +80,9 @@ def cmd_load_master(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`invoices run --inbox DIR`: the nightly batch, now."""
-    from flows.nightly import nightly_batch
     from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.nightly import nightly_batch
     from staging import db, master
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
