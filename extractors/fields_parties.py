@@ -303,10 +303,14 @@ def _address_parts(lines: list[Line], start: Line, name: str = "") -> list[str]:
 
 
 def _join_address(parts: list[str]) -> str:
-    """Address lines on one line: ", " between them, no doubled comma."""
+    """Address lines on one line: ", " between them, no doubled comma. An address that
+    sets its own commas without spaces ("7/4,Kawasan", as receipts print) is running text
+    wrapped at the paper's edge: its lines are joined with a space."""
+    wrapped = any(re.search(r",\S", part) for part in parts)
     out = parts[0]
     for part in parts[1:]:
-        out += " " + part if out.endswith(",") or part.startswith(",") else ", " + part
+        glue = wrapped or out.endswith(",") or part.startswith(",")
+        out += (" " if glue else ", ") + part
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -78,6 +79,7 @@ def predict_one(job: tuple[str, str, bool]) -> dict[str, Any]:
     doc_id, path, use_einvoice = job
     settings = load_settings(ocr_workers=1)
     started = time.perf_counter()
+    cpu_started = _cpu_seconds()
     try:
         text = _read(Path(path), settings)
         read_seconds = time.perf_counter() - started
@@ -103,7 +105,15 @@ def predict_one(job: tuple[str, str, bool]) -> dict[str, Any]:
         "path": path_name,
         "pages": max(1, len(text.pages)),
         "seconds": read_seconds + extract_seconds,
+        "cpu_seconds": _cpu_seconds() - cpu_started,
     }
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children (tesseract runs as a child)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _prediction(invoice: Any, evidence: dict[str, Any] | None) -> dict[str, Any]:
@@ -153,12 +163,16 @@ def _timing(preds: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     for pred in preds:
         if "path" not in pred or "seconds" not in pred:
             continue
-        slot = out.setdefault(pred["path"], {"documents": 0, "pages": 0, "seconds": 0.0})
+        slot = out.setdefault(
+            pred["path"], {"documents": 0, "pages": 0, "seconds": 0.0, "cpu_seconds": 0.0}
+        )
         slot["documents"] += 1
         slot["pages"] += pred["pages"]
         slot["seconds"] += pred["seconds"]
+        slot["cpu_seconds"] += pred.get("cpu_seconds", 0.0)
     for slot in out.values():
         slot["seconds_per_page"] = round(slot["seconds"] / max(1, slot["pages"]), 4)
+        slot["cpu_seconds_per_page"] = round(slot["cpu_seconds"] / max(1, slot["pages"]), 4)
     return out
 
 
@@ -218,7 +232,8 @@ def report(
     for path, slot in sorted(timing.items()):
         lines.append(
             f"seconds per page [{path}]: {slot['seconds_per_page']:.3f} "
-            f"({slot['pages']} pages, {slot['documents']} documents)"
+            f"(CPU {slot['cpu_seconds_per_page']:.3f}; "
+            f"{slot['pages']} pages, {slot['documents']} documents)"
         )
     share = scores.accepted / scores.scored_values if scores.scored_values else 0.0
     acc_prec = scores.accepted_correct / scores.accepted if scores.accepted else 0.0
