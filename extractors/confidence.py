@@ -28,6 +28,8 @@ FEATURES: tuple[str, ...] = (
     "ocr",
     "word_confidence",
     "derived",
+    "skipped",
+    "address",
     "bias",
 )
 
@@ -47,6 +49,8 @@ _PRIOR = {
     "ocr": -0.8,
     "word_confidence": 0.5,
     "derived": -0.5,
+    "skipped": -0.5,
+    "address": 0.3,
     "bias": -2.0,
 }
 
@@ -64,6 +68,8 @@ def features(cand: Candidate) -> dict[str, float]:
         "ocr": 1.0 if ocr else 0.0,
         "word_confidence": cand.line.confidence if ocr else 1.0,
         "derived": cand.extra.get("derived", 0.0),
+        "skipped": cand.extra.get("skipped", 0.0),
+        "address": cand.extra.get("address", 0.0),
         "bias": 1.0,
     }
 
@@ -135,7 +141,8 @@ def choose_thresholds(
     model = model if model is not None else load_model()
     by_field: dict[str, list[tuple[float, bool]]] = {}
     for name, evidence, ok in samples:
-        by_field.setdefault(name, []).append((confidence(name, evidence, model), ok))
+        # values carry their confidence rounded to 4 places (`extract.field_value`)
+        by_field.setdefault(name, []).append((round(confidence(name, evidence, model), 4), ok))
     chosen: dict[str, float] = {}
     for name, rows in sorted(by_field.items()):
         rows.sort(key=lambda r: -r[0])
@@ -147,20 +154,100 @@ def choose_thresholds(
             following = rows[count][0] if count < len(rows) else -1.0
             if right / count >= target and following < conf:
                 best = max(floor, conf)
-        chosen[name] = math.floor(min(best, 1.0) * 1000) / 1000  # never round above a value
+        chosen[name] = min(best, 1.0)  # exactly the lowest admitted value: rounding it down
+        # would admit values that were left out
     return chosen
 
 
 def thresholds_for_every_set(
-    sample_sets: dict[str, list[tuple[str, dict[str, float], bool]]], target: float = 0.99
+    sample_sets: dict[str, list[tuple[str, dict[str, float], bool]]],
+    target: float = 0.99,
+    model: dict[str, Any] | None = None,
+    floor: float = 0.5,
 ) -> dict[str, float]:
-    """Per field, the strictest of the thresholds each labelled set needs on its own.
+    """Per-field thresholds under which the auto-accepted values of EVERY labelled set, all
+    fields together, are right at least `target` of the time, accepting as many right values
+    as possible.
 
-    A threshold chosen on the pooled values can hold on average and fail on one kind of
-    document (OCR receipts): taking the maximum keeps `target` on every set.
+    Starting with nothing accepted, thresholds are lowered greedily: each step takes, over all
+    fields, the lower threshold that admits the most right values per wrong one and keeps every
+    set at `target`. Fields whose values would break a set keep a threshold above them (1.0).
     """
-    chosen: dict[str, float] = {}
-    for samples in sample_sets.values():
-        for name, value in choose_thresholds(samples, target).items():
-            chosen[name] = max(chosen.get(name, 0.0), value)
-    return dict(sorted(chosen.items()))
+    model = model if model is not None else load_model()
+    rows = _scored_rows(sample_sets, model)
+    fields = sorted({name for per_set in rows.values() for name in per_set})
+    levels = {
+        name: sorted(
+            {c for per_set in rows.values() for c, _ in per_set.get(name, []) if c >= floor},
+            reverse=True,
+        )
+        for name in fields
+    }
+    chosen = {name: 1.01 for name in fields}
+    while True:
+        move = _best_move(rows, levels, chosen, target)
+        if move is None:
+            break
+        chosen[move[0]] = move[1]
+    return {name: min(1.0, value) for name, value in sorted(chosen.items())}
+
+
+def _scored_rows(
+    sample_sets: dict[str, list[tuple[str, dict[str, float], bool]]], model: dict[str, Any]
+) -> dict[str, dict[str, list[tuple[float, bool]]]]:
+    """Per set and field, (confidence rounded as values carry it, was right) pairs, most
+    confident first."""
+    out: dict[str, dict[str, list[tuple[float, bool]]]] = {}
+    for set_name, samples in sample_sets.items():
+        per_set = out.setdefault(set_name, {})
+        for name, evidence, ok in samples:
+            per_set.setdefault(name, []).append((round(confidence(name, evidence, model), 4), ok))
+        for pairs in per_set.values():
+            pairs.sort(key=lambda r: -r[0])
+    return out
+
+
+def _above(pairs: list[tuple[float, bool]], threshold: float) -> tuple[int, int]:
+    """(count, right) of the pairs at or above a threshold (pairs most confident first)."""
+    count = right = 0
+    for conf, ok in pairs:
+        if conf < threshold:
+            break
+        count += 1
+        right += ok
+    return count, right
+
+
+def _best_move(
+    rows: dict[str, dict[str, list[tuple[float, bool]]]],
+    levels: dict[str, list[float]],
+    chosen: dict[str, float],
+    target: float,
+) -> tuple[str, float] | None:
+    """The feasible lowering of one field's threshold with the best right-per-wrong gain."""
+    base = {
+        s: [sum(x) for x in zip(*(_above(p, chosen[f]) for f, p in per.items()), strict=True)]
+        or [0, 0]
+        for s, per in rows.items()
+    }
+    best: tuple[float, int, str, float] | None = None
+    for name, values in levels.items():
+        now = {s: _above(per.get(name, []), chosen[name]) for s, per in rows.items()}
+        for value in (v for v in values if v < chosen[name]):
+            gained = wrong = 0
+            feasible = True
+            for s, per in rows.items():
+                count, right = _above(per.get(name, []), value)
+                acc = base[s][0] - now[s][0] + count
+                ok = base[s][1] - now[s][1] + right
+                if acc and ok / acc < target:
+                    feasible = False
+                    break
+                gained += right - now[s][1]
+                wrong += (count - right) - (now[s][0] - now[s][1])
+            if not feasible or gained <= 0:
+                continue
+            key = (gained / (wrong + 1), gained, name, value)
+            if best is None or key[:2] > best[:2]:
+                best = key
+    return None if best is None else (best[2], best[3])

@@ -136,7 +136,10 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"vendeur|fournisseur|[ée]metteur|leverancier|sprzedawca", 1.0),
     ],
     "buyer_name": [
-        (r"k[äa]ufer|rechnungsempf[äa]nger|leistungsempf[äa]nger|kunde(?![\w])|rechnung\s*an(?![\w])", 1.0),
+        (
+            r"k[äa]ufer|rechnungsempf[äa]nger|leistungsempf[äa]nger|kunde(?![\w])|rechnung\s*an(?![\w])",
+            1.0,
+        ),
         (r"bill(?:ed)?\s*to|invoice\s*to|sold\s*to|customer|buyer|client", 0.9),
         (r"acheteur|factur[ée]\s*[àa]|destinataire|klant|nabywca", 1.0),
     ],

@@ -164,12 +164,19 @@ def _legal_form_candidates(lines: list[Line], buyer: set[int]) -> list[Candidate
             repeats = min(counts.get(value.casefold(), 1), 3)
             first = 0.3 if not found and first_page else 0.0  # the letterhead comes first
             weight = 0.6 + 0.05 * repeats
+            extra = {"bonus": first, "address": _address_below(lines, line)}
             found.append(
-                Candidate(
-                    "vendor_name", value, seg.text, line, seg.bbox, weight, top, {"bonus": first}
-                )
+                Candidate("vendor_name", value, seg.text, line, seg.bbox, weight, top, extra)
             )
     return found
+
+
+def _address_below(lines: list[Line], line: Line) -> float:
+    """1.0 when the line under a name is an address line (a letterhead or sender block)."""
+    nxt = lines[line.index + 1] if line.index + 1 < len(lines) else None
+    if nxt is None or nxt.page != line.page:
+        return 0.0
+    return 1.0 if _ADDRESS_LINE.search(nxt.text) or _STREET.match(nxt.text) else 0.0
 
 
 def vendor_candidate(lines: list[Line]) -> Candidate | None:

@@ -19,9 +19,7 @@ from extractors.fields_layout import Line
 from invoices.records import BBox
 
 # "incl. VAT", "excl. USt.": the tax word qualifies another amount, it is not a label
-_QUALIFIED = re.compile(
-    r"(?:incl|inkl|excl|exkl|ohne|hors|without|before)\w*\.?\s*\(?\s*$", re.I
-)
+_QUALIFIED = re.compile(r"(?:incl|inkl|excl|exkl|ohne|hors|without|before)\w*\.?\s*\(?\s*$", re.I)
 
 # a label glued to what follows by a hyphen or slash is part of an identifier, not a label
 _INSIDE_TOKEN = re.compile(r"[-/_][A-Za-z0-9]")
@@ -155,7 +153,15 @@ def _right_of(
         return None
     value, start, end = hit
     box = text_box(line, match.end() + start, match.end() + end)
-    return Candidate(name, value, right[start:end].strip(), line, box, weight, 1.0)
+    return Candidate(
+        name, value, right[start:end].strip(), line, box, weight, 1.0, _skipped(right[:start])
+    )
+
+
+def _skipped(before: str) -> dict[str, float]:
+    """Evidence that the parser passed over printed text between label and value ("No: # X",
+    "nr: F 123"): the value may be only part of what the label announces."""
+    return {"skipped": 1.0} if before.strip(" :") else {}
 
 
 def _below(
@@ -178,7 +184,16 @@ def _below(
             value, start, end = hit
             box = text_box(nxt, offset + start, offset + end)
             position = 0.85 if step == 1 else 0.6
-            return Candidate(name, value, text[start:end].strip(), nxt, box, weight, position)
+            return Candidate(
+                name,
+                value,
+                text[start:end].strip(),
+                nxt,
+                box,
+                weight,
+                position,
+                _skipped(text[:start]),
+            )
     return None
 
 

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from extractors.confidence import choose_thresholds, confidence, fit_calibration
+from extractors.confidence import (
+    choose_thresholds,
+    confidence,
+    fit_calibration,
+    thresholds_for_every_set,
+)
 from invoices.cli import main
 
 ROWS = [
@@ -75,8 +80,34 @@ def test_calibration_orders_evidence_and_thresholds_hit_the_target() -> None:
     model = fit_calibration(samples)
     assert confidence("total", strong, model) > 0.9 > confidence("total", weak, model)
     thresholds = choose_thresholds(samples, model=model)
-    accepted = [ok for f, ev, ok in samples if confidence(f, ev, model) >= thresholds["total"]]
+    # values carry their confidence rounded to 4 places, and thresholds are chosen on those
+    accepted = [
+        ok for f, ev, ok in samples if round(confidence(f, ev, model), 4) >= thresholds["total"]
+    ]
     assert len(accepted) == 60 and all(accepted)
+
+
+def test_joint_thresholds_keep_every_set_at_the_target_and_accept_the_clean_values() -> None:
+    clean = {"label": 1.0, "position": 1.0, "agreement": 1.0, "bias": 1.0}
+    skipped = dict(clean, skipped=1.0)
+    weak = {"label": 0.4, "position": 0.6, "agreement": 0.5, "bias": 1.0}
+    sets = {
+        # a small set where a value after skipped text was wrong, clean ones right
+        "small": [("invoice_number", clean, True)] * 8 + [("invoice_number", skipped, False)] * 4,
+        "large": [("invoice_number", clean, True)] * 200
+        + [("invoice_number", skipped, True)] * 4
+        + [("total", weak, i % 2 == 0) for i in range(40)]
+        + [("total", clean, True)] * 100,
+    }
+    model = fit_calibration([row for rows in sets.values() for row in rows])
+    chosen = thresholds_for_every_set(sets, 0.99, model=model)
+    for rows in sets.values():
+        accepted = [
+            ok for f, ev, ok in rows if round(confidence(f, ev, model), 4) >= chosen.get(f, 1.01)
+        ]
+        assert accepted and sum(accepted) / len(accepted) >= 0.99
+    assert round(confidence("invoice_number", clean, model), 4) >= chosen["invoice_number"]
+    assert round(confidence("total", weak, model), 4) < chosen["total"]
 
 
 def test_straight_through_needs_every_routed_field_at_its_threshold() -> None:

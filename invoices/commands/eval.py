@@ -208,9 +208,7 @@ def _lines_and_groups(scores: Scores) -> list[str]:
     for title, tallies in (("group", scores.groups), ("distinct invoice", scores.distinct)):
         macro = [t.recall for t in tallies.values() if t.labelled]
         if macro:
-            lines.append(
-                f"per-{title} mean recall {sum(macro) / len(macro):.3f} over {len(macro)}"
-            )
+            lines.append(f"per-{title} mean recall {sum(macro) / len(macro):.3f} over {len(macro)}")
     return lines
 
 
