@@ -37,7 +37,11 @@ def _name_like(text: str) -> bool:
 
 
 # OCR misreadings of the Malaysian legal form ("SON BHD", "5DN. BHD") read back as printed
-_SDN_BHD = re.compile(r"\b(?:s|5)[od0]n\.?\s*(?:b|8)(?:h|e|el|il|ei)[dp]\.?(?![\w])", re.I)
+_SDN_BHD = re.compile(
+    r"\b(?:s|5)[od0]n\.?\s*(?:b|8)(?:h|e|el|il|ei|l|u)[dpo0]\.?(?![\w])|"
+    r"(?<=\bSDN )(?:BH0|BHO|BLD|BUD|BED)(?![\w])",
+    re.I,
+)
 # a registration number printed after the name: "(139386-X)", "(CO. REG 12345)"
 _REG_NO = re.compile(r"\s*[(\[]\s*(?:co\.?\s*(?:reg\.?|no\.?)\s*)?\d[\w\s-]*[)\]]?\s*$", re.I)
 
@@ -46,6 +50,9 @@ def _clean(text: str) -> str:
     text = re.sub(r"^name\s*:\s*", "", text.strip(), flags=re.I)
     text = _SDN_BHD.sub(lambda m: "SDN BHD" if m.group(0).isupper() else "Sdn Bhd", text)
     text = _REG_NO.sub("", text)
+    # OCR spacing inside brackets: "(KL )SDN" -> "(KL) SDN"
+    text = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", text))
+    text = re.sub(r"\)(?=[^\W\d_])", ") ", text)
     return _CUT.sub("", text).strip(" :,")
 
 

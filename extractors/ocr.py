@@ -7,7 +7,8 @@ so that only small jobs and word lists cross process boundaries. Per page it:
    loads an image frame, upscaling a small one and reducing a huge photo;
 2. estimates a small skew (projection profile over +-5 degrees, on a reduced copy) and removes
    it when it is 1 degree or more;
-3. runs tesseract on the grey page (tesseract binarises with Otsu itself);
+3. runs tesseract on the grey page (tesseract binarises with Otsu itself), in single-block
+   mode (psm 6) for a tall narrow till receipt, else with its automatic page layout;
 4. only when that reads poorly (few words or a low mean confidence): detects the orientation
    (tesseract OSD, psm 0, on a reduced copy), turns the page upright and reads it again; and if
    it still reads poorly, tries a locally thresholded copy. The better reading wins.
@@ -55,6 +56,15 @@ RETRY_BELOW_CONFIDENCE = 0.70  # still worse than this: try a locally thresholde
 MIN_WORDS = 5
 # tesseract's inverted-text check doubles the work per line; invoices are dark on light
 TESSERACT_CONFIG = "-c tessedit_do_invert=0"
+# a page this much taller than wide is a till receipt: one column of text, which tesseract's
+# single-block mode (psm 6) reads better than its page layout analysis (letterheads in
+# particular); pages of paper formats (A4, letter: 1.3-1.5) keep the automatic layout
+RECEIPT_ASPECT = 1.7
+
+
+def page_mode(width: int, height: int) -> str:
+    """Tesseract's page segmentation option for a page of this shape."""
+    return " --psm 6" if width and height / width >= RECEIPT_ASPECT else ""
 
 
 @dataclass(frozen=True)
@@ -350,7 +360,7 @@ def tesseract_words(
         data = pytesseract.image_to_data(
             image,
             lang=languages,
-            config=TESSERACT_CONFIG,
+            config=TESSERACT_CONFIG + page_mode(image.width, image.height),
             output_type=pytesseract.Output.DICT,
             timeout=max(1.0, timeout),
         )
