@@ -25,6 +25,7 @@ from invoices.records import Document, DocumentType, Invoice, ReasonCode, Vendor
 from matchers.normalize import confusable_key, digits_only, normalize_invoice_number, normalize_name
 
 CREDIT_TYPES = {DocumentType.CREDIT_NOTE.value, DocumentType.CORRECTION.value}
+REFERRING_TYPES = {DocumentType.STATEMENT.value, DocumentType.REMINDER.value}
 HIT_THRESHOLD = 5.5
 
 
@@ -124,7 +125,8 @@ def _amount_relation(a: Decimal | None, b: Decimal | None, tolerance: Decimal) -
     if (a < 0) != (b < 0) and a != 0 and b != 0:
         return "different"  # a credit note against its invoice
     if abs(a - b) <= tolerance:
-        return "equal"
+        # an amount with cents is rarely repeated by chance; a round one (flat fees) often is
+        return "equal_distinctive" if abs(a) >= 100 and abs(a) % 1 != 0 else "equal"
     digits_a, digits_b = f"{abs(a):.2f}", f"{abs(b):.2f}"
     if len(digits_a) == len(digits_b) and Levenshtein.distance(digits_a, digits_b) == 1:
         return "near"  # one digit misread on a scan
@@ -168,7 +170,13 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "missing": 0.0,
         "different": -2.0,
     },
-    "total": {"equal": 2.0, "near": 1.0, "missing": 0.0, "different": -3.0},
+    "total": {
+        "equal_distinctive": 3.5,
+        "equal": 2.0,
+        "near": 1.0,
+        "missing": 0.0,
+        "different": -3.0,
+    },
     "invoice_date": {"equal": 1.5, "within_window": 0.5, "missing": 0.0, "different": -2.0},
 }
 
@@ -193,6 +201,8 @@ def compare_invoices(
                 )
             ],
         )
+    if this.document_type in REFERRING_TYPES or earlier.document_type in REFERRING_TYPES:
+        return None  # a statement or reminder repeats invoice numbers and amounts by design
     if (this.document_type in CREDIT_TYPES) != (earlier.document_type in CREDIT_TYPES):
         return None  # a credit note may repeat the number of the invoice it corrects
     window = int(getattr(settings, "duplicate_date_window_days", 45))
@@ -235,6 +245,8 @@ def compare_invoices(
         for f, (rel, a, b) in relations.items()
     ]
     score = sum(e.weight for e in evidence)
+    if number == "near" and relations["invoice_date"][0] != "equal":
+        return None  # one character off and another date: the vendor's next invoice
     if score < HIT_THRESHOLD:
         return None
     kind = "number_variant" if relations["invoice_number"][0] == "variant" else "same_invoice"

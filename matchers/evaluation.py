@@ -156,8 +156,10 @@ class MatchingScores:
         if truth.po_number is not None and truth.document_type == "invoice":
             self.po_found.add(outcome.po.po_number == truth.po_number)
             if outcome.po.po_number != truth.po_number:
-                self.errors[f"po: {truth.doc_id} {truth.po_number} -> {outcome.po.po_number} "
-                            f"({outcome.po.method}: {outcome.po.detail})"] += 1
+                self.errors[
+                    f"po: {truth.doc_id} {truth.po_number} -> {outcome.po.po_number} "
+                    f"({outcome.po.method}: {outcome.po.detail})"
+                ] += 1
             if outcome.po.po_number == truth.po_number:
                 self._lines(truth, outcome)
         self._anomalies(truth, outcome, doc_ids)

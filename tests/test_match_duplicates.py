@@ -41,7 +41,7 @@ def invoice(number, total, day, doc_type=DocumentType.INVOICE, vendor="Alpha Gmb
     return Invoice(
         invoice_number=fv(number) if number else None,
         total=fv(Decimal(total)),
-        invoice_date=fv(day),
+        invoice_date=fv(day) if day else None,
         document_type=fv(doc_type),
         vendor_name=fv(vendor),
         currency=fv("EUR"),
@@ -164,3 +164,18 @@ def test_rescan_with_misread_header_is_found_by_its_lines() -> None:
         update={"lines": [LineItem(line_total=fv(Decimal(a))) for a in ("1.00", "2.00", "3.00")]}
     )
     assert find_duplicates(other, document(), [earlier], SETTINGS, V1) == []
+
+
+def test_a_reminder_repeating_the_invoice_is_not_a_duplicate() -> None:
+    reminder = invoice("INV-2026-0042", "1190.00", date(2026, 3, 20), DocumentType.REMINDER)
+    assert find_duplicates(reminder, document(), [EARLIER], SETTINGS, V1) == []
+
+
+def test_next_invoice_with_the_same_odd_amount_is_not_a_duplicate() -> None:
+    earlier = EARLIER.model_copy(update={"total": Decimal("1190.57")})
+    nxt = invoice("INV-2026-0043", "1190.57", date(2026, 3, 31))
+    assert find_duplicates(nxt, document(), [earlier], SETTINGS, V1) == []
+    rescan = invoice(None, "1190.57", None)  # header lost on the scan, odd amount kept
+    assert [h.kind for h in find_duplicates(rescan, document(), [earlier], SETTINGS, V1)] == [
+        "same_invoice"
+    ]
