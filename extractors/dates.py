@@ -39,7 +39,8 @@ _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th|er|\.)?"
 _YEAR = r"(?P<year>\d{4}|\d{2})"
 
 _NUMERIC = re.compile(
-    r"(?<![\d.,/-])(?P<a>\d{1,4})\s?(?P<sep>[./-])\s?(?P<b>\d{1,2})\s?(?P=sep)\s?(?P<c>\d{2,4})(?![\d/-]|[.,]\d)"
+    r"(?<![\d.,/-])(?P<a>\d{1,4})\s?(?P<sep>[./-])\s?(?P<b>\d{1,2})\s?(?P=sep)\s?(?P<c>\d{2,4})"
+    r"(?:(?![\d/-]|[.,]\d)|(?<=\d{4})(?=\d{1,2}:\d{2}))"  # or a time glued to the year (OCR)
 )
 _WRITTEN_DMY = re.compile(
     rf"(?<![\w]){_DAY}[\s-]*(?:de\s)?{_MONTH_WORD}[\s,-]*{_YEAR}(?![\w])", re.IGNORECASE

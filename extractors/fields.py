@@ -82,9 +82,13 @@ def parse_identifier(text: str) -> tuple[str, int, int] | None:
     return None
 
 
+# OCR reads a zero as "@" or "O" between digits ("14/1@/2017"); same length, so offsets hold
+_OCR_ZERO = re.compile(r"(?<=[\d./-])[@Oo](?=[\d./-])")
+
+
 def _date_parser(ctx: DocumentContext):
     def parse(text: str) -> tuple[Any, int, int] | None:
-        found = find_dates(text[:60], ctx.day_first)
+        found = find_dates(_OCR_ZERO.sub("0", text[:60]), ctx.day_first)
         return (found[0].value, found[0].start, found[0].end) if found else None
 
     return parse

@@ -54,6 +54,8 @@ DESKEW_MIN_ANGLE = 1.0  # below this tesseract copes, and resampling only blurs
 ROTATE_BELOW_CONFIDENCE = 0.60  # first pass worse than this: ask OSD whether the page is turned
 RETRY_BELOW_CONFIDENCE = 0.70  # still worse than this: try a locally thresholded copy
 MIN_WORDS = 5
+RETRY_BUDGET = 2.5  # the binarised retry may take this many times the first pass
+RETRY_MIN_SECONDS = 3.0
 # tesseract's inverted-text check doubles the work per line; invoices are dark on light
 TESSERACT_CONFIG = "-c tessedit_do_invert=0"
 # a page this much taller than wide is a till receipt: one column of text, which tesseract's
@@ -173,7 +175,11 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
         notes.append(f"deskewed {skew:+.1f}")
     else:
         skew = 0.0
+    started = time.perf_counter()
     words, confidence = tesseract_words(image, languages, _remaining(deadline), to_units)
+    # a retry may cost a few first passes, not more: a noisy binarised copy can take tesseract
+    # ten times as long and rarely wins then
+    first_pass = time.perf_counter() - started
     rotation = 0
     vertical = _looks_vertical(words)
     if vertical or _reads_poorly(words, confidence, ROTATE_BELOW_CONFIDENCE):
@@ -190,7 +196,9 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
                 rotation = 0
     binarised = False
     if _reads_poorly(words, confidence, RETRY_BELOW_CONFIDENCE):
-        alt = _try(local_threshold(image), languages, deadline, to_units, notes, "binarised")
+        budget = time.perf_counter() + max(RETRY_MIN_SECONDS, RETRY_BUDGET * first_pass)
+        retry_deadline = min(deadline, budget)
+        alt = _try(local_threshold(image), languages, retry_deadline, to_units, notes, "binarised")
         if alt is not None and _better(alt, (words, confidence)):
             words, confidence = alt
             binarised = True
