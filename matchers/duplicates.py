@@ -125,8 +125,7 @@ def _amount_relation(a: Decimal | None, b: Decimal | None, tolerance: Decimal) -
     if (a < 0) != (b < 0) and a != 0 and b != 0:
         return "different"  # a credit note against its invoice
     if abs(a - b) <= tolerance:
-        # an amount with cents is rarely repeated by chance; a round one (flat fees) often is
-        return "equal_distinctive" if abs(a) >= 100 and abs(a) % 1 != 0 else "equal"
+        return "equal"
     digits_a, digits_b = f"{abs(a):.2f}", f"{abs(b):.2f}"
     if len(digits_a) == len(digits_b) and Levenshtein.distance(digits_a, digits_b) == 1:
         return "near"  # one digit misread on a scan
