@@ -98,7 +98,13 @@ class VendorMaster:
                 owners.append(i)
         self.name_texts = texts
         self.name_owner = np.asarray(owners, dtype=np.int32)
-        self._build_trigrams()
+        self._postings, self._gram_sizes = _trigram_index(texts)
+        self._address_postings, self._address_sizes = _trigram_index(
+            [r.address_normalized for r in self.records]
+        )
+        self.by_vat_key: dict[str, list[int]] = defaultdict(list)
+        for vat, indexes in self.by_vat.items():
+            self.by_vat_key[_vat_key(vat)].extend(indexes)
         self.embeddings: np.ndarray | None = None
         self.embedder_name: str | None = None
 
@@ -109,17 +115,6 @@ class VendorMaster:
 
     def __len__(self) -> int:
         return len(self.records)
-
-    def _build_trigrams(self) -> None:
-        postings: dict[str, list[int]] = defaultdict(list)
-        sizes = np.zeros(len(self.name_texts), dtype=np.int32)
-        for row, text in enumerate(self.name_texts):
-            grams = trigrams(text)
-            sizes[row] = len(grams)
-            for gram in grams:
-                postings[gram].append(row)
-        self._postings = {g: np.asarray(rows, dtype=np.int32) for g, rows in postings.items()}
-        self._gram_sizes = sizes
 
     def attach_embeddings(self, vectors: np.ndarray, embedder_name: str) -> None:
         """Use precomputed name embeddings, one row per `name_texts` entry (e.g. from cache)."""
@@ -143,7 +138,19 @@ class VendorMaster:
         ):
             for i in index.get(key, ()) if key else ():
                 found[i].append(label)
+        if vat_id and not found:  # a VAT id misread by one character (O/0, a digit more)
+            for variant in _one_off(_vat_key(vat_id)):
+                for i in self.by_vat_key.get(variant, ()):
+                    found[i].append("vat_id_near")
         return found
+
+    def address_candidates(self, address: str, k: int) -> list[tuple[int, float]]:
+        """Up to `k` vendors whose addresses share the most trigrams with `address`."""
+        rows, scores = _trigram_search(
+            self._address_postings, self._address_sizes, len(self.records), address
+        )
+        order = np.argsort(-scores)[:k]
+        return [(int(rows[j]), float(scores[j])) for j in order]
 
     def trigram_candidates(self, name: str, k: int) -> list[tuple[int, float]]:
         """Up to `k` vendors whose names share the most trigrams (Jaccard) with `name`.
@@ -151,17 +158,10 @@ class VendorMaster:
         Trigrams shared by a large share of the master (`" mu"`, `"ter"`) are skipped unless
         nothing rarer is left: they cost the most and tell the least.
         """
-        query = trigrams(name)
-        postings = sorted((self._postings[g] for g in query if g in self._postings), key=len)
-        if not name or not postings:
-            return []
-        common = max(200, len(self.name_texts) // 50)
-        used = [p for p in postings if len(p) <= common] or postings[:3]
-        counts = np.bincount(np.concatenate(used), minlength=len(self.name_texts))
-        rows = np.flatnonzero(counts >= max(1, len(used) // 4))
-        hits = counts[rows]
-        jaccard = hits / (len(used) + self._gram_sizes[rows] * len(used) / len(query) - hits)
-        return self._best_per_vendor(rows, jaccard, k)
+        rows, jaccard = _trigram_search(
+            self._postings, self._gram_sizes, len(self.name_texts), name
+        )
+        return self._best_per_vendor(rows, jaccard, k) if len(rows) else []
 
     def _best_per_vendor(
         self, rows: np.ndarray, scores: np.ndarray, k: int
@@ -202,6 +202,53 @@ class VendorMaster:
             starts = np.searchsorted(self.name_owner, np.arange(len(self.records) + 1))
             self._row_start = starts
         return np.arange(self._row_start[vendor_index], self._row_start[vendor_index + 1])
+
+
+def _trigram_index(texts: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Postings (trigram -> rows) and trigram counts per row."""
+    postings: dict[str, list[int]] = defaultdict(list)
+    sizes = np.zeros(len(texts), dtype=np.int32)
+    for row, text in enumerate(texts):
+        if not text:
+            continue
+        grams = trigrams(text)
+        sizes[row] = len(grams)
+        for gram in grams:
+            postings[gram].append(row)
+    return {g: np.asarray(r, dtype=np.int32) for g, r in postings.items()}, sizes
+
+
+def _trigram_search(
+    postings: dict[str, np.ndarray], sizes: np.ndarray, n_rows: int, text: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows sharing trigrams with `text` and their (approximate) Jaccard similarity.
+
+    Trigrams shared by a large share of the rows are skipped unless nothing rarer is left:
+    they cost the most and tell the least.
+    """
+    query = trigrams(text) if text else set()
+    found = sorted((postings[g] for g in query if g in postings), key=len)
+    if not found:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    common = max(200, n_rows // 50)
+    used = [p for p in found if len(p) <= common] or found[:3]
+    counts = np.bincount(np.concatenate(used), minlength=n_rows)
+    rows = np.flatnonzero(counts >= max(1, len(used) // 4))
+    hits = counts[rows]
+    return rows, hits / (len(used) + sizes[rows] * len(used) / len(query) - hits)
+
+
+_VAT_CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def _vat_key(vat: str) -> str:
+    """A VAT id with O/0 and I/1 confusions folded after the country prefix."""
+    return vat[:2] + vat[2:].translate(_VAT_CONFUSABLE)
+
+
+def _one_off(key: str) -> list[str]:
+    """The key itself and every variant with one character dropped (a digit read twice)."""
+    return [key] + [key[:i] + key[i + 1 :] for i in range(2, len(key))]
 
 
 def records_by_id(master: VendorMaster, ids: Sequence[str]) -> list[VendorRecord]:

@@ -210,6 +210,8 @@ class VendorResolver:
         candidates = self.master.exact_candidates(key.vat_id, key.iban, key.domain)
         for index, _jaccard in self.master.trigram_candidates(key.name, self.k):
             candidates.setdefault(index, [])
+        for index, _jaccard in self.master.address_candidates(key.address, 3):
+            candidates.setdefault(index, [])
         return dict(candidates)
 
     def _score(

@@ -236,3 +236,13 @@ def test_trigram_candidates_find_a_garbled_name_among_many() -> None:
         master.records[i].vendor_id for i, _ in master.trigram_candidates("quadrav1a werbvng", 5)
     ]
     assert found[0] == "T"
+
+
+def test_misread_vat_id_and_address_still_find_the_vendor(resolver: VendorResolver) -> None:
+    for misread in ("FR4O303265045", "FR403032650455"):  # O for 0; a digit read twice
+        found = resolver.master.exact_candidates(misread, "", "")
+        assert [resolver.master.records[i].vendor_id for i in found] == ["V004"]
+    by_vat = resolver.resolve(invoice(vendor_name="Rechnung an", vendor_vat_id="FR4O303265045"))
+    assert by_vat.vendor_id == "V004" and by_vat.scores["vat_id"] == 0.5
+    near = resolver.master.address_candidates("5 rue de la paix 75002 paris", 2)
+    assert resolver.master.records[near[0][0]].vendor_id == "V004"
