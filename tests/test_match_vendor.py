@@ -243,6 +243,7 @@ def test_misread_vat_id_and_address_still_find_the_vendor(resolver: VendorResolv
         found = resolver.master.exact_candidates(misread, "", "")
         assert [resolver.master.records[i].vendor_id for i in found] == ["V004"]
     by_vat = resolver.resolve(invoice(vendor_name="Rechnung an", vendor_vat_id="FR4O303265045"))
-    assert by_vat.vendor_id == "V004" and by_vat.scores["vat_id"] == 0.5
+    assert by_vat.candidates[0]["vendor_id"] == "V004"
+    assert by_vat.candidates[0]["scores"]["vat_id"] == 0.5
     near = resolver.master.address_candidates("5 rue de la paix 75002 paris", 2)
     assert resolver.master.records[near[0][0]].vendor_id == "V004"
