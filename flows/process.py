@@ -24,7 +24,11 @@ from invoices.errors import DocumentError, InfrastructureError
 from invoices.records import (
     Document,
     DocumentResult,
+    DocumentType,
+    FieldValue,
     Invoice,
+    Method,
+    Provenance,
     ReasonCode,
     StageError,
     Status,
@@ -142,6 +146,10 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
         classification = stages.run(
             "classification", _classify, invoice, vendor_match, text.full_text, ctx
         )
+    if classification is not None and invoice.document_type is None:
+        # matching treats credit notes, statements and reminders differently (no PO billing,
+        # no duplicate of an invoice), so it must see the classified type
+        invoice = invoice.model_copy(update={"document_type": _type_field(classification)})
     result = DocumentResult(
         document=document,
         invoice=invoice,
@@ -158,6 +166,20 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
     if stages.errors and not reasons:
         reasons = [ReasonCode.PROCESSING_ERROR]
     return result.model_copy(update={"reasons": reasons})
+
+
+def _type_field(classification: Any) -> FieldValue[DocumentType]:
+    found = classification.document_type
+    return FieldValue(
+        value=found.value,
+        confidence=found.confidence,
+        provenance=Provenance(
+            method=Method.RULE,
+            extractor=f"classifiers.{found.backend}",
+            version=found.model_version,
+            raw=found.evidence[:200],
+        ),
+    )
 
 
 def _classify(
