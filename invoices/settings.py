@@ -97,14 +97,16 @@ class Settings(BaseSettings):
     duplicate_amount_tolerance: Decimal = Decimal("0.01")
 
     # classification (classifiers/): history model, then an OpenAI-compatible LLM under budget
-    classifier_backends: tuple[str, ...] = ("history", "llm")  # cascade order; drop "llm" to stay local
+    # cascade order; drop "llm" to stay local
+    classifier_backends: tuple[str, ...] = ("history", "llm")
     classifier_history_threshold: float = 0.6  # below: ask the LLM
     classifier_llm_threshold: float = 0.6  # LLM answers under this go to GL_UNCERTAIN
     llm_base_url: str | None = None  # e.g. http://127.0.0.1:8080 (None: no LLM)
     llm_model: str = "smollm2"
     llm_api_key: str | None = None  # secret: only from INVOICES_LLM_API_KEY
     llm_endpoint_local: bool = False  # local endpoints see unmasked prompts
-    llm_response_format: str = "json_schema"  # json_schema (OpenAI, vLLM) or json_object (llama-cpp-python)
+    # json_schema (OpenAI, vLLM) or json_object (llama-cpp-python's server)
+    llm_response_format: str = "json_schema"
     llm_timeout_seconds: float = 60.0
     llm_max_tokens: int = 64  # completion tokens allowed per line of a call
     llm_batch_lines: int = 8

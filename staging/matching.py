@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import psycopg
 
 from matchers.duplicates import PriorInvoice
 from matchers.embeddings import Embedder, text_key
@@ -17,6 +16,7 @@ from matchers.master import VendorMaster
 from matchers.normalize import normalize_po_number
 from matchers.po import BilledEntry
 from matchers.po_data import BilledLedger, PoData
+from staging.db import Conn
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +28,12 @@ PO_NUMBER_KEY = (
 VENDOR_COLUMNS = "vendor_id, name, aliases, address, country, vat_id, iban, bic, email, currency"
 
 
-def vendor_rows(conn: psycopg.Connection) -> list[dict[str, Any]]:
+def vendor_rows(conn: Conn) -> list[dict[str, Any]]:
     """Every vendor master row, as dicts for `VendorMaster.from_rows`."""
     return conn.execute(f"SELECT {VENDOR_COLUMNS} FROM vendors ORDER BY vendor_id").fetchall()
 
 
-def cached_embeddings(conn: psycopg.Connection, model: str) -> dict[str, np.ndarray]:
+def cached_embeddings(conn: Conn, model: str) -> dict[str, np.ndarray]:
     """All cached vectors of one embedding model, by text key."""
     with conn.cursor(binary=True) as cur:
         cur.execute(
@@ -45,9 +45,7 @@ def cached_embeddings(conn: psycopg.Connection, model: str) -> dict[str, np.ndar
         }
 
 
-def store_embeddings(
-    conn: psycopg.Connection, model: str, texts: Sequence[str], vectors: np.ndarray
-) -> int:
+def store_embeddings(conn: Conn, model: str, texts: Sequence[str], vectors: np.ndarray) -> int:
     """Cache vectors of texts under their content keys (existing keys are kept)."""
     rows = [
         (model, text_key(t), t, int(v.shape[0]), v.astype("<f4").tobytes())
@@ -62,7 +60,7 @@ def store_embeddings(
     return len(rows)
 
 
-def prune_embeddings(conn: psycopg.Connection, model: str, keep: Iterable[str]) -> int:
+def prune_embeddings(conn: Conn, model: str, keep: Iterable[str]) -> int:
     """Drop cached vectors of texts no longer in the master; returns how many were dropped."""
     cur = conn.execute(
         "DELETE FROM vendor_embeddings WHERE model = %s AND NOT (text_key = ANY(%s))",
@@ -71,7 +69,7 @@ def prune_embeddings(conn: psycopg.Connection, model: str, keep: Iterable[str]) 
     return cur.rowcount
 
 
-def load_vendor_master(conn: psycopg.Connection, embedder: Embedder | None) -> VendorMaster:
+def load_vendor_master(conn: Conn, embedder: Embedder | None) -> VendorMaster:
     """The vendor master with its name embeddings, refreshed in the cache when it changed.
 
     Only texts missing from the cache (new vendors, changed names) are embedded; stale
@@ -104,7 +102,7 @@ def load_vendor_master(conn: psycopg.Connection, embedder: Embedder | None) -> V
 
 
 def load_po_data(
-    conn: psycopg.Connection,
+    conn: Conn,
     vendor_ids: Sequence[str] | None = None,
     po_numbers: Sequence[str] | None = None,
 ) -> PoData:
@@ -138,7 +136,7 @@ def load_po_data(
 
 
 def billed_ledger(
-    conn: psycopg.Connection,
+    conn: Conn,
     po_numbers: Sequence[str] | None = None,
     exclude_document_id: int | None = None,
 ) -> BilledLedger:
@@ -153,9 +151,7 @@ def billed_ledger(
     return BilledLedger(rows)
 
 
-def record_billing(
-    conn: psycopg.Connection, document_id: int, entries: Iterable[BilledEntry]
-) -> int:
+def record_billing(conn: Conn, document_id: int, entries: Iterable[BilledEntry]) -> int:
     """Write what a staged invoice bills on PO lines (replacing its earlier rows)."""
     conn.execute("DELETE FROM po_billing_ledger WHERE document_id = %s", (document_id,))
     totals: dict[tuple[str, int], list[Decimal]] = {}
@@ -173,7 +169,7 @@ def record_billing(
 
 
 def duplicate_candidates(
-    conn: psycopg.Connection,
+    conn: Conn,
     *,
     vendor_id: str | None,
     total: Decimal | None,

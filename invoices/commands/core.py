@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from invoices.errors import DatabaseUnavailable, MasterDataError
 from invoices.settings import Settings, load_settings
@@ -99,7 +100,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             log.info("master data: %s", counts)
         workers = args.workers or s.task_workers
         overrides = {"database_url": s.database_url, "task_workers": workers}
-        flow = nightly_batch.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers))
+        runner: Any = ThreadPoolTaskRunner(max_workers=workers)  # Prefect types it [Never]
+        flow = nightly_batch.with_options(task_runner=runner)
         summary = flow(inbox=str(Path(args.inbox).resolve()), overrides=overrides)
     print(json.dumps(summary, indent=2))
     print(f"exception report: {summary['report_html']}")
