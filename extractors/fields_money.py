@@ -18,6 +18,7 @@ from extractors.fields import DocumentContext
 from extractors.fields_labels import NOT_TOTAL
 from extractors.fields_layout import Line
 from extractors.fields_search import Candidate, candidates
+from extractors.validation import PLAUSIBLE_RATES
 from invoices.records import TaxLine
 
 _PERCENT = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
@@ -27,39 +28,8 @@ _INCLUDED = re.compile(
 CENT = Decimal("0.01")
 _CURRENCY_BEFORE = re.compile(r"(?:[€$£₹]|\b(?:rs\.?|rm|eur|usd|inr|gbp|chf|pln|myr))\s?$", re.I)
 # Rates printed without a % sign are only believed when they are a VAT/GST rate in use somewhere.
-COMMON_RATES = frozenset(
-    Decimal(r)
-    for r in (
-        "2.1",
-        "2.5",
-        "3",
-        "4",
-        "5",
-        "5.5",
-        "6",
-        "7",
-        "7.7",
-        "8",
-        "8.1",
-        "9",
-        "10",
-        "12",
-        "13",
-        "14",
-        "15",
-        "16",
-        "17",
-        "18",
-        "19",
-        "20",
-        "21",
-        "22",
-        "23",
-        "24",
-        "25",
-        "27",
-    )
-)
+# (the plausible rates less zero and a few single-country reduced rates)
+COMMON_RATES = PLAUSIBLE_RATES - {Decimal(r) for r in ("0", "2.6", "3.7", "3.8", "25.5", "28")}
 TOP = 6
 ARITHMETIC_BONUS = 1.2
 ROUNDING = Decimal("0.05")  # cash rounding to 5 sen / 5 cents
