@@ -24,6 +24,7 @@ from invoices.errors import DocumentError, InfrastructureError
 from invoices.records import (
     Document,
     DocumentResult,
+    DocumentText,
     DocumentType,
     FieldValue,
     Invoice,
@@ -107,49 +108,43 @@ def fingerprint(path: Path, settings: Settings) -> tuple[Document, StageError | 
         return placeholder_document(path), error
 
 
-def _failed(document: Document, stages: _Stages) -> DocumentResult:
+def _failed(
+    document: Document, stages: _Stages, settings: Settings, methods: list[str] | None = None
+) -> DocumentResult:
     result = DocumentResult(
-        document=document, status=Status.FAILED, errors=stages.errors, timings=stages.timings
+        document=document,
+        status=Status.FAILED,
+        errors=stages.errors,
+        timings=stages.timings,
+        text_methods=methods or [],
     )
-    return result
+    return result.model_copy(update={"reasons": route(result, settings)})
+
+
+def _text_methods(text: DocumentText) -> list[str]:
+    methods = {p.method.value for p in text.pages}
+    return sorted(methods | ({"einvoice_xml"} if text.einvoice_xml else set()))
 
 
 def process_document(document: Document, ctx: RunContext) -> DocumentResult:
-    """Text, extraction, validation and vendor matching for one described document."""
+    """Text, extraction, validation, vendor matching and classification of one document."""
     settings = ctx.settings
     stages = _Stages()
     text = stages.run("text", read_document, document, settings, fatal=True)
     if text is None or stages.fatal:
-        result = _failed(document, stages)
-        return result.model_copy(update={"reasons": route(result, settings)})
+        return _failed(document, stages, settings)
     stages.errors.extend(text.errors)
     document = document.model_copy(update={"pages": len(text.pages)})
-    methods = sorted(
-        {p.method.value for p in text.pages} | ({"einvoice_xml"} if text.einvoice_xml else set())
-    )
+    methods = _text_methods(text)
     invoice = stages.run(
         "extraction",
         lambda: extract_invoice(text, settings, use_einvoice=settings.read_einvoice_xml),
         fatal=True,
     )
     if invoice is None:
-        result = _failed(document, stages)
-        return result.model_copy(
-            update={"reasons": route(result, settings), "text_methods": methods}
-        )
+        return _failed(document, stages, settings, methods)
     checks = stages.run("validation", validate, invoice, settings) or []
-    vendor_match = None
-    if ctx.vendor_resolver is not None:
-        vendor_match = stages.run("matching", ctx.vendor_resolver.resolve, invoice)
-    classification = None
-    if ctx.cascade is not None:
-        classification = stages.run(
-            "classification", _classify, invoice, vendor_match, text.full_text, ctx
-        )
-    if classification is not None and invoice.document_type is None:
-        # matching treats credit notes, statements and reminders differently (no PO billing,
-        # no duplicate of an invoice), so it must see the classified type
-        invoice = invoice.model_copy(update={"document_type": _type_field(classification)})
+    invoice, vendor_match, classification = _match_and_classify(invoice, text, ctx, stages)
     result = DocumentResult(
         document=document,
         invoice=invoice,
@@ -166,6 +161,24 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
     if stages.errors and not reasons:
         reasons = [ReasonCode.PROCESSING_ERROR]
     return result.model_copy(update={"reasons": reasons})
+
+
+def _match_and_classify(
+    invoice: Invoice, text: DocumentText, ctx: RunContext, stages: _Stages
+) -> tuple[Invoice, VendorMatch | None, Any]:
+    vendor_match = None
+    if ctx.vendor_resolver is not None:
+        vendor_match = stages.run("matching", ctx.vendor_resolver.resolve, invoice)
+    classification = None
+    if ctx.cascade is not None:
+        classification = stages.run(
+            "classification", _classify, invoice, vendor_match, text.full_text, ctx
+        )
+    if classification is not None and invoice.document_type is None:
+        # matching treats credit notes, statements and reminders differently (no PO billing,
+        # no duplicate of an invoice), so it must see the classified type
+        invoice = invoice.model_copy(update={"document_type": _type_field(classification)})
+    return invoice, vendor_match, classification
 
 
 def _type_field(classification: Any) -> FieldValue[DocumentType]:
@@ -196,5 +209,6 @@ def _classify(
 
 def failed_intake(document: Document, error: StageError, settings: Settings) -> DocumentResult:
     """The result of a document that failed before any stage could run."""
-    result = DocumentResult(document=document, status=Status.FAILED, errors=[error])
-    return result.model_copy(update={"reasons": route(result, settings)})
+    stages = _Stages()
+    stages.errors.append(error)
+    return _failed(document, stages, settings)
