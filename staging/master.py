@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from invoices.errors import MasterDataError
+from invoices.master_format import MASTER_COLUMNS
 from staging.db import Conn
 from staging.store import audit
 
@@ -45,107 +46,66 @@ def _list(v: str) -> list[str]:
     return [p.strip() for p in v.split("|") if p.strip()]
 
 
+# How each column is parsed; which columns a file has comes from MASTER_COLUMNS.
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "aliases": _list,
+    "country": _compact,
+    "vat_id": _compact,
+    "iban": _compact,
+    "bic": _compact,
+    "currency": _compact,
+    "payment_terms_days": _int,
+    "line_no": _int,
+    "quantity": _decimal,
+    "unit_price": _decimal,
+    "tax_rate": _decimal,
+    "amount": _decimal,
+    "order_date": _date,
+    "received_date": _date,
+    "invoice_date": _date,
+}
+
+
 @dataclass(frozen=True)
 class Table:
-    """How one CSV file maps onto one table: columns with their parsers, and the key."""
+    """How one CSV file maps onto one table: its key and required columns."""
 
     file: str
     table: str
-    columns: dict[str, Callable[[str], Any]]
     key: tuple[str, ...]
     required: tuple[str, ...]
 
+    @property
+    def columns(self) -> dict[str, Callable[[str], Any]]:
+        """The file's columns, in order, with their parsers."""
+        return {c: _PARSERS.get(c, _text) for c in MASTER_COLUMNS[self.file]}
+
 
 TABLES: tuple[Table, ...] = (
-    Table(
-        "vendors.csv",
-        "vendors",
-        {
-            "vendor_id": _text,
-            "name": _text,
-            "aliases": _list,
-            "address": _text,
-            "country": _compact,
-            "vat_id": _compact,
-            "iban": _compact,
-            "bic": _compact,
-            "email": _text,
-            "currency": _compact,
-            "locale": _text,
-            "payment_terms_days": _int,
-        },
-        ("vendor_id",),
-        ("vendor_id", "name"),
-    ),
-    Table(
-        "gl_accounts.csv",
-        "gl_accounts",
-        {"gl_account": _text, "name": _text, "category": _text},
-        ("gl_account",),
-        ("gl_account", "name"),
-    ),
-    Table(
-        "cost_centres.csv",
-        "cost_centres",
-        {"cost_centre": _text, "name": _text},
-        ("cost_centre",),
-        ("cost_centre", "name"),
-    ),
+    Table("vendors.csv", "vendors", ("vendor_id",), ("vendor_id", "name")),
+    Table("gl_accounts.csv", "gl_accounts", ("gl_account",), ("gl_account", "name")),
+    Table("cost_centres.csv", "cost_centres", ("cost_centre",), ("cost_centre", "name")),
     Table(
         "purchase_orders.csv",
         "purchase_orders",
-        {
-            "po_number": _text,
-            "vendor_id": _text,
-            "currency": _compact,
-            "order_date": _date,
-            "status": _text,
-        },
         ("po_number",),
         ("po_number", "vendor_id", "currency"),
     ),
     Table(
         "po_lines.csv",
         "purchase_order_lines",
-        {
-            "po_number": _text,
-            "line_no": _int,
-            "sku": _text,
-            "description": _text,
-            "quantity": _decimal,
-            "unit": _text,
-            "unit_price": _decimal,
-            "tax_rate": _decimal,
-        },
         ("po_number", "line_no"),
         ("po_number", "line_no", "description", "quantity", "unit_price"),
     ),
     Table(
         "goods_receipts.csv",
         "goods_receipts",
-        {
-            "receipt_id": _text,
-            "po_number": _text,
-            "line_no": _int,
-            "quantity": _decimal,
-            "received_date": _date,
-        },
         ("receipt_id", "po_number", "line_no"),
         ("receipt_id", "po_number", "line_no", "quantity"),
     ),
     Table(
         "coded_history.csv",
         "coded_history",
-        {
-            "invoice_id": _text,
-            "line_no": _int,
-            "vendor_id": _text,
-            "invoice_date": _date,
-            "description": _text,
-            "amount": _decimal,
-            "gl_account": _text,
-            "cost_centre": _text,
-        },
         ("invoice_id", "line_no"),
         ("invoice_id", "line_no", "description"),
     ),

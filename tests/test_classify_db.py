@@ -14,6 +14,7 @@ from classifiers import ClassificationContext, classify, open_cascade
 from classifiers.embedding import HashingEmbedder
 from classifiers.learning import retrain
 from classifiers.llm import ChatResult
+from invoices.master_format import MASTER_COLUMNS
 from invoices.records import FieldValue, Invoice, LineItem, Method, Provenance
 from staging import classification as sql
 from staging.master import load_master_dir
@@ -62,16 +63,7 @@ def _master(folder: Path) -> Path:
             rows.append([f"H{n:03d}", no, vendor, when.isoformat(), desc, "10.00", gl, cc])
     _write(
         folder / "coded_history.csv",
-        [
-            "invoice_id",
-            "line_no",
-            "vendor_id",
-            "invoice_date",
-            "description",
-            "amount",
-            "gl_account",
-            "cost_centre",
-        ],
+        list(MASTER_COLUMNS["coded_history.csv"]),
         rows,
     )
     return folder

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from invoices.master_format import MASTER_COLUMNS
 from invoices.synthetic import identity
 from invoices.synthetic.catalog import CATEGORIES, CATEGORY_BY_NAME, COST_CENTRES, GL_ACCOUNTS, Item
 from invoices.synthetic.layouts import LAYOUT_NAMES
@@ -210,20 +211,7 @@ def _write(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, objec
             writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
 
 
-VENDOR_COLUMNS = (
-    "vendor_id",
-    "name",
-    "aliases",
-    "address",
-    "country",
-    "vat_id",
-    "iban",
-    "bic",
-    "email",
-    "currency",
-    "locale",
-    "payment_terms_days",
-)
+VENDOR_COLUMNS = MASTER_COLUMNS["vendors.csv"]
 
 
 def _vendor_row(v: Vendor) -> dict[str, object]:
@@ -255,7 +243,7 @@ def write_master(
     _write(folder / "vendors.csv", VENDOR_COLUMNS, (_vendor_row(v) for v in vendors))
     _write(
         folder / "purchase_orders.csv",
-        ("po_number", "vendor_id", "currency", "order_date", "status"),
+        MASTER_COLUMNS["purchase_orders.csv"],
         (
             {
                 "po_number": o.po_number,
@@ -267,16 +255,7 @@ def write_master(
             for o in orders
         ),
     )
-    po_columns = (
-        "po_number",
-        "line_no",
-        "sku",
-        "description",
-        "quantity",
-        "unit",
-        "unit_price",
-        "tax_rate",
-    )
+    po_columns = MASTER_COLUMNS["po_lines.csv"]
     _write(
         folder / "po_lines.csv",
         po_columns,
@@ -288,7 +267,7 @@ def write_master(
     )
     _write(
         folder / "goods_receipts.csv",
-        ("receipt_id", "po_number", "line_no", "quantity", "received_date"),
+        MASTER_COLUMNS["goods_receipts.csv"],
         (
             {
                 "receipt_id": r.receipt_id,
@@ -302,25 +281,16 @@ def write_master(
     )
     _write(
         folder / "gl_accounts.csv",
-        ("gl_account", "name", "category"),
+        MASTER_COLUMNS["gl_accounts.csv"],
         ({"gl_account": g, "name": n, "category": c} for g, n, c in GL_ACCOUNTS),
     )
     _write(
         folder / "cost_centres.csv",
-        ("cost_centre", "name"),
+        MASTER_COLUMNS["cost_centres.csv"],
         ({"cost_centre": c, "name": n} for c, n in COST_CENTRES),
     )
     _write(
         folder / "coded_history.csv",
-        (
-            "invoice_id",
-            "line_no",
-            "vendor_id",
-            "invoice_date",
-            "description",
-            "amount",
-            "gl_account",
-            "cost_centre",
-        ),
+        MASTER_COLUMNS["coded_history.csv"],
         history,
     )
