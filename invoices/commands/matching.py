@@ -113,7 +113,11 @@ def _print_bench(args, items, outcomes, timings, total, warmup, n_pos) -> None: 
 
 def extract_one(job: tuple[str, str, str]) -> str:
     """Read, extract and type one document (runs in a worker); returns the Invoice as JSON,
-    or an empty Invoice when the document fails (the failure is the extraction's to score)."""
+    or an empty Invoice when the document fails (the failure is the extraction's to score).
+
+    The text (the costly part: OCR) is cached per doc_id in the cache folder; extraction runs
+    every time, so a change to the extractors is measured without reading the pages again.
+    """
     import os
 
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -121,15 +125,17 @@ def extract_one(job: tuple[str, str, str]) -> str:
     from extractors.extract import extract_invoice
     from extractors.intake import describe
     from extractors.text import read_document
-    from invoices.records import FieldValue, Invoice, Method, Provenance
+    from invoices.records import DocumentText, FieldValue, Invoice, Method, Provenance
 
     doc_id, path, cache = job
-    target = Path(cache) / f"{doc_id}.json"
-    if target.exists():
-        return target.read_text()
+    target = Path(cache) / f"{doc_id}.text.json"
     settings = load_settings(ocr_workers=1)
     try:
-        text = read_document(describe(Path(path), settings), settings)
+        if target.exists():
+            text = DocumentText.model_validate_json(target.read_text())
+        else:
+            text = read_document(describe(Path(path), settings), settings)
+            target.write_text(text.model_dump_json())
         invoice = extract_invoice(text, settings)
         kind = classify_document_type(invoice, text.full_text)
         prov = Provenance(method=Method.RULE, extractor="doctype", version=kind.model_version)
@@ -143,9 +149,7 @@ def extract_one(job: tuple[str, str, str]) -> str:
     except Exception as exc:  # a bad document is scored as found nothing
         log.warning("%s: %s", doc_id, exc)
         invoice = Invoice()
-    payload = invoice.model_dump_json()
-    target.write_text(payload)
-    return payload
+    return invoice.model_dump_json()
 
 
 def load_corpus(
@@ -158,7 +162,7 @@ def load_corpus(
     """(label, Invoice, Document) per document of a generated corpus, in manifest (date) order.
 
     `source` "extract" reads and extracts every document (cached per doc_id in `cache`,
-    default DIR/.matching-extracted); "labels" takes the printed values from the labels.
+    default DIR/.matching-text); "labels" takes the printed values from the labels.
     """
     import hashlib
     import json
@@ -174,7 +178,7 @@ def load_corpus(
     if source == "labels":
         invoices = [invoice_from_label(label) for label in labels]
     else:
-        cache = cache or folder / ".matching-extracted"
+        cache = cache or folder / ".matching-text"
         cache.mkdir(parents=True, exist_ok=True)
         jobs = [(r["doc_id"], str(p), str(cache)) for r, p in zip(rows, paths, strict=True)]
         with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
