@@ -21,6 +21,7 @@ from stdnum.eu import vat as std_vat
 from extractors.amounts import currency_in, detect_decimal_separator
 from extractors.dates import day_first_for, find_dates
 from extractors.fields_layout import Line
+from extractors.fields_parties import buyer_block
 from extractors.fields_search import Candidate, best, candidates, label_hits, text_box
 from invoices.records import DocumentType
 
@@ -86,9 +87,17 @@ def parse_identifier(text: str) -> tuple[str, int, int] | None:
 _OCR_ZERO = re.compile(r"(?<=[\d./-])[@Oo](?=[\d./-])")
 
 
+# OCR specks glued to the front of a value ("|.04/18/2025", "‘04/18/2025"): blanked, same length
+_SPECKS = re.compile(r"(?<![\w.,])[|.,'‘’\"“\[(]+(?=\d)")
+
+
+def _blank_specks(text: str) -> str:
+    return _SPECKS.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def _date_parser(ctx: DocumentContext):
     def parse(text: str) -> tuple[Any, int, int] | None:
-        found = find_dates(_OCR_ZERO.sub("0", text[:60]), ctx.day_first)
+        found = find_dates(_blank_specks(_OCR_ZERO.sub("0", text[:60])), ctx.day_first)
         return (found[0].value, found[0].start, found[0].end) if found else None
 
     return parse
@@ -155,8 +164,69 @@ def vat_candidates(lines: list[Line]) -> list[Candidate]:
 
 
 def iban_candidates(lines: list[Line]) -> list[Candidate]:
-    """IBANs whose checksum holds."""
-    return _checked(lines, "iban", _IBAN, std_iban.is_valid)
+    """IBANs whose checksum holds: anywhere as printed, and after an IBAN label read through
+    the separators and misread digits OCR puts inside the groups (marked as repaired)."""
+    found = _checked(lines, "iban", _IBAN, std_iban.is_valid)
+    seen = {(c.line.index, c.value) for c in found}
+    for cand in candidates(lines, "iban", read_iban, below=1):
+        if (cand.line.index, cand.value) not in seen:
+            cand.extra.update(checksum=1.0, skipped=1.0)
+            found.append(cand)
+    return found
+
+
+# what OCR puts between the groups of an IBAN: spaces, stray punctuation, a hyphen
+_IBAN_GLUE = re.compile(r"[\s.,:;'`_|\-]")
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9OoIl]{2}(?=[\s.,:;'`_|\-]*[A-Za-z0-9])")
+# OCR misreadings of digits, repaired only where the country's format wants a digit
+_AS_DIGIT = str.maketrans("OoDIl|SZB", "001111528")
+
+
+def _iban_length(country: str) -> int | None:
+    """The length of an IBAN of this country (None for a country without IBANs)."""
+    info = std_iban._ibandb.info(country)  # noqa: SLF001 - the registry stdnum validates with
+    structure = info[0][1].get("bban") if info and info[0][1] else None
+    if not structure:
+        return None
+    return 4 + sum(int(n) for n in re.findall(r"(\d+)!?[nac]", structure))
+
+
+def read_iban(text: str) -> tuple[str, int, int] | None:
+    """The IBAN right of a label read through OCR noise: the country's length of characters
+    after the country code, separators skipped, digits misread as letters repaired where the
+    country's format has digits; accepted only when the checksum holds."""
+    start = _IBAN_START.search(text[:20])
+    if start is None:
+        return None
+    length = _iban_length(start.group(0)[:2])
+    if length is None:
+        return None
+    chars: list[str] = []
+    end = start.start()
+    for pos in range(start.start(), len(text)):
+        if len(chars) == length:
+            break
+        if text[pos].isalnum():
+            chars.append(text[pos])
+            end = pos + 1
+        elif not _IBAN_GLUE.match(text[pos]):
+            return None
+    raw = "".join(chars)
+    if len(raw) != length:
+        return None
+    for value in (raw, _digits_where_numeric(raw)):
+        if value and std_iban.is_valid(value) and not text[end : end + 1].isalnum():
+            return value, start.start(), end
+    return None
+
+
+def _digits_where_numeric(iban: str) -> str | None:
+    """The IBAN with letters read back as digits where its country's format has only digits."""
+    info = std_iban._ibandb.info(iban[:2])  # noqa: SLF001
+    structure = info[0][1].get("bban", "") if info and info[0][1] else ""
+    if not re.fullmatch(r"(?:\d+!?n)+", structure):
+        return None
+    return iban[:2] + iban[2:].translate(_AS_DIGIT)
 
 
 def bic_candidates(lines: list[Line]) -> list[Candidate]:
@@ -169,6 +239,30 @@ def bic_candidates(lines: list[Line]) -> list[Candidate]:
         return None
 
     return candidates(lines, "bic", parse, below=1)
+
+
+# an e-mail address as OCR reads it: spaces around "@", inside the domain ("at laspoint .fr")
+# and a colon for its last dot; the local part may be lost ("@ acme.de")
+_EMAIL = re.compile(
+    r"(?<![\w.+-])([\w.+-]*)\s?@\s?([a-z0-9-]+(?:\.[a-z0-9-]+)*(?:\s[a-z0-9-]+){0,2})"
+    r"\s?[.:]\s?([a-z]{2,4})(?![\w.])"
+)
+
+
+def email_candidate(lines: list[Line], buyer: set[int]) -> Candidate | None:
+    """The vendor's e-mail address: the first one printed outside the buyer's block (the
+    letterhead or the footer), read through the spaces and specks OCR puts into it."""
+    for line in lines:
+        if line.index in buyer:
+            continue
+        match = _EMAIL.search(line.text)
+        if match is None:
+            continue
+        local, domain, tld = match.groups()
+        value = f"{local}@{domain.replace(' ', '')}.{tld}".lower()
+        extra = {"skipped": 1.0} if value != match.group(0).lower() or not local else {}
+        return Candidate("vendor_email", value, match.group(0), line, line.bbox, 0.7, 1.0, extra)
+    return None
 
 
 def currency_candidate(lines: list[Line]) -> Candidate | None:
@@ -254,6 +348,7 @@ def simple_fields(lines: list[Line], ctx: DocumentContext) -> dict[str, Candidat
     picked["po_number"] = best(po)
     picked["vendor_vat_id"] = best(_in_seller_block(lines, vat_candidates(lines)))
     picked["iban"] = best(iban_candidates(lines))
+    picked["vendor_email"] = email_candidate(lines, buyer_block(lines))
     picked["bic"] = best(bic_candidates(lines))
     picked["currency"] = currency_candidate(lines)
     picked["document_type"] = document_type_candidate(lines)

@@ -13,6 +13,7 @@ import re
 from extractors.fields_labels import ANY_LABEL, COMPILED, LEGAL_FORMS
 from extractors.fields_layout import Line, Segment
 from extractors.fields_search import Candidate
+from invoices.records import Method
 
 _CUT = re.compile(r"\s*(?:[●•·|]|\s-\s|,\s*\d).*$")
 _NOT_NAME = re.compile(
@@ -30,10 +31,35 @@ _CONTACT = re.compile(
 )
 
 
+# an e-mail or web address printed under the letterhead ("invoices @ acme.de") is no name
+_WEB = re.compile(r"@|\bwww\.|https?:|\w\.(?:com|de|fr|be|at|ch|nl|net|org|eu|lu|uk|it|es|my)\b")
+
+
 def _name_like(text: str) -> bool:
     letters = sum(ch.isalpha() for ch in text)
     digits = sum(ch.isdigit() for ch in text)
-    return letters >= 3 and digits <= letters / 3 and len(text) <= 80 and not _NOT_NAME.match(text)
+    return (
+        letters >= 3
+        and digits <= letters / 3
+        and len(text) <= 80
+        and not _NOT_NAME.match(text)
+        and not _WEB.search(text)
+    )
+
+
+def _noise(text: str) -> bool:
+    """A segment OCR made of a stamp, a rule or a speck ("=", "|", "oe"): no word in it."""
+    return sum(ch.isalnum() for ch in text) < 3
+
+
+def _lead(line: Line) -> tuple[str, int]:
+    """The first segment of a line that is not OCR noise, and its offset in the line's text."""
+    offset = 0
+    for seg in line.segments:
+        if not _noise(seg.text):
+            return seg.text, offset
+        offset += len(seg.text) + 1
+    return (line.segments[0].text, 0) if line.segments else (line.text, 0)
 
 
 # OCR misreadings of the Malaysian legal form ("SON BHD", "5DN. BHD") read back as printed
@@ -56,16 +82,37 @@ def _clean(text: str) -> str:
     return _CUT.sub("", text).strip(" :,")
 
 
+# OCR specks before a name: tokens without letters ("0.0.", "__") and short lower-case
+# fragments ("a", "re ou") in front of a capitalised word; name particles ("de", "van") stay
+_PARTICLES = "de|da|di|du|del|der|den|des|la|le|van|von|zu|het|el|al|y"
+_NOISE_TOKEN = r"(?:(?![&+]\s)[\W\d_]*[\W_][\W\d_]*|(?!(?:" + _PARTICLES + r")\s)[a-zäöüéè]{1,3})"
+_LEAD_NOISE = re.compile(rf"^(?:{_NOISE_TOKEN}\s+)+(?=[A-ZÄÖÜÀ-Ý])")
+# a detached speck after a name ("GmbH .", "Inc. —") or attached junk ("Gartenweg -")
+_TRAILING_NOISE = re.compile(r"(?:\s+[\W_]+|[-_:;|'\"~—=]+)$")
+_TRAILING_TITLE = re.compile(
+    r"\s+(?:RECHNUNG|INVOICE|FACTURE|FACTUUR|GUTSCHRIFT|AVOIR|CREDIT NOTE|RECEIPT)\W*$"
+)
+
+
+def _party_text(text: str, line: Line) -> str:
+    """A name as printed, cleaned; on OCR lines also without the specks OCR put around it."""
+    value = _clean(text)
+    if line.method != Method.OCR:
+        return value
+    value = _TRAILING_TITLE.sub("", _LEAD_NOISE.sub("", value))
+    return _TRAILING_NOISE.sub("", value).strip()
+
+
 def _heading_hits(lines: list[Line], name: str) -> list[tuple[Line, str]]:
     """Lines that are a party heading of `name`, with any value printed after a colon."""
     hits = []
     for line in lines:
-        seg = line.segments[0].text if line.segments else line.text
+        seg, offset = _lead(line)
         for pattern, _ in COMPILED[name]:
             match = pattern.match(seg)
             if match is None:
                 continue
-            rest = line.text[match.end() :].strip()
+            rest = line.text[offset + match.end() :].strip()
             if len(line.segments) > 1 and not seg[match.end() :].strip(" :"):
                 rest = ""  # the heading fills its own column; other columns are other fields
             elif rest and rest[0].isalnum() and not match.group(0).rstrip().endswith(":"):
@@ -83,7 +130,7 @@ def _value_after_heading(lines: list[Line], line: Line, rest: str) -> tuple[str,
             break
         if re.match(r"^name\s*:", nxt.text, re.I):
             return _with_continuation(lines, nxt, _clean(nxt.text)), nxt
-        text = nxt.segments[0].text if nxt.segments else nxt.text
+        text = _lead(nxt)[0]
         if ":" in text or _heading_hits([nxt], "buyer_name") or _heading_hits([nxt], "vendor_name"):
             continue
         if re.fullmatch(
@@ -102,7 +149,7 @@ def _with_continuation(lines: list[Line], line: Line, name: str) -> str:
     if LEGAL_FORMS.search(name) or line.index + 1 >= len(lines):
         return name
     nxt = lines[line.index + 1]
-    text = nxt.segments[0].text if nxt.segments else nxt.text
+    text = _lead(nxt)[0]
     if re.match(r"^name\s*:", nxt.text, re.I):
         text = _clean(nxt.text)
     if (
@@ -125,7 +172,7 @@ def party_from_heading(lines: list[Line], name: str) -> Candidate | None:
     return None
 
 
-def _buyer_block(lines: list[Line]) -> set[int]:
+def buyer_block(lines: list[Line]) -> set[int]:
     """Indexes of lines in the buyer's address block."""
     block: set[int] = set()
     for line, _ in _heading_hits(lines, "buyer_name"):
@@ -156,14 +203,14 @@ def _legal_form_candidates(lines: list[Line], buyer: set[int]) -> list[Candidate
     counts: dict[str, int] = {}
     for line in lines:
         for seg in _name_pieces(line):
-            if _has_legal_form(seg.text) and _name_like(_clean(seg.text)):
-                key = _clean(seg.text).casefold()
+            if _has_legal_form(seg.text) and _name_like(_party_text(seg.text, line)):
+                key = _party_text(seg.text, line).casefold()
                 counts[key] = counts.get(key, 0) + 1
     for line in lines:
         if line.index in buyer:
             continue
         for seg in _name_pieces(line):
-            value = _clean(seg.text)
+            value = _party_text(seg.text, line)
             if not _has_legal_form(value) or not _name_like(value) or ANY_LABEL.search(value):
                 continue
             first_page = line.page == lines[0].page
@@ -186,19 +233,87 @@ def _address_below(lines: list[Line], line: Line) -> float:
     return 1.0 if _ADDRESS_LINE.search(nxt.text) or _STREET.match(nxt.text) else 0.0
 
 
+_CONNECTOR = re.compile(r"^(?:&|\+|and|und|et|en)$", re.I)
+
+
+def _words(name: str) -> list[str]:
+    return name.casefold().split()
+
+
+def _fragment(words: list[str]) -> bool:
+    """Whether OCR lost a word of a name: it starts with a connector ("& Krüger GmbH"), a
+    connector has no name after it ("Durand and EURL"), or the form is cut ("... Gmb")."""
+    if not words:
+        return False
+    if _CONNECTOR.match(words[0]):
+        return True
+    for word, nxt in zip(words, [*words[1:], ""], strict=True):
+        if _CONNECTOR.match(word) and (not nxt or LEGAL_FORMS.fullmatch(nxt)):
+            return True
+    return (
+        not LEGAL_FORMS.fullmatch(words[-1])
+        and len(words[-1]) >= 3
+        and any(form.startswith(words[-1]) for form in ("gmbh", "ltd.", "inc.", "corp.", "bhd."))
+    )
+
+
+def _covers(whole: list[str], part: list[str]) -> bool:
+    """Whether the words of `part` are in `whole`, in order, ending with its last word (the
+    last one may be cut short)."""
+    if len(whole) <= len(part) or len(whole) > len(part) + 2:
+        return False
+    if not (whole[-1] == part[-1] or (len(part[-1]) >= 3 and whole[-1].startswith(part[-1]))):
+        return False
+    pos = 0
+    for word in part[:-1]:
+        while pos < len(whole) - 1 and whole[pos] != word:
+            pos += 1
+        if pos >= len(whole) - 1:
+            return False
+        pos += 1
+    return True
+
+
+def _whole_name(chosen: Candidate, lines: list[Line], buyer: set[int]) -> Candidate:
+    """Where OCR lost a word of the chosen name and the document prints it whole elsewhere
+    (the sender line, the footer), the whole name, with the evidence of the fragment."""
+    part = _words(chosen.value) if isinstance(chosen.value, str) else []
+    if chosen.line.method != Method.OCR or not _fragment(part):
+        return chosen
+    for line in lines:
+        if line.index in buyer:
+            continue
+        for seg in _name_pieces(line):
+            text = _party_text(seg.text, line)
+            if _name_like(text) and not ANY_LABEL.search(text) and _covers(_words(text), part):
+                extra = {**chosen.extra, "skipped": 1.0}
+                return Candidate(
+                    "vendor_name",
+                    text,
+                    seg.text,
+                    line,
+                    seg.bbox,
+                    chosen.label_weight,
+                    chosen.position,
+                    extra,
+                )
+    return chosen
+
+
 def vendor_candidate(lines: list[Line]) -> Candidate | None:
     """The vendor's name: seller heading, else a legal-form company, else the letterhead."""
     headed = party_from_heading(lines, "vendor_name")
     if headed is not None:
         headed.field = "vendor_name"
         return headed
-    found = _legal_form_candidates(lines, _buyer_block(lines))
-    letterhead = _letterhead(lines)
+    buyer = buyer_block(lines)
+    found = _legal_form_candidates(lines, buyer)
+    letterhead = _letterhead(lines, buyer)
     if letterhead is not None and letterhead.extra.get("address"):
         found.append(letterhead)
     if found:
-        return max(found, key=lambda c: (c.score, -c.line.index))
-    return letterhead
+        return _whole_name(max(found, key=lambda c: (c.score, -c.line.index)), lines, buyer)
+    return _whole_name(letterhead, lines, buyer) if letterhead is not None else None
 
 
 _ADDRESS_LINE = re.compile(
@@ -236,18 +351,21 @@ def is_country(text: str) -> bool:
 
 
 def _letterhead_text(line: Line) -> str:
-    """The first segment of a line that is not a document title."""
+    """The first segment of a line that is not a document title (nor OCR noise)."""
     for seg in line.segments or []:
-        if not _TITLE.fullmatch(seg.text.strip(" :")):
-            return _clean(seg.text)
-    return _clean(line.text) if not line.segments else ""
+        if not _TITLE.fullmatch(seg.text.strip(" :")) and not _noise(seg.text):
+            return _party_text(seg.text, line)
+    return _party_text(line.text, line) if not line.segments else ""
 
 
-def _letterhead(lines: list[Line]) -> Candidate | None:
-    """The name printed on top of the first page: a clean line right above an address line."""
+def _letterhead(lines: list[Line], buyer: set[int] | None = None) -> Candidate | None:
+    """The name printed on top of the first page: a clean line right above an address line
+    (never a line of the buyer's block)."""
     first_page = [ln for ln in lines[:10] if ln.page == lines[0].page] if lines else []
     best: Candidate | None = None
     for i, line in enumerate(first_page):
+        if buyer and line.index in buyer:
+            continue
         text = _letterhead_text(line)
         words = [w for w in re.findall(r"[^\W\d_][\w'&.-]{2,}", text)]
         below = first_page[i + 1 : i + 3]
@@ -292,7 +410,7 @@ def _address_parts(lines: list[Line], start: Line, name: str = "") -> list[str]:
     for nxt in lines[start.index + 1 : start.index + 7]:
         if nxt.page != start.page or len(parts) >= 3:
             break
-        text = (nxt.segments[0].text if nxt.segments else nxt.text).strip()
+        text = _lead(nxt)[0].strip()
         if _REG_NO.fullmatch(text) or re.fullmatch(r"[\d\s:./-]+|.*\d{1,2}:\d{2}.*", text):
             continue  # a registration number or a date/time line between name and address
         if _CONTACT.search(text) or _PAGE_MARK.match(text):

@@ -1,0 +1,179 @@
+"""Header fields on OCR text of scans: specks, stamps and separators inside the values."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from extractors.extract import extract_invoice
+from extractors.fields import read_iban
+from invoices.records import DocumentText, Invoice, Method, PageText, Word
+from invoices.settings import Settings
+
+
+def _ocr(rows: list[list[tuple[float, str]]]) -> Invoice:
+    """The invoice read from one OCR page built from rows of (x, text) cells."""
+    words = []
+    for i, row in enumerate(rows):
+        top = 40.0 + 14.0 * i
+        for x, cell in row:
+            for token in cell.split():
+                box = (x, top, x + 6.0 * len(token), top + 10.0)
+                words.append(Word(text=token, bbox=box, confidence=0.9))
+                x += 6.0 * len(token) + 4.0
+    text = "\n".join("   ".join(cell for _, cell in row) for row in rows)
+    page = PageText(number=1, method=Method.OCR, text=text, words=words, width=595, height=842)
+    return extract_invoice(DocumentText(pages=[page]), Settings(), use_einvoice=False)
+
+
+@pytest.mark.parametrize(
+    ("printed", "iban"),
+    [
+        ("AT49 1200 0190 0057: 8317  BIC: BKAUATWW", "AT491200019000578317"),
+        ("DE67 5001 0517. 9983 9975 29 BIC: INGDDEFFXXX", "DE67500105179983997529"),
+        ("BE75 3103 2147 3951 BIC: BBRUBEBBXXX", "BE75310321473951"),
+        ("DE48-1007 0000 1718 9860 39", "DE48100700001718986039"),
+        ("DE89 3704 0044 0532 0130 0O", "DE89370400440532013000"),  # O read for 0
+    ],
+)
+def test_iban_read_through_ocr_separators(printed: str, iban: str) -> None:
+    assert read_iban(printed) is not None
+    assert read_iban(printed)[0] == iban  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "DE89 3704 0044 0532 0130 01",  # checksum fails
+        "DE89 3704 0044 0532 0130 001",  # a digit too many: not a prefix of something longer
+        "DE89 3704 0044 0532 01",  # too short
+        "XX12 3456 7890",  # no such country
+    ],
+)
+def test_iban_never_invalid(printed: str) -> None:
+    assert read_iban(printed) is None
+
+
+def _letter(iban_line: str) -> Invoice:
+    return _ocr(
+        [
+            [(40, "Muster Elektro GmbH")],
+            [(40, "Hauptstraße 5, 10115 Berlin")],
+            [(40, "Rechnungsnummer: RE-2024-0815")],
+            [(40, iban_line)],
+        ]
+    )
+
+
+def test_repaired_iban_is_found_and_not_surer_than_a_clean_one() -> None:
+    clean = _letter("IBAN: AT49 1200 0190 0057 8317 BIC: BKAUATWW").iban
+    noisy = _letter("IBAN: AT49 1200 0190 0057: 8317 BIC: BKAUATWW").iban
+    assert clean is not None and noisy is not None
+    assert noisy.value == clean.value == "AT491200019000578317"
+    assert noisy.confidence <= clean.confidence
+
+
+def test_buyer_heading_behind_a_speck_is_still_the_buyer() -> None:
+    invoice = _ocr(
+        [
+            [(40, "_"), (80, "Lumenmark Handel KG")],
+            [(40, "Parkstraße 11")],
+            [(40, "28195 Bremen")],
+            [(40, "."), (80, "Rechnung an"), (300, "Rechnungsnummer:"), (420, "11421")],
+            [(80, "Helios Industrietechnik GmbH")],
+            [(80, "Werkstraße 1")],
+        ]
+    )
+    assert invoice.vendor_name is not None
+    assert invoice.vendor_name.value == "Lumenmark Handel KG"
+
+
+def test_letterhead_skips_specks_e_mail_and_buyer_block() -> None:
+    invoice = _ocr(
+        [
+            [(40, "INVOICE"), (200, "="), (260, "0.0. Morgan & Green")],
+            [(260, "960 High Street, Suite 600")],
+            [(260, "Springfield, IL 62701")],
+            [(40, "invoices@morgangreen.com")],
+            [(40, "Bill to")],
+            [(40, "Helios Industrial Inc.")],
+            [(40, "800 Market Street")],
+        ]
+    )
+    assert invoice.vendor_name is not None and invoice.vendor_name.value == "Morgan & Green"
+    assert invoice.vendor_email is not None
+    assert invoice.vendor_email.value == "invoices@morgangreen.com"
+
+
+def test_leading_specks_and_title_are_not_part_of_the_name() -> None:
+    invoice = _ocr(
+        [
+            [(40, "a Lumenmark Bürobedarf GmbH & Co. KG RECHNUNG")],
+            [(40, "Parkstraße 11, 28195 Bremen")],
+        ]
+    )
+    assert invoice.vendor_name is not None
+    assert invoice.vendor_name.value == "Lumenmark Bürobedarf GmbH & Co. KG"
+
+
+def test_name_with_a_lost_word_is_taken_whole_from_the_footer() -> None:
+    invoice = _ocr(
+        [
+            [(40, "& Neumann SA")],
+            [(40, "Rue Neuve 4, 1000 Bruxelles")],
+            [(40, "Facture n°: F-2025-0001")],
+            [(40, "Merci pour votre confiance.")],
+            [(40, "Hoffmann & Neumann SA"), (300, "TVA BE0718693388")],
+        ]
+    )
+    assert invoice.vendor_name is not None
+    assert invoice.vendor_name.value == "Hoffmann & Neumann SA"
+
+
+def test_name_particle_is_kept_on_scans() -> None:
+    invoice = _ocr([[(40, "de Vries Techniek BV")], [(40, "Kerkstraat 5, 1017 Amsterdam")]])
+    assert invoice.vendor_name is not None
+    assert invoice.vendor_name.value == "de Vries Techniek BV"
+
+
+@pytest.mark.parametrize(
+    ("printed", "email"),
+    [
+        ("invoices @ bergerkrueger.de", "invoices@bergerkrueger.de"),
+        ("invoices@martinservicestech. fr", "invoices@martinservicestech.fr"),
+        ("invoices @lefevrerobert:fr", "invoices@lefevrerobert.fr"),
+    ],
+)
+def test_vendor_e_mail_read_through_ocr_spaces(printed: str, email: str) -> None:
+    invoice = _ocr([[(40, "Berger & Krüger GmbH")], [(40, printed)]])
+    assert invoice.vendor_email is not None and invoice.vendor_email.value == email
+
+
+def test_buyer_e_mail_is_not_the_vendors() -> None:
+    invoice = _ocr(
+        [
+            [(40, "Berger & Krüger GmbH")],
+            [(40, "Rechnungsempfänger")],
+            [(40, "Helios GmbH")],
+            [(40, "einkauf@helios.de")],
+        ]
+    )
+    assert invoice.vendor_email is None
+
+
+def test_date_below_its_label_behind_a_speck() -> None:
+    invoice = _ocr(
+        [
+            [(40, "Morgan & Green Inc.")],
+            [(40, "Invoice Date :"), (200, "Due Date")],
+            [(40, "|.04/18/2025"), (200, "05/02/2025")],
+        ]
+    )
+    assert invoice.invoice_date is not None and invoice.invoice_date.value == date(2025, 4, 18)
+
+
+def test_french_number_label_printed_without_spaces() -> None:
+    invoice = _ocr([[(40, "Lefèvre & Robert SAS")], [(40, "Numérodefacture: F-2025-63166")]])
+    assert invoice.invoice_number is not None
+    assert invoice.invoice_number.value == "F-2025-63166"
