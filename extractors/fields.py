@@ -17,6 +17,7 @@ from stdnum import bic as std_bic
 from stdnum import iban as std_iban
 from stdnum.ch import vat as std_ch_vat
 from stdnum.eu import vat as std_vat
+from stdnum.gb import vat as std_gb_vat
 
 from extractors.amounts import currency_in, detect_decimal_separator
 from extractors.dates import day_first_for, find_dates
@@ -30,7 +31,7 @@ _ID_STOP = re.compile(r"^(?:nr|no|nummer|number|num|n°|datum|date|vom|du|of|pag
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
 _VAT = re.compile(r"\b(?:[A-Z]{2}|EL)[ ]?[0-9A-Z][0-9A-Z .]{6,16}[0-9A-Z]\b")
 # Swiss UID with its VAT suffix ("CHE-123.456.789 MWST"), compacted as the register prints it
-_CH_VAT = re.compile(r"\bCHE[-\s]?\d{3}[.\s]?\d{3}[.\s]?\d{3}(?:\s?(?:MWST|TVA|IVA))?\b")
+_CH_VAT = re.compile(r"\bCHE[-\s]?\d{3}[.\s]{0,2}\d{3}[.\s]{0,2}\d{3}(?:\s?(?:MWST|TVA|IVA))?\b")
 _BIC = re.compile(r"\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b")
 
 
@@ -142,9 +143,28 @@ def _vat_format(compact: str) -> bool:
     )
 
 
+def vat_valid(compact: str) -> bool:
+    """Whether a compact VAT id's checksum holds (EU member states and the United Kingdom)."""
+    if compact.startswith("GB"):
+        return std_gb_vat.is_valid(compact)
+    return std_vat.is_valid(compact)
+
+
+def _repaired_vat(compact: str) -> str | None:
+    """A labelled VAT id that fails its checksum as read, made valid by reading "O" as zero
+    or by dropping letters OCR glued to its end ("GB349945893RER"); None when neither does."""
+    if vat_valid(compact):
+        return None
+    digits = compact[:2] + compact[2:].replace("O", "0").replace("o", "0")
+    for value in (digits, re.sub(r"[A-Z]+$", "", compact), re.sub(r"[A-Z]+$", "", digits)):
+        if value != compact and len(value) >= 8 and vat_valid(value):
+            return value
+    return None
+
+
 def vat_candidates(lines: list[Line]) -> list[Candidate]:
     """Seller VAT ids: checksum-valid, or well-formed after a VAT label (not the buyer's)."""
-    found = _checked(lines, "vendor_vat_id", _VAT, std_vat.is_valid)
+    found = _checked(lines, "vendor_vat_id", _VAT, vat_valid)
     for swiss in _checked(lines, "vendor_vat_id", _CH_VAT, std_ch_vat.is_valid):
         swiss.value = std_ch_vat.compact(swiss.value)
         found.append(swiss)
@@ -153,13 +173,17 @@ def vat_candidates(lines: list[Line]) -> list[Candidate]:
     def parse(text: str) -> tuple[Any, int, int] | None:
         match = _VAT.search(text[:40])
         if match and _vat_format(re.sub(r"[ .]", "", match.group(0))):
-            return re.sub(r"[ .]", "", match.group(0)), match.start(), match.end()
+            compact = re.sub(r"[ .]", "", match.group(0))
+            return _repaired_vat(compact) or compact, match.start(), match.end()
         return None
 
     for cand in candidates(lines, "vendor_vat_id", parse, below=1):
-        if (cand.line.index, cand.value) not in seen:
-            cand.label_weight *= 0.8
-            found.append(cand)
+        if (cand.line.index, cand.value) in seen:
+            continue
+        if cand.value != re.sub(r"[ .]", "", cand.raw):  # valid once OCR noise was read over
+            cand.extra.update(checksum=1.0, skipped=1.0)
+        cand.label_weight *= 0.8
+        found.append(cand)
     return [c for c in found if not _buyer_context(c.line)]
 
 

@@ -44,7 +44,11 @@ def _name_like(text: str) -> bool:
         and len(text) <= 80
         and not _NOT_NAME.match(text)
         and not _WEB.search(text)
+        and not LEGAL_FORMS.fullmatch(text.strip(" .,"))  # "Inc." alone: the name is lost
     )
+
+
+_SPECKS = " |_.,:;'‘’\"“”~—=-"
 
 
 def _noise(text: str) -> bool:
@@ -57,7 +61,8 @@ def _lead(line: Line) -> tuple[str, int]:
     offset = 0
     for seg in line.segments:
         if not _noise(seg.text):
-            return seg.text, offset
+            text = seg.text.lstrip(_SPECKS)  # "| Rechnungsempfänger"
+            return text, offset + len(seg.text) - len(text)
         offset += len(seg.text) + 1
     return (line.segments[0].text, 0) if line.segments else (line.text, 0)
 
@@ -89,6 +94,8 @@ _NOISE_TOKEN = r"(?:(?![&+]\s)[\W\d_]*[\W_][\W\d_]*|(?!(?:" + _PARTICLES + r")\s
 _LEAD_NOISE = re.compile(rf"^(?:{_NOISE_TOKEN}\s+)+(?=[A-ZÄÖÜÀ-Ý])")
 # a detached speck after a name ("GmbH .", "Inc. —") or attached junk ("Gartenweg -")
 _TRAILING_NOISE = re.compile(r"(?:\s+[\W_]+|[-_:;|'\"~—=]+)$")
+# the legal form with its last letter lost at the edge of a stamp or the page ("... GMB")
+_GMBH_CUT = re.compile(r"(?<=\w )(?:GMB|Gmb)$")
 _TRAILING_TITLE = re.compile(
     r"\s+(?:RECHNUNG|INVOICE|FACTURE|FACTUUR|GUTSCHRIFT|AVOIR|CREDIT NOTE|RECEIPT)\W*$"
 )
@@ -99,7 +106,8 @@ def _party_text(text: str, line: Line) -> str:
     value = _clean(text)
     if line.method != Method.OCR:
         return value
-    value = _TRAILING_TITLE.sub("", _LEAD_NOISE.sub("", value))
+    value = _TRAILING_TITLE.sub("", _LEAD_NOISE.sub("", value.lstrip(_SPECKS)))
+    value = _GMBH_CUT.sub(lambda m: m.group(0) + "H", value)
     return _TRAILING_NOISE.sub("", value).strip()
 
 
@@ -321,9 +329,9 @@ _ADDRESS_LINE = re.compile(
 )
 # a street line: a street word and a house number ("41 avenue Jean Jaurès", "Hauptstraße 172")
 _STREET = re.compile(
-    r"(?=.*\d)(?:.*(?:stra(?:ß|ss)e|str\.|weg\b|allee\b|platz\b|gasse\b|ring\b|avenue|\bav\.|"
+    r"(?=.*\d)(?:.*(?:stra(?:ß|ss|b)e|str\.|weg\b|allee\b|platz\b|gasse\b|ring\b|avenue|\bav\.|"
     r"boulevard|\bbd\b|\brue\b|chemin|\bplace\b|\bquai\b|\bstreet\b|\bst\.|\broad\b|\brd\.?\b|"
-    r"\blane\b|\bdrive\b|\bway\b|\bjalan\b|\bjln\b|\blorong\b|\btaman\b))",
+    r"\blane\b|\bdrive\b|\bway\b|park\b|\bjalan\b|\bjln\b|\blorong\b|\btaman\b))",
     re.I,
 )
 _COUNTRY = re.compile(

@@ -177,3 +177,44 @@ def test_french_number_label_printed_without_spaces() -> None:
     invoice = _ocr([[(40, "Lefèvre & Robert SAS")], [(40, "Numérodefacture: F-2025-63166")]])
     assert invoice.invoice_number is not None
     assert invoice.invoice_number.value == "F-2025-63166"
+
+
+def test_buyer_heading_with_a_glued_speck_and_a_cut_legal_form() -> None:
+    invoice = _ocr(
+        [
+            [(40, "SCHULZ TELEKOMMUNIKATION GMB"), (400, "Rechnung")],
+            [(40, "Parkstraße 66")],
+            [(40, "20095 Hamburg")],
+            [(40, "| Rechnungsempfanger")],
+            [(40, "Helios Industrietechnik GmbH")],
+            [(40, "Werkstraße 1")],
+        ]
+    )
+    assert invoice.vendor_name is not None
+    assert invoice.vendor_name.value == "SCHULZ TELEKOMMUNIKATION GMBH"
+
+
+def test_a_legal_form_alone_or_a_street_is_no_vendor_name() -> None:
+    invoice = _ocr(
+        [
+            [(40, "Inc.")],
+            [(40, "SchillerstraBe 124")],
+            [(40, "70173 Stuttgart")],
+            [(40, "Bill to")],
+            [(40, "Helios Industrial Inc.")],
+        ]
+    )
+    assert invoice.vendor_name is None
+
+
+@pytest.mark.parametrize(
+    ("printed", "vat_id"),
+    [
+        ("N° TVA: FRO5990993255", "FR05990993255"),  # O read for 0
+        ("VAT No.: GB349945893 RER", "GB349945893"),  # letters glued to its end
+        ("USt-IdNr.: CHE-935.264. 136 MWST", "CHE935264136MWST"),
+    ],
+)
+def test_vat_id_read_through_ocr_noise(printed: str, vat_id: str) -> None:
+    invoice = _ocr([[(40, "Primadata Logistics Limited")], [(40, printed)]])
+    assert invoice.vendor_vat_id is not None and invoice.vendor_vat_id.value == vat_id
