@@ -84,6 +84,23 @@ def parse_identifier(text: str) -> tuple[str, int, int] | None:
     return None
 
 
+# a structured number OCR broke at a hyphen ("PO-FR-2025 -00038", "PO-FR-2025- 00038")
+_BROKEN_AT_HYPHEN = re.compile(r"\b[A-Za-z0-9]+-[A-Za-z0-9-]*?(?:[A-Za-z0-9] (?=-\d)|- (?=\d))")
+
+
+def parse_order(text: str) -> tuple[str, int, int] | None:
+    """A purchase-order number; one OCR broke at a hyphen is read whole."""
+    broken = _BROKEN_AT_HYPHEN.search(text[:80])
+    if broken is None:
+        return parse_identifier(text)
+    gap = broken.end() - 1  # the space OCR put inside the number
+    hit = parse_identifier(text[:gap] + text[gap + 1 :])
+    if hit is None:
+        return None
+    value, start, end = hit
+    return value, start + (start > gap), end + (end > gap)
+
+
 # OCR reads a zero as "@" or "O" between digits ("14/1@/2017"); same length, so offsets hold
 _OCR_ZERO = re.compile(r"(?<=[\d./-])[@Oo](?=[\d./-])")
 
@@ -284,8 +301,9 @@ def email_candidate(lines: list[Line], buyer: set[int]) -> Candidate | None:
             continue
         local, domain, tld = match.groups()
         value = f"{local}@{domain.replace(' ', '')}.{tld}".lower()
-        extra = {"skipped": 1.0} if value != match.group(0).lower() or not local else {}
-        return Candidate("vendor_email", value, match.group(0), line, line.bbox, 0.7, 1.0, extra)
+        repaired = value != match.group(0).lower() or not local
+        weight = 0.6 if repaired else 0.7  # read through OCR spaces, or its user part lost
+        return Candidate("vendor_email", value, match.group(0), line, line.bbox, weight, 1.0)
     return None
 
 
@@ -366,9 +384,10 @@ def simple_fields(lines: list[Line], ctx: DocumentContext) -> dict[str, Candidat
         dates = _unlabelled_dates(lines, ctx)
     picked["invoice_date"] = best(dates)
     picked["due_date"] = best(candidates(lines, "due_date", _date_parser(ctx)))
-    po = [
-        c for c in candidates(lines, "po_number", parse_identifier) if not _is_number_of(c, picked)
-    ]
+    po = [c for c in candidates(lines, "po_number", parse_order) if not _is_number_of(c, picked)]
+    for cand in po:
+        if " " in cand.raw:  # read whole across a break OCR put inside it: less sure
+            cand.position *= 0.85
     picked["po_number"] = best(po)
     picked["vendor_vat_id"] = best(_in_seller_block(lines, vat_candidates(lines)))
     picked["iban"] = best(iban_candidates(lines))

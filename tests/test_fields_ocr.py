@@ -218,3 +218,38 @@ def test_a_legal_form_alone_or_a_street_is_no_vendor_name() -> None:
 def test_vat_id_read_through_ocr_noise(printed: str, vat_id: str) -> None:
     invoice = _ocr([[(40, "Primadata Logistics Limited")], [(40, printed)]])
     assert invoice.vendor_vat_id is not None and invoice.vendor_vat_id.value == vat_id
+
+
+@pytest.mark.parametrize(
+    ("printed", "po"),
+    [
+        ("|. Bestell-Nr.:.4500100008", "4500100008"),
+        ("Bon de commande: PO-FR-2025 -00038", "PO-FR-2025-00038"),
+        ("Bon de commande: PO-FR-2025- 00038", "PO-FR-2025-00038"),
+    ],
+)
+def test_order_number_read_through_ocr_specks_and_breaks(printed: str, po: str) -> None:
+    invoice = _ocr([[(40, "Lefèvre & Robert SAS")], [(40, printed)]])
+    assert invoice.po_number is not None and invoice.po_number.value == po
+
+
+def test_order_number_broken_by_ocr_is_not_surer_than_a_whole_one() -> None:
+    whole = _ocr([[(40, "Lefèvre & Robert SAS")], [(40, "Bon de commande: PO-FR-2025-00038")]])
+    broken = _ocr([[(40, "Lefèvre & Robert SAS")], [(40, "Bon de commande: PO-FR-2025 -00038")]])
+    assert whole.po_number is not None and broken.po_number is not None
+    assert broken.po_number.confidence <= whole.po_number.confidence
+
+
+def test_e_mail_read_through_ocr_spaces_is_not_surer_than_a_clean_one() -> None:
+    clean = _ocr([[(40, "Berger & Krüger GmbH")], [(40, "invoices@bergerkrueger.de")]])
+    noisy = _ocr([[(40, "Berger & Krüger GmbH")], [(40, "invoices @ bergerkrueger. de")]])
+    assert clean.vendor_email is not None and noisy.vendor_email is not None
+    assert noisy.vendor_email.value == clean.vendor_email.value
+    assert noisy.vendor_email.confidence <= clean.vendor_email.confidence
+
+
+def test_repaired_vat_id_is_not_surer_than_the_same_id_unrepaired_before() -> None:
+    noisy = _ocr([[(40, "Primadata SAS")], [(40, "N° TVA: FRO5990993255")]]).vendor_vat_id
+    clean = _ocr([[(40, "Primadata SAS")], [(40, "N° TVA: FR05990993255")]]).vendor_vat_id
+    assert noisy is not None and clean is not None and noisy.value == clean.value
+    assert noisy.confidence <= clean.confidence + 0.01
