@@ -40,7 +40,7 @@ from PIL import Image, ImageFilter, ImageOps  # noqa: E402
 
 from invoices.records import Word  # noqa: E402
 
-VERSION = "1"
+VERSION = "2"
 
 MIN_IMAGE_LONG_SIDE = 2000  # px: smaller images are upscaled so text reaches ~20 px x-height
 MAX_UPSCALE = 3.0
@@ -62,6 +62,42 @@ TESSERACT_CONFIG = "-c tessedit_do_invert=0"
 # single-block mode (psm 6) reads better than its page layout analysis (letterheads in
 # particular); pages of paper formats (A4, letter: 1.3-1.5) keep the automatic layout
 RECEIPT_ASPECT = 1.7
+
+
+# Words nearly every upright invoice or receipt prints (en, de, fr). A page read with almost
+# none of them, though tesseract returned plenty of words, was most likely read upside down:
+# tesseract turns inverted glyphs into other glyphs at a fair confidence, so the confidence
+# alone does not tell. Such a page gets the orientation check.
+LEXICON: frozenset[str] = frozenset(
+    """
+    invoice total subtotal date amount quantity price unit description page bank iban order
+    number payment terms thank customer bill gross balance cash change receipt phone email
+    street road item items sales discount rounding delivery account
+    rechnung datum summe betrag gesamt netto brutto menge preis einzelpreis beschreibung seite
+    bestell bestellung kunde kunden zahlbar zahlungsziel tage steuer bankverbindung vielen dank
+    ihren auftrag lieferschein artikel gmbh strasse
+    facture montant prix quantite designation commande client paiement echeance merci banque
+    avenue unitaire conditions livraison
+    """.split()
+)
+MIN_LEXICON_HITS = 3
+SUSPECT_MIN_WORDS = 15
+_LETTERS = re.compile(r"[a-z]+")
+_FOLD = str.maketrans("äöüéèêàâîôûçß", "aoueeeaaioucs")
+
+
+def lexicon_hits(words: list[Word]) -> int:
+    """How many distinct common invoice words a reading contains."""
+    found: set[str] = set()
+    for word in words:
+        folded = word.text.lower().translate(_FOLD)
+        found.update(t for t in _LETTERS.findall(folded) if len(t) >= 4 and t in LEXICON)
+    return len(found)
+
+
+def _reads_upside_down(words: list[Word]) -> bool:
+    """Plenty of words, hardly one of them a common invoice word: maybe turned by 180."""
+    return len(words) >= SUSPECT_MIN_WORDS and lexicon_hits(words) < MIN_LEXICON_HITS
 
 
 def page_mode(width: int, height: int) -> str:
@@ -166,7 +202,8 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
     """OCR one grey page image: deskew, tesseract, then orientation or binarisation retries.
 
     The common case (an upright page) costs one tesseract pass: orientation detection runs only
-    when the first pass reads poorly, and so does the binarised retry.
+    when the first pass reads poorly, runs vertically or holds hardly any common invoice word
+    (a page upside down), and the binarised retry only when the reading is still poor.
     """
     notes: list[str] = []
     skew = estimate_skew(image)
@@ -182,15 +219,26 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
     first_pass = time.perf_counter() - started
     rotation = 0
     vertical = _looks_vertical(words)
-    if vertical or _reads_poorly(words, confidence, ROTATE_BELOW_CONFIDENCE):
+    garbled = _reads_upside_down(words)
+    if vertical or garbled or _reads_poorly(words, confidence, ROTATE_BELOW_CONFIDENCE):
         rotation = detect_rotation(image, _remaining(deadline))
+        if not rotation and garbled:
+            rotation = 180  # OSD is unsure on noisy scans; upside down is the common case
         if rotation:
             # OSD's "Rotate" is the clockwise turn that makes the page upright; PIL turns
             # anticlockwise for positive angles.
             turned = image.rotate(-rotation, expand=True)
             alt = _try(turned, languages, deadline, to_units, notes, f"rotated {rotation}")
             upright = alt is not None and alt[1] is not None and not _looks_vertical(alt[0])
-            if alt is not None and ((vertical and upright) or _better(alt, (words, confidence))):
+            legible = (
+                garbled
+                and alt is not None
+                and alt[1] is not None
+                and lexicon_hits(alt[0]) >= max(MIN_LEXICON_HITS, lexicon_hits(words) + 2)
+            )
+            if alt is not None and (
+                (vertical and upright) or legible or _better(alt, (words, confidence))
+            ):
                 image, (words, confidence) = turned, alt
             else:
                 rotation = 0

@@ -151,6 +151,36 @@ def test_ocr_turns_a_sideways_scan_upright(tmp_path: Path, text_settings: Settin
     assert page.height > page.width  # the receipt stands upright again
 
 
+def test_a_garbled_reading_is_suspected_of_being_upside_down() -> None:
+    def words(text: str) -> list[Word]:
+        return [_w(t, 0, 0, 10, 10) for t in text.split()]
+
+    upright = words("Rechnung Nr. 4711 Datum 03.01.2025 Menge Preis Summe netto " * 2)
+    garbled = words("una £0‘ PE9 ‚una €Z'TOT. = pueyos}nag JSAOUUEH GSTOE : 8e- zo- $zoz_ " * 2)
+    assert ocr.lexicon_hits(upright) >= ocr.MIN_LEXICON_HITS
+    assert not ocr._reads_upside_down(upright)
+    assert ocr._reads_upside_down(garbled)
+    assert not ocr._reads_upside_down(garbled[:5]), "a near-empty page is not judged by words"
+
+
+@needs_eval
+@pytest.mark.ocr
+@pytest.mark.slow
+def test_upside_down_scan_is_turned_when_osd_is_unsure(
+    tmp_path: Path, text_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Orientation detection often gives up on noisy scans; a reading with hardly any common
+    invoice word is then tried upside down, and kept when it reads as text."""
+    monkeypatch.setattr(ocr, "detect_rotation", lambda image, timeout: 0)
+    path = tmp_path / "upside-down.png"
+    with Image.open(SAMPLE_JPEG) as image:
+        image.convert("L").rotate(180).save(path)
+    text = read_document(describe(path, text_settings), text_settings)
+    (page,) = text.pages
+    fields = _label("sroie", SAMPLE_JPEG.stem)["fields"]
+    assert _compact(fields["total_raw"]) in _compact(page.text)
+
+
 def _striped_page(angle: float) -> Image.Image:
     """A page of text-like dark bars, turned by `angle` degrees."""
     image = Image.new("L", (1200, 1600), 255)
