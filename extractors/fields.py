@@ -84,8 +84,9 @@ def parse_identifier(text: str) -> tuple[str, int, int] | None:
     return None
 
 
-# a structured number OCR broke at a hyphen ("PO-FR-2025 -00038", "PO-FR-2025- 00038")
-_BROKEN_AT_HYPHEN = re.compile(r"\b[A-Za-z0-9]+-[A-Za-z0-9-]*?(?:[A-Za-z0-9] (?=-\d)|- (?=\d))")
+# a structured number OCR broke before a hyphen ("PO-FR-2025 -00038"); not after one
+# ("PO-US-2025- 82545"): there the rest is lost and the next column's number follows
+_BROKEN_AT_HYPHEN = re.compile(r"\b[A-Za-z0-9]+-[A-Za-z0-9-]*?[A-Za-z0-9] (?=-\d)")
 
 
 def parse_order(text: str) -> tuple[str, int, int] | None:
@@ -285,7 +286,7 @@ def bic_candidates(lines: list[Line]) -> list[Candidate]:
 # an e-mail address as OCR reads it: spaces around "@", inside the domain ("at laspoint .fr")
 # and a colon for its last dot; the local part may be lost ("@ acme.de")
 _EMAIL = re.compile(
-    r"(?<![\w.+-])([\w.+-]*)\s?@\s?([a-z0-9-]+(?:\.[a-z0-9-]+)*(?:\s[a-z0-9-]+){0,2})"
+    r"(?<![\w.+-])([\w.+-]*)\s?@\s?([a-z][a-z0-9-]+(?:\.[a-z0-9-]+)*(?:\s[a-z0-9-]+){0,2})"
     r"\s?[.:]\s?([a-z]{2,4})(?![\w.])"
 )
 

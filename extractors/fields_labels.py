@@ -55,7 +55,10 @@ LABELS: dict[str, list[tuple[str, float]]] = {
     ],
     "po_number": [
         (r"bestell(?:ung|nummer|[\s-]?nr\.?)(?:\s*(?:nr\.?|nummer))?", 1.0),
-        (r"(?:p\.?\s?o\.?|purchase\s*order)\s*(?:no\.?|number|#|nr\.?|ref\w*)?", 0.9),
+        (
+            r"(?:p\.?\s?o\.?(?!(?!no|nr|num)[a-z])|purchase\s*order)\s*(?:no\.?|number|#|nr\.?|ref\w*)?",
+            0.9,
+        ),
         (r"(?:your\s*)?order\s*(?:no\.?|number|#|ref\w*)", 0.8),
         (r"your\s*order|votre\s*commande|ihre\s*bestellung", 0.8),
         (r"(?:bon|n°)\s*de\s*commande|commande\s*n°", 1.0),

@@ -225,7 +225,8 @@ def test_vat_id_read_through_ocr_noise(printed: str, vat_id: str) -> None:
     [
         ("|. Bestell-Nr.:.4500100008", "4500100008"),
         ("Bon de commande: PO-FR-2025 -00038", "PO-FR-2025-00038"),
-        ("Bon de commande: PO-FR-2025- 00038", "PO-FR-2025-00038"),
+        ("Order No.: PO-FR-2025- 82545", "PO-FR-2025"),  # the rest lost: no other column joined
+        ("PO Number: PO-US-2025-00025", "PO-US-2025-00025"),
     ],
 )
 def test_order_number_read_through_ocr_specks_and_breaks(printed: str, po: str) -> None:
@@ -253,3 +254,19 @@ def test_repaired_vat_id_is_not_surer_than_the_same_id_unrepaired_before() -> No
     clean = _ocr([[(40, "Primadata SAS")], [(40, "N° TVA: FR05990993255")]]).vendor_vat_id
     assert noisy is not None and clean is not None and noisy.value == clean.value
     assert noisy.confidence <= clean.confidence + 0.01
+
+
+def test_po_inside_a_product_code_is_no_order_label() -> None:
+    invoice = _ocr(
+        [
+            [(40, "Polartec SARL")],
+            [(40, "Bon de commande: PO-FR-2025 -00038")],
+            [(40, "POL-D001"), (200, "Impression de flyers A5, 1000 ex.")],
+        ]
+    )
+    assert invoice.po_number is not None and invoice.po_number.value == "PO-FR-2025-00038"
+
+
+def test_quantity_at_price_is_no_e_mail() -> None:
+    invoice = _ocr([[(40, "Polartec SARL")], [(40, "Flyers 4 @ 42.pce")]])
+    assert invoice.vendor_email is None
