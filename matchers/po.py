@@ -56,7 +56,8 @@ class PoMatch(BaseModel):
     """The PO an invoice was matched to, how, and every variance found."""
 
     po_number: str | None = None
-    method: str = "none"  # number, number_confusable, inferred, none, not_applicable
+    # number, number_confusable, number_partial, inferred, none, not_applicable
+    method: str = "none"
     score: float = 0.0
     reasons: list[ReasonCode] = Field(default_factory=list)
     lines: list[LineMatch] = Field(default_factory=list)
@@ -73,9 +74,11 @@ def _infer(
     against the PO), and how close the invoice amount is to the PO's value; a PO is accepted
     with most lines aligned and fitting, or half of them and the amount.
     """
+    if not invoice.lines:
+        return _infer_by_amount(invoice, orders)
     total = _value(invoice.subtotal) or _value(invoice.total)
     best: tuple[float, PurchaseOrder | None] = (0.0, None)
-    for order in orders if invoice.lines else []:
+    for order in orders:
         matched = [a for a in align_lines(invoice.lines, order.lines) if a[1] is not None]
         if len(matched) < max(1, len(invoice.lines) // 2):
             continue
@@ -88,6 +91,30 @@ def _infer(
         if score > best[0]:
             best = (score, order)
     return (best[1], best[0]) if best[0] >= 1.5 else (None, best[0])
+
+
+AMOUNT_MATCH = Decimal("0.005")  # relative: a PO found by its value alone must fit this well
+
+
+def _infer_by_amount(
+    invoice: Invoice, orders: list[PurchaseOrder]
+) -> tuple[PurchaseOrder | None, float]:
+    """With no line read (a poor scan), the one open PO whose net value is the invoice's net
+    amount, or whose gross value is its total; nothing when none or several fit."""
+    net, gross = _value(invoice.subtotal), _value(invoice.total)
+    fitting = []
+    for order in orders:
+        value = sum((ln.quantity * ln.unit_price for ln in order.lines), ZERO)
+        with_tax = sum(
+            (ln.quantity * ln.unit_price * (1 + (ln.tax_rate or ZERO) / 100) for ln in order.lines),
+            ZERO,
+        )
+        if value > 0 and (
+            (net is not None and abs(Decimal(net) - value) <= AMOUNT_MATCH * value)
+            or (gross is not None and abs(Decimal(gross) - with_tax) <= AMOUNT_MATCH * with_tax)
+        ):
+            fitting.append(order)
+    return (fitting[0], 1.5) if len(fitting) == 1 else (None, 0.0)
 
 
 def _line_fit(
@@ -147,11 +174,10 @@ def _not_found(
 ) -> PoMatch:
     """A cited PO that does not exist: PO_NOT_FOUND, unless the vendor's open POs hold one
     that fits the lines (then the citation was misread, and that PO is checked instead)."""
-    order, score = (
-        _infer(invoice, po_data.open_orders(vendor_id), ledger)
-        if vendor_id is not None
-        else (None, 0.0)
-    )
+    near = [o for o in po_data.misread_candidates(number, vendor_id) if o.status == "open"]
+    order, score = _infer(invoice, near, ledger) if near else (None, 0.0)
+    if order is None and vendor_id is not None:
+        order, score = _infer(invoice, po_data.open_orders(vendor_id), ledger)
     if order is None:
         return PoMatch(
             method="none", reasons=[ReasonCode.PO_NOT_FOUND], detail=f"no purchase order {number!r}"

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
+from rapidfuzz.distance import Levenshtein
 
 from matchers.normalize import confusable_key, normalize_po_number
 
@@ -131,7 +132,20 @@ class PoData:
         near = self.by_confusable.get(confusable_key(key), [])
         if vendor_id is not None:
             near = [o for o in near if o.vendor_id == vendor_id]
-        return (near[0], "number_confusable") if len(near) == 1 else (None, "none")
+        if len(near) == 1:
+            return near[0], "number_confusable"
+        partial = self.misread_candidates(number, vendor_id)
+        if len(partial) == 1:
+            return partial[0], "number_partial"
+        return None, "none"
+
+    def misread_candidates(self, number: str, vendor_id: str | None) -> list[PurchaseOrder]:
+        """The vendor's orders a cited number not found may be a misreading of (cut short,
+        run on, one character off); none when the vendor is unknown."""
+        key = normalize_po_number(number)
+        if not key or vendor_id is None:
+            return []
+        return [o for o in self.by_vendor.get(vendor_id, ()) if _misread_of(key, o)]
 
     def open_orders(self, vendor_id: str) -> list[PurchaseOrder]:
         """The vendor's open purchase orders."""
@@ -140,6 +154,17 @@ class PoData:
     def vendor_uses_pos(self, vendor_id: str | None) -> bool:
         """Whether the vendor has purchase orders at all (then an invoice should cite one)."""
         return vendor_id is not None and vendor_id in self.by_vendor
+
+
+def _misread_of(key: str, order: PurchaseOrder) -> bool:
+    """Whether a cited PO key is this order's number cut short or run on by the OCR
+    ("PO-FR-2025-00" for PO-FR-2025-00140, "...0008771708" for ...00087), or one character
+    off. Only asked among one vendor's orders, and only an unambiguous answer is taken."""
+    target = normalize_po_number(order.po_number)
+    short, long_ = sorted((key, target), key=len)
+    if len(short) >= max(4, (2 * len(long_)) // 3) and long_.startswith(short):
+        return True
+    return len(key) == len(target) >= 6 and Levenshtein.distance(key, target) == 1
 
 
 def _dec(value: Any) -> Decimal:

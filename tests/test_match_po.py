@@ -217,6 +217,29 @@ def test_confusable_po_number_is_found() -> None:
     assert (match.po_number, match.method) == ("PO-4500002", "number_confusable")
 
 
+@pytest.mark.parametrize(
+    ("cited", "method"),
+    [
+        ("PO-4500002-7781", "number_partial"),  # the OCR ran on into the next column
+        ("PO-4500092", "number_partial"),  # one digit misread
+        ("PO-45000", "inferred"),  # cut short: three of the vendor's POs begin so, lines decide
+    ],
+)
+def test_misread_po_number_of_the_vendor_is_found(cited: str, method: str) -> None:
+    inv = invoice([line("Ergonomic desk chair", "2", "349.00")], po=cited)
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert (match.po_number, match.method, match.reasons) == ("PO-4500002", method, [])
+
+
+def test_po_inferred_from_the_amount_when_no_line_was_read() -> None:
+    inv = invoice([line("Ergonomic desk chair", "2", "349.00")]).model_copy(update={"lines": []})
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert (match.po_number, match.method) == ("PO-4500002", "inferred")
+    assert match.reasons == [ReasonCode.PO_MISSING]
+    other = inv.model_copy(update={"subtotal": fv(D("750.00")), "total": fv(D("892.50"))})
+    assert match_purchase_order(other, V1, po_data(), BilledLedger(), SETTINGS).po_number is None
+
+
 def test_po_inferred_from_lines_when_number_missing() -> None:
     inv = invoice([line("Ergonomic desk chair", "2", "349.00")])
     match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
