@@ -125,7 +125,8 @@ def _amount_relation(a: Decimal | None, b: Decimal | None, tolerance: Decimal) -
     if (a < 0) != (b < 0) and a != 0 and b != 0:
         return "different"  # a credit note against its invoice
     if abs(a - b) <= tolerance:
-        return "equal"
+        # an amount with cents recurs by chance far less often than a round one
+        return "equal_distinctive" if abs(a) >= 10 and abs(a) % 1 != 0 else "equal"
     digits_a, digits_b = f"{abs(a):.2f}", f"{abs(b):.2f}"
     if len(digits_a) == len(digits_b) and Levenshtein.distance(digits_a, digits_b) == 1:
         return "near"  # one digit misread on a scan
@@ -145,7 +146,10 @@ def _vendor_relation(this: PriorInvoice, earlier: PriorInvoice) -> str:
     a, b = normalize_name(this.vendor_name), normalize_name(earlier.vendor_name)
     if not a or not b:
         return "missing"
-    return "near" if fuzz.ratio(a, b) >= 90 else "different"
+    if fuzz.ratio(a, b) >= 90:
+        return "near"
+    # one side linked, the other not: its name was probably misread, which proves nothing
+    return "missing" if this.vendor_id or earlier.vendor_id else "different"
 
 
 def _lines_relation(a: list[Decimal], b: list[Decimal]) -> str:

@@ -179,3 +179,30 @@ def test_next_invoice_with_the_same_odd_amount_is_not_a_duplicate() -> None:
     assert [h.kind for h in find_duplicates(same_day, document(), [earlier], SETTINGS, V1)] == [
         "same_invoice"
     ]
+
+
+def test_rescan_that_lost_number_and_date_is_caught_by_a_total_with_cents() -> None:
+    """A poor re-scan keeps the vendor and the total: an amount with cents from the same vendor
+    is evidence enough to ask; a round amount is not (it recurs by chance)."""
+    with_cents = EARLIER.model_copy(update={"total": Decimal("1190.37")})
+    rescan = invoice(None, "1190.37", None)
+    hits = find_duplicates(rescan, document(), [with_cents], SETTINGS, V1)
+    assert [h.document_id for h in hits] == [7]
+    relations = {e.field: e.relation for e in hits[0].evidence}
+    assert relations["total"] == "equal_distinctive"
+    assert relations["invoice_number"] == relations["invoice_date"] == "missing"
+    round_rescan = invoice(None, "1190.00", None)
+    assert find_duplicates(round_rescan, document(), [EARLIER], SETTINGS, V1) == []
+
+
+def test_misread_name_of_an_unlinked_rescan_does_not_veto() -> None:
+    """The re-scan's letterhead was misread, so it links to no vendor: its garbled name is no
+    evidence of another vendor, and the number, total and date still find the original."""
+    rescan = invoice("INV-2026-0042", "1190.00", date(2026, 3, 1), vendor="Aipna Gmhb 7 ~")
+    unlinked = VendorMatch(vendor_id=None, method="none", probability=0.1)
+    hits = find_duplicates(rescan, document(), [EARLIER], SETTINGS, unlinked)
+    assert [h.document_id for h in hits] == [7]
+    other = EARLIER.model_copy(update={"vendor_id": None, "vendor_name": "Omega Ltd"})
+    assert find_duplicates(rescan, document(), [other], SETTINGS, unlinked) == [], (
+        "two unlinked documents with clearly different names are two vendors"
+    )
