@@ -68,6 +68,9 @@ def document_context(full_text: str) -> DocumentContext:
     )
 
 
+_ID_AFTER_SPECK = re.compile(r"\s+[A-Z]{1,4}[-/]?\d[\w/-]{3,}")
+
+
 def parse_identifier(text: str) -> tuple[str, int, int] | None:
     """The first token that looks like a document number (has a digit, not a date)."""
     for match in _ID_TOKEN.finditer(text[:80]):
@@ -78,6 +81,8 @@ def parse_identifier(text: str) -> tuple[str, int, int] | None:
             if len(token) <= 2:
                 continue
             return None  # a word follows the label: its value is not a number here
+        if re.fullmatch(r"\d", token) and _ID_AFTER_SPECK.match(text, match.end()):
+            continue  # an OCR speck read as a digit before the number ("0 AV-2025-0457")
         if find_dates(token) or re.fullmatch(r"\d{1,2}", token):
             return None
         return token, match.start(), match.start() + len(token)

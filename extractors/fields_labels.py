@@ -19,8 +19,9 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"invoice\s*(?:no\.?|number|num\.?|nr\.?|#|id)", 1.0),
         (r"(?:tax\s)?invoice\s*:", 0.6),
         (r"(?:credit\s*note|bill|receipt|document|doc)\s*(?:no\.?|number|#|nr\.?)", 0.8),
-        (r"(?:n°|no\.?|num[ée]ro)\s*(?:de\s?)?facture", 1.0),
-        (r"facture\s*(?:n°|no\.?|num[ée]ro|nr)", 1.0),
+        # OCR reads "°" as "*" or "º", or loses it with the spaces ("Ndefacture")
+        (r"(?:n\s?[°*º]|no\.?|num[ée]ro)\s*(?:de\s?)?facture|n\s?de\s?facture", 1.0),
+        (r"facture\s*(?:n\s?[°*º]|no\.?|num[ée]ro|nr)", 1.0),
         (r"factuur\s?(?:nummer|nr\.?)", 1.0),
         (r"faktura\s*(?:vat\s*)?(?:nr\.?|numer)", 1.0),
         (r"belegnummer", 0.8),

@@ -16,7 +16,7 @@ from typing import Any
 
 from extractors.fields_labels import ANY_LABEL, COMPILED
 from extractors.fields_layout import Line
-from invoices.records import BBox
+from invoices.records import BBox, Method
 
 # "incl. VAT", "excl. USt.": the tax word qualifies another amount, it is not a label
 _QUALIFIED = re.compile(r"(?:incl|inkl|excl|exkl|ohne|hors|without|before)\w*\.?\s*\(?\s*$", re.I)
@@ -174,10 +174,7 @@ def _below(
     below: int,
 ) -> Candidate | None:
     span = x_range(line, match.start(), match.end())
-    for step in range(1, below + 1):
-        nxt = by_index.get(line.index + step)
-        if nxt is None or nxt.page != line.page:
-            return None
+    for step, nxt in enumerate(_lines_below(line, by_index, below), start=1):
         text, offset = _column_below(nxt, span)
         hit = parse(text)
         if hit is not None:
@@ -195,6 +192,25 @@ def _below(
                 _skipped(text[:start]),
             )
     return None
+
+
+def _speck(line: Line) -> bool:
+    """A line OCR made of a rule or a speck ("_", ">"): no character of a value in it."""
+    return sum(ch.isalnum() for ch in line.text) < 2
+
+
+def _lines_below(line: Line, by_index: dict[int, Line], count: int) -> Iterator[Line]:
+    """The next `count` lines under a line on its page, passing over OCR specks."""
+    index = line.index
+    while count > 0:
+        index += 1
+        nxt = by_index.get(index)
+        if nxt is None or nxt.page != line.page:
+            return
+        if nxt.method == Method.OCR and _speck(nxt) and index - line.index <= 4:
+            continue
+        count -= 1
+        yield nxt
 
 
 def best(found: list[Candidate]) -> Candidate | None:

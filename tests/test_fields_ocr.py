@@ -270,3 +270,29 @@ def test_po_inside_a_product_code_is_no_order_label() -> None:
 def test_quantity_at_price_is_no_e_mail() -> None:
     invoice = _ocr([[(40, "Polartec SARL")], [(40, "Flyers 4 @ 42.pce")]])
     assert invoice.vendor_email is None
+
+
+def test_number_below_its_column_header_past_ocr_specks() -> None:
+    invoice = _ocr(
+        [
+            [(40, "Laurent Communication SAS")],
+            [(40, "Facture n°"), (200, "Date"), (300, "Code client")],
+            [(40, "_")],
+            [(40, ">")],
+            [(40, "81958"), (200, "10/01/2025"), (300, "21969")],
+        ]
+    )
+    assert invoice.invoice_number is not None and invoice.invoice_number.value == "81958"
+
+
+@pytest.mark.parametrize(
+    ("printed", "number"),
+    [
+        ("N° d'avoir: 0 AV-2025-0457", "AV-2025-0457"),  # a speck read as a digit
+        ("Facture n*: F-2025-58869", "F-2025-58869"),  # "°" read as "*"
+        ("Ndefacture: 2025/15283", "2025/15283"),
+    ],
+)
+def test_invoice_number_read_through_ocr_specks(printed: str, number: str) -> None:
+    invoice = _ocr([[(40, "Lineaflex Traiteur SRL")], [(40, printed)]])
+    assert invoice.invoice_number is not None and invoice.invoice_number.value == number
