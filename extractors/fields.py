@@ -112,7 +112,7 @@ _OCR_ZERO = re.compile(r"(?<=[\d./-])[@Oo](?=[\d./-])")
 
 
 # OCR specks glued to the front of a value ("|.04/18/2025", "‘04/18/2025"): blanked, same length
-_SPECKS = re.compile(r"(?<![\w.,])[|.,'‘’\"“\[(]+(?=\d)")
+_SPECKS = re.compile(r"(?<!\S)[|.,'‘’\"“\[(]+(?=\d)")
 
 
 def _blank_specks(text: str) -> str:

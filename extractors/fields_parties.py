@@ -118,8 +118,8 @@ def _heading_hits(lines: list[Line], name: str) -> list[tuple[Line, str]]:
         seg, offset = _lead(line)
         for pattern, _ in COMPILED[name]:
             match = pattern.match(seg)
-            if match is None:
-                continue
+            if match is None or re.match(r"['’`]s\b", seg[match.end() :], re.I):
+                continue  # "CUSTOMER'S COPY": a word about the party, not its heading
             rest = line.text[offset + match.end() :].strip()
             if len(line.segments) > 1 and not seg[match.end() :].strip(" :"):
                 rest = ""  # the heading fills its own column; other columns are other fields

@@ -296,3 +296,25 @@ def test_number_below_its_column_header_past_ocr_specks() -> None:
 def test_invoice_number_read_through_ocr_specks(printed: str, number: str) -> None:
     invoice = _ocr([[(40, "Lineaflex Traiteur SRL")], [(40, printed)]])
     assert invoice.invoice_number is not None and invoice.invoice_number.value == number
+
+
+def test_customers_copy_is_no_buyer_heading() -> None:
+    invoice = _ocr(
+        [
+            [(40, "GARDENIA BAKERIES (KL) SDN BHD")],
+            [(40, "CUSTOMER'S COPY")],
+            [(40, "un ."), (200, "eee eee")],
+        ]
+    )
+    assert invoice.buyer_name is None
+
+
+def test_a_speck_inside_a_date_is_not_blanked() -> None:
+    invoice = _ocr(
+        [
+            [(40, "GARDENIA BAKERIES (KL) SDN BHD")],
+            [(40, "VERS Date: @8/10/.01;")],
+            [(40, "Printed 08/10/2017 10:22")],
+        ]
+    )
+    assert invoice.invoice_date is None or invoice.invoice_date.value != date(2001, 10, 8)
