@@ -47,6 +47,9 @@ from invoices.records import DocumentType, FieldValue, Invoice, Method, Provenan
             DocumentType.RECEIPT,
         ),
         ("Gutschrift (Selbst ausgestellte Rechnung) Nr. 1 vom 05.03.2018", DocumentType.INVOICE),
+        # the inbound mail stamp of a French invoice is no receipt
+        ("Atelier X SAS\nRECU LE 17/02/2025\nFacture N° 7\nClient : Y", DocumentType.INVOICE),
+        ("Boulangerie Z\nREÇU\nMerci de votre visite\nTotal 4,20", DocumentType.RECEIPT),
         ("Lorem ipsum dolor sit amet", DocumentType.OTHER),
     ],
 )
