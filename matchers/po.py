@@ -93,6 +93,35 @@ def _infer(
     return (best[1], best[0]) if best[0] >= 1.5 else (None, best[0])
 
 
+SINGLE_PO_MARGIN = Decimal("1.25")  # the only open PO: the invoice may exceed its value so far
+MAX_TAX = Decimal("1.27")  # a gross total compared with a net PO value
+
+
+def _only_open_order(
+    invoice: Invoice, orders: list[PurchaseOrder], ledger: BilledLedger
+) -> tuple[PurchaseOrder | None, float]:
+    """When nothing was read to decide (a poor scan: no lines), the vendor's one open PO with
+    quantity left to bill, unless the invoice amount is far beyond its value. The invoice
+    still lacks its PO citation (PO_MISSING); the checks then run against that PO."""
+    if invoice.lines:
+        return None, 0.0  # lines were read and none fitted: that contradicts every PO
+    unbilled = [
+        o
+        for o in orders
+        if any(ledger.billed(o.po_number, ln.line_no) < ln.quantity for ln in o.lines)
+    ]
+    if len(unbilled) != 1:
+        return None, 0.0
+    order = unbilled[0]
+    limit = sum((ln.quantity * ln.unit_price for ln in order.lines), ZERO) * SINGLE_PO_MARGIN
+    net, gross = _value(invoice.subtotal), _value(invoice.total)
+    if (net is not None and Decimal(net) > limit) or (
+        net is None and gross is not None and Decimal(gross) > limit * MAX_TAX
+    ):
+        return None, 0.0
+    return order, 1.0
+
+
 AMOUNT_MATCH = Decimal("0.005")  # relative: a PO found by its value alone must fit this well
 
 
@@ -204,7 +233,12 @@ def _without_number(
     threshold = Decimal(str(getattr(settings, "po_required_above", ZERO)))
     required = po_data.vendor_uses_pos(vendor_id) and _amount(invoice) > threshold
     missing = [ReasonCode.PO_MISSING] if required else []
-    order, score = _infer(invoice, po_data.open_orders(vendor_id), ledger)
+    open_orders = po_data.open_orders(vendor_id)
+    order, score = _infer(invoice, open_orders, ledger)
+    how = "inferred from lines"
+    if order is None:
+        order, score = _only_open_order(invoice, open_orders, ledger)
+        how = "the vendor's only open PO"
     if order is None:
         return PoMatch(
             method="none",
@@ -216,7 +250,7 @@ def _without_number(
     return checked.model_copy(
         update={
             "reasons": list(dict.fromkeys([*missing, *checked.reasons])),
-            "detail": f"no PO number on the invoice; {order.po_number} inferred from lines",
+            "detail": f"no PO number on the invoice; {order.po_number}: {how}",
         }
     )
 

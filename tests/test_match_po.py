@@ -240,6 +240,25 @@ def test_po_inferred_from_the_amount_when_no_line_was_read() -> None:
     assert match_purchase_order(other, V1, po_data(), BilledLedger(), SETTINGS).po_number is None
 
 
+def test_only_open_po_is_inferred_when_a_poor_scan_shows_nothing_else() -> None:
+    data = po_data()
+    ledger = BilledLedger(
+        [
+            {"po_number": "PO-4500001", "line_no": n, "quantity": q, "document_id": 1}
+            for n, q in ((1, D("50")), (2, D("4")))
+        ]
+    )  # PO-4500001 fully billed: PO-4500002 is V1's only open order with quantity left
+    scan = invoice([line("Ergonomic desk chair", "2", "360.00")]).model_copy(update={"lines": []})
+    match = match_purchase_order(scan, V1, data, ledger, SETTINGS)
+    assert (match.po_number, match.method) == ("PO-4500002", "inferred")
+    assert ReasonCode.PO_MISSING in match.reasons
+    assert "only open PO" in match.detail
+    far_beyond = scan.model_copy(update={"subtotal": fv(D("5000")), "total": fv(D("5950"))})
+    assert match_purchase_order(far_beyond, V1, data, ledger, SETTINGS).po_number is None
+    two_open = match_purchase_order(scan, V1, data, BilledLedger(), SETTINGS)
+    assert two_open.po_number is None, "two open orders and nothing read: no guess"
+
+
 def test_po_inferred_from_lines_when_number_missing() -> None:
     inv = invoice([line("Ergonomic desk chair", "2", "349.00")])
     match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
