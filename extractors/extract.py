@@ -1,9 +1,9 @@
 """Document text -> Invoice: the embedded e-invoice XML when allowed, else the visual path.
 
 The visual path reads the fields from the page layout (`fields`, `fields_money`,
-`fields_parties`) and the line items (`lines`); every value becomes a `FieldValue` with its
-method, page, box, raw text and calibrated confidence. With XML present and allowed, the XML
-values win and the visual path only fills fields the XML lacks.
+`fields_parties`, `fields_address`) and the line items (`lines`); every value becomes a
+`FieldValue` with its method, page, box, raw text and calibrated confidence. With XML present
+and allowed, the XML values win and the visual path only fills fields the XML lacks.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from typing import Any
 
 from extractors.confidence import confidence, features
 from extractors.fields import document_context, simple_fields
+from extractors.fields_address import address_candidate
 from extractors.fields_layout import document_lines
 from extractors.fields_money import money_fields
-from extractors.fields_parties import address_candidate, buyer_candidate, vendor_candidate
+from extractors.fields_parties import buyer_candidate, vendor_candidate
 from extractors.fields_search import Candidate
 from extractors.lines import extract_line_items
 from invoices.records import (

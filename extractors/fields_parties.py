@@ -3,119 +3,27 @@
 The vendor is whoever a seller heading ("Verkäufer", "Seller", "Fournisseur") introduces, else
 the company with a legal form (GmbH, Ltd, SDN BHD, B.V.) printed outside the buyer's block,
 preferring the letterhead and names repeated in the footer, else the first line of the page
-(receipts print the merchant on top).
+(receipts print the merchant on top). Names are cleaned in `fields_names`; the vendor's
+address is read in `fields_address`.
 """
 
 from __future__ import annotations
 
 import re
 
+from extractors.fields_address import is_address_line, is_country, is_street
 from extractors.fields_labels import ANY_LABEL, COMPILED, LEGAL_FORMS
 from extractors.fields_layout import Line, Segment
+from extractors.fields_names import CONTACT, clean_name, is_noise, lead, name_like, party_text
 from extractors.fields_search import Candidate
 from invoices.records import Method
-
-_CUT = re.compile(r"\s*(?:[●•·|]|\s-\s|,\s*\d).*$")
-_NOT_NAME = re.compile(
-    r"^(?:nummer|globale|number|tel|fax|phone|e-?mail|www|http|gln|ust|vat|steuer|iban|bic|"
-    r"page|seite|datum|date|invoice|rechnung|facture|receipt|tax|gst|reg|co\.?\s*no|no\.|"
-    r"attn|to|bill\s*to|ship\s*to|z\.\s*hd|c/o)\b",
-    re.I,
-)
-
-
-_CONTACT = re.compile(
-    r"\b(?:tel|fax|phone|gst|vat|ust|reg|e-?mail|www|invoice|rechnung|receipt|date|datum|"
-    r"steuer-?nr|steuernummer|handelsname|siret|siren|hrb|ansprechpartner)\b",
-    re.I,
-)
-
-
-# an e-mail or web address printed under the letterhead ("invoices @ acme.de") is no name
-_WEB = re.compile(r"@|\bwww\.|https?:|\w\.(?:com|de|fr|be|at|ch|nl|net|org|eu|lu|uk|it|es|my)\b")
-
-
-def _name_like(text: str) -> bool:
-    letters = sum(ch.isalpha() for ch in text)
-    digits = sum(ch.isdigit() for ch in text)
-    return (
-        letters >= 3
-        and digits <= letters / 3
-        and len(text) <= 80
-        and not _NOT_NAME.match(text)
-        and not _WEB.search(text)
-        and not LEGAL_FORMS.fullmatch(text.strip(" .,"))  # "Inc." alone: the name is lost
-    )
-
-
-_SPECKS = " |_.,:;'‘’\"“”~—=-"
-
-
-def _noise(text: str) -> bool:
-    """A segment OCR made of a stamp, a rule or a speck ("=", "|", "oe"): no word in it."""
-    return sum(ch.isalnum() for ch in text) < 3
-
-
-def _lead(line: Line) -> tuple[str, int]:
-    """The first segment of a line that is not OCR noise, and its offset in the line's text."""
-    offset = 0
-    for seg in line.segments:
-        if not _noise(seg.text):
-            text = seg.text.lstrip(_SPECKS)  # "| Rechnungsempfänger"
-            return text, offset + len(seg.text) - len(text)
-        offset += len(seg.text) + 1
-    return (line.segments[0].text, 0) if line.segments else (line.text, 0)
-
-
-# OCR misreadings of the Malaysian legal form ("SON BHD", "5DN. BHD") read back as printed
-_SDN_BHD = re.compile(
-    r"\b(?:s|5)[od0]n\.?\s*(?:b|8)(?:h|e|el|il|ei|l|u)[dpo0]\.?(?![\w])|"
-    r"(?<=\bSDN )(?:BH0|BHO|BLD|BUD|BED)(?![\w])",
-    re.I,
-)
-# a registration number printed after the name: "(139386-X)", "(CO. REG 12345)"
-_REG_NO = re.compile(r"\s*[(\[]\s*(?:co\.?\s*(?:reg\.?|no\.?)\s*)?\d[\w\s-]*[)\]]?\s*$", re.I)
-
-
-def _clean(text: str) -> str:
-    text = re.sub(r"^name\s*:\s*", "", text.strip(), flags=re.I)
-    text = _SDN_BHD.sub(lambda m: "SDN BHD" if m.group(0).isupper() else "Sdn Bhd", text)
-    text = _REG_NO.sub("", text)
-    # OCR spacing inside brackets: "(KL )SDN" -> "(KL) SDN"
-    text = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", text))
-    text = re.sub(r"\)(?=[^\W\d_])", ") ", text)
-    return _CUT.sub("", text).strip(" :,")
-
-
-# OCR specks before a name: tokens without letters ("0.0.", "__") and short lower-case
-# fragments ("a", "re ou") in front of a capitalised word; name particles ("de", "van") stay
-_PARTICLES = "de|da|di|du|del|der|den|des|la|le|van|von|zu|het|el|al|y"
-_NOISE_TOKEN = r"(?:(?![&+]\s)[\W\d_]*[\W_][\W\d_]*|(?!(?:" + _PARTICLES + r")\s)[a-zäöüéè]{1,3})"
-_LEAD_NOISE = re.compile(rf"^(?:{_NOISE_TOKEN}\s+)+(?=[A-ZÄÖÜÀ-Ý])")
-# a detached speck after a name ("GmbH .", "Inc. —") or attached junk ("Gartenweg -")
-_TRAILING_NOISE = re.compile(r"(?:\s+[\W_]+|[-_:;|'\"~—=]+)$")
-# the legal form with its last letter lost at the edge of a stamp or the page ("... GMB")
-_GMBH_CUT = re.compile(r"(?<=\w )(?:GMB|Gmb)$")
-_TRAILING_TITLE = re.compile(
-    r"\s+(?:RECHNUNG|INVOICE|FACTURE|FACTUUR|GUTSCHRIFT|AVOIR|CREDIT NOTE|RECEIPT)\W*$"
-)
-
-
-def _party_text(text: str, line: Line) -> str:
-    """A name as printed, cleaned; on OCR lines also without the specks OCR put around it."""
-    value = _clean(text)
-    if line.method != Method.OCR:
-        return value
-    value = _TRAILING_TITLE.sub("", _LEAD_NOISE.sub("", value.lstrip(_SPECKS)))
-    value = _GMBH_CUT.sub(lambda m: m.group(0) + "H", value)
-    return _TRAILING_NOISE.sub("", value).strip()
 
 
 def _heading_hits(lines: list[Line], name: str) -> list[tuple[Line, str]]:
     """Lines that are a party heading of `name`, with any value printed after a colon."""
     hits = []
     for line in lines:
-        seg, offset = _lead(line)
+        seg, offset = lead(line)
         for pattern, _ in COMPILED[name]:
             match = pattern.match(seg)
             if match is None or re.match(r"['’`]s\b", seg[match.end() :], re.I):
@@ -131,24 +39,24 @@ def _heading_hits(lines: list[Line], name: str) -> list[tuple[Line, str]]:
 
 
 def _value_after_heading(lines: list[Line], line: Line, rest: str) -> tuple[str, Line] | None:
-    if rest and _name_like(rest):
-        return _clean(rest), line
+    if rest and name_like(rest):
+        return clean_name(rest), line
     for nxt in lines[line.index + 1 : line.index + 6]:
         if nxt.page != line.page:
             break
         if re.match(r"^name\s*:", nxt.text, re.I):
-            return _with_continuation(lines, nxt, _clean(nxt.text)), nxt
-        text = _lead(nxt)[0]
+            return _with_continuation(lines, nxt, clean_name(nxt.text)), nxt
+        text = lead(nxt)[0]
         if ":" in text or _heading_hits([nxt], "buyer_name") or _heading_hits([nxt], "vendor_name"):
             continue
         if re.fullmatch(
             r"(?:herrn?|frau|mr\.?|mrs\.?|ms\.?|m\.|mme|monsieur|madame)", text.strip(), re.I
         ):
             following = lines[nxt.index + 1] if nxt.index + 1 < len(lines) else None
-            if following is not None and _name_like(following.text):
-                return _clean(f"{text.strip()} {_clean(following.text)}"), nxt
-        if _name_like(text):
-            return _with_continuation(lines, nxt, _clean(text)), nxt
+            if following is not None and name_like(following.text):
+                return clean_name(f"{text.strip()} {clean_name(following.text)}"), nxt
+        if name_like(text):
+            return _with_continuation(lines, nxt, clean_name(text)), nxt
     return None
 
 
@@ -157,16 +65,16 @@ def _with_continuation(lines: list[Line], line: Line, name: str) -> str:
     if LEGAL_FORMS.search(name) or line.index + 1 >= len(lines):
         return name
     nxt = lines[line.index + 1]
-    text = _lead(nxt)[0]
+    text = lead(nxt)[0]
     if re.match(r"^name\s*:", nxt.text, re.I):
-        text = _clean(nxt.text)
+        text = clean_name(nxt.text)
     if (
         nxt.page == line.page
         and LEGAL_FORMS.search(text)
-        and _name_like(text)
+        and name_like(text)
         and not re.search(r"\d", text)
     ):
-        return f"{name} {_clean(text)}"
+        return f"{name} {clean_name(text)}"
     return name
 
 
@@ -211,15 +119,15 @@ def _legal_form_candidates(lines: list[Line], buyer: set[int]) -> list[Candidate
     counts: dict[str, int] = {}
     for line in lines:
         for seg in _name_pieces(line):
-            if _has_legal_form(seg.text) and _name_like(_party_text(seg.text, line)):
-                key = _party_text(seg.text, line).casefold()
+            if _has_legal_form(seg.text) and name_like(party_text(seg.text, line)):
+                key = party_text(seg.text, line).casefold()
                 counts[key] = counts.get(key, 0) + 1
     for line in lines:
         if line.index in buyer:
             continue
         for seg in _name_pieces(line):
-            value = _party_text(seg.text, line)
-            if not _has_legal_form(value) or not _name_like(value) or ANY_LABEL.search(value):
+            value = party_text(seg.text, line)
+            if not _has_legal_form(value) or not name_like(value) or ANY_LABEL.search(value):
                 continue
             first_page = line.page == lines[0].page
             top = 1.0 if first_page and line.top < 0.2 else 0.7 if first_page else 0.5
@@ -238,7 +146,7 @@ def _address_below(lines: list[Line], line: Line) -> float:
     nxt = lines[line.index + 1] if line.index + 1 < len(lines) else None
     if nxt is None or nxt.page != line.page:
         return 0.0
-    return 1.0 if _ADDRESS_LINE.search(nxt.text) or _STREET.match(nxt.text) else 0.0
+    return 1.0 if is_address_line(nxt.text) else 0.0
 
 
 _CONNECTOR = re.compile(r"^(?:&|\+|and|und|et|en)$", re.I)
@@ -292,8 +200,8 @@ def _whole_name(chosen: Candidate, lines: list[Line], buyer: set[int]) -> Candid
         if line.index in buyer:
             continue
         for seg in _name_pieces(line):
-            text = _party_text(seg.text, line)
-            if _name_like(text) and not ANY_LABEL.search(text) and _covers(_words(text), part):
+            text = party_text(seg.text, line)
+            if name_like(text) and not ANY_LABEL.search(text) and _covers(_words(text), part):
                 extra = {**chosen.extra, "skipped": 1.0}
                 return Candidate(
                     "vendor_name",
@@ -324,25 +232,6 @@ def vendor_candidate(lines: list[Line]) -> Candidate | None:
     return _whole_name(letterhead, lines, buyer) if letterhead is not None else None
 
 
-_ADDRESS_LINE = re.compile(
-    r"\d.*,|,.*\d|\b\d{4,5}\b|\b(?:jalan|jln|lot|no\.?|str\.|street|road|rue)\b", re.I
-)
-# a street line: a street word and a house number ("41 avenue Jean Jaurès", "Hauptstraße 172")
-_STREET = re.compile(
-    r"(?=.*\d)(?:.*(?:stra(?:ß|ss|b)e|str\.|weg\b|allee\b|platz\b|gasse\b|ring\b|avenue|\bav\.|"
-    r"boulevard|\bbd\b|\brue\b|chemin|\bplace\b|\bquai\b|\bstreet\b|\bst\.|\broad\b|\brd\.?\b|"
-    r"\blane\b|\bdrive\b|\bway\b|park\b|\bjalan\b|\bjln\b|\blorong\b|\btaman\b))",
-    re.I,
-)
-_COUNTRY = re.compile(
-    r"(?:deutschland|germany|allemagne|österreich|austria|autriche|schweiz|switzerland|suisse|"
-    r"france|frankreich|belgique|belgium|belgien|nederland|netherlands|niederlande|"
-    r"luxembourg|luxemburg|italia|italy|italien|espa[ñn]a|spain|spanien|polska|poland|polen|"
-    r"united\s+kingdom|great\s+britain|uk|england|ireland|irland|usa|u\.s\.a\.|"
-    r"united\s+states(?:\s+of\s+america)?|malaysia|singapore|danmark|denmark|sverige|sweden|"
-    r"norge|norway|česko|czech\s+republic|canada|australia)",
-    re.I,
-)
 # a document title printed beside the letterhead ("INVOICE    Aquatronic")
 _TITLE = re.compile(
     r"(?:tax\s+|commercial\s+|proforma\s+|pro\s+forma\s+)?(?:invoice|rechnung|facture|factuur|"
@@ -353,17 +242,12 @@ _TITLE = re.compile(
 )
 
 
-def is_country(text: str) -> bool:
-    """Whether a piece of text is only a country's name."""
-    return bool(_COUNTRY.fullmatch(text.strip(" .,")))
-
-
 def _letterhead_text(line: Line) -> str:
     """The first segment of a line that is not a document title (nor OCR noise)."""
     for seg in line.segments or []:
-        if not _TITLE.fullmatch(seg.text.strip(" :")) and not _noise(seg.text):
-            return _party_text(seg.text, line)
-    return _party_text(line.text, line) if not line.segments else ""
+        if not _TITLE.fullmatch(seg.text.strip(" :")) and not is_noise(seg.text):
+            return party_text(seg.text, line)
+    return party_text(line.text, line) if not line.segments else ""
 
 
 def _letterhead(lines: list[Line], buyer: set[int] | None = None) -> Candidate | None:
@@ -377,13 +261,13 @@ def _letterhead(lines: list[Line], buyer: set[int] | None = None) -> Candidate |
         text = _letterhead_text(line)
         words = [w for w in re.findall(r"[^\W\d_][\w'&.-]{2,}", text)]
         below = first_page[i + 1 : i + 3]
-        address = any(_ADDRESS_LINE.search(b.text) or _STREET.match(b.text) for b in below[:1])
+        address = any(is_address_line(b.text) for b in below[:1])
         if (
-            not _name_like(text)
+            not name_like(text)
             or ANY_LABEL.search(text)
             or not (len(words) >= 2 or (address and words and len(words[0]) >= 4))
-            or _CONTACT.search(text)
-            or _STREET.match(text)
+            or CONTACT.search(text)
+            or is_street(text)
             or is_country(text)
         ):
             continue
@@ -405,73 +289,3 @@ def _letterhead(lines: list[Line], buyer: set[int] | None = None) -> Candidate |
 def buyer_candidate(lines: list[Line]) -> Candidate | None:
     """The buyer's name under a buyer heading ("Rechnungsempfänger", "Bill to")."""
     return party_from_heading(lines, "buyer_name")
-
-
-_PAGE_MARK = re.compile(r"^(?:seite|page|p\.)\s*\d", re.I)
-_SEPARATORS = re.compile(r"\s+[·•|]\s+|\s+-\s+")
-
-
-def _address_parts(lines: list[Line], start: Line, name: str = "") -> list[str]:
-    """The address lines printed under a name, split at "·" separators, without the country
-    (or the name repeated in a sender line: "Name · Street 1 · 12345 Town")."""
-    parts: list[str] = []
-    for nxt in lines[start.index + 1 : start.index + 7]:
-        if nxt.page != start.page or len(parts) >= 3:
-            break
-        text = _lead(nxt)[0].strip()
-        if _REG_NO.fullmatch(text) or re.fullmatch(r"[\d\s:./-]+|.*\d{1,2}:\d{2}.*", text):
-            continue  # a registration number or a date/time line between name and address
-        if _CONTACT.search(text) or _PAGE_MARK.match(text):
-            break
-        if not re.search(r"\d", text) and parts and not re.search(r"[A-Z]{3,}", text):
-            break
-        text = re.sub(r"^(?:anschrift|adresse|address)\s*:\s*", "", text, flags=re.I)
-        pieces = [p.strip() for p in _SEPARATORS.split(text) if p.strip()]
-        keep = [
-            p
-            for p in pieces
-            if not is_country(p) and not _CONTACT.search(p) and _clean(p).casefold() != name
-        ]
-        if not keep:
-            if parts:
-                break
-            continue
-        parts.extend(keep)
-        if len(keep) < len(pieces):
-            break  # the country or a contact ends the address
-    return parts[:3]
-
-
-def _join_address(parts: list[str]) -> str:
-    """Address lines on one line: ", " between them, no doubled comma. An address that
-    sets its own commas without spaces ("7/4,Kawasan", as receipts print) is running text
-    wrapped at the paper's edge: its lines are joined with a space."""
-    wrapped = any(re.search(r",\S", part) for part in parts)
-    out = parts[0]
-    for part in parts[1:]:
-        glue = wrapped or out.endswith(",") or part.startswith(",")
-        out += (" " if glue else ", ") + part
-    return out
-
-
-def address_candidate(lines: list[Line], vendor: Candidate | None) -> Candidate | None:
-    """The vendor's address: the lines printed under its name (where it is printed first with
-    an address under it, e.g. the footer when the letterhead is the name alone)."""
-    if vendor is None:
-        return None
-    name = vendor.value.casefold() if isinstance(vendor.value, str) else ""
-    starts = [vendor.line] + [
-        ln
-        for ln in lines
-        if ln is not vendor.line
-        and name
-        and any(_clean(seg.text).casefold() == name for seg in (ln.segments or []))
-    ]
-    for start in starts:
-        parts = _address_parts(lines, start, name)
-        if parts and any(re.search(r"\d", p) for p in parts):
-            value = _join_address(parts)
-            return Candidate(
-                "vendor_address", value, value, vendor.line, vendor.line.bbox, 0.6, 0.8
-            )
-    return None
