@@ -43,8 +43,9 @@ def discover_documents(inbox: Path) -> list[Path]:
 
 
 def build_context(settings: Settings, run_id: uuid.UUID) -> RunContext:
-    """Stage objects built once per run: the vendor resolver over the current master and the
-    classification cascade (history model from Postgres, the LLM client when one is set).
+    """Stage objects built once per run: the vendor resolver over the current master (and the
+    vendors of its purchase orders) and the classification cascade (history model from
+    Postgres, the LLM client when one is set).
 
     Vendor name embeddings come from the cache in Postgres; only new or changed vendors are
     embedded.
@@ -52,13 +53,14 @@ def build_context(settings: Settings, run_id: uuid.UUID) -> RunContext:
     from classifiers import open_cascade
     from matchers.embeddings import load_embedder
     from matchers.vendor import VendorResolver
-    from staging.matching import load_vendor_master
+    from staging.matching import load_vendor_master, po_vendor_keys
 
     assert settings.database_url
     embedder = load_embedder(settings)
     with db.connection(settings.database_url, settings.db_schema) as conn:
         vendor_master = load_vendor_master(conn, embedder)
-    resolver = VendorResolver(vendor_master, embedder, settings)
+        po_vendors = po_vendor_keys(conn)
+    resolver = VendorResolver(vendor_master, embedder, settings, po_vendors=po_vendors)
     cascade = open_cascade(settings, run_id=run_id)
     return RunContext(settings=settings, vendor_resolver=resolver, cascade=cascade)
 

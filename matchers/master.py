@@ -18,6 +18,7 @@ from matchers.embeddings import Embedder
 from matchers.normalize import (
     compact_id,
     email_domain,
+    legal_form,
     normalize_address,
     normalize_name,
     normalize_vat_id,
@@ -40,6 +41,7 @@ class VendorRecord:
     currency: str | None = None
     names_normalized: tuple[str, ...] = field(default=(), compare=False)
     address_normalized: str = field(default="", compare=False)
+    legal_forms: frozenset[str] = field(default=frozenset(), compare=False)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> VendorRecord:
@@ -62,6 +64,7 @@ class VendorRecord:
             currency=_strip(row.get("currency")),
             names_normalized=names,
             address_normalized=normalize_address(row.get("address")),
+            legal_forms=frozenset(f for f in (legal_form(x) for x in [name, *aliases]) if f),
         )
 
 

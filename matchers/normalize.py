@@ -22,6 +22,8 @@ LEGAL_FORMS: frozenset[str] = frozenset(
         "gbr",
         "ug",
         "ev",
+        "ek",
+        "og",
         "eg",
         "se",
         "co",
@@ -111,9 +113,18 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", ascii_text.casefold()).strip()
 
 
+_INITIALS = re.compile(r"(?<![0-9a-z])((?:[a-z]\.){2,}[a-z]?)")
+
+
+def _join_initials(folded: str) -> str:
+    """'s.a.r.l.' -> 'sarl', 'e.k.' -> 'ek': dotted initials are one word."""
+    return _INITIALS.sub(lambda m: m.group(1).replace(".", ""), folded)
+
+
 def name_tokens(name: str) -> list[str]:
     """The identifying words of a company name: folded, punctuation split, legal forms dropped."""
-    tokens = [t for t in _NON_ALNUM.split(fold(name).replace("&", " and ")) if t]
+    folded = _join_initials(fold(name)).replace("&", " and ")
+    tokens = [t for t in _NON_ALNUM.split(folded) if t]
     kept = [t for t in tokens if t not in LEGAL_FORMS]
     return kept or tokens
 
@@ -122,6 +133,72 @@ def name_tokens(name: str) -> list[str]:
 def normalize_name(name: str | None) -> str:
     """A company name reduced for comparison ('' for None)."""
     return " ".join(name_tokens(name)) if name else ""
+
+
+# Legal forms as words (after folding, dots dropped, "&" dropped), long forms and abbreviations
+# mapped to one canonical form. A different legal form is a different company: "Meyer GmbH" and
+# "Meyer AG" share every identifying word of the name, not the entity.
+_LEGAL_FORM_PHRASES: dict[tuple[str, ...], str] = {
+    ("gmbh", "co", "kg"): "gmbh & co kg",
+    ("gesellschaft", "mit", "beschrankter", "haftung"): "gmbh",
+    ("gmbh",): "gmbh",
+    ("mbh",): "gmbh",
+    ("aktiengesellschaft",): "ag",
+    ("ag",): "ag",
+    ("kgaa",): "kgaa",
+    ("kg",): "kg",
+    ("ohg",): "ohg",
+    ("og",): "og",
+    ("ug",): "ug",
+    ("ek",): "ek",
+    ("se",): "se",
+    ("sarl",): "sarl",
+    ("sas",): "sas",
+    ("sasu",): "sasu",
+    ("sa",): "sa",
+    ("eurl",): "eurl",
+    ("snc",): "snc",
+    ("srl",): "srl",
+    ("sc",): "sc",
+    ("spa",): "spa",
+    ("bv",): "bv",
+    ("nv",): "nv",
+    ("public", "limited", "company"): "plc",
+    ("plc",): "plc",
+    ("limited",): "ltd",
+    ("ltd",): "ltd",
+    ("llp",): "llp",
+    ("llc",): "llc",
+    ("incorporated",): "inc",
+    ("inc",): "inc",
+    ("corporation",): "corp",
+    ("corp",): "corp",
+    ("co",): "co",
+    ("company",): "co",
+    ("ab",): "ab",
+    ("oy",): "oy",
+    ("aps",): "aps",
+    ("pty",): "pty",
+}
+_LONGEST_FORM = max(len(k) for k in _LEGAL_FORM_PHRASES)
+
+
+@lru_cache(maxsize=262_144)
+def legal_form(name: str | None) -> str:
+    """The canonical legal form a company name ends with ('' when it names none).
+
+    "Meyer GmbH", "MEYER GMBH" and "Meyer Gesellschaft mit beschränkter Haftung" are all
+    `gmbh`; "Dupont S.A.R.L." is `sarl`. Only the end of the name is read, and a name must keep
+    a word before the form.
+    """
+    if not name:
+        return ""
+    tokens = [t for t in _NON_ALNUM.split(_join_initials(fold(name))) if t]
+    for size in range(min(_LONGEST_FORM, len(tokens) - 1), 0, -1):
+        form = _LEGAL_FORM_PHRASES.get(tuple(tokens[-size:]))
+        if form:
+            return form
+    return ""
 
 
 def normalize_address(address: str | None) -> str:

@@ -12,7 +12,7 @@ decisive probability, the name embedding is not computed (the cheap path of the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +28,10 @@ from matchers.normalize import (
     compact_id,
     country_of,
     email_domain,
+    legal_form,
     normalize_address,
     normalize_name,
+    normalize_po_number,
     normalize_vat_id,
 )
 from matchers.vendor_model import Explanation, VendorModel, load_vendor_model
@@ -42,12 +44,14 @@ class InvoiceKeys:
     """The vendor evidence an invoice carries, normalised once."""
 
     name: str
+    legal_form: str
     address: str
     vat_id: str
     iban: str
     domain: str
     country: str
     currency: str
+    po_key: str = ""
 
     @classmethod
     def from_invoice(cls, invoice: Invoice) -> InvoiceKeys:
@@ -55,12 +59,14 @@ class InvoiceKeys:
         vat, iban = invoice.value("vendor_vat_id"), invoice.value("iban")
         return cls(
             name=normalize_name(invoice.value("vendor_name")),
+            legal_form=legal_form(invoice.value("vendor_name")),
             address=normalize_address(invoice.value("vendor_address")),
             vat_id=normalize_vat_id(vat),
             iban=compact_id(iban),
             domain=email_domain(invoice.value("vendor_email")),
             country=country_of(vat, iban),
             currency=(invoice.value("currency") or "").upper(),
+            po_key=normalize_po_number(invoice.value("po_number")),
         )
 
 
@@ -74,9 +80,12 @@ def _key_score(a: str, b: str | None) -> float | None:
 
 
 def compare(
-    keys: InvoiceKeys, record: VendorRecord, cosine: float | None
+    keys: InvoiceKeys, record: VendorRecord, cosine: float | None, po_vendor: str | None = None
 ) -> dict[str, float | None]:
-    """The per-feature similarity scores of an invoice against one vendor record."""
+    """The per-feature similarity scores of an invoice against one vendor record.
+
+    `po_vendor` is the vendor of the purchase order the invoice cites, when that PO exists.
+    """
     name = (
         max(
             (
@@ -99,18 +108,23 @@ def compare(
         "name": blended,  # what the model weighs: one name feature, so it counts once
         "name_fuzzy": name,
         "name_embedding": cosine,
+        # another legal form under the same name is another company (a look-alike)
+        "legal_form": (
+            float(keys.legal_form in record.legal_forms)
+            if keys.legal_form and record.legal_forms
+            else None
+        ),
         "address": address,
         "vat_id": _key_score(keys.vat_id, record.vat_id),
         "iban": _key_score(keys.iban, record.iban),
-        "email_domain": (
-            float(keys.domain == vendor_domain) if keys.domain and vendor_domain else None
-        ),
+        "email_domain": _key_score(keys.domain.replace(".", ""), vendor_domain.replace(".", "")),
         "country": (
             float(keys.country == record.country) if keys.country and record.country else None
         ),
         "currency": (
             float(keys.currency == record.currency) if keys.currency and record.currency else None
         ),
+        "po_vendor": None if po_vendor is None else float(record.vendor_id == po_vendor),
     }
 
 
@@ -130,8 +144,11 @@ class VendorResolver:
         embedder: Embedder | None,
         settings: Any,
         model: VendorModel | None = None,
+        po_vendors: Mapping[str, str] | None = None,
     ) -> None:
         self.master = master
+        # normalised PO number -> vendor id: a cited PO that exists names its vendor
+        self.po_vendors: Mapping[str, str] = po_vendors or {}
         self.embedder = embedder
         self.model = model or load_vendor_model()
         self.threshold = float(getattr(settings, "vendor_match_threshold", 0.5))
@@ -151,7 +168,7 @@ class VendorResolver:
         results: list[VendorMatch | None] = [None] * len(keys)
         undecided: list[int] = []
         for n, key in enumerate(keys):
-            exact = dict(self.master.exact_candidates(key.vat_id, key.iban, key.domain))
+            exact = dict(self._exact_candidates(key))
             scored = self._score(key, exact, None) if exact else []
             if scored and scored[0].explanation.probability >= self.decisive:
                 results[n] = self._decide(key, scored)  # an exact key settled it
@@ -195,7 +212,8 @@ class VendorResolver:
                     if vectors is not None and key.name and record.names_normalized
                     else None
                 )
-                pairs.append((compare(key, record, cosine), record.vendor_id == vendor_id))
+                scores = compare(key, record, cosine, self._po_vendor(key))
+                pairs.append((scores, record.vendor_id == vendor_id))
         return pairs
 
     def _encode(self, names: list[str]) -> np.ndarray | None:
@@ -206,8 +224,18 @@ class VendorResolver:
         position = {name: i for i, name in enumerate(unique)}
         return vectors[[position[n] for n in names]] if names else vectors
 
-    def _cheap_candidates(self, key: InvoiceKeys) -> dict[int, list[str]]:
+    def _po_vendor(self, key: InvoiceKeys) -> str | None:
+        return self.po_vendors.get(key.po_key) if key.po_key else None
+
+    def _exact_candidates(self, key: InvoiceKeys) -> dict[int, list[str]]:
         candidates = self.master.exact_candidates(key.vat_id, key.iban, key.domain)
+        po_vendor = self._po_vendor(key)
+        if po_vendor is not None and po_vendor in self.master.index_of:
+            candidates.setdefault(self.master.index_of[po_vendor], []).append("po_number")
+        return candidates
+
+    def _cheap_candidates(self, key: InvoiceKeys) -> dict[int, list[str]]:
+        candidates = self._exact_candidates(key)
         for index, _jaccard in self.master.trigram_candidates(key.name, self.k):
             candidates.setdefault(index, [])
         for index, _jaccard in self.master.address_candidates(key.address, 3):
@@ -223,7 +251,7 @@ class VendorResolver:
             cosine = None
             if key.name and query is not None and record.names_normalized:
                 cosine = self.master.name_cosine(query, index)
-            explanation = self.model.explain(compare(key, record, cosine))
+            explanation = self.model.explain(compare(key, record, cosine, self._po_vendor(key)))
             scored.append(_Scored(index, via, explanation))
         scored.sort(key=lambda s: (-s.explanation.log_odds, self.master.records[s.index].vendor_id))
         return scored
@@ -275,7 +303,7 @@ def _scores(explanation: Explanation) -> dict[str, float]:
 
 def _method(scored: _Scored) -> str:
     scores = scored.explanation.scores
-    for feature in ("vat_id", "iban", "email_domain"):
+    for feature in ("vat_id", "iban", "email_domain", "po_vendor"):
         if scores.get(feature) == 1.0:
             return feature
     return "similarity"

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Levels per feature: (level name, lower bound of the similarity score), best first. Exact-key
-# features (vat, iban, email_domain, country, currency) use the scores 1 (equal), 0.5 (one
-# character apart: an OCR slip) and 0 (different).
+# Levels per feature: (level name, lower bound of the similarity score), best first. Key
+# features (vat, iban, email_domain, country, currency, legal_form) use the scores 1 (equal),
+# 0.5 (one character apart: an OCR slip) and 0 (different).
 LEVELS: dict[str, tuple[tuple[str, float], ...]] = {
     # the mean of the fuzzy string score and the embedding cosine (fuzzy alone without a model)
     "name": (
@@ -30,24 +30,29 @@ LEVELS: dict[str, tuple[tuple[str, float], ...]] = {
         ("weak", 0.6),
         ("none", -1.0),
     ),
+    "legal_form": (("equal", 1.0), ("different", -1.0)),
     "address": (("high", 0.9), ("good", 0.75), ("fair", 0.55), ("none", -1.0)),
     "vat_id": (("equal", 1.0), ("near", 0.5), ("different", -1.0)),
     "iban": (("equal", 1.0), ("near", 0.5), ("different", -1.0)),
-    "email_domain": (("equal", 1.0), ("different", -1.0)),
+    "email_domain": (("equal", 1.0), ("near", 0.5), ("different", -1.0)),
     "country": (("equal", 1.0), ("different", -1.0)),
     "currency": (("equal", 1.0), ("different", -1.0)),
+    # the invoice cites an existing purchase order of this vendor (or of another one)
+    "po_vendor": (("equal", 1.0), ("different", -1.0)),
 }
 FEATURES: tuple[str, ...] = tuple(LEVELS)
 
 # Hand-set starting weights (natural-log likelihood ratios), replaced by a fitted model file.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "name": {"exact": 7.0, "high": 4.0, "good": 2.0, "fair": -0.5, "weak": -3.0, "none": -5.0},
+    "legal_form": {"equal": 0.5, "different": -5.0},
     "address": {"high": 3.0, "good": 1.5, "fair": -0.5, "none": -2.5},
     "vat_id": {"equal": 10.0, "near": 4.0, "different": -4.0},
     "iban": {"equal": 9.0, "near": 3.0, "different": -1.5},
-    "email_domain": {"equal": 5.0, "different": -1.0},
+    "email_domain": {"equal": 5.0, "near": 2.0, "different": -1.0},
     "country": {"equal": 0.3, "different": -2.0},
     "currency": {"equal": 0.2, "different": -0.5},
+    "po_vendor": {"equal": 4.0, "different": -1.0},
 }
 
 MODEL_FILE = Path(__file__).with_name("vendor_model.json")

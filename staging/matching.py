@@ -101,6 +101,13 @@ def load_vendor_master(conn: Conn, embedder: Embedder | None) -> VendorMaster:
     return master
 
 
+def po_vendor_keys(conn: Conn) -> dict[str, str]:
+    """Normalised PO number -> vendor id, for every purchase order (a cited PO that exists is
+    evidence of who sent the invoice)."""
+    rows = conn.execute("SELECT po_number, vendor_id FROM purchase_orders").fetchall()
+    return {normalize_po_number(r["po_number"]): str(r["vendor_id"]) for r in rows}
+
+
 def load_po_data(
     conn: Conn,
     vendor_ids: Sequence[str] | None = None,

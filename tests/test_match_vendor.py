@@ -10,7 +10,7 @@ import pytest
 from invoices.records import FieldValue, Invoice, Method, Provenance, ReasonCode
 from invoices.settings import load_settings
 from matchers.embeddings import HashingEmbedder, load_embedder
-from matchers.normalize import normalize_invoice_number, normalize_name
+from matchers.normalize import legal_form, normalize_invoice_number, normalize_name
 from matchers.vendor import VendorMaster, VendorResolver, bank_details_changed
 from matchers.vendor_model import VendorModel, fit_vendor_model
 
@@ -123,6 +123,72 @@ def test_unknown_vendor_is_not_linked_to_the_nearest(resolver: VendorResolver) -
     assert match.probability < 0.5
 
 
+def test_same_name_with_another_legal_form_is_another_company(
+    resolver: VendorResolver,
+) -> None:
+    """A look-alike: the name of a known vendor under another legal form, nothing else read."""
+    lookalike = resolver.resolve(invoice(vendor_name="Atelier Lumière SAS", currency="EUR"))
+    assert lookalike.vendor_id is None
+    assert lookalike.reasons == [ReasonCode.VENDOR_UNKNOWN]
+    assert lookalike.candidates[0]["scores"]["legal_form"] == 0.0
+    same = resolver.resolve(invoice(vendor_name="Atelier Lumière S.A.R.L.", currency="EUR"))
+    assert same.vendor_id == "V004"
+    assert same.scores["legal_form"] == 1.0
+    bare = resolver.resolve(invoice(vendor_name="Atelier Lumière", currency="EUR"))
+    assert "legal_form" not in bare.scores, "no form printed: no evidence either way"
+
+
+def test_a_cited_purchase_order_names_its_vendor() -> None:
+    """A scan whose letterhead was misread still cites an existing PO: that PO's vendor is a
+    candidate, and the PO counts as evidence for it (and against the others)."""
+    settings = load_settings(embedding_backend="hashing")
+    resolver = VendorResolver(
+        VendorMaster.from_rows(VENDOR_ROWS),
+        load_embedder(settings),
+        settings,
+        po_vendors={"4500017": "V003"},
+    )
+    garbled = invoice(vendor_name="Mü1ler Bau", po_number="PO-4500017", currency="EUR")
+    match = resolver.resolve(garbled)
+    assert (match.vendor_id, match.method) == ("V003", "po_vendor")
+    assert match.scores["po_vendor"] == 1.0
+    assert "po_number" in match.candidates[0]["via"]
+    unknown_po = resolver.resolve(garbled.model_copy(update={"po_number": None}))
+    assert unknown_po.vendor_id is None, "without the PO the garbled name is not enough"
+
+
+def test_email_domain_misread_by_one_character_still_counts(resolver: VendorResolver) -> None:
+    match = resolver.resolve(
+        invoice(vendor_name="Nordic Paper Supplies", vendor_email="ap@nordicpaber.co.uk")
+    )
+    assert match.vendor_id == "V002"
+    assert match.scores["email_domain"] == 0.5
+    assert match.scores["weight.email_domain"] > 0
+    dot_lost = resolver.resolve(invoice(vendor_name="Nordic", vendor_email="ap@nordicpaperco.uk"))
+    assert dot_lost.scores["email_domain"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("name", "form"),
+    [
+        ("Meyer GmbH", "gmbh"),
+        ("MEYER GMBH", "gmbh"),
+        ("Meyer Gesellschaft mit beschränkter Haftung", "gmbh"),
+        ("Müller GmbH & Co. KG", "gmbh & co kg"),
+        ("Dupont S.A.R.L.", "sarl"),
+        ("Schmidt e.K.", "ek"),
+        ("Turner & Wood Limited", "ltd"),
+        ("Acme Corporation", "corp"),
+        ("Acme Inc.", "inc"),
+        ("Müller & Söhne", ""),
+        ("GmbH", ""),
+        (None, ""),
+    ],
+)
+def test_legal_form(name: str | None, form: str) -> None:
+    assert legal_form(name) == form
+
+
 def test_changed_iban_on_a_linked_vendor(resolver: VendorResolver) -> None:
     match = resolver.resolve(
         invoice(
@@ -173,6 +239,8 @@ def test_bank_details_changed(iban: str, changed: bool) -> None:
     [
         ("Müller Bürobedarf GmbH", "muller burobedarf"),
         ("ACME & Sons Ltd.", "acme sons"),
+        ("Atelier Lumière S.A.R.L.", "atelier lumiere"),
+        ("J.P. Schmidt e.K.", "jp schmidt"),
         ("GmbH", "gmbh"),
     ],
 )

@@ -68,7 +68,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         po_data, ledger = matching.load_po_data(conn), matching.billed_ledger(conn)
         timings["load purchase orders + ledger"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        resolver = VendorResolver(vendors, embedder, s)
+        resolver = VendorResolver(vendors, embedder, s, po_vendors=_po_vendors(po_data))
         outcomes = match_batch(
             [i.invoice for i in items],
             [None] * len(items),
@@ -82,6 +82,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         total = time.perf_counter() - t0
     _print_bench(args, items, outcomes, timings, total, warmup, len(po_data.orders))
     return 0 if total < args.budget_seconds else 1
+
+
+def _po_vendors(po_data: Any) -> dict[str, str]:
+    """Normalised PO number -> vendor id of loaded PO data (what the resolver weighs)."""
+    return {key: order.vendor_id for key, order in po_data.by_key.items()}
 
 
 def _print_bench(args, items, outcomes, timings, total, warmup, n_pos) -> None:  # type: ignore[no-untyped-def]
@@ -222,7 +227,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         po_data = matching.load_po_data(conn)
     from matchers.vendor_model import load_vendor_model
 
-    resolver = VendorResolver(vendors, embedder, s, load_vendor_model(args.vendor_model))
+    resolver = VendorResolver(
+        vendors, embedder, s, load_vendor_model(args.vendor_model), _po_vendors(po_data)
+    )
     embedder.encode(["warm up"])  # the model loads once per process; untimed
     t0 = time.perf_counter()
     ids = [label["doc_id"] for label, _, _ in corpus]
@@ -287,7 +294,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
                 master.load_master_dir(conn, folder / "master")
                 embedder = load_embedder(s)
                 vendors = matching.load_vendor_master(conn, embedder)
-            resolver = VendorResolver(vendors, embedder, s)
+                po_vendors = matching.po_vendor_keys(conn)
+            resolver = VendorResolver(vendors, embedder, s, po_vendors=po_vendors)
             truth = [Truth.from_label(label).vendor_id for label, _, _ in corpus]
             pairs += resolver.training_pairs([inv for _, inv, _ in corpus], truth)
     model = fit_vendor_model(pairs)
