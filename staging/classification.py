@@ -171,9 +171,7 @@ def llm_cache_get(conn: Conn, input_hash: str) -> dict[str, Any] | None:
     return None if row is None else row["answer"]
 
 
-def llm_cache_put(
-    conn: Conn, input_hash: str, model: str, answer: Mapping[str, Any]
-) -> None:
+def llm_cache_put(conn: Conn, input_hash: str, model: str, answer: Mapping[str, Any]) -> None:
     """Remember a valid answer; the first answer for a hash wins."""
     conn.execute(
         "INSERT INTO llm_cache (input_hash, model, answer) VALUES (%s, %s, %s)"
