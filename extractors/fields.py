@@ -80,22 +80,45 @@ def parse_identifier(text: str) -> tuple[str, int, int] | None:
     return None
 
 
-# a structured number OCR broke before a hyphen ("PO-FR-2025 -00038"); not after one
+# a structured number OCR broke before a hyphen ("PO-FR-2025 -00038"), or after a letter code
+# when the rest completes the number ("PO-BE- 2025-00125"); never after the year
 # ("PO-US-2025- 82545"): there the rest is lost and the next column's number follows
-_BROKEN_AT_HYPHEN = re.compile(r"\b[A-Za-z0-9]+-[A-Za-z0-9-]*?[A-Za-z0-9] (?=-\d)")
+_BROKEN_AT_HYPHEN = re.compile(
+    r"\b[A-Za-z0-9]+-[A-Za-z0-9-]*?[A-Za-z0-9]( +)(?=-\d)"
+    r"|\b[A-Za-z]+-(?:[A-Za-z]+-)*( +)(?=\d{4}-\d)"
+)
+
+# OCR reads the hyphen after the year of a structured number as ":" or "." ("PO-BE-2025:00027")
+_YEAR_SEPARATOR = re.compile(r"(?<=[A-Za-z]-\d{4})[:.](?=\d{3})")
+
+# a number that names itself an order ("PO-US-2025-00047"), found even where OCR lost its label
+_SELF_NAMED_ORDER = re.compile(r"(?<![\w-])PO-[A-Z0-9][A-Z0-9-]*\d{3,}(?![\w-])")
+
+# an order number of a well-known shape past OCR noise right of its label ("bis ___.: 45001")
+_ORDER_SHAPE = re.compile(r"(?<![\w-])(?:\d{8,12}|PO-[A-Z0-9][A-Z0-9-]*\d{3,})(?![\w-])")
 
 
 def parse_order(text: str) -> tuple[str, int, int] | None:
     """A purchase-order number; one OCR broke at a hyphen is read whole."""
-    broken = _BROKEN_AT_HYPHEN.search(text[:80])
+    text = _YEAR_SEPARATOR.sub("-", text[:80])
+    broken = _BROKEN_AT_HYPHEN.search(text)
     if broken is None:
-        return parse_identifier(text)
-    gap = broken.end() - 1  # the space OCR put inside the number
-    hit = parse_identifier(text[:gap] + text[gap + 1 :])
+        return parse_identifier(text) or _order_past_noise(text)
+    gap, width = broken.span(1) if broken.group(1) else broken.span(2)
+    width -= gap  # the spaces OCR put inside the number
+    hit = parse_identifier(text[:gap] + text[gap + width :])
     if hit is None:
         return None
     value, start, end = hit
-    return value, start + (start > gap), end + (end > gap)
+    return value, start + width * (start > gap), end + width * (end > gap)
+
+
+def _order_past_noise(text: str) -> tuple[str, int, int] | None:
+    """The first token of an order number's shape when noise stopped the plain reading."""
+    match = _ORDER_SHAPE.search(text)
+    if match is None or re.search(r"\d", text[: match.start()]):
+        return None  # a number or date came first: the noise was no noise
+    return match.group(0), match.start(), match.end()
 
 
 # OCR reads a zero as "@" or "O" between digits ("14/1@/2017"); same length, so offsets hold
@@ -195,7 +218,8 @@ def simple_fields(lines: list[Line], ctx: DocumentContext) -> dict[str, Candidat
         dates = _unlabelled_dates(lines, ctx)
     picked["invoice_date"] = best(dates)
     picked["due_date"] = best(candidates(lines, "due_date", _date_parser(ctx)))
-    po = [c for c in candidates(lines, "po_number", parse_order) if not _is_number_of(c, picked)]
+    po = candidates(lines, "po_number", parse_order, left=True) or _self_named_orders(lines)
+    po = [c for c in po if not _is_number_of(c, picked)]
     for cand in po:
         if " " in cand.raw:  # read whole across a break OCR put inside it: less sure
             cand.position *= 0.85
@@ -216,6 +240,18 @@ def _in_seller_block(lines: list[Line], found: list[Candidate]) -> list[Candidat
     for cand in found:
         if any(0 < cand.line.index - start <= 12 for start in starts):
             cand.extra["bonus"] = cand.extra.get("bonus", 0.0) + 0.5
+    return found
+
+
+def _self_named_orders(lines: list[Line]) -> list[Candidate]:
+    """Without a readable order label: numbers that name themselves an order ("PO-…"), weakly."""
+    found: list[Candidate] = []
+    for line in lines:
+        for match in _SELF_NAMED_ORDER.finditer(line.text):
+            box = text_box(line, match.start(), match.end())
+            found.append(
+                Candidate("po_number", match.group(0), match.group(0), line, box, 0.5, 1.0)
+            )
     return found
 
 

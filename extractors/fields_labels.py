@@ -55,14 +55,16 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"f[äa]lligkeit(?=\s*(?::|$|teilzahlung|betrag))", 0.9),
     ],
     "po_number": [
-        (r"bestell(?:ung|nummer|[\s-]?nr\.?)(?:\s*(?:nr\.?|nummer))?", 1.0),
+        # OCR puts a space before the hyphen ("Bestell -Nr.")
+        (r"bestell(?:ung|nummer|\s?-?\s?nr\.?)(?:\s*(?:nr\.?|nummer))?", 1.0),
         (
             r"(?:p\.?\s?o\.?(?!(?!no|nr|num)[a-z])|purchase\s*order)\s*(?:no\.?|number|#|nr\.?|ref\w*)?",
             0.9,
         ),
         (r"(?:your\s*)?order\s*(?:no\.?|number|#|ref\w*)", 0.8),
         (r"your\s*order|votre\s*commande|ihre\s*bestellung", 0.8),
-        (r"(?:bon|n°)\s*de\s*commande|commande\s*n°", 1.0),
+        # OCR drops a letter of "commande" when the words run together ("Bondecommane")
+        (r"(?:bon|n°)\s*de\s*commande|bon\s*de\s*comm?an?d?e|commande\s*n°", 1.0),
         (r"ordernummer|bestelnummer", 0.8),
     ],
     "vendor_vat_id": [

@@ -128,12 +128,17 @@ def label_hits(lines: list[Line], name: str) -> Iterator[tuple[Line, re.Match[st
                 yield line, match, weight
 
 
-def candidates(lines: list[Line], name: str, parse: Parser, below: int = 2) -> list[Candidate]:
-    """The values a parser finds right of or below each label of a field."""
+def candidates(
+    lines: list[Line], name: str, parse: Parser, below: int = 2, left: bool = False
+) -> list[Candidate]:
+    """The values a parser finds right of or below each label of a field (with `left`, also
+    the lone value printed before a label that ends its line, as column layouts OCR'd do)."""
     found: list[Candidate] = []
     by_index = {ln.index: ln for ln in lines}
     for line, match, weight in label_hits(lines, name):
         cand = _right_of(line, match, weight, name, parse)
+        if cand is None and left:
+            cand = _left_of(line, match, weight, name, parse)
         if cand is None:
             cand = _below(line, match, weight, name, parse, by_index, below)
         if cand is not None:
@@ -156,6 +161,27 @@ def _right_of(
     return Candidate(
         name, value, right[start:end].strip(), line, box, weight, 1.0, _skipped(right[:start])
     )
+
+
+# specks, one value, specks and at most a short word (an OCR'd "Ihre" read "thre") before a label
+_LONE_LEFT = re.compile(r"^[\W_]*(\S+)[\W_]*(?:[A-Za-z1|]{1,4}[\W_]*)?$")
+
+
+def _left_of(
+    line: Line, match: re.Match[str], weight: float, name: str, parse: Parser
+) -> Candidate | None:
+    if line.text[match.end() :].strip(" :.|_-"):
+        return None  # the label does not end its line
+    lone = _LONE_LEFT.match(line.text[: match.start()])
+    if lone is None or ANY_LABEL.search(line.text[: match.start()]):
+        return None
+    hit = parse(lone.group(1))
+    if hit is None:
+        return None
+    value, start, end = hit
+    offset = lone.start(1)
+    box = text_box(line, offset + start, offset + end)
+    return Candidate(name, value, lone.group(1)[start:end], line, box, weight, 0.8)
 
 
 def _skipped(before: str) -> dict[str, float]:

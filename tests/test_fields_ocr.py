@@ -318,3 +318,72 @@ def test_a_speck_inside_a_date_is_not_blanked() -> None:
         ]
     )
     assert invoice.invoice_date is None or invoice.invoice_date.value != date(2001, 10, 8)
+
+
+@pytest.mark.parametrize(
+    ("printed", "po"),
+    [
+        ("Votre commande:      .   „PO-BE-2025-00074", "PO-BE-2025-00074"),  # noise first
+        ("Votre commande: PO-BE- 2025-00125", "PO-BE-2025-00125"),  # the rest completes it
+        ("N° de commande: PO-BE-2025:00027", "PO-BE-2025-00027"),  # ":" read for "-"
+        ("Bondecommane: PO-FR-2025-00007.", "PO-FR-2025-00007"),  # a letter lost
+        ("thre Bestellung: 4500100008", "4500100008"),  # "Ihre" misread
+        ("‘| 4520100217 thre Bestellung", "4520100217"),  # the value before its label
+        ("Bestellnummer: bis ___.: 4500100005", "4500100005"),  # a wrapped word and specks
+        ("=. Sige Onan: PO-US-2025-00047", "PO-US-2025-00047"),  # label lost, value names itself
+    ],
+)
+def test_order_number_read_through_ocr_label_and_value_noise(printed: str, po: str) -> None:
+    invoice = _ocr([[(40, "Optimamax SRL")], [(40, printed)]])
+    assert invoice.po_number is not None and invoice.po_number.value == po
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "Your order: PO-US- 82545",  # the piece after the break is no year-serial: not joined
+        "Bestellnummer: 12.03.2025 4500100005",  # a date first: the number is not the order's
+        "Rechnungs-Nr. 4520100217 Ihre Bestellung",  # the number left is another label's
+    ],
+)
+def test_order_number_not_made_up_from_a_neighbour(printed: str) -> None:
+    invoice = _ocr([[(40, "Optimamax SRL")], [(40, printed)]])
+    assert invoice.po_number is None or invoice.po_number.value not in {
+        "PO-US-82545",
+        "4500100005",
+        "4520100217",
+    }
+
+
+def test_order_number_under_its_column_in_a_header_row() -> None:
+    invoice = _ocr(
+        [
+            [(40, "Neumann Technik GmbH")],
+            [(40, "Rechnungs-Nr."), (140, "Belegdatum"), (240, "Bestell -Nr."), (340, "Kunde")],
+            [(40, "RE-2025-13081"), (140, "02/01/2025"), (240, "4510100004"), (340, "55898")],
+        ]
+    )
+    assert invoice.po_number is not None and invoice.po_number.value == "4510100004"
+    assert invoice.invoice_number is not None and invoice.invoice_number.value == "RE-2025-13081"
+
+
+def test_value_left_of_a_label_needs_the_label_to_end_the_line() -> None:
+    invoice = _ocr(
+        [
+            [(40, "Neumann Technik GmbH")],
+            [(40, "30159 Hannover"), (240, "Bestellnummer:")],
+            [(240, "4500100005")],
+        ]
+    )
+    assert invoice.po_number is not None and invoice.po_number.value == "4500100005"
+
+
+def test_a_labelled_order_number_beats_one_that_only_names_itself() -> None:
+    invoice = _ocr(
+        [
+            [(40, "Optimamax SRL")],
+            [(40, "Bon de commande: PO-BE-2025-00074")],
+            [(40, "Référence: PO-BE-2025-00099")],
+        ]
+    )
+    assert invoice.po_number is not None and invoice.po_number.value == "PO-BE-2025-00074"
