@@ -12,6 +12,7 @@ decisive probability, the name embedding is not computed (the cheap path of the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,9 @@ from matchers.normalize import (
 from matchers.vendor_model import Explanation, VendorModel, load_vendor_model
 
 __all__ = ["InvoiceKeys", "VendorMaster", "VendorRecord", "VendorResolver", "compare"]
+
+
+_PO_MISREAD = re.compile(r"^\s*P[0D](?=[-\s/.:])")  # "P0-US-2025-00759": the OCR's PO prefix
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ class InvoiceKeys:
             domain=email_domain(invoice.value("vendor_email")),
             country=country_of(vat, iban),
             currency=(invoice.value("currency") or "").upper(),
-            po_key=normalize_po_number(invoice.value("po_number")),
+            po_key=normalize_po_number(_PO_MISREAD.sub("PO", invoice.value("po_number") or "")),
         )
 
 

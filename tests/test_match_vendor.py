@@ -153,6 +153,10 @@ def test_a_cited_purchase_order_names_its_vendor() -> None:
     assert (match.vendor_id, match.method) == ("V003", "po_vendor")
     assert match.scores["po_vendor"] == 1.0
     assert "po_number" in match.candidates[0]["via"]
+    misread = garbled.model_copy(
+        update={"po_number": FieldValue(value="P0-4500017", confidence=0.8, provenance=PROV)}
+    )
+    assert resolver.resolve(misread).vendor_id == "V003", "P0 for PO is the OCR's"
     unknown_po = resolver.resolve(garbled.model_copy(update={"po_number": None}))
     assert unknown_po.vendor_id is None, "without the PO the garbled name is not enough"
 
