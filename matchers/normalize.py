@@ -283,6 +283,14 @@ def digits_only(number: str | None) -> str:
     return re.sub(r"\D", "", number or "").lstrip("0")
 
 
+_PO_MISREAD = re.compile(r"^\s*P[0D](?=[-\s/.:])")  # "P0-US-2025-00759": the OCR's "PO-"
+
+
+def po_citation(number: str | None) -> str:
+    """A PO number as cited on an invoice, with an OCR-misread "P0-" prefix read as "PO-"."""
+    return _PO_MISREAD.sub("PO", number or "")
+
+
 @lru_cache(maxsize=262_144)
 def normalize_po_number(number: str | None) -> str:
     """A PO number reduced for lookup: upper case, no separators, no 'PO'/'Order' prefix."""

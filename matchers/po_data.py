@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from rapidfuzz.distance import Levenshtein
 
-from matchers.normalize import confusable_key, normalize_po_number
+from matchers.normalize import confusable_key, normalize_po_number, po_citation
 
 ZERO = Decimal("0")
 
@@ -124,11 +124,14 @@ class PoData:
         Exact on the normalised number first; then the same number up to O/0 and I/1 style
         confusions, accepted only when it is unambiguous (and the vendor's, if known).
         """
-        key = normalize_po_number(number)
+        key = normalize_po_number(po_citation(number))
         if not key:
             return None, "none"
         if key in self.by_key:
             return self.by_key[key], "number"
+        run_on = self._run_on(key)
+        if run_on is not None and vendor_id in (None, run_on.vendor_id):
+            return run_on, "number_partial"
         near = self.by_confusable.get(confusable_key(key), [])
         if vendor_id is not None:
             near = [o for o in near if o.vendor_id == vendor_id]
@@ -139,10 +142,20 @@ class PoData:
             return partial[0], "number_partial"
         return None, "none"
 
+    def _run_on(self, key: str) -> PurchaseOrder | None:
+        """The one PO whose number the cited key begins with, at two thirds of its length or
+        more: the OCR ran on into the next column ("...0078931269" for ...00789)."""
+        found = [
+            self.by_key[key[:size]]
+            for size in range(len(key) - 1, max(5, (2 * len(key) + 2) // 3) - 1, -1)
+            if key[:size] in self.by_key
+        ]
+        return found[0] if len(found) == 1 else None
+
     def misread_candidates(self, number: str, vendor_id: str | None) -> list[PurchaseOrder]:
         """The vendor's orders a cited number not found may be a misreading of (cut short,
         run on, one character off); none when the vendor is unknown."""
-        key = normalize_po_number(number)
+        key = normalize_po_number(po_citation(number))
         if not key or vendor_id is None:
             return []
         return [o for o in self.by_vendor.get(vendor_id, ()) if _misread_of(key, o)]

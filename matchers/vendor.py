@@ -12,7 +12,6 @@ decisive probability, the name embedding is not computed (the cheap path of the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,13 +33,11 @@ from matchers.normalize import (
     normalize_name,
     normalize_po_number,
     normalize_vat_id,
+    po_citation,
 )
 from matchers.vendor_model import Explanation, VendorModel, load_vendor_model
 
 __all__ = ["InvoiceKeys", "VendorMaster", "VendorRecord", "VendorResolver", "compare"]
-
-
-_PO_MISREAD = re.compile(r"^\s*P[0D](?=[-\s/.:])")  # "P0-US-2025-00759": the OCR's PO prefix
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ class InvoiceKeys:
             domain=email_domain(invoice.value("vendor_email")),
             country=country_of(vat, iban),
             currency=(invoice.value("currency") or "").upper(),
-            po_key=normalize_po_number(_PO_MISREAD.sub("PO", invoice.value("po_number") or "")),
+            po_key=normalize_po_number(po_citation(invoice.value("po_number"))),
         )
 
 

@@ -231,6 +231,13 @@ def test_misread_po_number_of_the_vendor_is_found(cited: str, method: str) -> No
     assert (match.po_number, match.method, match.reasons) == ("PO-4500002", method, [])
 
 
+@pytest.mark.parametrize("cited", ["PO-4500002 717", "P0-4500002"])
+def test_run_on_or_p0_po_number_is_found_without_a_known_vendor(cited: str) -> None:
+    inv = invoice([line("Ergonomic desk chair", "2", "349.00")], po=cited)
+    match = match_purchase_order(inv, None, po_data(), BilledLedger(), SETTINGS)
+    assert match.po_number == "PO-4500002"
+
+
 def test_po_inferred_from_the_amount_when_no_line_was_read() -> None:
     inv = invoice([line("Ergonomic desk chair", "2", "349.00")]).model_copy(update={"lines": []})
     match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
