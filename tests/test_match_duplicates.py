@@ -206,3 +206,11 @@ def test_misread_name_of_an_unlinked_rescan_does_not_veto() -> None:
     assert find_duplicates(rescan, document(), [other], SETTINGS, unlinked) == [], (
         "two unlinked documents with clearly different names are two vendors"
     )
+
+
+def test_a_minus_sign_misread_on_a_rescan_is_a_near_amount() -> None:
+    rescan = invoice("INV-2026-0042", "-1190.00", date(2026, 3, 1))
+    (hit,) = find_duplicates(rescan, document(), [EARLIER], SETTINGS, V1)
+    assert {e.field: e.relation for e in hit.evidence}["total"] == "near"
+    other = invoice("INV-2026-0042", "-990.00", date(2026, 3, 1))
+    assert find_duplicates(other, document(), [EARLIER], SETTINGS, V1) == []
