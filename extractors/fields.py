@@ -19,7 +19,16 @@ from extractors.dates import day_first_for, find_dates
 from extractors.fields_ids import bic_candidates, email_candidate, iban_candidates, vat_candidates
 from extractors.fields_layout import Line
 from extractors.fields_parties import buyer_block
-from extractors.fields_search import Candidate, best, candidates, label_hits, text_box
+from extractors.fields_search import (
+    Candidate,
+    best,
+    candidates,
+    label_hits,
+    label_overlap,
+    same_print,
+    search_again,
+    text_box,
+)
 from invoices.records import DocumentType
 
 _ID_TOKEN = re.compile(r"#?[A-Za-z0-9][A-Za-z0-9/_.\-#]*[A-Za-z0-9]|\d")
@@ -133,9 +142,10 @@ def _blank_specks(text: str) -> str:
     return _SPECKS.sub(lambda m: " " * len(m.group(0)), text)
 
 
-def _date_parser(ctx: DocumentContext):
+def _date_parser(ctx: DocumentContext, avoid: Any = None):
     def parse(text: str) -> tuple[Any, int, int] | None:
         found = find_dates(_blank_specks(_OCR_ZERO.sub("0", text[:60])), ctx.day_first)
+        found = [m for m in found if m.value != avoid]
         return (found[0].value, found[0].start, found[0].end) if found else None
 
     return parse
@@ -213,11 +223,7 @@ def simple_fields(lines: list[Line], ctx: DocumentContext) -> dict[str, Candidat
     picked: dict[str, Candidate | None] = {}
     numbers = candidates(lines, "invoice_number", parse_identifier)
     picked["invoice_number"] = best(numbers)
-    dates = candidates(lines, "invoice_date", _date_parser(ctx))
-    if not dates:
-        dates = _unlabelled_dates(lines, ctx)
-    picked["invoice_date"] = best(dates)
-    picked["due_date"] = best(candidates(lines, "due_date", _date_parser(ctx)))
+    picked["invoice_date"], picked["due_date"] = _date_fields(lines, ctx)
     po = candidates(lines, "po_number", parse_order, left=True) or _self_named_orders(lines)
     po = [c for c in po if not _is_number_of(c, picked)]
     for cand in po:
@@ -260,20 +266,58 @@ def _is_number_of(cand: Candidate, picked: dict[str, Candidate | None]) -> bool:
     return number is not None and number.value == cand.value
 
 
-def _unlabelled_dates(lines: list[Line], ctx: DocumentContext) -> list[Candidate]:
-    """Without a date label: the first dates of the first page, weakly."""
+def _date_fields(lines: list[Line], ctx: DocumentContext) -> tuple[Candidate | None, ...]:
+    """The invoice and due dates; a printed date both labels claim goes to the nearer label,
+    and the other label is read again past it."""
+    dates = candidates(lines, "invoice_date", _date_parser(ctx))
+    due = candidates(lines, "due_date", _date_parser(ctx))
+    for i, cand in enumerate(dates):
+        for j, other in enumerate(due):
+            if cand.value != other.value or not same_print(cand, other):
+                continue
+            near = (cand.position, label_overlap(cand)) > (other.position, label_overlap(other))
+            group, k = (due, j) if near else (dates, i)
+            again = search_again(group[k], _date_parser(ctx, avoid=cand.value), lines)
+            group[k] = again if again is not None else group[k]
+            group[k].extra["drop"] = float(again is None)
+    dates = [c for c in dates if not c.extra.get("drop")]
+    due = [c for c in due if not c.extra.get("drop")]
+    if dates:
+        return best(dates), best(due)
+    guesses = _unlabelled_dates(lines, ctx, due)
+    guess = best(guesses)
+    if guess is not None:  # no label announced it: as unsure as a value read past noise
+        guess.extra["skipped"] = 1.0
+        guess.extra["agreement"] = min(guess.extra["agreement"], 1.0 / len(guesses))
+    return guess, best(due)
+
+
+# an inbound mail stamp before a date: "EINGANG 04. JAN. 2025", "REÇU LE", "RECEIVED"
+_RECEIVED = re.compile(
+    r"(?:eingang|eingegangen|erhalten|re[çc]u\s*l?\s*e?|received|rec'?d)\W{0,3}(?:am|on|le)?\W*$",
+    re.I,
+)
+
+
+def _unlabelled_dates(
+    lines: list[Line], ctx: DocumentContext, due: list[Candidate]
+) -> list[Candidate]:
+    """Without a date label: the first dates of the first page, weakly. A date a due-date
+    label announces or a received stamp holds is none; of the first two, the earlier is the
+    invoice date when they share a header row (it comes before its due date)."""
     found: list[Candidate] = []
     for line in lines[:60]:
         for match in find_dates(line.text, ctx.day_first):
-            found.append(
-                Candidate(
-                    "invoice_date",
-                    match.value,
-                    match.raw,
-                    line,
-                    text_box(line, match.start, match.end),
-                    0.35,
-                    1.0 if not found else 0.5,
-                )
-            )
-    return found[:3]
+            if _RECEIVED.search(line.text[max(0, match.start - 16) : match.start]):
+                continue
+            box = text_box(line, match.start, match.end)
+            cand = Candidate("invoice_date", match.value, match.raw, line, box, 0.35, 0.5)
+            if not any(d.value == cand.value and same_print(cand, d) for d in due):
+                found.append(cand)
+    found = found[:3]
+    pair = found[:2]
+    if len(pair) == 2 and pair[1].line.index - pair[0].line.index > 1:
+        pair = pair[:1]  # far apart: the later one is some other date, not its due date
+    if pair:
+        min(pair, key=lambda c: c.value).position = 1.0
+    return found

@@ -42,12 +42,18 @@ LABELS: dict[str, list[tuple[str, float]]] = {
             r"(?:nr\.?|no\.?|n°|#)\s*\S+\s+(?:vom|du|dated|of)(?![\w])",
             0.9,
         ),
-        (r"(?<![\w-])(?:datum|date|dated|tarikh)(?![\w-])", 0.55),
+        # not the "date" of "Due Date", "Date due", "Date d'échéance"
+        (
+            r"(?<![\w-])(?<!due\s)(?<!due\s\s)(?:datum|date|dated|tarikh)(?![\w-])"
+            r"(?!\s*(?:due(?!\s*date)|d'?\s*[ée]ch[ée]ance|limite))",
+            0.55,
+        ),
     ],
     "due_date": [
-        (r"due\s*date|payment\s*due|date\s*due|pay(?:able)?\s*by|due\s*by(?![\w])", 1.0),
+        (r"due\s*date|payment\s*due|date\s*due(?!\s*date)|pay(?:able)?\s*by|due\s*by(?![\w])", 1.0),
         (r"zahlbar\s*bis(?:\s*(?:zum|spätestens))?|[àa]\s*payer\s*avant(?:\s*le)?", 1.0),
-        (r"f[äa]llig(?:keits)?(?:datum|\s*am)|zahlungsziel", 1.0),
+        # OCR reads the "m" of "datum" as "rn"
+        (r"f[äa]llig(?:keits)?(?:datu(?:m|rn)|\s*am)|zahlungsziel", 1.0),
         (r"(?:date\s*d'?)?[ée]ch[ée]ance", 1.0),
         (r"vervaldatum|uiterste\s*betaaldatum|date\s*limite\s*de\s*paiement", 1.0),
         (r"termin\s*p[łl]atno[śs]ci", 1.0),

@@ -40,6 +40,7 @@ class Candidate:
     label_weight: float  # 0 when found without a label
     position: float  # 1 right of the label, lower below it or unlabelled
     extra: dict[str, float] = dc_field(default_factory=dict)
+    label: tuple[Line, re.Match[str]] | None = None  # the printed label it was found at
 
     @property
     def score(self) -> float:
@@ -142,8 +143,48 @@ def candidates(
         if cand is None:
             cand = _below(line, match, weight, name, parse, by_index, below)
         if cand is not None:
+            cand.label = (line, match)
             found.append(cand)
     return found
+
+
+def search_again(
+    cand: Candidate, parse: Parser, lines: list[Line], below: int = 2
+) -> Candidate | None:
+    """The value the label of `cand` announces when read with another parser (None without
+    a label or a value)."""
+    if cand.label is None:
+        return None
+    line, match = cand.label
+    by_index = {ln.index: ln for ln in lines}
+    again = _right_of(line, match, cand.label_weight, cand.field, parse) or _below(
+        line, match, cand.label_weight, cand.field, parse, by_index, below
+    )
+    if again is not None:
+        again.label = cand.label
+    return again
+
+
+def same_print(a: Candidate, b: Candidate) -> bool:
+    """Whether two candidates were read from the same printed characters."""
+    if a.line.index != b.line.index or a.bbox is None or b.bbox is None:
+        return a.line.index == b.line.index and a.raw == b.raw
+    return a.bbox[0] < b.bbox[2] and b.bbox[0] < a.bbox[2]
+
+
+def label_overlap(cand: Candidate) -> float:
+    """How much of the value's width lies under (or beside, on its line) its label: 1 right of
+    the label, else the share of the value's width the label's columns cover."""
+    if cand.label is None or cand.bbox is None:
+        return 0.0
+    line, match = cand.label
+    if line.index == cand.line.index:
+        return 1.0
+    span = x_range(line, match.start(), match.end())
+    if span is None:
+        return 0.0
+    width = max(cand.bbox[2] - cand.bbox[0], 1.0)
+    return max(0.0, min(span[1], cand.bbox[2]) - max(span[0], cand.bbox[0])) / width
 
 
 def _right_of(

@@ -387,3 +387,61 @@ def test_a_labelled_order_number_beats_one_that_only_names_itself() -> None:
         ]
     )
     assert invoice.po_number is not None and invoice.po_number.value == "PO-BE-2025-00074"
+
+
+def test_date_under_a_due_date_label_is_never_the_invoice_date() -> None:
+    inv = _ocr(
+        [
+            [(40, "Rechnung Nr: 13161")],
+            [(40, "Werkstraße 1"), (300, "Datum: eee 44.07.2008")],
+            [(300, "Fälligkeitsdatum: 10.08.2025")],
+        ]
+    )
+    assert inv.invoice_date is None
+    assert inv.due_date is not None and inv.due_date.value == date(2025, 8, 10)
+
+
+def test_due_date_label_misread_by_ocr_still_claims_its_date() -> None:
+    inv = _ocr([[(40, "Rechnung Nr. 2025137"), (300, "Fälligkeitsdaturn")], [(300, "07.02.2025")]])
+    assert inv.invoice_date is None
+    assert inv.due_date is not None and inv.due_date.value == date(2025, 2, 7)
+
+
+def test_header_row_dates_go_to_the_label_above_them() -> None:
+    inv = _ocr(
+        [
+            [(40, "Invoice Date"), (160, "Due Date"), (280, "Customer No.")],
+            [(40, "Invoice No.")],
+            [(10, "48329 |"), (50, "09/08/2025"), (160, "23/09/2025"), (280, "37921")],
+        ]
+    )
+    assert inv.invoice_date is not None and inv.invoice_date.value == date(2025, 8, 9)
+    assert inv.due_date is not None and inv.due_date.value == date(2025, 9, 23)
+
+
+def test_shifted_header_row_date_under_the_due_label_is_the_due_date() -> None:
+    inv = _ocr(
+        [
+            [(40, "Rechnungsnummer"), (140, "Rechnungsdatum"), (240, "Fällig am")],
+            [(240, "25.07.2025")],
+            [(40, "RE-2025-08689"), (140, "10.06.2025")],
+        ]
+    )
+    assert inv.invoice_date is not None and inv.invoice_date.value == date(2025, 6, 10)
+    assert inv.due_date is not None and inv.due_date.value == date(2025, 7, 25)
+
+
+def test_unlabelled_dates_the_earlier_is_the_invoice_date_and_it_is_weak() -> None:
+    inv = _ocr([[(40, "Invoice 2025/77241")], [(40, "2025-03-02 2025-01-16")]])
+    assert inv.invoice_date is not None and inv.invoice_date.value == date(2025, 1, 16)
+    labelled = _ocr([[(40, "Invoice 2025/77241")], [(40, "Invoice Date: 2025-01-16")]])
+    assert labelled.invoice_date is not None
+    assert inv.invoice_date.confidence < labelled.invoice_date.confidence - 0.03
+
+
+@pytest.mark.parametrize(
+    "stamp", ["RECU L E 22/10/2025", "EINGANG 04.01.2025", "RECEIVED 01/04/2025"]
+)
+def test_a_received_stamp_date_is_not_the_invoice_date(stamp: str) -> None:
+    inv = _ocr([[(40, "Optimatrade SA"), (300, stamp)], [(40, "Facture n° R0062116")]])
+    assert inv.invoice_date is None
