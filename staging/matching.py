@@ -13,7 +13,7 @@ import numpy as np
 from matchers.duplicates import PriorInvoice
 from matchers.embeddings import Embedder, text_key
 from matchers.master import VendorMaster
-from matchers.normalize import normalize_po_number
+from matchers.normalize import normalize_po_number, po_citation
 from matchers.po import BilledEntry
 from matchers.po_data import BilledLedger, PoData
 from staging.db import Conn
@@ -118,7 +118,7 @@ def load_po_data(
     the numbers themselves and the flow also gets the vendors' other POs)."""
     where, params = "", ()
     if vendor_ids is not None or po_numbers is not None:
-        keys = [normalize_po_number(n) for n in po_numbers or []]
+        keys = [normalize_po_number(po_citation(n)) for n in po_numbers or []]
         where = (
             f" WHERE po.vendor_id = ANY(%s) OR po.po_number = ANY(%s) OR {PO_NUMBER_KEY} = ANY(%s)"
         )
