@@ -40,7 +40,7 @@ from PIL import Image, ImageFilter, ImageOps  # noqa: E402
 
 from invoices.records import Word  # noqa: E402
 
-VERSION = "2"
+VERSION = "3"
 
 MIN_IMAGE_LONG_SIDE = 2000  # px: smaller images are upscaled so text reaches ~20 px x-height
 MAX_UPSCALE = 3.0
@@ -221,27 +221,9 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
     vertical = _looks_vertical(words)
     garbled = _reads_upside_down(words)
     if vertical or garbled or _reads_poorly(words, confidence, ROTATE_BELOW_CONFIDENCE):
-        rotation = detect_rotation(image, _remaining(deadline))
-        if not rotation and garbled:
-            rotation = 180  # OSD is unsure on noisy scans; upside down is the common case
-        if rotation:
-            # OSD's "Rotate" is the clockwise turn that makes the page upright; PIL turns
-            # anticlockwise for positive angles.
-            turned = image.rotate(-rotation, expand=True)
-            alt = _try(turned, languages, deadline, to_units, notes, f"rotated {rotation}")
-            upright = alt is not None and alt[1] is not None and not _looks_vertical(alt[0])
-            legible = (
-                garbled
-                and alt is not None
-                and alt[1] is not None
-                and lexicon_hits(alt[0]) >= max(MIN_LEXICON_HITS, lexicon_hits(words) + 2)
-            )
-            if alt is not None and (
-                (vertical and upright) or legible or _better(alt, (words, confidence))
-            ):
-                image, (words, confidence) = turned, alt
-            else:
-                rotation = 0
+        image, words, confidence, rotation = _turn_upright(
+            image, (words, confidence), vertical, garbled, (languages, deadline, to_units, notes)
+        )
     binarised = False
     if _reads_poorly(words, confidence, RETRY_BELOW_CONFIDENCE):
         budget = time.perf_counter() + max(RETRY_MIN_SECONDS, RETRY_BUDGET * first_pass)
@@ -262,6 +244,45 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
         binarised=binarised,
         notes=notes,
     )
+
+
+def _turn_upright(
+    image: Image.Image,
+    first: tuple[list[Word], float | None],
+    vertical: bool,
+    garbled: bool,
+    how: tuple[str, float, float, list[str]],
+) -> tuple[Image.Image, list[Word], float | None, int]:
+    """The page turned the way OSD advises, if that reads better; when OSD is unsure, a page
+    read as vertical text is tried at 90 and 270 degrees and a garbled one at 180, and the turn
+    whose reading is upright with the most common invoice words is kept."""
+    languages, deadline, to_units, notes = how
+    advised = detect_rotation(image, _remaining(deadline))
+    turns = [advised] if advised else [90, 270] if vertical else [180] if garbled else []
+    best: tuple[Image.Image, list[Word], float | None, int] = (image, *first, 0)
+    first_hits = lexicon_hits(first[0])
+    for turn in turns:
+        # OSD's "Rotate" is the clockwise turn that makes the page upright; PIL turns
+        # anticlockwise for positive angles.
+        turned = image.rotate(-turn, expand=True)
+        alt = _try(turned, languages, deadline, to_units, notes, f"rotated {turn}")
+        if alt is None or alt[1] is None:
+            continue
+        upright = not _looks_vertical(alt[0])
+        hits = lexicon_hits(alt[0])
+        if turn == advised:
+            keep = (vertical and upright) or _better(alt, first)
+        else:  # OSD unsure: the reading must be upright and hold common invoice words
+            keep = upright and hits >= MIN_LEXICON_HITS and (vertical or hits >= first_hits + 2)
+        if keep and (turn == advised or _rank(alt) > _rank(best[1:3])):
+            best = (turned, *alt, turn)
+    return best
+
+
+def _rank(reading: tuple[list[Word], float | None]) -> tuple[bool, int, float]:
+    """Upright first, then common invoice words, then tesseract's confidence."""
+    words, confidence = reading
+    return (not _looks_vertical(words), lexicon_hits(words), confidence or 0.0)
 
 
 def _reads_poorly(words: list[Word], confidence: float | None, threshold: float) -> bool:

@@ -181,6 +181,25 @@ def test_upside_down_scan_is_turned_when_osd_is_unsure(
     assert _compact(fields["total_raw"]) in _compact(page.text)
 
 
+@needs_eval
+@pytest.mark.ocr
+@pytest.mark.slow
+@pytest.mark.parametrize("angle", [90, 270])
+def test_sideways_scan_is_turned_when_osd_is_unsure(
+    angle: int, tmp_path: Path, text_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page read as vertical text is tried both ways round when OSD gives no answer."""
+    monkeypatch.setattr(ocr, "detect_rotation", lambda image, timeout: 0)
+    path = tmp_path / "sideways.png"
+    with Image.open(SAMPLE_JPEG) as image:
+        image.convert("L").rotate(angle, expand=True).save(path)
+    text = read_document(describe(path, text_settings), text_settings)
+    (page,) = text.pages
+    fields = _label("sroie", SAMPLE_JPEG.stem)["fields"]
+    assert _compact(fields["total_raw"]) in _compact(page.text)
+    assert page.height > page.width
+
+
 def _striped_page(angle: float) -> Image.Image:
     """A page of text-like dark bars, turned by `angle` degrees."""
     image = Image.new("L", (1200, 1600), 255)
