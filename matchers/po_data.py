@@ -160,6 +160,10 @@ class PoData:
             return []
         return [o for o in self.by_vendor.get(vendor_id, ()) if _misread_of(key, o)]
 
+    def vendor_by_number(self) -> dict[str, str]:
+        """Normalised PO number -> vendor id: what the vendor resolver weighs as evidence."""
+        return {key: order.vendor_id for key, order in self.by_key.items()}
+
     def open_orders(self, vendor_id: str) -> list[PurchaseOrder]:
         """The vendor's open purchase orders."""
         return [o for o in self.by_vendor.get(vendor_id, ()) if o.status == "open"]

@@ -25,7 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from invoices.commands.matching import load_corpus  # noqa: E402
+from invoices.commands.matching import load_corpus, load_corpus_master  # noqa: E402
 from invoices.settings import load_settings  # noqa: E402
 from matchers.evaluation import Truth  # noqa: E402
 from matchers.normalize import (  # noqa: E402
@@ -127,21 +127,9 @@ def run_ours(
     folder: Path, ids: list[str], invoices: list[Any], schema: str
 ) -> dict[str, str | None]:
     """Our resolver with the vendor embeddings from the Postgres cache."""
-    from invoices.commands.core import database
-    from matchers.embeddings import load_embedder
     from matchers.vendor import VendorResolver
-    from staging import db, master, matching
 
-    settings = load_settings(db_schema=schema)
-    with database(settings) as s, db.connection(str(s.database_url), s.db_schema) as conn:
-        db.upgrade(conn)
-        conn.execute(
-            "TRUNCATE vendors, purchase_orders, purchase_order_lines, goods_receipts,"
-            " po_billing_ledger CASCADE"
-        )
-        master.load_master_dir(conn, folder / "master")
-        embedder = load_embedder(s)
-        vendors = matching.load_vendor_master(conn, embedder)
+    s, embedder, vendors, _ = load_corpus_master(load_settings(db_schema=schema), folder)
     embedder.encode(["warm up"])  # load the model outside the timing, as a long-lived flow does
     started = time.perf_counter()
     matches = VendorResolver(vendors, embedder, s).resolve_many(invoices)

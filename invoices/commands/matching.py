@@ -68,7 +68,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         po_data, ledger = matching.load_po_data(conn), matching.billed_ledger(conn)
         timings["load purchase orders + ledger"] = time.perf_counter() - t1
         t2 = time.perf_counter()
-        resolver = VendorResolver(vendors, embedder, s, po_vendors=_po_vendors(po_data))
+        resolver = VendorResolver(vendors, embedder, s, po_vendors=po_data.vendor_by_number())
         outcomes = match_batch(
             [i.invoice for i in items],
             [None] * len(items),
@@ -82,11 +82,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
         total = time.perf_counter() - t0
     _print_bench(args, items, outcomes, timings, total, warmup, len(po_data.orders))
     return 0 if total < args.budget_seconds else 1
-
-
-def _po_vendors(po_data: Any) -> dict[str, str]:
-    """Normalised PO number -> vendor id of loaded PO data (what the resolver weighs)."""
-    return {key: order.vendor_id for key, order in po_data.by_key.items()}
 
 
 def _print_bench(args, items, outcomes, timings, total, warmup, n_pos) -> None:  # type: ignore[no-untyped-def]
@@ -200,35 +195,44 @@ def load_corpus(
     return list(zip(labels, invoices, documents, strict=True))
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    """`invoices eval-matching DIR`: match a generated corpus and score it against its truth."""
-    import json
-
+def load_corpus_master(settings: Settings, folder: Path) -> tuple[Settings, Any, Any, Any]:
+    """A generated corpus's master data in a clean schema, read back for matching: (settings
+    with the database in use, embedder, vendor master with cached name embeddings, PO data).
+    Shared by eval-matching, fit-vendor-model and the splink peer script."""
     from invoices.commands.core import database
-    from matchers.duplicates import PriorIndex
     from matchers.embeddings import load_embedder
-    from matchers.evaluation import MatchingScores, Truth
-    from matchers.pipeline import match_batch
-    from matchers.vendor import VendorResolver
     from staging import db, master, matching
 
-    corpus = load_corpus(args.folder, args.source, args.cache, args.workers, args.limit)
-    settings = load_settings(db_schema=args.schema)
     with database(settings) as s, db.connection(str(s.database_url), s.db_schema) as conn:
         db.upgrade(conn)
         conn.execute(
             "TRUNCATE vendors, purchase_orders, purchase_order_lines, goods_receipts,"
             " po_billing_ledger CASCADE"
         )
-        master.load_master_dir(conn, args.folder / "master")
+        master.load_master_dir(conn, folder / "master")
         embedder = load_embedder(s)
-        started = time.perf_counter()
         vendors = matching.load_vendor_master(conn, embedder)
         po_data = matching.load_po_data(conn)
+    return s, embedder, vendors, po_data
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """`invoices eval-matching DIR`: match a generated corpus and score it against its truth."""
+    import json
+
+    from matchers.duplicates import PriorIndex
+    from matchers.evaluation import MatchingScores, Truth
+    from matchers.pipeline import match_batch
+    from matchers.vendor import VendorResolver
     from matchers.vendor_model import load_vendor_model
 
+    corpus = load_corpus(args.folder, args.source, args.cache, args.workers, args.limit)
+    started = time.perf_counter()
+    s, embedder, vendors, po_data = load_corpus_master(
+        load_settings(db_schema=args.schema), args.folder
+    )
     resolver = VendorResolver(
-        vendors, embedder, s, load_vendor_model(args.vendor_model), _po_vendors(po_data)
+        vendors, embedder, s, load_vendor_model(args.vendor_model), po_data.vendor_by_number()
     )
     embedder.encode(["warm up"])  # the model loads once per process; untimed
     t0 = time.perf_counter()
@@ -250,7 +254,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(
         f"eval-matching {args.folder} ({len(corpus)} documents, source: {args.source}, "
         f"{len(vendors)} vendors): matched in {seconds:.1f} s "
-        f"(+{t0 - started:.1f} s loading master and cached embeddings)"
+        f"(+{t0 - started:.1f} s loading master data and cached embeddings)"
     )
     print("\n".join(scores.table()))
     for error, _ in sorted(scores.errors.items())[: args.show_errors]:
@@ -273,29 +277,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     """`invoices fit-vendor-model DIR...`: calibrate the vendor match model on generated
     corpora (never the one it is evaluated on) and write matchers/vendor_model.json."""
-    from invoices.commands.core import database
-    from matchers.embeddings import load_embedder
     from matchers.evaluation import Truth
     from matchers.vendor import VendorResolver
     from matchers.vendor_model import MODEL_FILE, fit_vendor_model
-    from staging import db, master, matching
 
     pairs: list = []  # type: ignore[type-arg]
     settings = load_settings(db_schema=args.schema)
     for folder in args.folders:
+        s, embedder, vendors, po_data = load_corpus_master(settings, folder)
+        resolver = VendorResolver(vendors, embedder, s, po_vendors=po_data.vendor_by_number())
         for source in args.sources:
             corpus = load_corpus(folder, source, None, args.workers)
-            with database(settings) as s, db.connection(str(s.database_url), s.db_schema) as conn:
-                db.upgrade(conn)
-                conn.execute(
-                    "TRUNCATE vendors, purchase_orders, purchase_order_lines,"
-                    " goods_receipts, po_billing_ledger CASCADE"
-                )
-                master.load_master_dir(conn, folder / "master")
-                embedder = load_embedder(s)
-                vendors = matching.load_vendor_master(conn, embedder)
-                po_vendors = matching.po_vendor_keys(conn)
-            resolver = VendorResolver(vendors, embedder, s, po_vendors=po_vendors)
             truth = [Truth.from_label(label).vendor_id for label, _, _ in corpus]
             pairs += resolver.training_pairs([inv for _, inv, _ in corpus], truth)
     model = fit_vendor_model(pairs)
