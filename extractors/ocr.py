@@ -7,9 +7,11 @@ so that only small jobs and word lists cross process boundaries. Per page it:
    loads an image frame, upscaling a small one and reducing a huge photo;
 2. estimates a small skew (projection profile over +-5 degrees, on a reduced copy) and removes
    it when it is 1 degree or more;
-3. runs tesseract on the grey page (tesseract binarises with Otsu itself), in single-block
+3. paints out table rules and box borders (straight ink runs far longer than a glyph), which
+   make tesseract drop or garble the text of ruled cells;
+4. runs tesseract on the grey page (tesseract binarises with Otsu itself), in single-block
    mode (psm 6) for a tall narrow till receipt, else with its automatic page layout;
-4. only when that reads poorly (few words or a low mean confidence): detects the orientation
+5. only when that reads poorly (few words or a low mean confidence): detects the orientation
    (tesseract OSD, psm 0, on a reduced copy), turns the page upright and reads it again; and if
    it still reads poorly, tries a locally thresholded copy. The better reading wins.
 
@@ -37,10 +39,11 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 import numpy as np  # noqa: E402
 import pytesseract  # noqa: E402
 from PIL import Image, ImageFilter, ImageOps  # noqa: E402
+from scipy import ndimage  # noqa: E402
 
 from invoices.records import Word  # noqa: E402
 
-VERSION = "3"
+VERSION = "4"
 
 MIN_IMAGE_LONG_SIDE = 2000  # px: smaller images are upscaled so text reaches ~20 px x-height
 MAX_UPSCALE = 3.0
@@ -62,6 +65,11 @@ TESSERACT_CONFIG = "-c tessedit_do_invert=0"
 # single-block mode (psm 6) reads better than its page layout analysis (letterheads in
 # particular); pages of paper formats (A4, letter: 1.3-1.5) keep the automatic layout
 RECEIPT_ASPECT = 1.7
+# ruled tables and boxed header fields: tesseract's layout analysis takes a cell's borders for
+# a picture and drops or garbles the text inside, so rules are painted out before reading
+RULE_MIN_LENGTH = 1 / 25  # of the page's short side: shorter straight ink runs are glyphs
+SPECK_SHARE = 0.15  # a speck's side is at most this share of the median glyph height
+BAND_MIN_INK = 0.6  # share of ink around a point of a solid dark band (white text on dark)
 
 
 # Words nearly every upright invoice or receipt prints (en, de, fr). A page read with almost
@@ -212,6 +220,9 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
         notes.append(f"deskewed {skew:+.1f}")
     else:
         skew = 0.0
+    image, cleared = clear_rules(image)
+    if cleared:
+        notes.append(cleared)
     started = time.perf_counter()
     words, confidence = tesseract_words(image, languages, _remaining(deadline), to_units)
     # a retry may cost a few first passes, not more: a noisy binarised copy can take tesseract
@@ -403,6 +414,69 @@ def estimate_skew(image: Image.Image) -> float:
     best = max(coarse, key=score)
     fine = np.arange(best - 0.8, best + 0.8 + 1e-6, 0.2)
     return round(float(max(fine, key=score)), 2)
+
+
+def clear_rules(image: Image.Image) -> tuple[Image.Image, str]:
+    """The page with table rules and box borders painted white, and a note of what was done
+    ("" when nothing was).
+
+    Rules are straight ink runs much longer than any glyph, found by a morphological opening
+    with a long thin rectangle (separable minimum and maximum filters, so it costs a fraction
+    of a tesseract pass). Solid dark bands (white text on a dark header) are long runs too but
+    are left as they are: tesseract reads them, and painting them out would lose their text.
+    """
+    arr = np.asarray(image, dtype=np.uint8)
+    height, width = arr.shape
+    ink = (arr < _otsu(arr)).astype(np.uint8)
+    run = max(40, round(min(height, width) * RULE_MIN_LENGTH))
+    rules = (_opened(ink, 1, run) | _opened(ink, run, 1)).astype(bool)
+    band_rows = max(8, run // 4)
+    if rules.any():
+        density = ndimage.uniform_filter(ink.astype(np.float32), size=(band_rows, run))
+        bands = _grown(density > BAND_MIN_INK, band_rows // 2 + 2, run // 2 + 2)
+        rules = _grown(rules, 2, 2) & ~bands
+    specks = _specks(ink)
+    if not rules.any() and not specks.any():
+        return image, ""
+    out = arr.copy()
+    out[rules | specks] = 255
+    return Image.fromarray(out), f"cleaned ({int(rules.any())} rules, {int(specks.sum())} speck px)"
+
+
+def _specks(ink: np.ndarray) -> np.ndarray:
+    """Isolated dots of scanner grain: ink blobs far smaller than a full stop of the page's
+    own print size (the median glyph height sets the scale, so small print keeps its dots)."""
+    labels, count = ndimage.label(ink)
+    if not count:
+        return np.zeros(ink.shape, dtype=bool)
+    sizes = np.bincount(labels.ravel())
+    boxes = ndimage.find_objects(labels)
+    heights = np.array([b[0].stop - b[0].start for b in boxes])
+    glyphs = heights[(heights >= 6) & (heights <= 120) & (sizes[1:] >= 20)]
+    if len(glyphs) < 20:
+        return np.zeros(ink.shape, dtype=bool)
+    limit = max(2.0, (SPECK_SHARE * float(np.median(glyphs))) ** 2)
+    small = sizes <= limit
+    small[0] = False
+    return small[labels]
+
+
+def _opened(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Morphological opening of a 0/1 mask by a rows x cols rectangle."""
+    out = mask
+    for size, axis in ((cols, 1), (rows, 0)):
+        if size > 1:
+            out = ndimage.minimum_filter1d(out, size, axis=axis)
+    for size, axis in ((cols, 1), (rows, 0)):
+        if size > 1:
+            out = ndimage.maximum_filter1d(out, size, axis=axis)
+    return out
+
+
+def _grown(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """A boolean mask grown by `rows` up and down and `cols` left and right."""
+    grown = ndimage.maximum_filter1d(mask.astype(np.uint8), 2 * cols + 1, axis=1)
+    return ndimage.maximum_filter1d(grown, 2 * rows + 1, axis=0).astype(bool)
 
 
 def _otsu(arr: np.ndarray) -> int:

@@ -386,3 +386,60 @@ def test_only_the_scanned_page_of_a_mixed_pdf_is_ocred(tmp_path: Path) -> None:
     assert "RE-2024-77" in text.pages[0].text
     vendor = _compact(_label("sroie", SAMPLE_JPEG.stem)["fields"]["vendor_name"])
     assert vendor in _compact(text.pages[1].text)
+
+
+def _ruled_grid_page(specks: int = 0) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """A page with a boxed header grid (rules around every cell, text inside) and, optionally,
+    scanner grain; returns the page and the box of the text of one cell."""
+    from PIL import ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 34)
+    small = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 24)
+    image = Image.new("L", (2400, 3400), 255)
+    draw = ImageDraw.Draw(image)
+    cells = [
+        ("Rechnungs-Nr.", "INV-63685"),
+        ("Belegdatum", "10.01.2025"),
+        ("Bestell-Nr.", "4510100028"),
+    ]
+    for i, (label, value) in enumerate(cells):
+        x = 150 + i * 500
+        draw.rectangle((x, 800, x + 500, 920), outline=0, width=4)
+        draw.text((x + 20, 815), label, fill=0, font=small)
+        draw.text((x + 20, 860), value, fill=0, font=font)
+    text_box = draw.textbbox((1170, 860), "4510100028", font=font)
+    import random
+
+    rng = random.Random(3)
+    for _ in range(specks):
+        x, y = rng.randrange(image.width - 2), rng.randrange(image.height - 2)
+        draw.rectangle((x, y, x + 1, y + 1), fill=30)
+    return image, text_box
+
+
+def test_rules_and_specks_are_cleared_and_text_kept() -> None:
+    import numpy as np
+
+    page, (x0, y0, x1, y1) = _ruled_grid_page(specks=4000)
+    cleaned, note = ocr.clear_rules(page)
+    before, after = np.asarray(page), np.asarray(cleaned)
+    assert note.startswith("cleaned")
+    assert (after[800:806, 200:1500] > 200).all(), "the top rule of the grid is painted out"
+    assert (after[830:900, 648:654] > 200).all(), "a cell's vertical border is painted out"
+    ink_before = np.count_nonzero(before[y0:y1, x0:x1] < 128)
+    ink_after = np.count_nonzero(after[y0:y1, x0:x1] < 128)
+    assert ink_after >= 0.97 * ink_before, "the value inside the cell keeps its ink"
+    assert np.count_nonzero(after[1500:3300] < 128) < 0.1 * np.count_nonzero(
+        before[1500:3300] < 128
+    )
+    plain = Image.new("L", (800, 400), 255)
+    assert ocr.clear_rules(plain) == (plain, "")
+
+
+@pytest.mark.ocr
+def test_value_in_a_ruled_grainy_cell_is_read() -> None:
+    page, _ = _ruled_grid_page(specks=4000)
+    result = ocr.ocr_image(page, "eng+deu", time.perf_counter() + 120, 1.0)
+    text = " ".join(w.text for w in result.words)
+    assert "4510100028" in text and "INV-63685" in text
+    assert any(n.startswith("cleaned") for n in result.notes)
