@@ -20,6 +20,7 @@ from extractors.fields_money import money_fields
 from extractors.fields_parties import buyer_candidate, vendor_candidate
 from extractors.fields_search import Candidate
 from extractors.lines import extract_line_items
+from extractors.references import document_references
 from invoices.records import (
     HEADER_FIELDS,
     DocumentText,
@@ -85,7 +86,8 @@ def extract_visual_with_evidence(
         if name not in evidence and name in values and source in evidence:
             evidence[name] = dict(evidence[source], derived=1.0)
     items = extract_line_items(lines, ctx)
-    return Invoice(**values, tax_lines=breakdown, lines=items), evidence
+    references = document_references(lines)
+    return Invoice(**values, tax_lines=breakdown, lines=items, references=references), evidence
 
 
 def _fill_by_rule(values: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +139,8 @@ def _merge(xml: Invoice, visual: Invoice, settings: Settings) -> Invoice:
         update["lines"] = visual.lines
     if not xml.tax_lines and visual.tax_lines:
         update["tax_lines"] = visual.tax_lines
+    if not xml.references and visual.references:
+        update["references"] = visual.references
     return xml.model_copy(update=update)
 
 

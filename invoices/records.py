@@ -140,6 +140,9 @@ class Invoice(BaseModel):
     amount_due: FieldValue[Decimal] | None = None
     tax_lines: list[TaxLine] = Field(default_factory=list)
     lines: list[LineItem] = Field(default_factory=list)
+    # order-like numbers printed anywhere on the document (no label needed): lets matching
+    # find a PO whose number was printed but whose label OCR lost (see extractors.references)
+    references: list[str] = Field(default_factory=list)
 
     def field(self, name: str) -> FieldValue[Any] | None:
         """The FieldValue of a header field by name (None when absent)."""

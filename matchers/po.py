@@ -203,6 +203,13 @@ def _not_found(
 ) -> PoMatch:
     """A cited PO that does not exist: PO_NOT_FOUND, unless the vendor's open POs hold one
     that fits the lines (then the citation was misread, and that PO is checked instead)."""
+    printed = po_data.cited_in(invoice.references, vendor_id)
+    if printed is not None:  # the PO number is printed elsewhere, read whole there
+        tolerance = tolerance_for(settings, vendor_id, gl_category)
+        checked = _check(invoice, printed, "reference", 1.0, ledger, tolerance, settings)
+        return checked.model_copy(
+            update={"detail": f"cited PO {number!r} not found; {printed.po_number} printed"}
+        )
     near = [o for o in po_data.misread_candidates(number, vendor_id) if o.status == "open"]
     order, score = _infer(invoice, near, ledger) if near else (None, 0.0)
     if order is None and vendor_id is not None:
@@ -226,10 +233,19 @@ def _without_number(
     settings: Any,
     gl_category: str | None,
 ) -> PoMatch:
-    """An invoice citing no PO: PO_MISSING when its vendor sells on POs; the PO is still
-    inferred from the vendor's open orders, so 2- and 3-way checks run all the same."""
+    """An invoice citing no PO under a label. One of the vendor's PO numbers printed
+    elsewhere on it (a label lost to the scan) is its citation; else PO_MISSING when the
+    vendor sells on POs, and the PO is still inferred from the vendor's open orders, so 2- and
+    3-way checks run all the same."""
     if vendor_id is None:
         return PoMatch(method="none", detail="no PO number and no known vendor")
+    printed = po_data.cited_in(invoice.references, vendor_id)
+    if printed is not None:  # printed without a readable label: cited all the same
+        tolerance = tolerance_for(settings, vendor_id, gl_category)
+        checked = _check(invoice, printed, "reference", 1.0, ledger, tolerance, settings)
+        return checked.model_copy(
+            update={"detail": f"no PO label read; {printed.po_number} printed on the document"}
+        )
     threshold = Decimal(str(getattr(settings, "po_required_above", ZERO)))
     required = po_data.vendor_uses_pos(vendor_id) and _amount(invoice) > threshold
     missing = [ReasonCode.PO_MISSING] if required else []

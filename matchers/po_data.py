@@ -160,6 +160,20 @@ class PoData:
             return []
         return [o for o in self.by_vendor.get(vendor_id, ()) if _misread_of(key, o)]
 
+    def cited_in(self, references: Iterable[str], vendor_id: str | None) -> PurchaseOrder | None:
+        """The one order of the vendor whose number is among a document's references (order-
+        like numbers printed anywhere, label or not): equal once normalised, up to O/0-style
+        confusions, or, for a number of eight characters or more, one character off. None when
+        no order or several orders are cited, or the vendor is unknown."""
+        if vendor_id is None or vendor_id not in self.by_vendor:
+            return None
+        keys = {normalize_po_number(po_citation(r)) for r in references}
+        keys.discard("")
+        found = {
+            o.po_number: o for o in self.by_vendor[vendor_id] if any(_cited_as(k, o) for k in keys)
+        }
+        return next(iter(found.values())) if len(found) == 1 else None
+
     def vendor_by_number(self) -> dict[str, str]:
         """Normalised PO number -> vendor id: what the vendor resolver weighs as evidence."""
         return {key: order.vendor_id for key, order in self.by_key.items()}
@@ -182,6 +196,19 @@ def _misread_of(key: str, order: PurchaseOrder) -> bool:
     if len(short) >= max(4, (2 * len(long_)) // 3) and long_.startswith(short):
         return True
     return len(key) == len(target) >= 6 and Levenshtein.distance(key, target) == 1
+
+
+def _cited_as(key: str, order: PurchaseOrder) -> bool:
+    """Whether a reference key reads as this order's number (see `PoData.cited_in`)."""
+    target = normalize_po_number(order.po_number)
+    if key == target:
+        return True
+    if len(key) != len(target) or len(target) < 6:
+        return False
+    folded, folded_target = confusable_key(key), confusable_key(target)
+    if folded == folded_target:
+        return True
+    return len(target) >= 8 and Levenshtein.distance(folded, folded_target) <= 1
 
 
 def _dec(value: Any) -> Decimal:

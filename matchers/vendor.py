@@ -53,6 +53,8 @@ class InvoiceKeys:
     country: str
     currency: str
     po_key: str = ""
+    # order-like numbers printed without a label (see extractors.references), normalised
+    references: tuple[str, ...] = ()
 
     @classmethod
     def from_invoice(cls, invoice: Invoice) -> InvoiceKeys:
@@ -68,6 +70,9 @@ class InvoiceKeys:
             country=country_of(vat, iban),
             currency=(invoice.value("currency") or "").upper(),
             po_key=normalize_po_number(po_citation(invoice.value("po_number"))),
+            references=tuple(
+                k for r in invoice.references if (k := normalize_po_number(po_citation(r)))
+            ),
         )
 
 
@@ -226,7 +231,12 @@ class VendorResolver:
         return vectors[[position[n] for n in names]] if names else vectors
 
     def _po_vendor(self, key: InvoiceKeys) -> str | None:
-        return self.po_vendors.get(key.po_key) if key.po_key else None
+        """The vendor of the PO the invoice cites: under its label, else one printed without
+        a label that is a known PO number (only when all such numbers name one vendor)."""
+        if key.po_key:
+            return self.po_vendors.get(key.po_key)
+        vendors = {v for r in key.references if (v := self.po_vendors.get(r)) is not None}
+        return vendors.pop() if len(vendors) == 1 else None
 
     def _exact_candidates(self, key: InvoiceKeys) -> dict[int, list[str]]:
         candidates = self.master.exact_candidates(key.vat_id, key.iban, key.domain)

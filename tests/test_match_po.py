@@ -388,3 +388,51 @@ def test_amounts_are_checked_when_no_line_was_read() -> None:
         for a in ("403.00", "581.00", "700.00")
     ]
     assert check == [[], [ReasonCode.QTY_EXCEEDS_RECEIVED], [ReasonCode.PRICE_VARIANCE]]
+
+
+def test_po_number_printed_without_a_readable_label_is_its_citation() -> None:
+    """A scan lost the "PO" label but printed the number (here split and with an O for a 0)."""
+    inv = invoice([line("Ergonomic desk chair", "2", "349.00")]).model_copy(
+        update={"references": ["R2026-0042", "PO-45O0002", "DE89370400440532013000"]}
+    )
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert (match.po_number, match.method, match.reasons) == ("PO-4500002", "reference", [])
+    assert "printed on the document" in match.detail
+    # a number of another vendor's PO, or none of the vendor's: still PO_MISSING
+    other = inv.model_copy(update={"references": ["PO-4500004", "4711-0815"]})
+    assert (
+        ReasonCode.PO_MISSING
+        in match_purchase_order(other, V1, po_data(), BilledLedger(), SETTINGS).reasons
+    )
+    # two of the vendor's orders among the references: no guess from the references
+    both = inv.model_copy(update={"references": ["PO-4500001", "PO-4500002"]})
+    assert match_purchase_order(both, V1, po_data(), BilledLedger(), SETTINGS).method != (
+        "reference"
+    )
+
+
+def test_misread_citation_yields_to_the_number_printed_elsewhere() -> None:
+    inv = invoice([line("Ergonomic desk chair", "2", "349.00")], po="PO-99").model_copy(
+        update={"references": ["4500002"]}
+    )
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert (match.po_number, match.method) == ("PO-4500002", "reference")
+
+
+@pytest.mark.parametrize(
+    ("key", "cited"),
+    [
+        ("4500002", True),  # equal
+        ("45OO002", True),  # O/0 confusions
+        ("4500092", False),  # one digit off: only for numbers of 8 or more characters
+        ("450002", False),  # cut short: a reference is not a misread citation
+    ],
+)
+def test_cited_in_tolerance(key: str, cited: bool) -> None:
+    found = po_data().cited_in([key], "V1")
+    assert (found is not None and found.po_number == "PO-4500002") is cited
+    long_po = PoData.from_rows(
+        [{"po_number": "4500100031", "vendor_id": "V1", "currency": "EUR"}], []
+    )
+    assert long_po.cited_in(["4500100O81"], "V1") is not None  # O/0 and one digit off
+    assert long_po.cited_in(["4500100081"], None) is None  # only for a known vendor

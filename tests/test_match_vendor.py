@@ -159,6 +159,10 @@ def test_a_cited_purchase_order_names_its_vendor() -> None:
     assert resolver.resolve(misread).vendor_id == "V003", "P0 for PO is the OCR's"
     unknown_po = resolver.resolve(garbled.model_copy(update={"po_number": None}))
     assert unknown_po.vendor_id is None, "without the PO the garbled name is not enough"
+    unlabelled = garbled.model_copy(
+        update={"po_number": None, "references": ["12.03.2026", "4500017", "K-10452"]}
+    )
+    assert resolver.resolve(unlabelled).vendor_id == "V003", "the PO printed without its label"
 
 
 def test_email_domain_misread_by_one_character_still_counts(resolver: VendorResolver) -> None:
