@@ -15,7 +15,15 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from invoices.records import Document, DocumentResult, Invoice, LineItem, ReasonCode, Status
+from invoices.records import (
+    HEADER_FIELDS,
+    Document,
+    DocumentResult,
+    Invoice,
+    LineItem,
+    ReasonCode,
+    Status,
+)
 from staging.db import Conn
 
 PIPELINE_ACTOR = "pipeline"
@@ -140,8 +148,7 @@ def _field_json(invoice: Invoice) -> dict[str, Any]:
 
 
 def _min_confidence(invoice: Invoice) -> float | None:
-    names = [n for n in type(invoice).model_fields if n not in ("lines", "tax_lines")]
-    confidences = [fv.confidence for n in names if (fv := getattr(invoice, n)) is not None]
+    confidences = [fv.confidence for n in HEADER_FIELDS if (fv := getattr(invoice, n)) is not None]
     return min(confidences) if confidences else None
 
 
