@@ -54,19 +54,31 @@ def _union(boxes: list[BBox]) -> BBox:
     )
 
 
-def _upright(words: list[Word]) -> list[Word]:
-    """The words of normal height: rotated watermarks and margin text form tall boxes."""
+def _upright(words: list[Word], ocr: bool = False) -> list[Word]:
+    """The words of normal height: rotated watermarks and margin text form tall boxes.
+
+    OCR boxes are looser (a speck or a rule's remnant can stretch one): there a word up to
+    four times the median height stays when it runs clearly across, as printed text does.
+    """
     heights = sorted(w.bbox[3] - w.bbox[1] for w in words)
     if not heights:
         return []
     median = heights[len(heights) // 2]
-    return [w for w in words if w.bbox[3] - w.bbox[1] <= 2.5 * median + 1 and w.text.strip()]
+
+    def normal(w: Word) -> bool:
+        height, width = w.bbox[3] - w.bbox[1], w.bbox[2] - w.bbox[0]
+        if height <= 2.5 * median + 1:
+            return True
+        return ocr and height <= 4 * median and width >= 2 * height
+
+    return [w for w in words if normal(w) and w.text.strip()]
 
 
-def _rows(words: list[Word]) -> list[list[Word]]:
+def _rows(words: list[Word], ocr: bool = False) -> list[list[Word]]:
     """Words grouped into rows by their vertical centre."""
     rows: list[list[Word]] = []
-    for word in sorted(_upright(words), key=lambda w: ((w.bbox[1] + w.bbox[3]) / 2, w.bbox[0])):
+    by_centre = sorted(_upright(words, ocr), key=lambda w: ((w.bbox[1] + w.bbox[3]) / 2, w.bbox[0]))
+    for word in by_centre:
         centre = (word.bbox[1] + word.bbox[3]) / 2
         height = max(1.0, word.bbox[3] - word.bbox[1])
         if rows:
@@ -121,7 +133,7 @@ def _segments(row: list[Word]) -> list[Segment]:
 
 def _page_lines_from_words(page: PageText, start: int) -> list[Line]:
     lines = []
-    for offset, row in enumerate(_rows(page.words)):
+    for offset, row in enumerate(_rows(page.words, page.method == Method.OCR)):
         segments = _segments(row)
         lines.append(
             Line(

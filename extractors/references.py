@@ -34,9 +34,7 @@ def document_references(lines: list[Line]) -> list[str]:
         for i, token in enumerate(tokens):
             if _usable(token):
                 seen.setdefault(token, None)
-            if not _digits(token):
-                continue
-            joined = token
+            joined = token  # a prefix without digits may start one ("PO-BE" "2025-00090")
             for nxt in tokens[i + 1 : i + 3]:  # up to three pieces the OCR split apart
                 if not (_JOINABLE.match(nxt) and _digits(nxt) >= 1):
                     break

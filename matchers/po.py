@@ -9,11 +9,12 @@ code on the line it concerns, with the expected and actual values beside it.
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import combinations
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from invoices.records import DocumentType, Invoice, ReasonCode, VendorMatch
+from invoices.records import DocumentType, Invoice, LineItem, ReasonCode, VendorMatch
 from matchers.po_data import ZERO, BilledLedger, PoData, PoLine, PurchaseOrder, tolerance_for
 from matchers.po_lines import ASSUMED_QUANTITY, _unit_price, _value, align_lines, reconcile
 
@@ -326,6 +327,8 @@ def _check(
         reasons.extend(
             r for r in _amount_check(invoice, order, ledger, tolerance) if r not in reasons
         )
+    elif not set(reasons) & AMOUNT_FINDINGS:
+        reasons.extend(_unread_lines_check(invoice, order, lines, ledger, tolerance))
     return PoMatch(
         po_number=order.po_number,
         method=method,
@@ -381,6 +384,106 @@ def _amount_check(
     if tolerance.price_exceeded(amount, received):
         return [ReasonCode.QTY_EXCEEDS_RECEIVED]
     return []
+
+
+AMOUNT_FINDINGS = {
+    ReasonCode.PRICE_VARIANCE,
+    ReasonCode.QTY_EXCEEDS_ORDERED,
+    ReasonCode.QTY_EXCEEDS_RECEIVED,
+}
+CENT = Decimal("0.01")
+MAX_OVER_LINES = 12  # lines whose over-billing is tried in combination (2**12 sums)
+
+
+def _unread_lines_check(
+    invoice: Invoice,
+    order: PurchaseOrder,
+    lines: list[LineMatch],
+    ledger: BilledLedger,
+    tolerance: Any,
+) -> list[ReasonCode]:
+    """What the net amount bills beyond the lines read for sure, against the PO lines it
+    must be for: a scan loses lines or misreads an amount, but its totals usually survive.
+
+    A read line is sure when its printed quantity times its printed unit price is its
+    printed amount. The rest of
+    the net amount (net minus the sure lines) pays for the PO lines no read line was aligned
+    to and for the aligned lines that are not sure. Above their open received value (beyond
+    tolerance), it is QTY_EXCEEDS_RECEIVED when the excess is exactly some of those lines
+    billed at their ordered rather than received quantity, else PRICE_VARIANCE. Nothing is
+    said when the net amount does not agree with tax and total (it may be misread itself) or
+    when a line that is not sure has no PO line.
+    """
+    net, tax, total = (_value(invoice.subtotal), _value(invoice.tax), _value(invoice.total))
+    if net is None or tax is None or total is None:
+        return []
+    net = Decimal(net)
+    if abs(net + Decimal(tax) - Decimal(total)) > 2 * CENT:
+        return []
+    open_lines = {ln.line_no: ln for ln in order.lines}
+    rest = net
+    for m in lines:
+        line = invoice.lines[m.invoice_line]
+        amount = _value(line.line_total)
+        if amount is not None and _sure(line, Decimal(amount)):
+            rest -= Decimal(amount)
+            paid = _explained(line, Decimal(amount), m, open_lines, order, ledger)
+            if paid is not None:
+                open_lines.pop(paid, None)
+        elif m.po_line_no is None:
+            return []
+    received, over = ZERO, []
+    for ln in open_lines.values():
+        billed = ledger.billed(order.po_number, ln.line_no)
+        received += max(ZERO, min(ln.received, ln.quantity) - billed) * ln.unit_price
+        if ZERO < ln.received < ln.quantity:
+            over.append((ln.quantity - max(ln.received, billed)) * ln.unit_price)
+    if not open_lines or not tolerance.price_exceeded(rest, received):
+        return []
+    excess = rest - received
+    if len(over) <= MAX_OVER_LINES and any(
+        abs(excess - sum(c)) <= CENT * len(over)
+        for k in range(1, len(over) + 1)
+        for c in combinations(over, k)
+    ):
+        return [ReasonCode.QTY_EXCEEDS_RECEIVED]
+    return [ReasonCode.PRICE_VARIANCE]
+
+
+def _explained(
+    line: LineItem,
+    amount: Decimal,
+    m: LineMatch,
+    open_lines: dict[int, PoLine],
+    order: PurchaseOrder,
+    ledger: BilledLedger,
+) -> int | None:
+    """The PO line a sure invoice line pays for: the aligned one when its open received value
+    is the line's amount; among repeated items the alignment may pick a neighbour, so else a
+    PO line still open at the line's price whose open received value is its amount."""
+    aligned = open_lines.get(m.po_line_no) if m.po_line_no is not None else None
+    if aligned is not None and _fits(aligned, amount, order, ledger):
+        return m.po_line_no
+    price = Decimal(_value(line.unit_price))
+    for no, ln in open_lines.items():
+        if abs(ln.unit_price - price) <= CENT and _fits(ln, amount, order, ledger):
+            return no
+    return m.po_line_no
+
+
+def _fits(ln: PoLine, amount: Decimal, order: PurchaseOrder, ledger: BilledLedger) -> bool:
+    """Whether an amount is the PO line's open received quantity at its price."""
+    open_qty = min(ln.received, ln.quantity) - ledger.billed(order.po_number, ln.line_no)
+    return abs(open_qty * ln.unit_price - amount) <= CENT
+
+
+def _sure(line: LineItem, amount: Decimal) -> bool:
+    """A line whose printed quantity and unit price give its printed amount (values the
+    matcher derived from the amount prove nothing about it)."""
+    qty, price = _value(line.quantity), _value(line.unit_price)
+    if qty is None or price is None:
+        return False
+    return abs(Decimal(qty) * Decimal(price) - amount) <= CENT
 
 
 def _check_derived_prices(lines: list[LineMatch], invoice: Invoice, tolerance: Any) -> None:

@@ -162,9 +162,10 @@ class PoData:
 
     def cited_in(self, references: Iterable[str], vendor_id: str | None) -> PurchaseOrder | None:
         """The one order of the vendor whose number is among a document's references (order-
-        like numbers printed anywhere, label or not): equal once normalised, up to O/0-style
-        confusions, or, for a number of eight characters or more, one character off. None when
-        no order or several orders are cited, or the vendor is unknown."""
+        like numbers printed anywhere, label or not): equal once normalised, cut short or run
+        on (two thirds of it or more), up to O/0-style confusions, or, for a number of eight
+        characters or more, one character off. None when no order or several orders are
+        cited, or the vendor is unknown."""
         if vendor_id is None or vendor_id not in self.by_vendor:
             return None
         keys = {normalize_po_number(po_citation(r)) for r in references}
@@ -203,7 +204,12 @@ def _cited_as(key: str, order: PurchaseOrder) -> bool:
     target = normalize_po_number(order.po_number)
     if key == target:
         return True
-    if len(key) != len(target) or len(target) < 6:
+    if len(target) < 6:
+        return False
+    short, long_ = sorted((key, target), key=len)
+    if len(short) >= max(6, (2 * len(long_)) // 3) and long_.startswith(short):
+        return True  # cut short by a narrow cell, or run on into the next one
+    if len(key) != len(target):
         return False
     folded, folded_target = confusable_key(key), confusable_key(target)
     if folded == folded_target:

@@ -425,7 +425,8 @@ def test_misread_citation_yields_to_the_number_printed_elsewhere() -> None:
         ("4500002", True),  # equal
         ("45OO002", True),  # O/0 confusions
         ("4500092", False),  # one digit off: only for numbers of 8 or more characters
-        ("450002", False),  # cut short: a reference is not a misread citation
+        ("450002", False),  # one character lost inside: neither cut short nor one off
+        ("450000", False),  # cut short, but three orders of V1 begin so
     ],
 )
 def test_cited_in_tolerance(key: str, cited: bool) -> None:
@@ -436,3 +437,92 @@ def test_cited_in_tolerance(key: str, cited: bool) -> None:
     )
     assert long_po.cited_in(["4500100O81"], "V1") is not None  # O/0 and one digit off
     assert long_po.cited_in(["4500100081"], None) is None  # only for a known vendor
+    two = PoData.from_rows(
+        [
+            {"po_number": n, "vendor_id": "V1", "currency": "EUR"}
+            for n in ("PO-FR-2024-00006", "PO-FR-2024-00417")
+        ],
+        [],
+    )
+    cut = two.cited_in(["PO-FR-2024-004"], "V1")  # the narrow cell cut the number short
+    assert cut is not None and cut.po_number == "PO-FR-2024-00417"
+    assert two.cited_in(["PO-FR-2024-00"], "V1") is None, "a prefix both orders share"
+
+
+def _lost_line_scan(net: str, tax: str | None = None) -> Invoice:
+    """A scan of an invoice on PO-4500001 whose toner line the OCR lost: only the paper line
+    was read, the totals were."""
+    inv = invoice([line("Copy paper A4, 80 g", "50", "4.50", sku="1001")], po="PO-4500001")
+    tax_value = D(tax) if tax is not None else (D(net) * D("0.19")).quantize(D("0.01"))
+    return inv.model_copy(
+        update={
+            "subtotal": fv(D(net)),
+            "tax": fv(tax_value),
+            "total": fv((D(net) + tax_value).quantize(D("0.01"))),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("net", "reasons"),
+    [
+        ("403.00", []),  # 225.00 paper + the 2 toners received at 89.00
+        ("425.00", [ReasonCode.PRICE_VARIANCE]),  # the 2 toners at 100.00 each
+        ("581.00", [ReasonCode.QTY_EXCEEDS_RECEIVED]),  # 4 toners billed, 2 received
+        ("314.00", []),  # one toner of two: a partial invoice
+    ],
+)
+def test_net_amount_checks_the_lines_a_scan_lost(net: str, reasons: list[ReasonCode]) -> None:
+    match = match_purchase_order(_lost_line_scan(net), V1, po_data(), BilledLedger(), SETTINGS)
+    assert match.po_number == "PO-4500001"
+    assert match.reasons == reasons
+
+
+def test_net_amount_not_agreeing_with_tax_and_total_is_not_used() -> None:
+    misread = _lost_line_scan("425.00").model_copy(update={"total": fv(D("999.99"))})
+    match = match_purchase_order(misread, V1, po_data(), BilledLedger(), SETTINGS)
+    assert match.reasons == []
+
+
+def test_net_amount_prices_a_line_whose_amount_was_misread() -> None:
+    """The toner line's amount was read as its unit price (a lost column): not sure, so its
+    part of the net amount is what the sure lines leave, 2 x 100.00 against 2 x 89.00."""
+    toner = LineItem(description=fv("Toner black"), sku=fv("1004"), line_total=fv(D("100.00")))
+    inv = invoice([line("Copy paper A4, 80 g", "50", "4.50", sku="1001"), toner], po="PO-4500001")
+    inv = inv.model_copy(
+        update={"subtotal": fv(D("425.00")), "tax": fv(D("80.75")), "total": fv(D("505.75"))}
+    )
+    match = match_purchase_order(inv, V1, po_data(), BilledLedger(), SETTINGS)
+    assert match.reasons == [ReasonCode.PRICE_VARIANCE]
+    honest = inv.model_copy(
+        update={"subtotal": fv(D("403.00")), "tax": fv(D("76.57")), "total": fv(D("479.57"))}
+    )
+    assert match_purchase_order(honest, V1, po_data(), BilledLedger(), SETTINGS).reasons == []
+
+
+def test_a_sure_line_pays_for_the_repeated_item_it_fits_not_its_aligned_neighbour() -> None:
+    """Two PO lines of one item (40 and 1 received); the scan lost the 40-line's quantity and
+    price and the alignment gave the sure 1-line the 40-line: nothing is over-billed."""
+    data = PoData.from_rows(
+        [{"po_number": "PO-7", "vendor_id": "V1", "currency": "EUR"}],
+        [
+            {
+                "po_number": "PO-7",
+                "line_no": n,
+                "sku": "S1",
+                "description": "Bolts M6",
+                "quantity": q,
+                "unit_price": "2.00",
+            }
+            for n, q in ((1, "40"), (2, "1"))
+        ],
+        [
+            {"po_number": "PO-7", "line_no": 1, "quantity": "40"},
+            {"po_number": "PO-7", "line_no": 2, "quantity": "1"},
+        ],
+    )
+    lost = LineItem(description=fv("Bolts M6"), sku=fv("S1"), line_total=fv(D("2.00")))
+    inv = invoice([lost, line("Bolts M6", "1", "2.00", sku="S1")], po="PO-7").model_copy(
+        update={"subtotal": fv(D("82.00")), "tax": fv(D("15.58")), "total": fv(D("97.58"))}
+    )
+    assert match_purchase_order(inv, V1, data, BilledLedger(), SETTINGS).reasons == []
