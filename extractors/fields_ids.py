@@ -125,7 +125,7 @@ def iban_candidates(lines: list[Line]) -> list[Candidate]:
 
 # what OCR puts between the groups of an IBAN: spaces, stray punctuation, a hyphen
 _IBAN_GLUE = re.compile(r"[\s.,:;'`_|\-]")
-_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9OoIl]{2}(?=[\s.,:;'`_|\-]*[A-Za-z0-9])")
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9OoDIlSZB]{2}(?=[\s.,:;'`_|\-]*[A-Za-z0-9])")
 # OCR misreadings of digits, repaired only where the country's format wants a digit
 _AS_DIGIT = str.maketrans("OoDIl|SZB", "001111528")
 

@@ -35,6 +35,7 @@ def _ocr(rows: list[list[tuple[float, str]]]) -> Invoice:
         ("BE75 3103 2147 3951 BIC: BBRUBEBBXXX", "BE75310321473951"),
         ("DE48-1007 0000 1718 9860 39", "DE48100700001718986039"),
         ("DE89 3704 0044 0532 0130 0O", "DE89370400440532013000"),  # O read for 0
+        ("DES6 7015 0000 9229 8338 56", "DE56701500009229833856"),  # S read for 5 in the check
     ],
 )
 def test_iban_read_through_ocr_separators(printed: str, iban: str) -> None:
