@@ -406,7 +406,7 @@ def _unread_lines_check(
     must be for: a scan loses lines or misreads an amount, but its totals usually survive.
 
     A read line is sure when its printed quantity times its printed unit price is its
-    printed amount. The rest of
+    printed amount, or its amount is exactly its PO line's open received value. The rest of
     the net amount (net minus the sure lines) pays for the PO lines no read line was aligned
     to and for the aligned lines that are not sure. Above their open received value (beyond
     tolerance), it is QTY_EXCEEDS_RECEIVED when the excess is exactly some of those lines
@@ -425,7 +425,11 @@ def _unread_lines_check(
     for m in lines:
         line = invoice.lines[m.invoice_line]
         amount = _value(line.line_total)
-        if amount is not None and _sure(line, Decimal(amount)):
+        aligned = open_lines.get(m.po_line_no) if m.po_line_no is not None else None
+        if amount is not None and (
+            _sure(line, Decimal(amount))
+            or (aligned is not None and _fits(aligned, Decimal(amount), order, ledger))
+        ):
             rest -= Decimal(amount)
             paid = _explained(line, Decimal(amount), m, open_lines, order, ledger)
             if paid is not None:
@@ -460,15 +464,18 @@ def _explained(
 ) -> int | None:
     """The PO line a sure invoice line pays for: the aligned one when its open received value
     is the line's amount; among repeated items the alignment may pick a neighbour, so else a
-    PO line still open at the line's price whose open received value is its amount."""
+    PO line still open at the line's price whose open received value is its amount; else none
+    (the line pays for something else, and every PO line stays open: no finding from it)."""
     aligned = open_lines.get(m.po_line_no) if m.po_line_no is not None else None
     if aligned is not None and _fits(aligned, amount, order, ledger):
         return m.po_line_no
-    price = Decimal(_value(line.unit_price))
+    price = _value(line.unit_price)
     for no, ln in open_lines.items():
-        if abs(ln.unit_price - price) <= CENT and _fits(ln, amount, order, ledger):
+        if (price is None or abs(ln.unit_price - Decimal(price)) <= CENT) and _fits(
+            ln, amount, order, ledger
+        ):
             return no
-    return m.po_line_no
+    return None  # it pays for none of the open lines exactly: they all stay open
 
 
 def _fits(ln: PoLine, amount: Decimal, order: PurchaseOrder, ledger: BilledLedger) -> bool:
