@@ -7,8 +7,9 @@ so that only small jobs and word lists cross process boundaries. Per page it:
    loads an image frame, upscaling a small one and reducing a huge photo;
 2. estimates a small skew (projection profile over +-5 degrees, on a reduced copy) and removes
    it when it is 1 degree or more;
-3. paints out table rules and box borders (straight ink runs far longer than a glyph), which
-   make tesseract drop or garble the text of ruled cells;
+3. on a page of paper format (not a till receipt, whose small print and dots suffer), paints out
+   table rules and box borders (straight ink runs far longer than a glyph), which make
+   tesseract drop or garble the text of ruled cells, and isolated specks of scanner grain;
 4. runs tesseract on the grey page (tesseract binarises with Otsu itself), in single-block
    mode (psm 6) for a tall narrow till receipt, else with its automatic page layout;
 5. only when that reads poorly (few words or a low mean confidence): detects the orientation
@@ -69,6 +70,7 @@ RECEIPT_ASPECT = 1.7
 # a picture and drops or garbles the text inside, so rules are painted out before reading
 RULE_MIN_LENGTH = 1 / 25  # of the page's short side: shorter straight ink runs are glyphs
 SPECK_SHARE = 0.15  # a speck's side is at most this share of the median glyph height
+SPECK_ISOLATION = 0.5  # ... and no other ink lies within this share of it
 BAND_MIN_INK = 0.6  # share of ink around a point of a solid dark band (white text on dark)
 
 
@@ -220,9 +222,10 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
         notes.append(f"deskewed {skew:+.1f}")
     else:
         skew = 0.0
-    image, cleared = clear_rules(image)
-    if cleared:
-        notes.append(cleared)
+    if not page_mode(image.width, image.height):  # a till receipt's tiny print keeps its dots
+        image, cleared = clear_rules(image)
+        if cleared:
+            notes.append(cleared)
     started = time.perf_counter()
     words, confidence = tesseract_words(image, languages, _remaining(deadline), to_units)
     # a retry may cost a few first passes, not more: a noisy binarised copy can take tesseract
@@ -445,7 +448,8 @@ def clear_rules(image: Image.Image) -> tuple[Image.Image, str]:
 
 def _specks(ink: np.ndarray) -> np.ndarray:
     """Isolated dots of scanner grain: ink blobs far smaller than a full stop of the page's
-    own print size (the median glyph height sets the scale, so small print keeps its dots)."""
+    own print size (the median glyph height sets the scale, so small print keeps its dots),
+    with no other ink close by (a decimal point sits right beside its digits)."""
     labels, count = ndimage.label(ink)
     if not count:
         return np.zeros(ink.shape, dtype=bool)
@@ -455,10 +459,13 @@ def _specks(ink: np.ndarray) -> np.ndarray:
     glyphs = heights[(heights >= 6) & (heights <= 120) & (sizes[1:] >= 20)]
     if len(glyphs) < 20:
         return np.zeros(ink.shape, dtype=bool)
-    limit = max(2.0, (SPECK_SHARE * float(np.median(glyphs))) ** 2)
-    small = sizes <= limit
+    glyph = float(np.median(glyphs))
+    small = sizes <= max(2.0, (SPECK_SHARE * glyph) ** 2)
     small[0] = False
-    return small[labels]
+    specks = small[labels]
+    # a dot close to print is a full stop, a decimal point or an i's dot: only lone ones go
+    reach = max(1, round(SPECK_ISOLATION * glyph))
+    return specks & ~_grown(ink.astype(bool) & ~specks, reach, reach)
 
 
 def _opened(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
