@@ -193,10 +193,15 @@ def _misread_of(key: str, order: PurchaseOrder) -> bool:
     ("PO-FR-2025-00" for PO-FR-2025-00140, "...0008771708" for ...00087), or one character
     off. Only asked among one vendor's orders, and only an unambiguous answer is taken."""
     target = normalize_po_number(order.po_number)
-    short, long_ = sorted((key, target), key=len)
-    if len(short) >= max(4, (2 * len(long_)) // 3) and long_.startswith(short):
+    if _cut_or_run_on(key, target, 4):
         return True
     return len(key) == len(target) >= 6 and Levenshtein.distance(key, target) == 1
+
+
+def _cut_or_run_on(key: str, target: str, minimum: int) -> bool:
+    """One number the other's beginning, at two thirds of its length and `minimum` or more."""
+    short, long_ = sorted((key, target), key=len)
+    return len(short) >= max(minimum, (2 * len(long_)) // 3) and long_.startswith(short)
 
 
 def _cited_as(key: str, order: PurchaseOrder) -> bool:
@@ -206,8 +211,7 @@ def _cited_as(key: str, order: PurchaseOrder) -> bool:
         return True
     if len(target) < 6:
         return False
-    short, long_ = sorted((key, target), key=len)
-    if len(short) >= max(6, (2 * len(long_)) // 3) and long_.startswith(short):
+    if _cut_or_run_on(key, target, 6):
         return True  # cut short by a narrow cell, or run on into the next one
     if len(key) != len(target):
         return False
