@@ -223,7 +223,7 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
     else:
         skew = 0.0
     if not page_mode(image.width, image.height):  # a till receipt's tiny print keeps its dots
-        image, cleared = clear_rules(image)
+        image, cleared = clean_page(image)
         if cleared:
             notes.append(cleared)
     started = time.perf_counter()
@@ -419,9 +419,9 @@ def estimate_skew(image: Image.Image) -> float:
     return round(float(max(fine, key=score)), 2)
 
 
-def clear_rules(image: Image.Image) -> tuple[Image.Image, str]:
-    """The page with table rules and box borders painted white, and a note of what was done
-    ("" when nothing was).
+def clean_page(image: Image.Image) -> tuple[Image.Image, str]:
+    """The page with table rules, box borders and lone specks of scanner grain painted white,
+    and a note of what was done ("" when nothing was).
 
     Rules are straight ink runs much longer than any glyph, found by a morphological opening
     with a long thin rectangle (separable minimum and maximum filters, so it costs a fraction
@@ -433,8 +433,8 @@ def clear_rules(image: Image.Image) -> tuple[Image.Image, str]:
     ink = (arr < _otsu(arr)).astype(np.uint8)
     run = max(40, round(min(height, width) * RULE_MIN_LENGTH))
     rules = (_opened(ink, 1, run) | _opened(ink, run, 1)).astype(bool)
-    band_rows = max(8, run // 4)
     if rules.any():
+        band_rows = max(8, run // 4)
         density = ndimage.uniform_filter(ink.astype(np.float32), size=(band_rows, run))
         bands = _grown(density > BAND_MIN_INK, band_rows // 2 + 2, run // 2 + 2)
         rules = _grown(rules, 2, 2) & ~bands

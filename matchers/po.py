@@ -16,7 +16,14 @@ from pydantic import BaseModel, Field
 
 from invoices.records import DocumentType, Invoice, LineItem, ReasonCode, VendorMatch
 from matchers.po_data import ZERO, BilledLedger, PoData, PoLine, PurchaseOrder, tolerance_for
-from matchers.po_lines import ASSUMED_QUANTITY, _unit_price, _value, align_lines, reconcile
+from matchers.po_lines import (
+    ASSUMED_QUANTITY,
+    CENT,
+    _unit_price,
+    _value,
+    align_lines,
+    reconcile,
+)
 
 NOT_BILLED_TYPES = {
     DocumentType.CREDIT_NOTE,
@@ -204,13 +211,11 @@ def _not_found(
 ) -> PoMatch:
     """A cited PO that does not exist: PO_NOT_FOUND, unless the vendor's open POs hold one
     that fits the lines (then the citation was misread, and that PO is checked instead)."""
-    printed = po_data.cited_in(invoice.references, vendor_id)
+    printed = _printed_citation(
+        invoice, vendor_id, po_data, ledger, settings, gl_category, f"cited PO {number!r} not found"
+    )
     if printed is not None:  # the PO number is printed elsewhere, read whole there
-        tolerance = tolerance_for(settings, vendor_id, gl_category)
-        checked = _check(invoice, printed, "reference", 1.0, ledger, tolerance, settings)
-        return checked.model_copy(
-            update={"detail": f"cited PO {number!r} not found; {printed.po_number} printed"}
-        )
+        return printed
     near = [o for o in po_data.misread_candidates(number, vendor_id) if o.status == "open"]
     order, score = _infer(invoice, near, ledger) if near else (None, 0.0)
     if order is None and vendor_id is not None:
@@ -224,6 +229,26 @@ def _not_found(
     return checked.model_copy(
         update={"detail": f"cited PO {number!r} not found; {order.po_number} inferred from lines"}
     )
+
+
+def _printed_citation(
+    invoice: Invoice,
+    vendor_id: str | None,
+    po_data: PoData,
+    ledger: BilledLedger,
+    settings: Any,
+    gl_category: str | None,
+    why: str,
+) -> PoMatch | None:
+    """The check against the vendor's PO whose number is printed on the document outside a
+    readable label (`Invoice.references`), or None when no single such PO is found."""
+    printed = po_data.cited_in(invoice.references, vendor_id)
+    if printed is None:
+        return None
+    tolerance = tolerance_for(settings, vendor_id, gl_category)
+    checked = _check(invoice, printed, "reference", 1.0, ledger, tolerance, settings)
+    detail = f"{why}; {printed.po_number} printed on the document"
+    return checked.model_copy(update={"detail": detail})
 
 
 def _without_number(
@@ -240,13 +265,11 @@ def _without_number(
     3-way checks run all the same."""
     if vendor_id is None:
         return PoMatch(method="none", detail="no PO number and no known vendor")
-    printed = po_data.cited_in(invoice.references, vendor_id)
+    printed = _printed_citation(
+        invoice, vendor_id, po_data, ledger, settings, gl_category, "no PO label read"
+    )
     if printed is not None:  # printed without a readable label: cited all the same
-        tolerance = tolerance_for(settings, vendor_id, gl_category)
-        checked = _check(invoice, printed, "reference", 1.0, ledger, tolerance, settings)
-        return checked.model_copy(
-            update={"detail": f"no PO label read; {printed.po_number} printed on the document"}
-        )
+        return printed
     threshold = Decimal(str(getattr(settings, "po_required_above", ZERO)))
     required = po_data.vendor_uses_pos(vendor_id) and _amount(invoice) > threshold
     missing = [ReasonCode.PO_MISSING] if required else []
@@ -391,7 +414,6 @@ AMOUNT_FINDINGS = {
     ReasonCode.QTY_EXCEEDS_ORDERED,
     ReasonCode.QTY_EXCEEDS_RECEIVED,
 }
-CENT = Decimal("0.01")
 MAX_OVER_LINES = 12  # lines whose over-billing is tried in combination (2**12 sums)
 
 
@@ -425,13 +447,18 @@ def _unread_lines_check(
     for m in lines:
         line = invoice.lines[m.invoice_line]
         amount = _value(line.line_total)
+        if amount is None:
+            if m.po_line_no is None:
+                return []
+            continue
+        amount = Decimal(amount)
         aligned = open_lines.get(m.po_line_no) if m.po_line_no is not None else None
-        if amount is not None and (
-            _sure(line, Decimal(amount))
-            or (aligned is not None and _fits(aligned, Decimal(amount), order, ledger))
-        ):
-            rest -= Decimal(amount)
-            paid = _explained(line, Decimal(amount), m, open_lines, order, ledger)
+        aligned_fits = aligned is not None and _fits(aligned, amount, order, ledger)
+        if aligned_fits or _sure(line, amount):
+            rest -= amount
+            paid = (
+                m.po_line_no if aligned_fits else _fitting(line, amount, open_lines, order, ledger)
+            )
             if paid is not None:
                 open_lines.pop(paid, None)
         elif m.po_line_no is None:
@@ -454,28 +481,24 @@ def _unread_lines_check(
     return [ReasonCode.PRICE_VARIANCE]
 
 
-def _explained(
+def _fitting(
     line: LineItem,
     amount: Decimal,
-    m: LineMatch,
     open_lines: dict[int, PoLine],
     order: PurchaseOrder,
     ledger: BilledLedger,
 ) -> int | None:
-    """The PO line a sure invoice line pays for: the aligned one when its open received value
-    is the line's amount; among repeated items the alignment may pick a neighbour, so else a
-    PO line still open at the line's price whose open received value is its amount; else none
-    (the line pays for something else, and every PO line stays open: no finding from it)."""
-    aligned = open_lines.get(m.po_line_no) if m.po_line_no is not None else None
-    if aligned is not None and _fits(aligned, amount, order, ledger):
-        return m.po_line_no
+    """The PO line a sure invoice line pays for when its aligned one does not fit: among
+    repeated items the alignment may pick a neighbour, so a PO line still open at the line's
+    price whose open received value is its amount; else none (the line pays for something
+    else, and every PO line stays open: no finding from it)."""
     price = _value(line.unit_price)
     for no, ln in open_lines.items():
         if (price is None or abs(ln.unit_price - Decimal(price)) <= CENT) and _fits(
             ln, amount, order, ledger
         ):
             return no
-    return None  # it pays for none of the open lines exactly: they all stay open
+    return None
 
 
 def _fits(ln: PoLine, amount: Decimal, order: PurchaseOrder, ledger: BilledLedger) -> bool:

@@ -421,7 +421,7 @@ def test_rules_and_specks_are_cleared_and_text_kept() -> None:
     import numpy as np
 
     page, (x0, y0, x1, y1) = _ruled_grid_page(specks=4000)
-    cleaned, note = ocr.clear_rules(page)
+    cleaned, note = ocr.clean_page(page)
     before, after = np.asarray(page), np.asarray(cleaned)
     assert note.startswith("cleaned")
     assert (after[800:806, 200:1500] > 200).all(), "the top rule of the grid is painted out"
@@ -433,7 +433,7 @@ def test_rules_and_specks_are_cleared_and_text_kept() -> None:
         before[1500:3300] < 128
     )
     plain = Image.new("L", (800, 400), 255)
-    assert ocr.clear_rules(plain) == (plain, "")
+    assert ocr.clean_page(plain) == (plain, "")
 
 
 @pytest.mark.ocr
