@@ -1,8 +1,10 @@
 """Line items stitched across pages, without templates.
 
 A table starts at a header row (two or more column words: description, quantity, price,
-amount) and ends at the totals. A table left open at a page's end continues on the next page
-after its repeated header; carried-over subtotals ("Übertrag", "carried forward") are dropped.
+amount) and ends at the totals; without any header row, the complete item rows (quantity x
+price = amount) right above the totals are the table. A table left open at a page's end
+continues on the next page after its repeated header; carried-over subtotals ("Übertrag",
+"carried forward") are dropped.
 An item row has a description and a line total; quantity and unit price are the numbers whose
 product is the line total, read from the row or, where the layout wraps, from the row below.
 """
@@ -16,22 +18,9 @@ from typing import Any
 from extractors.amounts import AmountMatch, find_amounts
 from extractors.fields import DocumentContext
 from extractors.fields_layout import Line
+from extractors.rows import TOTALS, has_money, is_header, is_totals, priced
 from invoices.records import FieldValue, LineItem, Provenance
 
-_COLUMNS = {
-    "description": r"beschreibung|bezeichnung|artikel\w*|description|item|produkt|product|"
-    r"d[ée]signation|libell[ée]|omschrijving|leistung|name|towar",
-    "quantity": r"menge|qty|quantity|anzahl|aantal|quantit[ée]|qt[ée]|ilo[śs][ćc]|stunden|hours",
-    "price": r"einzelpreis|preis|unit\s*price|price|rate|prix|prijs|cena|tarif",
-    "amount": r"betrag|amount|total|summe|gesamt|montant|nettobetrag|entgelt|bedrag|warto[śs][ćc]",
-}
-_END = re.compile(
-    r"^(?:\W*)(?:summe|zwischensumme|gesamt|total|sub[\s-]?total|rechnungs(?:summe|betrag)|"
-    r"positionssumme|nettobetrag|netto|umsatzsteuer\w*|steuer\w*|mwst|vat\b|tax\b|"
-    r"zahlbetrag|amount\s*due|montant|sous[\s-]total|totaal|exclusief|belegsummen|"
-    r"zahlungsbedingungen|bank|payment)",
-    re.I,
-)
 _CARRY = re.compile(
     r"übertrag|uebertrag|carried\s*(?:forward|over)|brought\s*forward|report\b|a\s*reporter", re.I
 )
@@ -48,11 +37,6 @@ _UNIT = re.compile(
 CENT = Decimal("0.01")
 
 
-def _is_header(line: Line) -> bool:
-    hits = sum(1 for p in _COLUMNS.values() if re.search(rf"(?<![\w]){p}", line.text, re.I))
-    return hits >= 2 and len(find_amounts(line.text)) <= 1
-
-
 def _table_rows(lines: list[Line]) -> list[Line]:
     """The rows inside item tables, across pages, without headers and carry-overs."""
     rows: list[Line] = []
@@ -63,22 +47,49 @@ def _table_rows(lines: list[Line]) -> list[Line]:
         if line.page != page:
             page = line.page
             inside = open_table
-        if _is_header(line):
+        if is_header(line.text):
             inside = open_table = True
             continue
         if not inside:
             continue
         if _CARRY.search(line.text):
             continue
-        if _END.search(line.text):
+        if TOTALS.search(line.text):
             inside = open_table = False
             continue
         rows.append(line)
     return rows
 
 
+def _headerless_rows(lines: list[Line], ctx: DocumentContext) -> list[Line]:
+    """A table whose header row is missing (not printed, or lost to OCR: white on a dark band):
+    the rows right above the first totals row, on its page, up to the first complete item row
+    (quantity x unit price = line total) with nothing but complete rows and single rows
+    without an amount (a wrapped description, a delivery note) between them."""
+    end = next((i for i, x in enumerate(lines) if is_totals(_cells(x), ctx.decimal_sep)), None)
+    if end is None:
+        return []
+    start = i = end
+    while i > 0 and lines[i - 1].page == lines[end].page:
+        text = _cells(lines[i - 1])
+        if priced(text, ctx.decimal_sep):
+            start = i = i - 1
+        elif i == start and i - 1 > 0 and not has_money(text, ctx.decimal_sep):
+            i -= 1  # a row between items, kept only when a complete row lies above it
+        else:
+            break
+    return lines[start:end]
+
+
+def _cells(line: Line) -> str:
+    """The row's text with its cells (segments apart by a column gap) two spaces apart, so that
+    a quantity and a price in neighbouring columns ("20", "122.58") never read as one number
+    with a space for thousands separator."""
+    return "  ".join(s.text for s in line.segments) if line.segments else line.text
+
+
 def _numbers(line: Line, ctx: DocumentContext) -> list[AmountMatch]:
-    text = line.text
+    text = _cells(line)
     return [
         a
         for a in find_amounts(text, ctx.decimal_sep)
@@ -89,7 +100,8 @@ def _numbers(line: Line, ctx: DocumentContext) -> list[AmountMatch]:
 def _split_qty_price(nums: list[AmountMatch], total: Decimal) -> tuple[Any, Any]:
     """The quantity and unit price among `nums` whose product is the line total.
 
-    Of two readings ("5,5000 x 1" or "1 x 5,5000") the quantity is the number with fewer decimals.
+    Of two readings ("5,5000 x 1" or "1 x 5,5000") the quantity is the number with fewer
+    decimals; with as many decimals ("120.25 kg x 13.64") the one printed first.
     """
     pairs = [
         (qty, price)
@@ -101,12 +113,14 @@ def _split_qty_price(nums: list[AmountMatch], total: Decimal) -> tuple[Any, Any]
     ]
     if not pairs:
         return None, None
-    qty, price = min(pairs, key=lambda pair: (pair[0].decimals, -pair[1].decimals))
+    qty, price = min(
+        pairs, key=lambda pair: (pair[0].decimals, -pair[1].decimals, pair[0].start > pair[1].start)
+    )
     return qty.value, price.value
 
 
 def _description(line: Line, nums: list[AmountMatch]) -> str:
-    text = line.text
+    text = _cells(line)
     for num in sorted(nums, key=lambda n: -n.start):
         text = text[: num.start] + " " + text[num.end :]
     words = [
@@ -130,8 +144,14 @@ def _item(line: Line, after: list[Line], ctx: DocumentContext, used: set[int]) -
         if qty is not None:
             return _line_item(line, description, qty, price, total.value)
     for nxt in after:
-        for cand in reversed([n for n in _numbers(nxt, ctx) if n.decimals == 2]):
+        below = _numbers(nxt, ctx)
+        # the row below holds only numbers: the layout (or a skewed scan) put the item's
+        # quantity, price and amount under its description
+        bare = sum(ch.isalpha() for ch in _description(nxt, below)) < 3
+        for cand in reversed([n for n in below if n.decimals == 2]):
             qty, price = _split_qty_price(nums, cand.value)
+            if qty is None and bare and not money:
+                qty, price = _split_qty_price([n for n in below if n is not cand], cand.value)
             if qty is not None:
                 used.add(nxt.index)
                 return _line_item(line, description, qty, price, cand.value)
@@ -173,7 +193,7 @@ def _line_item(line: Line, description: str, qty: Any, price: Any, total: Decima
 
 def extract_line_items(lines: list[Line], ctx: DocumentContext) -> list[LineItem]:
     """The invoice lines of a document, in order, stitched across pages."""
-    rows = _table_rows(lines)
+    rows = _table_rows(lines) or _headerless_rows(lines, ctx)
     items: list[LineItem] = []
     used: set[int] = set()
     for i, row in enumerate(rows):

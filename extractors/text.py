@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import statistics
 from pathlib import Path
 
 from PIL import Image
@@ -41,9 +40,9 @@ from invoices.settings import Settings
 from . import ocr
 from .intake import IMAGE_MEDIA_TYPES, PDF, XML
 from .pdf import open_pdf, read_text_layer
+from .rows import group_lines, join_line
 
 STAGE = "text"
-MAX_GAP_SPACES = 12
 # A page mostly covered by images with fewer characters than this is a scan with an overlay.
 SCAN_COVERAGE = 0.5
 SCAN_MAX_LAYER_CHARS = 200
@@ -228,48 +227,4 @@ def layout_text(words: list[Word]) -> str:
     character width), so columns stay apart.
     """
     lines = group_lines(words)
-    return "\n".join(_join_line(line) for line in lines)
-
-
-def group_lines(words: list[Word]) -> list[list[Word]]:
-    """Words grouped into visual lines, each sorted left to right, lines top to bottom.
-
-    Words are taken by their vertical centre; a word joins the current line when it overlaps
-    the line's band (the median top and bottom of its words) by more than half its height.
-    """
-    ordered = sorted(words, key=lambda w: ((w.bbox[1] + w.bbox[3]) / 2, w.bbox[0]))
-    lines: list[list[Word]] = []
-    band: tuple[float, float] | None = None
-    for word in ordered:
-        top, bottom = word.bbox[1], word.bbox[3]
-        if band is not None:
-            overlap = min(bottom, band[1]) - max(top, band[0])
-            if overlap > 0.5 * min(bottom - top, band[1] - band[0]):
-                lines[-1].append(word)
-                band = (
-                    statistics.median(w.bbox[1] for w in lines[-1]),
-                    statistics.median(w.bbox[3] for w in lines[-1]),
-                )
-                continue
-        lines.append([word])
-        band = (top, bottom)
-    return [sorted(line, key=lambda w: w.bbox[0]) for line in lines]
-
-
-def _join_line(line: list[Word]) -> str:
-    widths = [
-        (w.bbox[2] - w.bbox[0]) / len(w.text) for w in line if w.text and w.bbox[2] > w.bbox[0]
-    ]
-    char_width = statistics.median(widths) if widths else 5.0
-    parts: list[str] = []
-    previous: Word | None = None
-    for word in line:
-        if previous is not None:
-            gap = word.bbox[0] - previous.bbox[2]
-            if gap <= 1.5 * char_width:
-                parts.append(" ")
-            else:
-                parts.append(" " * min(MAX_GAP_SPACES, max(2, round(gap / char_width))))
-        parts.append(word.text)
-        previous = word
-    return "".join(parts)
+    return "\n".join(join_line(line) for line in lines)

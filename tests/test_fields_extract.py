@@ -205,3 +205,101 @@ def test_einvoice_xml_wins_and_agreement_raises_confidence() -> None:
     assert invoice.lines  # the XML has no lines: the visual ones fill in
     visual = extract_invoice(text, Settings(), use_einvoice=False)
     assert visual.invoice_number is not None and visual.invoice_number.value == "RE-2024-0815"
+
+
+def _items(rows: list[list[tuple[float, str]]]) -> list[tuple]:
+    invoice = extract_invoice(DocumentText(pages=[_page(1, rows, Method.OCR)]), Settings())
+    return [
+        (
+            i.description.value if i.description else None,
+            i.quantity.value if i.quantity else None,
+            i.unit_price.value if i.unit_price else None,
+            i.line_total.value if i.line_total else None,
+        )
+        for i in invoice.lines
+    ]
+
+
+def test_quantity_and_price_in_neighbouring_columns_stay_two_numbers() -> None:
+    # joined with one space, "20 122.58" reads as 20,122.58 (a space for thousands)
+    rows = [
+        [(40, "Code"), (100, "Description"), (300, "Qty"), (360, "Rate"), (450, "Line Total")],
+        [
+            (40, "TER-A001"),
+            (100, "Machine maintenance"),
+            (300, "20"),
+            (360, "122.58"),
+            (450, "2,451.60"),
+        ],
+        [(40, "Total excl. VAT"), (450, "2,451.60")],
+    ]
+    assert _items(rows) == [
+        ("TER-A001 Machine maintenance", Decimal(20), Decimal("122.58"), Decimal("2451.60"))
+    ]
+
+
+def test_a_table_whose_header_row_was_not_read() -> None:
+    # white header text on a dark band is lost to OCR: the complete rows above the totals,
+    # with a delivery note between two items, are the table; the letterhead is not
+    rows = [
+        [(40, "Davies Technical Services Ltd")],
+        [(40, "Payment due: 13 October 2025")],
+        [
+            (40, "1"),
+            (60, "Hydraulic pump spare part"),
+            (300, "2"),
+            (340, "302.36"),
+            (400, "20%"),
+            (450, "604.72"),
+        ],
+        [(60, "(Delivery note 4471)")],
+        [(40, "2"), (60, "Bearing kit"), (300, "12"), (340, "3.66"), (400, "20%"), (450, "43.92")],
+        [(40, "Net amount"), (450, "648.64")],
+        [(40, "Tax 20%"), (450, "129.73")],
+    ]
+    got = _items(rows)
+    assert [g[1:] for g in got] == [
+        (Decimal(2), Decimal("302.36"), Decimal("604.72")),
+        (Decimal(12), Decimal("3.66"), Decimal("43.92")),
+    ]
+
+
+def test_numbers_printed_under_the_description() -> None:
+    rows = [
+        [
+            (40, "N°"),
+            (70, "Désignation"),
+            (300, "Qté"),
+            (340, "Prix unitaire"),
+            (450, "Montant HT"),
+        ],
+        [(40, "1"), (70, "Commutateur réseau 24 ports")],
+        [(300, "1"), (340, "197,10"), (400, "21%"), (450, "197,10")],
+        [(40, "2"), (70, "Câble USB-C 2m")],
+        [(300, "2"), (340, "9,24"), (400, "21%"), (450, "18,48")],
+        [(40, "Total HT"), (450, "215,58")],
+    ]
+    assert [g[1:] for g in _items(rows)] == [
+        (Decimal(1), Decimal("197.10"), Decimal("197.10")),
+        (Decimal(2), Decimal("9.24"), Decimal("18.48")),
+    ]
+
+
+def test_fractional_quantity_is_the_number_printed_first() -> None:
+    rows = [
+        [(40, "Description"), (250, "Quantité"), (330, "P.U. HT"), (450, "Total HT")],
+        [(40, "Fil de cuivre 2,5mm2"), (250, "134,75 kg"), (330, "11,91"), (450, "1 604,87")],
+        [(40, "Sous-total"), (450, "1 604,87")],
+    ]
+    assert [g[1:] for g in _items(rows)] == [
+        (Decimal("134.75"), Decimal("11.91"), Decimal("1604.87"))
+    ]
+
+
+def test_an_item_starting_like_netto_is_no_totals_row() -> None:
+    rows = [
+        [(40, "Désignation"), (250, "Qté"), (330, "Prix"), (450, "Montant")],
+        [(40, "Nettoyage des vitres"), (250, "4"), (330, "38,54"), (450, "154,16")],
+        [(40, "Montant HT"), (450, "154,16")],
+    ]
+    assert [g[0] for g in _items(rows)] == ["Nettoyage des vitres"]
