@@ -6,7 +6,9 @@ so that only small jobs and word lists cross process boundaries. Per page it:
 1. renders a PDF page at `ocr_dpi` (pypdfium2; less for a page too large for `max_pixels`), or
    loads an image frame, upscaling a small one and reducing a huge photo;
 2. estimates a small skew (projection profile over +-5 degrees, on a reduced copy) and removes
-   it when it is 1 degree or more;
+   it when it is 1 degree or more; a smaller one (from 0.3 degrees) is left to tesseract, which
+   copes, but the word boxes it returns are turned straight (about the page centre), so that
+   the words of one printed row share a line across a wide table;
 3. on a page of paper format (not a till receipt, whose small print and dots suffer), paints out
    table rules and box borders (straight ink runs far longer than a glyph), which make
    tesseract drop or garble the text of ruled cells, and isolated specks of scanner grain;
@@ -14,7 +16,11 @@ so that only small jobs and word lists cross process boundaries. Per page it:
    mode (psm 6) for a tall narrow till receipt, else with its automatic page layout;
 5. only when that reads poorly (few words or a low mean confidence): detects the orientation
    (tesseract OSD, psm 0, on a reduced copy), turns the page upright and reads it again; and if
-   it still reads poorly, tries a locally thresholded copy. The better reading wins.
+   it still reads poorly, tries a locally thresholded copy. The better reading wins;
+6. when the reading lost an item table the page evidently has (a header row or totals, but no
+   row where quantity x unit price = line total: the automatic layout dropped or scattered the
+   number columns of some ruled or slightly skewed tables), reads the page again as one block
+   (psm 6) and takes the table's rows from that reading if it holds more complete rows.
 
 Coordinates: word boxes have a top-left origin on the upright (rotated, deskewed) page. For PDF
 pages the unit is the PDF point (72 per inch), like the text layer; for images it is the pixel of
@@ -44,7 +50,9 @@ from scipy import ndimage  # noqa: E402
 
 from invoices.records import Word  # noqa: E402
 
-VERSION = "4"
+from . import rows  # noqa: E402
+
+VERSION = "5"
 
 MIN_IMAGE_LONG_SIDE = 2000  # px: smaller images are upscaled so text reaches ~20 px x-height
 MAX_UPSCALE = 3.0
@@ -55,6 +63,7 @@ OSD_MIN_CONFIDENCE = 1.5
 DESKEW_WIDTH = 800  # px
 DESKEW_MAX_ANGLE = 5.0
 DESKEW_MIN_ANGLE = 1.0  # below this tesseract copes, and resampling only blurs
+TILT_MIN_ANGLE = 0.3  # ... but from here word boxes are straightened, for rows across the page
 ROTATE_BELOW_CONFIDENCE = 0.60  # first pass worse than this: ask OSD whether the page is turned
 RETRY_BELOW_CONFIDENCE = 0.70  # still worse than this: try a locally thresholded copy
 MIN_WORDS = 5
@@ -72,6 +81,7 @@ RULE_MIN_LENGTH = 1 / 25  # of the page's short side: shorter straight ink runs 
 SPECK_SHARE = 0.15  # a speck's side is at most this share of the median glyph height
 SPECK_ISOLATION = 0.5  # ... and no other ink lies within this share of it
 BAND_MIN_INK = 0.6  # share of ink around a point of a solid dark band (white text on dark)
+TABLE_MODE = " --psm 6"  # an item table the automatic layout lost is read as one block
 
 
 # Words nearly every upright invoice or receipt prints (en, de, fr). A page read with almost
@@ -217,10 +227,12 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
     """
     notes: list[str] = []
     skew = estimate_skew(image)
+    tilt = 0.0  # a skew too small to resample the page for, straightened in the word boxes
     if abs(skew) >= DESKEW_MIN_ANGLE:
         image = image.rotate(skew, resample=Image.Resampling.BILINEAR, expand=True, fillcolor=255)
         notes.append(f"deskewed {skew:+.1f}")
     else:
+        tilt = skew if abs(skew) >= TILT_MIN_ANGLE else 0.0
         skew = 0.0
     if not page_mode(image.width, image.height):  # a till receipt's tiny print keeps its dots
         image, cleared = clean_page(image)
@@ -232,20 +244,32 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
     # ten times as long and rarely wins then
     first_pass = time.perf_counter() - started
     rotation = 0
+    how = (languages, deadline, to_units, notes)
     vertical = _looks_vertical(words)
     garbled = _reads_upside_down(words)
     if vertical or garbled or _reads_poorly(words, confidence, ROTATE_BELOW_CONFIDENCE):
         image, words, confidence, rotation = _turn_upright(
-            image, (words, confidence), vertical, garbled, (languages, deadline, to_units, notes)
+            image, (words, confidence), vertical, garbled, how
         )
     binarised = False
     if _reads_poorly(words, confidence, RETRY_BELOW_CONFIDENCE):
         budget = time.perf_counter() + max(RETRY_MIN_SECONDS, RETRY_BUDGET * first_pass)
         retry_deadline = min(deadline, budget)
-        alt = _try(local_threshold(image), languages, retry_deadline, to_units, notes, "binarised")
+        binary = local_threshold(image)
+        alt = _try(binary, languages, retry_deadline, to_units, notes, "binarised")
         if alt is not None and _better(alt, (words, confidence)):
             words, confidence = alt
             binarised = True
+    if rotation:  # the skew of the page as it was read: measured again once it is upright
+        turned = estimate_skew(image)
+        tilt = turned if abs(turned) >= TILT_MIN_ANGLE else 0.0
+    size = (image.width * to_units, image.height * to_units)
+    if tilt:
+        words = straightened(words, tilt, size)
+        notes.append(f"word boxes straightened {tilt:+.1f}")
+    if not page_mode(image.width, image.height) and rows.table_lost(words):
+        read = binary if binarised else image
+        words, confidence = _reread_table(read, (words, confidence), (first_pass, tilt), how)
     return OcrResult(
         index=0,
         words=words,
@@ -293,6 +317,50 @@ def _turn_upright(
     return best
 
 
+def _reread_table(
+    image: Image.Image,
+    reading: tuple[list[Word], float | None],
+    first_pass_and_tilt: tuple[float, float],
+    how: tuple[str, float, float, list[str]],
+) -> tuple[list[Word], float | None]:
+    """The reading with its item table taken from a single-block reading (psm 6) of the same
+    image, when that holds more complete item rows; else the reading as it was. Both readings'
+    boxes are straightened by the same small tilt."""
+    languages, deadline, to_units, notes = how
+    first_pass, tilt = first_pass_and_tilt
+    budget = time.perf_counter() + max(RETRY_MIN_SECONDS, RETRY_BUDGET * first_pass)
+    alt = _try(image, languages, min(deadline, budget), to_units, notes, "table", TABLE_MODE)
+    if alt is None:
+        return reading
+    alt_words = alt[0]
+    if tilt:
+        size = (image.width * to_units, image.height * to_units)
+        alt_words = straightened(alt_words, tilt, size)
+    merged = rows.with_table_from(reading[0], alt_words)
+    if merged is None:
+        return reading
+    notes.append("table rows from the single-block reading")
+    return merged, _mean_confidence(merged)
+
+
+def straightened(words: list[Word], angle: float, size: tuple[float, float]) -> list[Word]:
+    """Word boxes moved as if the page had been turned by `angle` degrees anticlockwise (PIL's
+    sense, as `estimate_skew` gives it) about its centre; each box keeps its size."""
+    theta = np.radians(angle)
+    cos, sin = float(np.cos(theta)), float(np.sin(theta))
+    cx, cy = size[0] / 2, size[1] / 2
+    out: list[Word] = []
+    for word in words:
+        x0, y0, x1, y1 = word.bbox
+        mx, my = (x0 + x1) / 2 - cx, (y0 + y1) / 2 - cy
+        # y grows downwards: an anticlockwise turn lifts what lies right of the centre
+        dx = cx + mx * cos + my * sin - (x0 + x1) / 2
+        dy = cy - mx * sin + my * cos - (y0 + y1) / 2
+        bbox = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+        out.append(word.model_copy(update={"bbox": bbox}))
+    return out
+
+
 def _rank(reading: tuple[list[Word], float | None]) -> tuple[bool, int, float]:
     """Upright first, then common invoice words, then tesseract's confidence."""
     words, confidence = reading
@@ -326,10 +394,11 @@ def _try(
     to_units: float,
     notes: list[str],
     what: str,
+    mode: str | None = None,
 ) -> tuple[list[Word], float | None] | None:
     """A retry pass that gives up quietly (noted) when the page's time is nearly spent."""
     try:
-        result = tesseract_words(image, languages, _remaining(deadline), to_units)
+        result = tesseract_words(image, languages, _remaining(deadline), to_units, mode)
     except OcrTimeout:
         notes.append(f"{what}: no time left")
         return None
@@ -511,14 +580,22 @@ def local_threshold(image: Image.Image, radius: int = 15, offset: int = 12) -> I
 
 
 def tesseract_words(
-    image: Image.Image, languages: str, timeout: float, to_units: float
+    image: Image.Image,
+    languages: str,
+    timeout: float,
+    to_units: float,
+    mode: str | None = None,
 ) -> tuple[list[Word], float | None]:
-    """Tesseract's words with boxes in output units and confidences 0..1, and their mean."""
+    """Tesseract's words with boxes in output units and confidences 0..1, and their mean.
+
+    `mode` is a page segmentation option (" --psm N"); by default the page's shape decides.
+    """
+    mode = page_mode(image.width, image.height) if mode is None else mode
     try:
         data = pytesseract.image_to_data(
             image,
             lang=languages,
-            config=TESSERACT_CONFIG + page_mode(image.width, image.height),
+            config=TESSERACT_CONFIG + mode,
             output_type=pytesseract.Output.DICT,
             timeout=max(1.0, timeout),
         )
@@ -547,11 +624,16 @@ def tesseract_words(
             (top + height) * to_units,
         )
         words.append(Word(text=text, bbox=bbox, confidence=max(0.0, min(1.0, conf / 100.0))))
+    return words, _mean_confidence(words)
+
+
+def _mean_confidence(words: list[Word]) -> float | None:
+    """The words' confidence weighted by their length (None for no words)."""
     if not words:
-        return words, None
+        return None
     weights = [len(w.text) for w in words]
     mean = sum(w.confidence * n for w, n in zip(words, weights, strict=True)) / sum(weights)
-    return words, round(mean, 4)
+    return round(mean, 4)
 
 
 def is_setup_fault(exc: BaseException) -> bool:
