@@ -145,9 +145,10 @@ def _item(line: Line, after: list[Line], ctx: DocumentContext, used: set[int]) -
             return _line_item(line, description, qty, price, total.value)
     for nxt in after:
         below = _numbers(nxt, ctx)
-        # the row below holds only numbers: the layout (or a skewed scan) put the item's
-        # quantity, price and amount under its description
-        bare = sum(ch.isalpha() for ch in _description(nxt, below)) < 3
+        # the row below holds only numbers: the layout (or a skewed scan) put the quantity,
+        # price and amount of an item (a row opening with its position or item code) under
+        # its description
+        bare = _opens_item(line) and sum(ch.isalpha() for ch in _description(nxt, below)) < 3
         for cand in reversed([n for n in below if n.decimals == 2]):
             qty, price = _split_qty_price(nums, cand.value)
             if qty is None and bare and not money:
@@ -161,6 +162,12 @@ def _item(line: Line, after: list[Line], ctx: DocumentContext, used: set[int]) -
     same = [n for n in nums if n is not total and n.value == total.value]
     qty = Decimal(1) if same else None
     return _line_item(line, description, qty, total.value if same else None, total.value)
+
+
+def _opens_item(line: Line) -> bool:
+    """Whether a row opens with a position number or an item code (a token with a digit)."""
+    first = line.text.split(maxsplit=1)[0] if line.text.strip() else ""
+    return any(ch.isdigit() for ch in first)
 
 
 def _line_item(line: Line, description: str, qty: Any, price: Any, total: Decimal) -> LineItem:
