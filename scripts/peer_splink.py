@@ -162,9 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", choices=("extract", "labels"), default="extract")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=0, help="only the first N documents")
+    parser.add_argument("--cache", type=Path, default=None, help="extracted text cache folder")
     parser.add_argument("--schema", default="eval_matching", help="Postgres schema (cache)")
     args = parser.parse_args(argv)
-    corpus = load_corpus(args.folder, args.source, limit=args.limit)
+    corpus = load_corpus(args.folder, args.source, args.cache, limit=args.limit)
     ids = [label["doc_id"] for label, _, _ in corpus]
     invoices = [inv for _, inv, _ in corpus]
     truths = [Truth.from_label(label) for label, _, _ in corpus]

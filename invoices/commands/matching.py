@@ -161,8 +161,9 @@ def load_corpus(
 ) -> list[tuple[dict, Any, Any]]:  # type: ignore[type-arg]
     """(label, Invoice, Document) per document of a generated corpus, in manifest (date) order.
 
-    `source` "extract" reads and extracts every document (cached per doc_id in `cache`,
-    default DIR/.matching-text); "labels" takes the printed values from the labels.
+    `source` "extract" reads and extracts every document (its text cached per doc_id in
+    `cache`, default DIR/.matching-text-ocrN for OCR version N, so that a change to the OCR
+    never reads a stale cache); "labels" takes the printed values from the labels.
     """
     import hashlib
     import json
@@ -178,7 +179,9 @@ def load_corpus(
     if source == "labels":
         invoices = [invoice_from_label(label) for label in labels]
     else:
-        cache = cache or folder / ".matching-text"
+        from extractors.ocr import VERSION
+
+        cache = cache or folder / f".matching-text-ocr{VERSION}"
         cache.mkdir(parents=True, exist_ok=True)
         jobs = [(r["doc_id"], str(p), str(cache)) for r, p in zip(rows, paths, strict=True)]
         with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
