@@ -35,6 +35,11 @@ _UNIT = re.compile(
     re.I,
 )
 CENT = Decimal("0.01")
+# An item code: capitals and digits, both present, maybe in hyphenated parts ("BOR-2004",
+# "HAR-B003", "KR3M", "6204-2RS"). Its digits are no quantity, and "-2004" no negative amount.
+_CODE = re.compile(
+    r"(?<![\w-])(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]+)*(?![\w-])"
+)
 
 
 def _table_rows(lines: list[Line]) -> list[Line]:
@@ -84,8 +89,17 @@ def _headerless_rows(lines: list[Line], ctx: DocumentContext) -> list[Line]:
 def _cells(line: Line) -> str:
     """The row's text with its cells (segments apart by a column gap) two spaces apart, so that
     a quantity and a price in neighbouring columns ("20", "122.58") never read as one number
-    with a space for thousands separator."""
-    return "  ".join(s.text for s in line.segments) if line.segments else line.text
+    with a space for thousands separator; item codes are blanked out (same length)."""
+    text = "  ".join(s.text for s in line.segments) if line.segments else line.text
+    return _CODE.sub(lambda m: " " * len(m.group()), text)
+
+
+def _sku(line: Line) -> str | None:
+    """The item code a row opens with, after its position number if any."""
+    tokens = line.text.split()[:2]
+    if len(tokens) == 2 and not tokens[0].isdigit():
+        tokens = tokens[:1]
+    return next((t for t in tokens if _CODE.fullmatch(t)), None)
 
 
 def _numbers(line: Line, ctx: DocumentContext) -> list[AmountMatch]:
@@ -191,6 +205,7 @@ def _line_item(line: Line, description: str, qty: Any, price: Any, total: Decima
 
     return LineItem(
         description=fv(description),
+        sku=fv(_sku(line)),
         quantity=fv(qty),
         unit_price=fv(price),
         line_total=fv(total),

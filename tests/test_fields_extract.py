@@ -234,7 +234,7 @@ def test_quantity_and_price_in_neighbouring_columns_stay_two_numbers() -> None:
         [(40, "Total excl. VAT"), (450, "2,451.60")],
     ]
     assert _items(rows) == [
-        ("TER-A001 Machine maintenance", Decimal(20), Decimal("122.58"), Decimal("2451.60"))
+        ("Machine maintenance", Decimal(20), Decimal("122.58"), Decimal("2451.60"))
     ]
 
 
@@ -303,3 +303,31 @@ def test_an_item_starting_like_netto_is_no_totals_row() -> None:
         [(40, "Montant HT"), (450, "154,16")],
     ]
     assert [g[0] for g in _items(rows)] == ["Nettoyage des vitres"]
+
+
+def test_item_code_is_the_sku_and_no_number() -> None:
+    # "-2004" was read as a negative amount and "6204-2RS" as two numbers
+    rows = [
+        [
+            (40, "#"),
+            (60, "Item No."),
+            (140, "Description"),
+            (300, "Qty"),
+            (350, "Unit Price"),
+            (450, "Amount"),
+        ],
+        [
+            (40, "1"),
+            (60, "BOR-2004"),
+            (140, "Bearing 6204-2RS"),
+            (300, "12"),
+            (350, "3.66"),
+            (450, "43.92"),
+        ],
+        [(40, "Subtotal"), (450, "43.92")],
+    ]
+    invoice = extract_invoice(DocumentText(pages=[_page(1, rows, Method.OCR)]), Settings())
+    (line,) = invoice.lines
+    assert line.sku is not None and line.sku.value == "BOR-2004"
+    assert line.description is not None and line.description.value == "Bearing"
+    assert (line.quantity.value, line.unit_price.value) == (Decimal(12), Decimal("3.66"))
