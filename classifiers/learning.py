@@ -72,9 +72,7 @@ def merge_corrections(history: list[CodedLine], corrections: list[CodedLine]) ->
     return merged + list(fixed.values())
 
 
-def retrain(
-    conn: Conn, embedder: Embedder, version: str | None = None
-) -> TrainingReport:
+def retrain(conn: Conn, embedder: Embedder, version: str | None = None) -> TrainingReport:
     """Train a new version, record it with its evaluation, promote it only if not worse."""
     history = coded_lines(sql.coded_history(conn))
     corrections = coded_lines(sql.latest_corrections(conn), weight=CORRECTION_WEIGHT)
@@ -112,9 +110,7 @@ def retrain(
     )
 
 
-def _baseline(
-    conn: Conn, holdout: list[CodedLine], embedder: Embedder
-) -> dict[str, Any] | None:
+def _baseline(conn: Conn, holdout: list[CodedLine], embedder: Embedder) -> dict[str, Any] | None:
     row = sql.promoted_model(conn)
     if row is None:
         return None
