@@ -48,8 +48,11 @@ _PATTERNS: dict[DocumentType, list[tuple[str, float]]] = {
     ],
     DocumentType.REMINDER: [
         (r"\b(?:payment )?reminder\b|\bpast due\b|\boverdue\b|\bfinal notice\b", 3.0),
-        (r"\bzahlungserinnerung\b|\bmahnung\b|\b\w*mahnung\b|\büberf[äa]llig\b", 3.0),
+        # "...GmbH & CoZahlungserinnerung": a title glued to a long name still names a reminder
+        (r"\w*erinnerung\b|\bmahnung\b|\b\w*mahnung\b|\büberf[äa]llig\b", 3.0),
         (r"\brelance\b|\brappel\b|\bmise en demeure\b|\bimpay[ée]", 3.0),
+        # the fee only a reminder charges
+        (r"\bmahngeb[üu]hr|\breminder fee\b|\bfrais de relance\b", 2.0),
     ],
     DocumentType.RECEIPT: [
         (

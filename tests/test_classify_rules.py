@@ -41,6 +41,12 @@ from invoices.records import DocumentType, FieldValue, Invoice, Method, Provenan
         ),
         ("ACME GmbH\nZAHLUNGSERINNERUNG\nRechnung 4711 ist überfällig", DocumentType.REMINDER),
         ("Société X\nRELANCE DE PAIEMENT\nfacture 77 impayée", DocumentType.REMINDER),
+        # a long vendor name and the title run together (and the OCR misreads the a)
+        (
+            "Boreaflex Technik Service GmbH & CoZählungserinnerung\nRechnung an\nHelios GmbH\n"
+            "Rechnung Nr. RE-2025-33762 Betrag 3.231,99 €\nMahngebühr 15,00 €",
+            DocumentType.REMINDER,
+        ),
         ("ACME GmbH\nKorrekturrechnung\nersetzt Rechnung 4711", DocumentType.CORRECTION),
         (
             "Corner Shop\nRECEIPT\nCash 20.00\nChange due 3.50\nThank you for shopping",
