@@ -7,6 +7,7 @@ continues on the next page after its repeated header; carried-over subtotals ("Ã
 "carried forward") are dropped.
 An item row has a description and a line total; quantity and unit price are the numbers whose
 product is the line total, read from the row or, where the layout wraps, from the row below.
+An item code the row opens with ("BOR-2004", after a position number) is the line's SKU.
 """
 
 from __future__ import annotations
