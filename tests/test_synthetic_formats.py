@@ -175,3 +175,29 @@ def test_every_layout_prints_every_labelled_header_value():
         street, town, _country = spec.vendor.address.lines("en")
         assert fields["vendor_address"] == f"{street}, {town}"
         assert street in text and town in text, lay.name
+
+
+def test_long_names_and_numbers_never_run_into_their_neighbours():
+    # a long vendor name beside the title, a long PO number in a grid cell: drawn over each
+    # other they came out of the text layer interleaved ("GmbH & CoZ. KAGHLUNGSERINNERUNG")
+    from dataclasses import replace
+
+    import pdfplumber
+
+    from invoices.synthetic.layouts import LAYOUTS
+
+    plan = plan_corpus(Options(invoices=150, seed=12))
+    invoices = [d for d in plan.docs if d.document_type == "invoice" and d.po_number]
+    name = "Boreaflex Technik Service und Instandhaltung GmbH & Co. KG"
+    for i, lay in enumerate(LAYOUTS):
+        base = invoices[i % len(invoices)]
+        spec = replace(
+            base,
+            layout=lay.name,
+            vendor=replace(base.vendor, name=name),
+            po_number="PO-US-2024-0000071",
+        )
+        with pdfplumber.open(io.BytesIO(render_pdf(spec)[0])) as pdf:
+            text = pdf.pages[0].extract_text()
+        assert name in text, lay.name
+        assert spec.po_number in text, lay.name

@@ -115,6 +115,16 @@ class Canvas:
         """The width of a text in the current font."""
         return self.pdf.get_string_width(text)
 
+    def fitting_size(self, text: str, width: float, size: float, bold: bool = False) -> float:
+        """The largest font size up to `size` (in half points, at least half of it) at which
+        `text` is no wider than `width`; the font is left at that size."""
+        smallest = size / 2
+        while True:
+            self.font(size, bold=bold)
+            if size <= smallest or self.width(text) <= width:
+                return size
+            size -= 0.5
+
     def text(self, x: float, y: float, text: str, align: str = "L") -> None:
         """Write text with its baseline at y; x is the left, right or centre edge."""
         if not text:

@@ -45,6 +45,10 @@ def render_pdf(spec: DocSpec) -> tuple[bytes, int]:
     return doc.cv.output(), doc.cv.page
 
 
+NAME_TITLE_GAP = 20.0  # points between a vendor name and a title printed on its line
+GRID_PAD = 4.0  # points of a grid cell's text from its borders
+
+
 def _vendor_lines(doc: Doc) -> list[str]:
     s = doc.spec
     lines = list(s.vendor.address.lines(doc.lang))
@@ -62,7 +66,10 @@ def _band_header(doc: Doc, big: float) -> float:
     cv.box(0, 0, PAGE_W, 72, fill=lay.accent, border=False)
     cv.color((255, 255, 255))
     cv.font(big, bold=True)
+    room = RIGHT - LEFT - cv.width(title(doc)) - NAME_TITLE_GAP
+    cv.fitting_size(doc.spec.vendor.name, room, big, bold=True)
     cv.text(LEFT, 44, doc.spec.vendor.name)
+    cv.font(big, bold=True)
     cv.text(RIGHT, 44, title(doc), "R")
     cv.color()
     cv.font(lay.size - 1)
@@ -90,8 +97,9 @@ def _title_only_header(doc: Doc, big: float) -> float:
     cv.color(doc.lay.accent)
     cv.font(big + 10, bold=True)
     cv.text(LEFT, 70, title(doc))
+    room = RIGHT - LEFT - cv.width(title(doc)) - NAME_TITLE_GAP
     cv.color()
-    cv.font(doc.lay.size + 1, bold=True)
+    cv.fitting_size(doc.spec.vendor.name, room, doc.lay.size + 1, bold=True)
     cv.text(RIGHT, 70, doc.spec.vendor.name, "R")
     return 105
 
@@ -101,7 +109,11 @@ def _side_header(doc: Doc, big: float) -> float:
     cv, lay, s = doc.cv, doc.lay, doc.spec
     right = lay.header in ("right", "din")
     x, align = (RIGHT, "R") if right else (LEFT, "L")
-    cv.font(big, bold=True)
+    room = RIGHT - LEFT
+    if lay.header != "din":  # the title shares the name's line
+        cv.font(big + 3, bold=True)
+        room -= cv.width(title(doc)) + NAME_TITLE_GAP
+    cv.fitting_size(s.vendor.name, room, big, bold=True)
     cv.color(lay.accent)
     cv.text(x, 55, s.vendor.name, align)
     cv.color()
@@ -165,15 +177,14 @@ def _parties(doc: Doc, top: float) -> float:
     pairs = _meta_pairs(doc)
     if lay.meta == "grid":
         gy = bottom + 12
-        cw = (RIGHT - LEFT) / len(pairs)
-        for i, (label, value) in enumerate(pairs):
-            cv.box(
-                LEFT + i * cw, gy, cw, 30, fill=(238, 238, 238) if lay.table != "plain" else None
-            )
+        x = LEFT
+        for (label, value), cw in zip(pairs, _grid_widths(doc, pairs), strict=True):
+            cv.box(x, gy, cw, 30, fill=(238, 238, 238) if lay.table != "plain" else None)
             cv.font(lay.size - 2)
-            cv.text(LEFT + i * cw + 4, gy + 11, label)
-            cv.font(lay.size, bold=True)
-            cv.text(LEFT + i * cw + 4, gy + 24, value)
+            cv.text(x + 4, gy + 11, label)
+            cv.fitting_size(value, cw - 2 * GRID_PAD, lay.size, bold=True)
+            cv.text(x + 4, gy + 24, value)
+            x += cw
         return gy + 50
     if lay.meta == "left":
         cv.font(lay.size)
@@ -188,6 +199,25 @@ def _parties(doc: Doc, top: float) -> float:
         cv.font(lay.size, bold=(i == 0))
         cv.text(RIGHT, my + i * 13, value, "R")
     return max(bottom, my + len(pairs) * 13) + 22
+
+
+def _grid_widths(doc: Doc, pairs: list[tuple[str, str]]) -> list[float]:
+    """Cells of equal width, unless a value would run into its neighbour: then each cell is
+    as wide as its text plus an equal share of the room left (values that still do not fit
+    are set smaller)."""
+    cv, size, total = doc.cv, doc.lay.size, RIGHT - LEFT
+    needed = []
+    for label, value in pairs:
+        cv.font(size - 2)
+        label_width = cv.width(label)
+        cv.font(size, bold=True)
+        needed.append(max(label_width, cv.width(value)) + 2 * GRID_PAD)
+    equal = total / len(pairs)
+    if max(needed) <= equal:
+        return [equal] * len(pairs)
+    spare = max(0.0, total - sum(needed)) / len(pairs)
+    scale = min(1.0, total / sum(needed))
+    return [n * scale + spare for n in needed]
 
 
 def _bank_text(doc: Doc) -> str:
