@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import statistics
 from decimal import Decimal
+from typing import NamedTuple
 
 from invoices.records import Word
 
@@ -118,10 +119,9 @@ def table_lost(words: list[Word]) -> bool:
     """Whether a page's reading lost (part of) an item table it evidently has.
 
     Evidence of a table: a header row, or else a totals row (with its amount) and money amounts
-    above it. It
-    was lost when no row between the header (or the page top) and the totals reads as a
-    complete item, or some row there has a description and an amount but no quantity and price
-    that make it although the header names a quantity or price column.
+    above it. It was lost when no row between the header (or the page top) and the totals reads
+    as a complete item, or some row there has a description and an amount but no quantity and
+    price that make it although the header names a quantity or price column.
     """
     texts = [join_line(row) for row in group_lines(words)]
     sep = detect_decimal_separator("\n".join(texts))
@@ -149,15 +149,13 @@ def with_table_from(first: list[Word], second: list[Word]) -> list[Word] | None:
     row) down to the totals after its last complete row; words of `first` whose centre lies
     in it give way.
     """
-    mine, theirs = _table_rows(first), _table_rows(second)
-    if len(theirs[1]) <= len(mine[1]):
+    mine, theirs = _Table.of(first), _Table.of(second)
+    if len(theirs.complete) <= len(mine.complete):
         return None
-    rows, complete, header = theirs
-    texts = [join_line(row) for row in rows]
-    sep = detect_decimal_separator("\n".join(texts))
+    rows, texts, complete, header = theirs.rows, theirs.texts, theirs.complete, theirs.header
     top_row = header if header is not None and complete[0] - header <= 2 else complete[0]
     after = range(complete[-1] + 1, len(rows))
-    end = next((i for i in after if is_totals(texts[i], sep)), complete[-1] + 1)
+    end = next((i for i in after if is_totals(texts[i], theirs.sep)), complete[-1] + 1)
     top = min(w.bbox[1] for w in rows[top_row])
     bottom = max(w.bbox[3] for w in rows[end - 1])
     kept = [w for w in first if not top <= _centre(w) <= bottom]
@@ -165,15 +163,25 @@ def with_table_from(first: list[Word], second: list[Word]) -> list[Word] | None:
     return sorted(kept + taken, key=lambda w: (_centre(w), w.bbox[0]))
 
 
-def _table_rows(words: list[Word]) -> tuple[list[list[Word]], list[int], int | None]:
-    """(rows, indexes of complete item rows, index of the last header row above the first)."""
-    rows = group_lines(words)
-    texts = [join_line(row) for row in rows]
-    sep = detect_decimal_separator("\n".join(texts))
-    complete = [i for i, t in enumerate(texts) if priced(t, sep)]
-    first = complete[0] if complete else len(texts)
-    header = next((i for i in range(first - 1, -1, -1) if is_header(texts[i])), None)
-    return rows, complete, header
+class _Table(NamedTuple):
+    """A reading's rows, their texts and decimal separator, the indexes of its complete item
+    rows and of the last header row above the first of them."""
+
+    rows: list[list[Word]]
+    texts: list[str]
+    sep: str | None
+    complete: list[int]
+    header: int | None
+
+    @classmethod
+    def of(cls, words: list[Word]) -> _Table:
+        rows = group_lines(words)
+        texts = [join_line(row) for row in rows]
+        sep = detect_decimal_separator("\n".join(texts))
+        complete = [i for i, t in enumerate(texts) if priced(t, sep)]
+        first = complete[0] if complete else len(texts)
+        header = next((i for i in range(first - 1, -1, -1) if is_header(texts[i])), None)
+        return cls(rows, texts, sep, complete, header)
 
 
 def _numbers(text: str, decimal_sep: str | None) -> list[AmountMatch]:
