@@ -16,10 +16,10 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from extractors.amounts import AmountMatch, find_amounts
+from extractors.amounts import AmountMatch
 from extractors.fields import DocumentContext
 from extractors.fields_layout import Line
-from extractors.rows import TOTALS, has_money, is_header, is_totals, priced
+from extractors.rows import TOTALS, has_money, is_header, is_totals, priced, row_numbers
 from invoices.records import FieldValue, LineItem, Provenance
 
 _CARRY = re.compile(
@@ -104,12 +104,7 @@ def _sku(line: Line) -> str | None:
 
 
 def _numbers(line: Line, ctx: DocumentContext) -> list[AmountMatch]:
-    text = _cells(line)
-    return [
-        a
-        for a in find_amounts(text, ctx.decimal_sep)
-        if not text[a.end : a.end + 2].strip().startswith("%")
-    ]
+    return row_numbers(_cells(line), ctx.decimal_sep)
 
 
 def _split_qty_price(nums: list[AmountMatch], total: Decimal) -> tuple[Any, Any]:

@@ -103,7 +103,7 @@ def is_totals(text: str, decimal_sep: str | None = None) -> bool:
 def priced(text: str, decimal_sep: str | None = None) -> bool:
     """Whether a row reads as a complete item: a money amount (two decimals) that two other
     numbers of the row multiply to, within a cent (quantity x unit price = line total)."""
-    nums = _numbers(text, decimal_sep)
+    nums = row_numbers(text, decimal_sep)
     for total in nums:
         if total.decimals != 2:
             continue
@@ -130,7 +130,7 @@ def table_lost(words: list[Word]) -> bool:
     end = next((i for i in range(start, len(texts)) if is_totals(texts[i], sep)), None)
     if end is None:
         return False
-    body = [t for t in texts[start:end] if len(_LETTER.findall(t)) >= 3 or _numbers(t, sep)]
+    body = [t for t in texts[start:end] if len(_LETTER.findall(t)) >= 3 or row_numbers(t, sep)]
     complete = [t for t in body if priced(t, sep)]
     if header is None:
         return not complete and any(has_money(t, sep) for t in body)
@@ -184,7 +184,7 @@ class _Table(NamedTuple):
         return cls(rows, texts, sep, complete, header)
 
 
-def _numbers(text: str, decimal_sep: str | None) -> list[AmountMatch]:
+def row_numbers(text: str, decimal_sep: str | None = None) -> list[AmountMatch]:
     """The numbers of a row, without percentages (a tax rate is no quantity)."""
     return [
         a
@@ -195,7 +195,7 @@ def _numbers(text: str, decimal_sep: str | None) -> list[AmountMatch]:
 
 def has_money(text: str, decimal_sep: str | None = None) -> bool:
     """Whether `text` holds a money amount (a number with two decimals, not a percentage)."""
-    return any(n.decimals == 2 for n in _numbers(text, decimal_sep))
+    return any(n.decimals == 2 for n in row_numbers(text, decimal_sep))
 
 
 def _centre(word: Word) -> float:
