@@ -18,8 +18,8 @@ from pathlib import Path
 from invoices.errors import DocumentError
 from invoices.settings import load_settings
 
-from .intake import describe
-from .text import read_document
+from extractors.intake import describe
+from extractors.text import read_document
 
 
 def main(argv: list[str] | None = None) -> int:

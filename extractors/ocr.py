@@ -50,7 +50,7 @@ from scipy import ndimage  # noqa: E402
 
 from invoices.records import Word  # noqa: E402
 
-from . import rows  # noqa: E402
+from extractors import rows  # noqa: E402
 
 VERSION = "5"
 

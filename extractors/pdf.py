@@ -16,7 +16,7 @@ from invoices.errors import DocumentEncrypted, DocumentTooLarge, DocumentUnreada
 from invoices.records import Word
 from invoices.settings import Settings
 
-from .intake import EINVOICE_ROOTS
+from extractors.intake import EINVOICE_ROOTS
 
 log = logging.getLogger(__name__)
 

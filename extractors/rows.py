@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from invoices.records import Word
 
-from .amounts import AmountMatch, detect_decimal_separator, find_amounts
+from extractors.amounts import AmountMatch, detect_decimal_separator, find_amounts
 
 CENT = Decimal("0.01")
 

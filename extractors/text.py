@@ -37,10 +37,10 @@ from invoices.records import (
 )
 from invoices.settings import Settings
 
-from . import ocr
-from .intake import IMAGE_MEDIA_TYPES, PDF, XML
-from .pdf import open_pdf, read_text_layer
-from .rows import group_lines, join_line
+from extractors import ocr
+from extractors.intake import IMAGE_MEDIA_TYPES, PDF, XML
+from extractors.pdf import open_pdf, read_text_layer
+from extractors.rows import group_lines, join_line
 
 STAGE = "text"
 # A page mostly covered by images with fewer characters than this is a scan with an overlay.
