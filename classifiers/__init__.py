@@ -1,8 +1,8 @@
 """Classification: document type, GL account and cost centre per line, approval route.
 
-Once per run::
+Once per run (`flows.classification` wires the store to Postgres and the shared embedder)::
 
-    cascade = classifiers.open_cascade(settings, run_id=run_id)
+    cascade = classifiers.runtime.open_cascade(settings, store, run_id=run_id, embedder=embedder)
 
 per document::
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from classifiers.cascade import Cascade, ClassificationContext
+from classifiers.cascade import Cascade, ClassificationContext, DocumentClassifier
 from classifiers.records import Classification, LineCoding, Suggestion
 
 if TYPE_CHECKING:
@@ -27,10 +27,10 @@ __all__ = [
     "Cascade",
     "Classification",
     "ClassificationContext",
+    "DocumentClassifier",
     "LineCoding",
     "Suggestion",
     "classify",
-    "open_cascade",
 ]
 
 
@@ -43,10 +43,3 @@ def classify(
     """
     del settings
     return context.cascade.classify(invoice, context)
-
-
-def open_cascade(settings: Settings, **kwargs):  # noqa: ANN201 - re-exported lazily
-    """The run's cascade (loads the history model from Postgres); see classifiers.runtime."""
-    from classifiers.runtime import open_cascade as _open
-
-    return _open(settings, **kwargs)

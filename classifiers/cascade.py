@@ -13,15 +13,15 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from classifiers.approval import ApprovalRule, route_invoice
 from classifiers.doctype import classify_document_type
-from classifiers.embedding import Embedder, embedder_name
 from classifiers.history import HistoryModel
 from classifiers.llm import Hint
 from classifiers.llm_backend import LLMBackend
 from classifiers.records import Classification, LineCoding, LineQuery, LLMUsage, Suggestion
+from classifiers.store import Embedder, embedder_name
 from invoices.records import DocumentType, Invoice, ReasonCode
 
 log = logging.getLogger(__name__)
@@ -29,11 +29,28 @@ log = logging.getLogger(__name__)
 NOT_PAYABLE = {DocumentType.STATEMENT, DocumentType.REMINDER, DocumentType.OTHER}
 
 
+class DocumentClassifier(Protocol):
+    """The classification stage for a run: document type, GL coding and approval route of each
+    document, the run's LLM usage at the end, and `close` when the run is over."""
+
+    def classify(self, invoice: Invoice, ctx: ClassificationContext) -> Classification:
+        """The classification of one document."""
+        ...
+
+    def run_metrics(self) -> dict[str, Any]:
+        """What the run spent (documents, lines, LLM calls and tokens) and the model versions."""
+        ...
+
+    def close(self) -> None:
+        """Release what the run opened (LLM client, store connection)."""
+        ...
+
+
 @dataclass(frozen=True)
 class ClassificationContext:
     """What the classifier needs besides the invoice: the run's cascade and the match result."""
 
-    cascade: Cascade
+    cascade: DocumentClassifier
     vendor_id: str | None = None
     vendor_name: str | None = None
     text: str = ""

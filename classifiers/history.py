@@ -18,8 +18,8 @@ from decimal import Decimal
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from classifiers.embedding import Embedder
 from classifiers.records import Candidate, LineQuery, Suggestion
+from classifiers.store import Embedder
 
 VENDOR_WEIGHT = 0.6
 KNN_K = 8

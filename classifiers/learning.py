@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from classifiers.embedding import Embedder, embedder_name
 from classifiers.history import CodedLine, HistoryModel
+from classifiers.store import ClassificationStore, Embedder, embedder_name
 from classifiers.training import (
     PROMOTION_METRIC,
     better_or_equal,
@@ -21,8 +21,6 @@ from classifiers.training import (
     train_history_model,
     without_references,
 )
-from staging import classification as sql
-from staging.db import Conn
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +70,18 @@ def merge_corrections(history: list[CodedLine], corrections: list[CodedLine]) ->
     return merged + list(fixed.values())
 
 
-def retrain(conn: Conn, embedder: Embedder, version: str | None = None) -> TrainingReport:
+def retrain(
+    store: ClassificationStore, embedder: Embedder, version: str | None = None
+) -> TrainingReport:
     """Train a new version, record it with its evaluation, promote it only if not worse."""
-    history = coded_lines(sql.coded_history(conn))
-    corrections = coded_lines(sql.latest_corrections(conn), weight=CORRECTION_WEIGHT)
+    history = coded_lines(store.coded_history())
+    corrections = coded_lines(store.latest_corrections(), weight=CORRECTION_WEIGHT)
     lines = merge_corrections(history, corrections)
     if not lines:
         raise ValueError("no coded history and no corrections to train on")
     version = version or "history-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     model, holdout = train_history_model(lines, embedder, version)
-    baseline = _baseline(conn, holdout, embedder)
+    baseline = _baseline(store, holdout, embedder)
     promote = better_or_equal(model.metrics, baseline)
     if baseline is None:
         decision = "promoted: no current model"
@@ -91,8 +91,7 @@ def retrain(conn: Conn, embedder: Embedder, version: str | None = None) -> Train
             f"{verb}: {PROMOTION_METRIC} {model.metrics.get(PROMOTION_METRIC)} vs current "
             f"{baseline.get(PROMOTION_METRIC)} ({baseline.get('version')})"
         )
-    sql.save_model(
-        conn,
+    store.save_model(
         version=version,
         kind="history",
         trained_lines=len(lines),
@@ -110,8 +109,10 @@ def retrain(conn: Conn, embedder: Embedder, version: str | None = None) -> Train
     )
 
 
-def _baseline(conn: Conn, holdout: list[CodedLine], embedder: Embedder) -> dict[str, Any] | None:
-    row = sql.promoted_model(conn)
+def _baseline(
+    store: ClassificationStore, holdout: list[CodedLine], embedder: Embedder
+) -> dict[str, Any] | None:
+    row = store.promoted_model()
     if row is None:
         return None
     current = HistoryModel.from_bytes(bytes(row["artifact"]))

@@ -16,9 +16,9 @@ from datetime import date
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from classifiers.embedding import Embedder, embedder_name
 from classifiers.history import CodedLine, HistoryModel, _Head, _text, fit_temperature
 from classifiers.records import LineQuery
+from classifiers.store import Embedder, embedder_name
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from extractors.fields_search import Candidate
+from extractors.fields.search import Candidate
 from invoices.records import Method
 
 FEATURES: tuple[str, ...] = (

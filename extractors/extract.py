@@ -13,14 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from extractors.confidence import confidence, features
-from extractors.fields import document_context, simple_fields
-from extractors.fields_address import address_candidate
-from extractors.fields_layout import document_lines
-from extractors.fields_money import money_fields
-from extractors.fields_parties import buyer_candidate, vendor_candidate
-from extractors.fields_search import Candidate
-from extractors.lines import extract_line_items
-from extractors.references import document_references
+from extractors.fields.address import address_candidate
+from extractors.fields.header import document_context, simple_fields
+from extractors.fields.money import money_fields
+from extractors.fields.parties import buyer_candidate, vendor_candidate
+from extractors.fields.references import document_references
+from extractors.fields.search import Candidate
+from extractors.layout.lines import document_lines
+from extractors.lines.items import extract_line_items
 from invoices.records import (
     HEADER_FIELDS,
     DocumentText,
@@ -152,7 +152,7 @@ def extract_invoice(
     if not (use_einvoice and settings.read_einvoice_xml and text.einvoice_xml):
         return visual
     try:
-        from extractors.einvoice import parse_einvoice
+        from extractors.text.einvoice import parse_einvoice
 
         xml = parse_einvoice(text.einvoice_xml)
     except Exception as exc:  # a broken attachment must not lose the visual reading

@@ -1,7 +1,8 @@
-"""Matching that needs what is already staged: duplicates across batches and the PO ledger.
+"""Matching wired to the store: the vendor master with its cached name embeddings, and the
+checks that need what is already staged (duplicates across batches, the PO ledger).
 
-Runs inside the staging transaction (after `store.lock_staging`), so each document is checked
-against everything staged before it, including earlier documents of the same batch.
+`match_against_store` runs inside the staging transaction (after `store.lock_staging`), so each
+document is checked against everything staged before it, including earlier ones of the batch.
 """
 
 from __future__ import annotations
@@ -13,8 +14,20 @@ import psycopg
 from flows.process import RunContext
 from invoices.records import DocumentResult, ReasonCode, Status
 from matchers.duplicates import find_duplicates
+from matchers.embeddings import Embedder
+from matchers.master import VendorMaster
 from matchers.po import BilledEntry, match_purchase_order
 from staging import matching
+
+
+def load_vendor_master(conn: psycopg.Connection, embedder: Embedder | None) -> VendorMaster:
+    """The vendor master with its name embeddings, from the cache in Postgres; only new or
+    changed names are embedded, stale vectors pruned, and the cache update is committed."""
+    master = VendorMaster.from_rows(matching.vendor_rows(conn))
+    if embedder is not None:
+        master.embed_names(embedder, matching.VendorEmbeddingCache(conn))
+        conn.commit()
+    return master
 
 
 def match_against_store(

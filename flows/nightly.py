@@ -20,12 +20,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
-from flows.matching import match_against_store
+from flows.classification import open_run_cascade
+from flows.matching import load_vendor_master, match_against_store
 from flows.process import RunContext, failed_intake, fingerprint, process_document
 from invoices.records import Document, DocumentResult, StageError
 from invoices.settings import Settings, load_settings
-from review import report
-from staging import db, matching, store
+from matchers.embeddings import load_embedder
+from matchers.vendor import VendorResolver
+from staging import db, master, matching, store
 
 log = logging.getLogger(__name__)
 
@@ -45,23 +47,18 @@ def discover_documents(inbox: Path) -> list[Path]:
 def build_context(settings: Settings, run_id: uuid.UUID) -> RunContext:
     """Stage objects built once per run: the vendor resolver over the current master (and the
     vendors of its purchase orders) and the classification cascade (history model from
-    Postgres, the LLM client when one is set).
+    Postgres, the LLM client when one is set). Both use the one shared embedding model.
 
     Vendor name embeddings come from the cache in Postgres; only new or changed vendors are
     embedded.
     """
-    from classifiers import open_cascade
-    from matchers.embeddings import load_embedder
-    from matchers.vendor import VendorResolver
-    from staging.matching import load_vendor_master, po_vendor_keys
-
     assert settings.database_url
     embedder = load_embedder(settings)
     with db.connection(settings.database_url, settings.db_schema) as conn:
         vendor_master = load_vendor_master(conn, embedder)
-        po_vendors = po_vendor_keys(conn)
+        po_vendors = matching.po_vendor_keys(conn)
     resolver = VendorResolver(vendor_master, embedder, settings, po_vendors=po_vendors)
-    cascade = open_cascade(settings, run_id=run_id)
+    cascade = open_run_cascade(settings, run_id)
     return RunContext(settings=settings, vendor_resolver=resolver, cascade=cascade)
 
 
@@ -249,29 +246,12 @@ def nightly_batch(inbox: str, overrides: dict[str, Any] | None = None) -> dict[s
         summary = _process_inbox(settings, run_id, inbox)
     except BaseException as exc:
         with db.connection(settings.database_url, settings.db_schema) as conn:
-            store.finish_run(
-                conn,
-                run_id,
-                counts={},
-                metrics={"error": repr(exc)},
-                report_html=None,
-                report_csv=None,
-                status="failed",
-            )
+            store.finish_run(conn, run_id, counts={}, metrics={"error": repr(exc)}, status="failed")
         raise
-    html, csv_path = _write_report(settings, run_id, summary)
-    summary.update(report_html=str(html), report_csv=str(csv_path))
     with db.connection(settings.database_url, settings.db_schema) as conn:
-        store.finish_run(
-            conn,
-            run_id,
-            counts=summary,
-            metrics=summary,
-            report_html=str(html),
-            report_csv=str(csv_path),
-        )
+        store.finish_run(conn, run_id, counts=summary, metrics=summary)
     create_markdown_artifact(
-        markdown=report.summary_markdown(summary),
+        markdown=summary_markdown(summary),
         key="nightly-batch-summary",
         description="Run summary",
     )
@@ -279,15 +259,37 @@ def nightly_batch(inbox: str, overrides: dict[str, Any] | None = None) -> dict[s
     return summary
 
 
-def _write_report(
-    settings: Settings, run_id: uuid.UUID, summary: dict[str, Any]
-) -> tuple[Path, Path]:
+def summary_markdown(summary: dict[str, Any]) -> str:
+    """The run summary as Markdown, for the Prefect artifact."""
+    stages = ", ".join(f"{k} {v:.2f}s" for k, v in summary["seconds_per_stage"].items())
+    return "\n".join(
+        [
+            f"# Nightly batch {summary['run_id']}",
+            "",
+            "| documents | staged | identical files | skipped | exceptions | failures |"
+            " straight-through |",
+            "|---|---|---|---|---|---|---|",
+            f"| {summary['documents']} | {summary['staged']} | {summary['identical_files']} |"
+            f" {summary['skipped']} |"
+            f" {summary['exceptions']} | {summary['failures']} |"
+            f" {100 * summary['straight_through_rate']:.1f}% |",
+            "",
+            f"Seconds per stage: {stages or 'none'}",
+        ]
+    )
+
+
+def run_inbox(
+    settings: Settings, inbox: Path, master_dir: Path | None = None, workers: int = 0
+) -> dict[str, Any]:
+    """The nightly batch, now, on a database that is up: load the master-data folder when one
+    is given, then run the flow with `workers` documents processed at once."""
     assert settings.database_url
-    with db.connection(settings.database_url, settings.db_schema) as conn:
-        exceptions = store.run_exceptions(conn, run_id)
-        run = store.run_row(conn, run_id) or {}
-    rows = report.exception_rows(exceptions, settings.confidence_thresholds)
-    out = Path(settings.reports_dir) / str(run_id)
-    html = report.write_html(run, summary, rows, out / "exceptions.html")
-    csv_path = report.write_csv(rows, out / "exceptions.csv")
-    return html, csv_path
+    if master_dir is not None:
+        counts = master.load_master_folder(settings.database_url, settings.db_schema, master_dir)
+        log.info("master data: %s", counts)
+    workers = workers or settings.task_workers
+    runner: Any = ThreadPoolTaskRunner(max_workers=workers)  # Prefect types it [Never]
+    flow_with_runner = nightly_batch.with_options(task_runner=runner)
+    overrides = {"database_url": settings.database_url, "task_workers": workers}
+    return flow_with_runner(inbox=str(inbox.resolve()), overrides=overrides)

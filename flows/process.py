@@ -11,14 +11,14 @@ import hashlib
 import mimetypes
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from classifiers import ClassificationContext, classify
+from classifiers import Classification, ClassificationContext, DocumentClassifier, classify
 from extractors.extract import extract_invoice
-from extractors.intake import describe
-from extractors.text import read_document
+from extractors.text.intake import describe
+from extractors.text.read import read_document
 from extractors.validation import validate
 from invoices.errors import DocumentError, InfrastructureError
 from invoices.records import (
@@ -37,6 +37,7 @@ from invoices.records import (
 )
 from invoices.routing import route
 from invoices.settings import Settings
+from matchers.vendor import VendorMatcher
 
 T = TypeVar("T")
 
@@ -46,9 +47,8 @@ class RunContext:
     """What every document of a run shares: settings and the stage objects built once per run."""
 
     settings: Settings
-    vendor_resolver: Any | None = None  # matchers.vendor.VendorResolver
-    cascade: Any | None = None  # classifiers.Cascade
-    extras: dict[str, Any] = field(default_factory=dict)
+    vendor_resolver: VendorMatcher | None = None
+    cascade: DocumentClassifier | None = None
 
 
 class _Stages:
@@ -165,7 +165,7 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
 
 def _match_and_classify(
     invoice: Invoice, text: DocumentText, ctx: RunContext, stages: _Stages
-) -> tuple[Invoice, VendorMatch | None, Any]:
+) -> tuple[Invoice, VendorMatch | None, Classification | None]:
     vendor_match = None
     if ctx.vendor_resolver is not None:
         vendor_match = stages.run("matching", ctx.vendor_resolver.resolve, invoice)
@@ -181,7 +181,7 @@ def _match_and_classify(
     return invoice, vendor_match, classification
 
 
-def _type_field(classification: Any) -> FieldValue[DocumentType]:
+def _type_field(classification: Classification) -> FieldValue[DocumentType]:
     found = classification.document_type
     return FieldValue(
         value=found.value,
@@ -197,7 +197,7 @@ def _type_field(classification: Any) -> FieldValue[DocumentType]:
 
 def _classify(
     invoice: Invoice, vendor_match: VendorMatch | None, text: str, ctx: RunContext
-) -> Any:
+) -> Classification:
     context = ClassificationContext(
         ctx.cascade,
         vendor_id=vendor_match.vendor_id if vendor_match else None,

@@ -141,7 +141,7 @@ class Invoice(BaseModel):
     tax_lines: list[TaxLine] = Field(default_factory=list)
     lines: list[LineItem] = Field(default_factory=list)
     # order-like numbers printed anywhere on the document (no label needed): lets matching
-    # find a PO whose number was printed but whose label OCR lost (see extractors.references)
+    # find a PO whose number was printed but whose label OCR lost (see extractors.fields.references)
     references: list[str] = Field(default_factory=list)
 
     def field(self, name: str) -> FieldValue[Any] | None:

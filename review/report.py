@@ -7,11 +7,15 @@ HTML page, the CSV file and the Prefect artifact.
 from __future__ import annotations
 
 import csv
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+
+from invoices.settings import Settings
+from staging import db, store
 
 # The columns of the report: the fields a clerk checks first.
 REPORT_FIELDS: tuple[str, ...] = (
@@ -106,23 +110,17 @@ def write_html(
     return path
 
 
-def summary_markdown(summary: dict[str, Any]) -> str:
-    """The run summary as Markdown, for the Prefect artifact and the log."""
-    stages = ", ".join(f"{k} {v:.2f}s" for k, v in summary["seconds_per_stage"].items())
-    return "\n".join(
-        [
-            f"# Nightly batch {summary['run_id']}",
-            "",
-            "| documents | staged | identical files | skipped | exceptions | failures |"
-            " straight-through |",
-            "|---|---|---|---|---|---|---|",
-            f"| {summary['documents']} | {summary['staged']} | {summary['identical_files']} |"
-            f" {summary['skipped']} |"
-            f" {summary['exceptions']} | {summary['failures']} |"
-            f" {100 * summary['straight_through_rate']:.1f}% |",
-            "",
-            f"Seconds per stage: {stages or 'none'}",
-            "",
-            f"Report: {summary.get('report_html') or '-'}",
-        ]
-    )
+def write_run_report(settings: Settings, summary: dict[str, Any]) -> dict[str, str]:
+    """Write a finished run's exception report (HTML and CSV) under `settings.reports_dir` and
+    record where in batch_runs; returns the two paths as `report_html` and `report_csv`."""
+    assert settings.database_url
+    run_id = uuid.UUID(str(summary["run_id"]))
+    with db.connection(settings.database_url, settings.db_schema) as conn:
+        exceptions = store.run_exceptions(conn, run_id)
+        run = store.run_row(conn, run_id) or {}
+        rows = exception_rows(exceptions, settings.confidence_thresholds)
+        out = Path(settings.reports_dir) / str(run_id)
+        html = write_html(run, summary, rows, out / "exceptions.html")
+        csv_path = write_csv(rows, out / "exceptions.csv")
+        store.record_run_report(conn, run_id, str(html), str(csv_path))
+    return {"report_html": str(html), "report_csv": str(csv_path)}

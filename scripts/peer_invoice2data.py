@@ -119,7 +119,7 @@ def _eval(folder: Path, split: str | None, extra: list[str]) -> dict:
         cmd = [
             sys.executable,
             "-m",
-            "invoices.cli",
+            "cli.main",
             "eval",
             str(folder),
             "--json",

@@ -25,7 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from invoices.commands.matching import load_corpus, load_corpus_master  # noqa: E402
+from flows.evaluation import load_corpus, load_corpus_master  # noqa: E402
 from invoices.settings import load_settings  # noqa: E402
 from matchers.evaluation import Truth  # noqa: E402
 from matchers.normalize import (  # noqa: E402

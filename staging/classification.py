@@ -178,3 +178,49 @@ def llm_cache_put(conn: Conn, input_hash: str, model: str, answer: Mapping[str, 
         " ON CONFLICT (input_hash) DO NOTHING",
         (input_hash, model, Jsonb(dict(answer))),
     )
+
+
+class ClassificationStore:
+    """The classification stage's store on one connection (a
+    `classifiers.store.ClassificationStore`): the functions above, bound to `conn`."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    def chart_of_accounts(self) -> dict[str, str]:
+        """GL account -> name."""
+        return chart_of_accounts(self.conn)
+
+    def cost_centre_codes(self) -> list[str]:
+        """Every cost centre code."""
+        return cost_centre_codes(self.conn)
+
+    def coded_history(self) -> list[dict[str, Any]]:
+        """Every coded history line that has a GL account."""
+        return coded_history(self.conn)
+
+    def latest_corrections(self) -> list[dict[str, Any]]:
+        """The clerks' latest correction of each (invoice, line)."""
+        return latest_corrections(self.conn)
+
+    def promoted_model(self, kind: str = "history") -> dict[str, Any] | None:
+        """The promoted model of a kind."""
+        return promoted_model(self.conn, kind)
+
+    def save_model(self, **record: Any) -> None:
+        """Record a trained model version."""
+        save_model(self.conn, **record)
+
+    def llm_cache_get(self, input_hash: str) -> dict[str, Any] | None:
+        """A cached answer by input hash."""
+        return llm_cache_get(self.conn, input_hash)
+
+    def llm_cache_put(self, input_hash: str, model: str, answer: Mapping[str, Any]) -> None:
+        """Remember a valid answer."""
+        llm_cache_put(self.conn, input_hash, model, answer)
+
+    def insert_llm_calls(
+        self, records: Iterable[Mapping[str, Any]], run_id: uuid.UUID | None = None
+    ) -> int:
+        """Append LLM call records."""
+        return insert_llm_calls(self.conn, records, run_id)

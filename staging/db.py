@@ -105,3 +105,10 @@ def current_version(conn: Conn) -> int:
         return 0
     row = conn.execute("SELECT coalesce(max(version), 0) AS v FROM schema_migrations").fetchone()
     return int(row["v"]) if row else 0
+
+
+def migrate(url: str, schema: str) -> tuple[list[str], int]:
+    """Apply the pending migrations to `schema`; returns (what was applied, the version now)."""
+    with connection(url, schema) as conn:
+        applied = upgrade(conn)
+        return applied, current_version(conn)

@@ -17,12 +17,15 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
 from invoices.errors import DatabaseUnavailable
+from invoices.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -222,3 +225,21 @@ def stop(data_dir: Path) -> bool:
         return False
     _run([str(bindir / "pg_ctl"), "-D", str(pgdata), "-w", "-m", "fast", "stop"], "pg_ctl stop")
     return True
+
+
+@contextmanager
+def database(settings: Settings, keep_running: bool = False) -> Iterator[Settings]:
+    """Settings with a database URL: DATABASE_URL when set, else the private cluster in data/.
+
+    A private cluster this call started is stopped again at the end, unless asked to keep it.
+    """
+    if settings.database_url:
+        yield settings
+        return
+    cluster = start(settings.data_dir)
+    log.info("using the private Postgres in %s (127.0.0.1:%s)", cluster.pgdata, cluster.port)
+    try:
+        yield settings.model_copy(update={"database_url": cluster.url})
+    finally:
+        if cluster.started_here and not keep_running:
+            stop(settings.data_dir)

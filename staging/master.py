@@ -16,7 +16,7 @@ from typing import Any
 
 from invoices.errors import MasterDataError
 from invoices.master_format import MASTER_COLUMNS
-from staging.db import Conn
+from staging.db import Conn, connection, upgrade
 from staging.store import audit
 
 
@@ -179,6 +179,27 @@ def load_master_dir(conn: Conn, folder: Path) -> dict[str, int]:
             )
         audit(conn, "master_loaded", detail={"folder": str(folder), "rows": counts})
     return counts
+
+
+def load_master_folder(url: str, schema: str, folder: Path) -> dict[str, int]:
+    """`load_master_dir` on its own connection, the schema upgraded first."""
+    with connection(url, schema) as conn:
+        upgrade(conn)
+        return load_master_dir(conn, folder)
+
+
+def vendor_count(conn: Conn) -> int:
+    """How many vendors the master holds."""
+    return int(conn.execute("SELECT count(*) AS n FROM vendors").fetchone()["n"])
+
+
+def clear_master(conn: Conn) -> None:
+    """Empty the vendor master, purchase orders, goods receipts and the billing ledger (for a
+    corpus loaded afresh by the evaluations and benchmarks)."""
+    conn.execute(
+        "TRUNCATE vendors, purchase_orders, purchase_order_lines, goods_receipts,"
+        " po_billing_ledger CASCADE"
+    )
 
 
 def vendor_rows(conn: Conn) -> list[dict[str, Any]]:

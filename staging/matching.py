@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from matchers.duplicates import PriorInvoice
-from matchers.embeddings import Embedder, text_key
-from matchers.master import VendorMaster
+from matchers.embeddings import text_key
 from matchers.normalize import normalize_po_number, po_citation
 from matchers.po import BilledEntry
 from matchers.po_data import BilledLedger, PoData
@@ -33,72 +32,45 @@ def vendor_rows(conn: Conn) -> list[dict[str, Any]]:
     return conn.execute(f"SELECT {VENDOR_COLUMNS} FROM vendors ORDER BY vendor_id").fetchall()
 
 
-def cached_embeddings(conn: Conn, model: str) -> dict[str, np.ndarray]:
-    """All cached vectors of one embedding model, by text key."""
-    with conn.cursor(binary=True) as cur:
-        cur.execute(
-            "SELECT text_key, dim, vector FROM vendor_embeddings WHERE model = %s", (model,)
+class VendorEmbeddingCache:
+    """The vendor-name embedding cache in the `vendor_embeddings` table (an
+    `matchers.embeddings.EmbeddingCache`); writes are committed by the caller."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    def vectors(self, model: str) -> dict[str, np.ndarray]:
+        """All cached vectors of one embedding model, by text key."""
+        with self.conn.cursor(binary=True) as cur:
+            cur.execute(
+                "SELECT text_key, dim, vector FROM vendor_embeddings WHERE model = %s", (model,)
+            )
+            return {
+                r["text_key"]: np.frombuffer(r["vector"], dtype="<f4", count=r["dim"])
+                for r in cur.fetchall()
+            }
+
+    def add(self, model: str, texts: Sequence[str], vectors: np.ndarray) -> int:
+        """Cache vectors of texts under their content keys (existing keys are kept)."""
+        rows = [
+            (model, text_key(t), t, int(v.shape[0]), v.astype("<f4").tobytes())
+            for t, v in zip(texts, vectors, strict=True)
+        ]
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO vendor_embeddings (model, text_key, text, dim, vector)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (model, text_key) DO NOTHING",
+                rows,
+            )
+        return len(rows)
+
+    def prune(self, model: str, keep: set[str]) -> int:
+        """Drop cached vectors of texts no longer in the master; returns how many."""
+        cur = self.conn.execute(
+            "DELETE FROM vendor_embeddings WHERE model = %s AND NOT (text_key = ANY(%s))",
+            (model, list(keep)),
         )
-        return {
-            r["text_key"]: np.frombuffer(r["vector"], dtype="<f4", count=r["dim"])
-            for r in cur.fetchall()
-        }
-
-
-def store_embeddings(conn: Conn, model: str, texts: Sequence[str], vectors: np.ndarray) -> int:
-    """Cache vectors of texts under their content keys (existing keys are kept)."""
-    rows = [
-        (model, text_key(t), t, int(v.shape[0]), v.astype("<f4").tobytes())
-        for t, v in zip(texts, vectors, strict=True)
-    ]
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO vendor_embeddings (model, text_key, text, dim, vector)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (model, text_key) DO NOTHING",
-            rows,
-        )
-    return len(rows)
-
-
-def prune_embeddings(conn: Conn, model: str, keep: Iterable[str]) -> int:
-    """Drop cached vectors of texts no longer in the master; returns how many were dropped."""
-    cur = conn.execute(
-        "DELETE FROM vendor_embeddings WHERE model = %s AND NOT (text_key = ANY(%s))",
-        (model, list(keep)),
-    )
-    return cur.rowcount
-
-
-def load_vendor_master(conn: Conn, embedder: Embedder | None) -> VendorMaster:
-    """The vendor master with its name embeddings, refreshed in the cache when it changed.
-
-    Only texts missing from the cache (new vendors, changed names) are embedded; stale
-    cache rows are pruned. Commits the cache update.
-    """
-    master = VendorMaster.from_rows(vendor_rows(conn))
-    if embedder is None:
-        return master
-    keys = [text_key(t) for t in master.name_texts]
-    cache = cached_embeddings(conn, embedder.name)
-    missing = list(
-        dict.fromkeys(t for t, k in zip(master.name_texts, keys, strict=True) if k not in cache)
-    )
-    if missing:
-        log.info("embedding %d vendor names not in the cache", len(missing))
-        vectors = embedder.encode(missing)
-        store_embeddings(conn, embedder.name, missing, vectors)
-        cache.update({text_key(t): v for t, v in zip(missing, vectors, strict=True)})
-    pruned = prune_embeddings(conn, embedder.name, set(keys))
-    conn.commit()
-    if pruned:
-        log.info("pruned %d stale vendor embeddings", pruned)
-    matrix = (
-        np.stack([cache[k] for k in keys])
-        if keys
-        else np.zeros((0, embedder.dim), dtype=np.float32)
-    )
-    master.attach_embeddings(matrix, embedder.name)
-    return master
+        return cur.rowcount
 
 
 def po_vendor_keys(conn: Conn) -> dict[str, str]:

@@ -72,16 +72,13 @@ def finish_run(
     *,
     counts: dict[str, int],
     metrics: dict[str, Any],
-    report_html: str | None,
-    report_csv: str | None,
     status: str = "completed",
 ) -> None:
-    """Record the end of a run with its counts, metrics and report paths."""
+    """Record the end of a run with its counts and metrics."""
     with conn.transaction():
         conn.execute(
             "UPDATE batch_runs SET finished_at = now(), status = %s, documents = %s, staged = %s,"
-            " skipped = %s, exceptions = %s, failures = %s, metrics = %s, report_html = %s,"
-            " report_csv = %s WHERE run_id = %s",
+            " skipped = %s, exceptions = %s, failures = %s, metrics = %s WHERE run_id = %s",
             (
                 status,
                 counts.get("documents", 0),
@@ -90,8 +87,6 @@ def finish_run(
                 counts.get("exceptions", 0),
                 counts.get("failures", 0),
                 Jsonb(metrics, dumps=_dumps),
-                report_html,
-                report_csv,
                 run_id,
             ),
         )
@@ -425,6 +420,14 @@ def open_exception_queue(conn: Conn, limit: int = 500) -> list[dict[str, Any]]:
         " WHERE e.status = 'open' ORDER BY e.created_at, e.exception_id LIMIT %s",
         (limit,),
     ).fetchall()
+
+
+def record_run_report(conn: Conn, run_id: uuid.UUID, html: str, csv: str) -> None:
+    """Remember where a run's exception report was written."""
+    conn.execute(
+        "UPDATE batch_runs SET report_html = %s, report_csv = %s WHERE run_id = %s",
+        (html, csv, run_id),
+    )
 
 
 def run_row(conn: Conn, run_id: uuid.UUID) -> dict[str, Any] | None:

@@ -15,7 +15,6 @@ import pytest
 from classifiers import ClassificationContext, classify
 from classifiers.approval import DEFAULT_APPROVAL_RULES, parse_rules
 from classifiers.cascade import Cascade
-from classifiers.embedding import HashingEmbedder
 from classifiers.guard import Backoff, Budget, CircuitBreaker
 from classifiers.history import CodedLine
 from classifiers.llm import PROMPT_VERSION, CallRecord, ChatResult, EndpointError
@@ -32,6 +31,7 @@ from invoices.records import (
     ReasonCode,
 )
 from invoices.settings import load_settings
+from matchers.embeddings import HashingEmbedder
 
 CHART = {"6300": "Office supplies", "6400": "IT hardware", "6410": "Software", "6600": "Utilities"}
 CENTRES = ["CC100", "CC400", "CC500"]

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from classifiers import ClassificationContext, classify, open_cascade
-from classifiers.embedding import HashingEmbedder
+from classifiers import ClassificationContext, classify
 from classifiers.learning import retrain
 from classifiers.llm import ChatResult
+from flows.classification import open_run_cascade
 from invoices.master_format import MASTER_COLUMNS
 from invoices.records import FieldValue, Invoice, LineItem, Method, Provenance
+from matchers.embeddings import HashingEmbedder
 from staging import classification as sql
+from staging.classification import ClassificationStore
 from staging.master import load_master_dir
 
 pytestmark = pytest.mark.db
@@ -78,13 +80,13 @@ def coded(conn, tmp_path):
 
 def test_first_model_is_promoted_and_a_worse_one_is_refused(coded) -> None:
     embedder = HashingEmbedder()
-    first = retrain(coded, embedder, "v1")
+    first = retrain(ClassificationStore(coded), embedder, "v1")
     assert first.promoted and first.metrics["gl_top1"] == 1.0 and first.baseline is None
-    same = retrain(coded, embedder, "v2")
+    same = retrain(ClassificationStore(coded), embedder, "v2")
     assert same.promoted and same.baseline["version"] == "v1"
     # A bad bulk import recodes the older history wrongly: the recent lines stay right.
     coded.execute("UPDATE coded_history SET gl_account = '6600' WHERE invoice_id < 'H060'")
-    worse = retrain(coded, embedder, "v3")
+    worse = retrain(ClassificationStore(coded), embedder, "v3")
     assert not worse.promoted and worse.decision.startswith("refused")
     assert worse.metrics["gl_top1"] < worse.baseline["gl_top1"]
     versions = {v["version"]: v for v in sql.model_versions(coded)}
@@ -119,7 +121,7 @@ def test_corrections_replace_history_in_training(coded) -> None:
             "corrected_by": "clerk1",
         },
     )
-    report = retrain(coded, HashingEmbedder(), "with-corrections")
+    report = retrain(ClassificationStore(coded), HashingEmbedder(), "with-corrections")
     assert report.corrections == 2 and report.trained_lines == 80 * 2 + 1
 
 
@@ -153,13 +155,13 @@ def test_run_cascade_logs_calls_and_caches_answers_in_postgres(coded, settings) 
         update={"embedding_backend": "hashing", "classifier_history_threshold": 1.01}
     )
     endpoint = OneAnswer()
-    cascade = open_cascade(s, endpoint=endpoint)  # trains and promotes the first model
+    cascade = open_run_cascade(s, endpoint=endpoint)  # trains and promotes the first model
     assert cascade.history is not None and sql.promoted_model(coded) is not None
     ctx = ClassificationContext(cascade, vendor_id="V2", text="INVOICE")
     result = classify(_invoice("Cloud backup service"), ctx, s)
     assert result.lines[0].gl_account.code == "6410" and endpoint.calls == 1
     cascade.close()
-    second = open_cascade(s, endpoint=endpoint)
+    second = open_run_cascade(s, endpoint=endpoint)
     again = classify(
         _invoice("Cloud backup service"),
         ClassificationContext(second, vendor_id="V2", text="INVOICE"),

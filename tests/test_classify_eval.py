@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from invoices.cli import main
+from cli.main import main
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +16,7 @@ ZUGFERD = Path(__file__).resolve().parents[2] / "shared" / "eval" / "zugferd"
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from invoices.synthetic.corpus import generate_corpus
+    from synthetic.corpus import generate_corpus
 
     out = tmp_path_factory.mktemp("corpus") / "c"
     generate_corpus(out, 40, seed=5, workers=1, scanned_share=0.0, history_lines=3000)

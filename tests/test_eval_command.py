@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from extractors.confidence import (
     choose_thresholds,
     confidence,
     fit_calibration,
     thresholds_for_every_set,
 )
-from invoices.cli import main
 
 ROWS = [
     "Muster Elektro GmbH",
@@ -111,7 +111,7 @@ def test_joint_thresholds_keep_every_set_at_the_target_and_accept_the_clean_valu
 
 
 def test_straight_through_needs_every_routed_field_at_its_threshold() -> None:
-    from invoices.commands.eval import straight_through
+    from extractors.evaluation.report import straight_through
 
     routed = {"total": 0.9, "currency": 0.95}
     preds = [

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from extractors.evaluation import Scores, normalise, score_document, score_lines, strip_legal
+from extractors.evaluation.scoring import (
+    Scores,
+    normalise,
+    score_document,
+    score_lines,
+    strip_legal,
+)
 
 
 def test_normalisation() -> None:

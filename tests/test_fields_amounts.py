@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from extractors.amounts import detect_decimal_separator, find_amounts, format_amount, parse_amount
+from extractors.parsing.amounts import (
+    detect_decimal_separator,
+    find_amounts,
+    format_amount,
+    parse_amount,
+)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from extractors.dates import day_first_for, find_dates, format_date, parse_date
+from extractors.parsing.dates import day_first_for, find_dates, format_date, parse_date
 
 
 @pytest.mark.parametrize(

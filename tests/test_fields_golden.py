@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from extractors.extract import extract_invoice
-from extractors.intake import describe
-from extractors.text import read_document
+from extractors.text.intake import describe
+from extractors.text.read import read_document
 from invoices.records import HEADER_FIELDS, Invoice
 from invoices.settings import Settings
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from extractors.extract import extract_invoice
-from extractors.fields_ids import read_iban
+from extractors.fields.ids import read_iban
 from invoices.records import DocumentText, Invoice, Method, PageText, Word
 from invoices.settings import Settings
 

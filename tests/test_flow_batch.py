@@ -14,6 +14,7 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 import flows.nightly as nightly
+from review.report import write_run_report
 from staging import db, master
 from tests.batch_inputs import SROIE_DOCS, ZUGFERD_DOCS, bad_inputs, copy_real
 
@@ -88,6 +89,7 @@ def test_batch_stages_reports_and_is_idempotent(harness, inbox, settings, monkey
     }
 
     summary = nightly.nightly_batch(inbox=str(folder), overrides=overrides)
+    summary.update(write_run_report(settings, summary))  # what `invoices run` does next
 
     files = 3 + len(cases)
     assert summary["documents"] == files
@@ -122,6 +124,7 @@ def test_batch_stages_reports_and_is_idempotent(harness, inbox, settings, monkey
     with db.connection(settings.database_url, settings.db_schema) as conn:
         run = conn.execute("SELECT * FROM batch_runs").fetchone()
         assert run["status"] == "completed" and run["staged"] == files
+        assert run["report_html"] == summary["report_html"]
         assert run["metrics"]["seconds_per_stage"]["text"] > 0
 
     again = nightly.nightly_batch(inbox=str(folder), overrides=overrides)

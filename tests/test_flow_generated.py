@@ -13,8 +13,8 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 import flows.nightly as nightly
-from invoices.synthetic import generate_corpus
 from staging import db, master
+from synthetic import generate_corpus
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.matching import load_vendor_master
 from invoices.records import ReasonCode, VendorMatch
 from invoices.settings import load_settings
 from matchers.duplicates import DuplicateHit, PriorIndex
@@ -62,8 +63,8 @@ def test_scores_count_recall_false_positives_and_the_right_earlier_document() ->
 @pytest.mark.slow
 @pytest.mark.db
 def test_generated_corpus_end_to_end(conn, tmp_path: Path) -> None:
-    from invoices.synthetic.corpus import generate_corpus
     from staging import master, matching
+    from synthetic.corpus import generate_corpus
 
     rates = {
         "exact_duplicate": 0.05,
@@ -81,7 +82,7 @@ def test_generated_corpus_end_to_end(conn, tmp_path: Path) -> None:
     )
     master.load_master_dir(conn, tmp_path / "master")
     settings = load_settings(embedding_backend="hashing")
-    vendors = matching.load_vendor_master(conn, HashingEmbedder())
+    vendors = load_vendor_master(conn, HashingEmbedder())
     resolver = VendorResolver(vendors, HashingEmbedder(), settings)
     rows = [json.loads(x) for x in (tmp_path / "manifest.jsonl").read_text().splitlines() if x]
     labels = [json.loads((tmp_path / r["label"]).read_text()) for r in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from flows.matching import load_vendor_master
 from invoices.settings import load_settings
 from matchers.embeddings import HashingEmbedder, load_embedder, packaged_model_path
 from staging import matching
@@ -43,16 +44,16 @@ class CountingEmbedder(HashingEmbedder):
 def test_embeddings_are_cached_and_refreshed_when_the_master_changes(conn) -> None:
     insert_vendors(conn, VENDORS)
     embedder = CountingEmbedder()
-    master = matching.load_vendor_master(conn, embedder)
+    master = load_vendor_master(conn, embedder)
     assert embedder.calls == [3]  # two names, one alias
     assert master.embeddings is not None and master.embeddings.shape == (3, embedder.dim)
 
-    again = matching.load_vendor_master(conn, embedder)
+    again = load_vendor_master(conn, embedder)
     assert embedder.calls == [3], "a second load reads the cache"
     assert np.allclose(again.embeddings, master.embeddings)
 
     insert_vendors(conn, [("V2", "Beta Druck und Medien AG", [], "DE222222222")])
-    changed = matching.load_vendor_master(conn, embedder)
+    changed = load_vendor_master(conn, embedder)
     assert embedder.calls == [3, 1], "only the changed name is embedded"
     stored = conn.execute("SELECT count(*) AS n FROM vendor_embeddings").fetchone()["n"]
     assert stored == 3, "the old name's vector was pruned"

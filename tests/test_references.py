@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from extractors.fields_layout import Line
-from extractors.references import document_references
+from extractors.fields.references import document_references
+from extractors.layout.lines import Line
 from invoices.records import Method
 
 

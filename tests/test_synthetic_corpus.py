@@ -14,8 +14,8 @@ import pytest
 from stdnum import iban as stdnum_iban
 from stdnum import vatin
 
-from invoices.synthetic import ANOMALY_KINDS, generate_corpus
-from invoices.synthetic.plan import Options, plan_corpus
+from synthetic import ANOMALY_KINDS, generate_corpus
+from synthetic.plan import Options, plan_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 MASTER_FILES = (

@@ -13,12 +13,12 @@ from PIL import Image
 from stdnum import iban as stdnum_iban
 from stdnum import vatin
 
-from invoices.cli import main
-from invoices.synthetic import identity
-from invoices.synthetic.locales import format_amount, format_date, format_number, format_quantity
-from invoices.synthetic.plan import Options, plan_corpus
-from invoices.synthetic.render import render_pdf
-from invoices.synthetic.scan import scan
+from cli.main import main
+from synthetic import identity
+from synthetic.locales import format_amount, format_date, format_number, format_quantity
+from synthetic.plan import Options, plan_corpus
+from synthetic.render import render_pdf
+from synthetic.scan import scan
 
 
 @pytest.mark.parametrize(
@@ -152,9 +152,9 @@ def _page_text(pdf: bytes) -> str:
 def test_every_layout_prints_every_labelled_header_value():
     from dataclasses import replace
 
-    from invoices.synthetic.identity import format_iban
-    from invoices.synthetic.labels import label_fields
-    from invoices.synthetic.layouts import LAYOUTS
+    from synthetic.identity import format_iban
+    from synthetic.labels import label_fields
+    from synthetic.layouts import LAYOUTS
 
     plan = plan_corpus(Options(invoices=150, seed=12))
     invoices = [d for d in plan.docs if d.document_type == "invoice" and d.po_number]
@@ -184,7 +184,7 @@ def test_long_names_and_numbers_never_run_into_their_neighbours():
 
     import pdfplumber
 
-    from invoices.synthetic.layouts import LAYOUTS
+    from synthetic.layouts import LAYOUTS
 
     plan = plan_corpus(Options(invoices=150, seed=12))
     invoices = [d for d in plan.docs if d.document_type == "invoice" and d.po_number]

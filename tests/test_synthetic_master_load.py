@@ -6,9 +6,9 @@ import csv
 
 import pytest
 
-from invoices.synthetic import master
-from invoices.synthetic.plan import Options, plan_corpus
 from staging.master import load_master_dir
+from synthetic import master
+from synthetic.plan import Options, plan_corpus
 
 pytestmark = pytest.mark.db
 

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from pypdf import PdfWriter
 
-from extractors.intake import PDF, PNG, XML, describe, sniff_media_type
-from extractors.text import read_document
+from extractors.text.intake import PDF, PNG, XML, describe, sniff_media_type
+from extractors.text.read import read_document
 from invoices.errors import (
     DocumentEmpty,
     DocumentEncrypted,

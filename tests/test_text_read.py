@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from extractors import ocr
-from extractors.intake import describe
-from extractors.text import layout_text, read_document, usable_chars
+from extractors.text import ocr
+from extractors.text.intake import describe
+from extractors.text.read import layout_text, read_document, usable_chars
 from invoices.records import Method, Word
 from invoices.settings import Settings, load_settings
 
@@ -319,7 +319,7 @@ def test_real_ocr_timeout_is_recorded_per_page() -> None:
 
 @needs_eval
 def test_einvoice_kept_when_the_pages_cannot_be_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    import extractors.text as text_module
+    import extractors.text.read as text_module
     from invoices.errors import DocumentUnreadable
 
     def broken(path: Path, password: str | None) -> list:
@@ -468,7 +468,7 @@ def _table_page(angle: float = 0.0) -> Image.Image:
 
 
 def _priced_rows(words: list[Word]) -> int:
-    from extractors import rows
+    from extractors.layout import rows
 
     return sum(rows.priced(rows.join_line(r)) for r in rows.group_lines(words))
 
@@ -489,7 +489,7 @@ def test_a_table_the_first_reading_lost_is_read_again() -> None:
     assert _priced_rows(words) == 3
     # the automatic layout of some scans drops the number columns: simulate that reading
     lost = [w for w in words if not (w.bbox[0] > 1400 and 950 < w.bbox[1] < 1200)]
-    from extractors import rows
+    from extractors.layout import rows
 
     assert rows.table_lost(lost) and not rows.table_lost(words)
     notes: list[str] = []

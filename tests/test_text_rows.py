@@ -3,7 +3,7 @@ second reading's table replaces it."""
 
 from __future__ import annotations
 
-from extractors import rows
+from extractors.layout import rows
 from invoices.records import Word
 
 

@@ -1,0 +1,224 @@
+"""The evaluation report: predictions scored against labels, as the tables `invoices eval`
+prints and the figures it writes as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from extractors.evaluation.predict import predict_folder
+from extractors.evaluation.scoring import APART_SUFFIX, Scores, load_manifest, score_document
+from invoices.settings import Settings
+
+
+@dataclass
+class Evaluation:
+    """What an evaluation prints (`text`) and what it writes as JSON (`figures`)."""
+
+    text: str
+    figures: dict[str, Any]
+    scores: Scores
+
+
+def evaluate_folder(
+    folder: Path,
+    settings: Settings,
+    *,
+    split: str | None = None,
+    limit: int = 0,
+    predictions: Path | None = None,
+    use_einvoice: bool = True,
+    workers: int = 1,
+    fit_calibration: bool = False,
+) -> Evaluation:
+    """Run the extraction over a labelled folder (or score saved `predictions`, JSON per
+    doc_id) and score it; with `fit_calibration`, also refit the confidence calibration."""
+    rows = load_manifest(folder, split)
+    if limit:
+        rows = rows[:limit]
+    if predictions:
+        by_id = json.loads(predictions.read_text())
+        preds = [dict(by_id.get(r["doc_id"], {}), doc_id=r["doc_id"]) for r in rows]
+    else:
+        preds = predict_folder(folder, rows, use_einvoice=use_einvoice, workers=workers)
+    evaluation = score(rows, preds, settings)
+    if fit_calibration:
+        evaluation.text += "\n" + _fit(folder, evaluation.scores)
+    return evaluation
+
+
+def _timing(preds: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for pred in preds:
+        if "path" not in pred or "seconds" not in pred:
+            continue
+        slot = out.setdefault(
+            pred["path"], {"documents": 0, "pages": 0, "seconds": 0.0, "cpu_seconds": 0.0}
+        )
+        slot["documents"] += 1
+        slot["pages"] += pred["pages"]
+        slot["seconds"] += pred["seconds"]
+        slot["cpu_seconds"] += pred.get("cpu_seconds", 0.0)
+    for slot in out.values():
+        slot["seconds_per_page"] = round(slot["seconds"] / max(1, slot["pages"]), 4)
+        slot["cpu_seconds_per_page"] = round(slot["cpu_seconds"] / max(1, slot["pages"]), 4)
+    return out
+
+
+def _field_table(scores: Scores) -> list[str]:
+    out = [
+        f"{'field':<28}{'labelled':>9}{'extracted':>10}{'correct':>8}{'recall':>8}{'prec':>7}"
+        f"{'vis.rec':>8}{'vis.prec':>9}"
+    ]
+    for name in sorted(scores.fields):
+        t, v = scores.fields[name], scores.visible[name]
+        out.append(
+            f"{name:<28}{t.labelled:>9}{t.extracted:>10}{t.correct:>8}{t.recall:>8.3f}"
+            f"{t.precision:>7.3f}{v.recall:>8.3f}{v.precision:>9.3f}"
+        )
+    c = scores.vendor_clean
+    out.append(
+        f"{'vendor_name (no legal form)':<28}{c.labelled:>9}{c.extracted:>10}{c.correct:>8}"
+        f"{c.recall:>8.3f}{c.precision:>7.3f}"
+    )
+    return out
+
+
+def _lines_and_groups(scores: Scores) -> list[str]:
+    f1 = f"{scores.line_f1:.3f}" if scores.lines_gold else "n/a (no line items labelled)"
+    lines = [
+        f"line items: F1 {f1} (matched {scores.lines_tp}, "
+        f"predicted {scores.lines_pred}, labelled {scores.lines_gold})",
+        "",
+        f"{'group':<40}{'labelled':>9}{'recall':>8}{'prec':>7}",
+    ]
+    for group, t in sorted(scores.groups.items()):
+        lines.append(f"{group[:39]:<40}{t.labelled:>9}{t.recall:>8.3f}{t.precision:>7.3f}")
+    for title, tallies in (("group", scores.groups), ("distinct invoice", scores.distinct)):
+        macro = [t.recall for t in tallies.values() if t.labelled]
+        if macro:
+            lines.append(f"per-{title} mean recall {sum(macro) / len(macro):.3f} over {len(macro)}")
+    return lines
+
+
+def score(
+    rows: list[dict[str, Any]], preds: list[dict[str, Any]], settings: Settings
+) -> Evaluation:
+    """Score predictions against the labels: the printed tables and the JSON figures."""
+    scores = Scores()
+    thresholds = {**settings.auto_accept_thresholds, **settings.confidence_thresholds}
+    for row, pred in zip(rows, preds, strict=True):
+        flat = dict(pred.get("fields") or {})
+        flat["lines"] = pred.get("lines") or []
+        score_document(scores, row["label_data"], flat, thresholds)
+    lines = [*_field_table(scores), "", *_lines_and_groups(scores), ""]
+    timing = _timing(preds)
+    for path, slot in sorted(timing.items()):
+        lines.append(
+            f"seconds per page [{path}]: {slot['seconds_per_page']:.3f} "
+            f"(CPU {slot['cpu_seconds_per_page']:.3f}; "
+            f"{slot['pages']} pages, {slot['documents']} documents)"
+        )
+    share = scores.accepted / scores.scored_values if scores.scored_values else 0.0
+    acc_prec = scores.accepted_correct / scores.accepted if scores.accepted else 0.0
+    lines.append(
+        f"calibration: {scores.accepted}/{scores.scored_values} values auto-accepted "
+        f"({share:.3f}), precision of auto-accepted {acc_prec:.3f}"
+    )
+    straight = straight_through(preds, settings.confidence_thresholds)
+    lines.append(
+        f"straight-through: {straight:.3f} of documents have every routed field "
+        f"({', '.join(sorted(settings.confidence_thresholds))}) at or above its threshold"
+    )
+    lines += [f"error {p['doc_id']}: {p['error']}" for p in preds if p.get("error")]
+    overall = scores.overall
+    lines.append(
+        f"overall: recall {overall.recall:.3f} precision {overall.precision:.3f} "
+        f"over {scores.documents} documents"
+    )
+    figures = _as_json(scores, timing, preds, share, acc_prec)
+    figures["straight_through"] = round(straight, 4)
+    return Evaluation("\n".join(lines), figures, scores)
+
+
+def straight_through(preds: list[dict[str, Any]], routed: dict[str, float]) -> float:
+    """The share of documents whose routed fields are all present and at/above threshold
+    (what the flow passes without the exception queue, before matching and validation)."""
+    if not preds:
+        return 0.0
+    passed = 0
+    for pred in preds:
+        fields = pred.get("fields") or {}
+        passed += all(
+            name in fields and (fields[name].get("confidence") or 0.0) >= threshold
+            for name, threshold in routed.items()
+        )
+    return passed / len(preds)
+
+
+def _fit(folder: Path, scores: Scores) -> str:
+    """Keep this folder's (evidence, right?) samples and refit on every folder's samples;
+    returns what was done, for printing."""
+    from extractors.confidence import (
+        CALIBRATION_FILE,
+        fit_calibration,
+        save_calibration,
+        thresholds_for_every_set,
+    )
+
+    store = CALIBRATION_FILE.parent / f"samples_{folder.resolve().name}.jsonl"
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text("".join(json.dumps(s) + "\n" for s in scores.samples))
+    sets = {
+        file.stem: [tuple(json.loads(raw)) for raw in file.read_text().splitlines()]
+        for file in sorted(store.parent.glob("samples_*.jsonl"))
+    }
+    samples = [row for rows in sets.values() for row in rows]
+    save_calibration(fit_calibration(samples))  # type: ignore[arg-type]
+    thresholds = thresholds_for_every_set(sets)  # type: ignore[arg-type]
+    return (
+        f"calibration fitted on {len(samples)} values from {store.parent}\n"
+        f"thresholds for 99% precision on every set: {thresholds}"
+    )
+
+
+def _as_json(
+    scores: Scores,
+    timing: dict[str, Any],
+    preds: list[dict[str, Any]],
+    share: float,
+    acc_prec: float,
+) -> dict[str, Any]:
+    def tally(t: Any) -> dict[str, Any]:
+        return {
+            "labelled": t.labelled,
+            "extracted": t.extracted,
+            "correct": t.correct,
+            "recall": round(t.recall, 4),
+            "precision": round(t.precision, 4),
+        }
+
+    return {
+        "documents": scores.documents,
+        "overall": tally(scores.overall),
+        "fields": {k: tally(v) for k, v in scores.fields.items()},
+        "fields_reported_apart": [k for k in scores.fields if k.endswith(APART_SUFFIX)],
+        "visible": {k: tally(v) for k, v in scores.visible.items()},
+        "vendor_name_without_legal_form": tally(scores.vendor_clean),
+        "groups": {k: tally(v) for k, v in scores.groups.items()},
+        "line_items": {
+            "f1": round(scores.line_f1, 4),
+            "matched": scores.lines_tp,
+            "predicted": scores.lines_pred,
+            "labelled": scores.lines_gold,
+        },
+        "seconds_per_page": timing,
+        "calibration": {
+            "auto_accepted_share": round(share, 4),
+            "auto_accepted_precision": round(acc_prec, 4),
+            "values": scores.scored_values,
+        },
+        "predictions": {p["doc_id"]: p for p in preds},
+    }

@@ -1,0 +1,240 @@
+"""Line items stitched across pages, without templates.
+
+A table starts at a header row (two or more column words: description, quantity, price,
+amount) and ends at the totals; without any header row, the complete item rows (quantity x
+price = amount) right above the totals are the table. A table left open at a page's end
+continues on the next page after its repeated header; carried-over subtotals ("Übertrag",
+"carried forward") are dropped.
+An item row has a description and a line total; quantity and unit price are the numbers whose
+product is the line total, read from the row or, where the layout wraps, from the row below.
+An item code the row opens with ("BOR-2004", after a position number) is the line's SKU.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from extractors.fields.header import DocumentContext
+from extractors.layout.lines import Line
+from extractors.layout.rows import TOTALS, has_money, is_header, is_totals, priced, row_numbers
+from extractors.parsing.amounts import AmountMatch
+from invoices.records import FieldValue, LineItem, Provenance
+
+_CARRY = re.compile(
+    r"übertrag|uebertrag|carried\s*(?:forward|over)|brought\s*forward|report\b|a\s*reporter", re.I
+)
+_NOT_ITEM = re.compile(
+    r"(?:brutto|netto)?preis\s*:|bruttopreis|rabatt|abschlag|discount|zuschlag|"
+    r"^\W*(?:gtin|ean|art\.?-?nr|serienummer|serial)\b",
+    re.I,
+)
+_UNIT = re.compile(
+    r"^(?:stk\.?|st\.?|stück|pcs?\.?|pieces?|units?|kg|g|l|m|m²|m2|h|std\.?|hrs?|days?|tage?|"
+    r"ea|each|x|pauschal|psch|lfm|set|pak|paket|karton|liter|stunden?)$",
+    re.I,
+)
+CENT = Decimal("0.01")
+# An item code: capitals and digits, both present, maybe in hyphenated parts ("BOR-2004",
+# "HAR-B003", "KR3M", "6204-2RS"). Its digits are no quantity, and "-2004" no negative amount.
+_CODE = re.compile(
+    r"(?<![\w-])(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]+)*(?![\w-])"
+)
+
+
+def _table_rows(lines: list[Line]) -> list[Line]:
+    """The rows inside item tables, across pages, without headers and carry-overs."""
+    rows: list[Line] = []
+    open_table = False
+    inside = False
+    page = None
+    for line in lines:
+        if line.page != page:
+            page = line.page
+            inside = open_table
+        if is_header(line.text):
+            inside = open_table = True
+            continue
+        if not inside:
+            continue
+        if _CARRY.search(line.text):
+            continue
+        if TOTALS.search(line.text):
+            inside = open_table = False
+            continue
+        rows.append(line)
+    return rows
+
+
+def _headerless_rows(lines: list[Line], ctx: DocumentContext) -> list[Line]:
+    """A table whose header row is missing (not printed, or lost to OCR: white on a dark band):
+    the rows right above the first totals row, on its page, up to the first complete item row
+    (quantity x unit price = line total) with nothing but complete rows and single rows
+    without an amount (a wrapped description, a delivery note) between them."""
+    end = next((i for i, x in enumerate(lines) if is_totals(_cells(x), ctx.decimal_sep)), None)
+    if end is None:
+        return []
+    start = i = end
+    while i > 0 and lines[i - 1].page == lines[end].page:
+        text = _cells(lines[i - 1])
+        if priced(text, ctx.decimal_sep):
+            start = i = i - 1
+        elif i == start and i - 1 > 0 and not has_money(text, ctx.decimal_sep):
+            i -= 1  # a row between items, kept only when a complete row lies above it
+        else:
+            break
+    return lines[start:end]
+
+
+def _cells(line: Line) -> str:
+    """The row's text with its cells (segments apart by a column gap) two spaces apart, so that
+    a quantity and a price in neighbouring columns ("20", "122.58") never read as one number
+    with a space for thousands separator; item codes are blanked out (same length)."""
+    text = "  ".join(s.text for s in line.segments) if line.segments else line.text
+    return _CODE.sub(lambda m: " " * len(m.group()), text)
+
+
+def _sku(line: Line) -> str | None:
+    """The item code a row opens with, after its position number if any."""
+    tokens = line.text.split()[:2]
+    if len(tokens) == 2 and not tokens[0].isdigit():
+        tokens = tokens[:1]
+    return next((t for t in tokens if _CODE.fullmatch(t)), None)
+
+
+def _numbers(line: Line, ctx: DocumentContext) -> list[AmountMatch]:
+    return row_numbers(_cells(line), ctx.decimal_sep)
+
+
+def _split_qty_price(nums: list[AmountMatch], total: Decimal) -> tuple[Any, Any]:
+    """The quantity and unit price among `nums` whose product is the line total.
+
+    Of two readings ("5,5000 x 1" or "1 x 5,5000") the quantity is the number with fewer
+    decimals; with as many decimals ("120.25 kg x 13.64") the one printed first.
+    """
+    pairs = [
+        (qty, price)
+        for price in nums
+        for qty in nums
+        if qty is not price
+        and qty.value != 0
+        and abs((qty.value * price.value).quantize(CENT) - total) <= CENT
+    ]
+    if not pairs:
+        return None, None
+    qty, price = min(
+        pairs, key=lambda pair: (pair[0].decimals, -pair[1].decimals, pair[0].start > pair[1].start)
+    )
+    return qty.value, price.value
+
+
+def _description(line: Line, nums: list[AmountMatch]) -> str:
+    text = _cells(line)
+    for num in sorted(nums, key=lambda n: -n.start):
+        text = text[: num.start] + " " + text[num.end :]
+    words = [
+        w
+        for w in text.split()
+        if not _UNIT.match(w)
+        and not re.fullmatch(r"[\W\d]*|%|€|\$|VAT|\(S\)|EUR|[A-Z]*\d+[A-Z\d]*", w)
+    ]
+    return " ".join(words).strip(" :").lstrip("-").strip()
+
+
+def _item(line: Line, after: list[Line], ctx: DocumentContext, used: set[int]) -> LineItem | None:
+    nums = _numbers(line, ctx)
+    money = [n for n in nums if n.decimals == 2]
+    description = _description(line, nums)
+    if sum(ch.isalpha() for ch in description) < 3 or _NOT_ITEM.search(line.text):
+        return None
+    if money:
+        total = money[-1]
+        qty, price = _split_qty_price([n for n in nums if n is not total], total.value)
+        if qty is not None:
+            return _line_item(line, description, qty, price, total.value)
+    for nxt in after:
+        below = _numbers(nxt, ctx)
+        # the row below holds only numbers: the layout (or a skewed scan) put the quantity,
+        # price and amount of an item (a row opening with its position or item code) under
+        # its description
+        bare = _opens_item(line) and sum(ch.isalpha() for ch in _description(nxt, below)) < 3
+        for cand in reversed([n for n in below if n.decimals == 2]):
+            qty, price = _split_qty_price(nums, cand.value)
+            if qty is None and bare and not money:
+                qty, price = _split_qty_price([n for n in below if n is not cand], cand.value)
+            if qty is not None:
+                used.add(nxt.index)
+                return _line_item(line, description, qty, price, cand.value)
+    if not money:
+        return None
+    total = money[-1]
+    same = [n for n in nums if n is not total and n.value == total.value]
+    qty = Decimal(1) if same else None
+    return _line_item(line, description, qty, total.value if same else None, total.value)
+
+
+def _opens_item(line: Line) -> bool:
+    """Whether a row opens with a position number or an item code (a token with a digit)."""
+    first = line.text.split(maxsplit=1)[0] if line.text.strip() else ""
+    return any(ch.isdigit() for ch in first)
+
+
+def _line_item(line: Line, description: str, qty: Any, price: Any, total: Decimal) -> LineItem:
+    checked = qty is not None
+    conf = 0.95 if checked else 0.6
+    prov = Provenance(
+        method=line.method,
+        extractor="layout-lines",
+        version="1",
+        page=line.page,
+        bbox=line.bbox,
+        raw=line.text[:300],
+    )
+
+    def fv(value: Any) -> FieldValue[Any] | None:
+        return (
+            None
+            if value is None
+            else FieldValue[Any](value=value, confidence=conf, provenance=prov)
+        )
+
+    return LineItem(
+        description=fv(description),
+        sku=fv(_sku(line)),
+        quantity=fv(qty),
+        unit_price=fv(price),
+        line_total=fv(total),
+        page=line.page,
+    )
+
+
+def extract_line_items(lines: list[Line], ctx: DocumentContext) -> list[LineItem]:
+    """The invoice lines of a document, in order, stitched across pages."""
+    rows = _table_rows(lines) or _headerless_rows(lines, ctx)
+    items: list[LineItem] = []
+    used: set[int] = set()
+    for i, row in enumerate(rows):
+        if row.index in used:
+            continue
+        following = [r for r in rows[i + 1 : i + 3] if r.page == row.page]
+        item = _item(row, following, ctx, used)
+        if item is not None:
+            items.append(_continued(item, following, used))
+    return items
+
+
+def _continued(item: LineItem, following: list[Line], used: set[int]) -> LineItem:
+    """A description wrapped onto the next row ("Beamer-" / "Deckenhalterung") joined back."""
+    nxt = next((r for r in following if r.index not in used), None)
+    if item.description is None or nxt is None or following.index(nxt) != 0:
+        return item
+    text = nxt.text.strip()
+    if re.search(r"\d", text) or len(text) > 60 or _NOT_ITEM.search(text) or ":" in text:
+        return item
+    head = item.description.value
+    joined = f"{head}{text}" if head.endswith("-") else f"{head} {text}"
+    used.add(nxt.index)
+    return item.model_copy(
+        update={"description": item.description.model_copy(update={"value": joined})}
+    )
