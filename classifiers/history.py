@@ -173,7 +173,17 @@ class HistoryModel:
         model = pickle.loads(blob)  # noqa: S301 - written by train_history_model
         if not isinstance(model, HistoryModel):
             raise TypeError("stored classifier artifact is not a HistoryModel")
+        model.embedder_name = current_embedder_name(model.embedder_name)
         return model
+
+
+def current_embedder_name(name: str) -> str:
+    """The shared loader's name of the embedder a stored model was trained with: models stored
+    before matching and classification shared one loader name the same MiniLM at 256 tokens
+    "minilm:<package>" (see migration 021)."""
+    if name.startswith("minilm:"):
+        return f"{name.removeprefix('minilm:')}:f32:256"
+    return name
 
 
 def _text(description: str) -> str:

