@@ -56,7 +56,9 @@ $(SAMPLE)/manifest.jsonl: | venv
 run: setup $(SAMPLE)/manifest.jsonl
 	$(INVOICES) run --inbox $(SAMPLE)/docs --master $(SAMPLE)/master
 
+# the layer contracts first (a wrong import fails in seconds), then every test
 test: setup
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -q
 
 test-quick: setup
@@ -65,6 +67,7 @@ test-quick: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy invoices matchers extractors
+	$(VENV)/bin/lint-imports
 
 clean-sample:
 	rm -rf $(SAMPLE)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import time
 
-import psycopg
-
 from flows.process import RunContext
 from invoices.records import DocumentResult, ReasonCode, Status
 from matchers.duplicates import find_duplicates
@@ -18,9 +16,10 @@ from matchers.embeddings import Embedder
 from matchers.master import VendorMaster
 from matchers.po import BilledEntry, match_purchase_order
 from staging import matching
+from staging.db import Conn
 
 
-def load_vendor_master(conn: psycopg.Connection, embedder: Embedder | None) -> VendorMaster:
+def load_vendor_master(conn: Conn, embedder: Embedder | None) -> VendorMaster:
     """The vendor master with its name embeddings, from the cache in Postgres; only new or
     changed names are embedded, stale vectors pruned, and the cache update is committed."""
     master = VendorMaster.from_rows(matching.vendor_rows(conn))
@@ -31,7 +30,7 @@ def load_vendor_master(conn: psycopg.Connection, embedder: Embedder | None) -> V
 
 
 def match_against_store(
-    conn: psycopg.Connection, result: DocumentResult, ctx: RunContext
+    conn: Conn, result: DocumentResult, ctx: RunContext
 ) -> tuple[DocumentResult, list[BilledEntry]]:
     """The result with its PO match and duplicate hits, and what it bills on PO lines.
 

@@ -172,7 +172,7 @@ def _match_and_classify(
     classification = None
     if ctx.cascade is not None:
         classification = stages.run(
-            "classification", _classify, invoice, vendor_match, text.full_text, ctx
+            "classification", _classify, invoice, vendor_match, text.full_text, ctx.cascade, ctx
         )
     if classification is not None and invoice.document_type is None:
         # matching treats credit notes, statements and reminders differently (no PO billing,
@@ -196,10 +196,14 @@ def _type_field(classification: Classification) -> FieldValue[DocumentType]:
 
 
 def _classify(
-    invoice: Invoice, vendor_match: VendorMatch | None, text: str, ctx: RunContext
+    invoice: Invoice,
+    vendor_match: VendorMatch | None,
+    text: str,
+    cascade: DocumentClassifier,
+    ctx: RunContext,
 ) -> Classification:
     context = ClassificationContext(
-        ctx.cascade,
+        cascade,
         vendor_id=vendor_match.vendor_id if vendor_match else None,
         vendor_name=vendor_match.vendor_name if vendor_match else None,
         text=text,
