@@ -146,6 +146,8 @@ def build_label(
         "group": spec.vendor_id or "unknown",
         "checks_label_visible_in_text": {k: True for k, v in fields.items() if v is not None},
         "notes": [],
+        # the generator's recorded name, kept from before it moved out of invoices/ so that a
+        # seed gives byte-identical labels
         "source": {"generator": "invoices.synthetic", "version": GENERATOR_VERSION, "seed": seed},
         "truth": truth(spec, doc_ids),
     }
