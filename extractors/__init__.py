@@ -1,0 +1,1 @@
+"""Text extraction, header fields, line items, confidence and validation: see README.md."""

@@ -1,0 +1,1 @@
+"""Sub-commands of `invoices`: each module has `register(subparsers)`."""

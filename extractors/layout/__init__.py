@@ -1,0 +1,3 @@
+"""Words -> visual rows (`rows`) and lines with column segments (`lines`): the geometry that OCR,
+header fields and line items share.
+"""

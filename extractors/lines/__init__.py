@@ -1,0 +1,1 @@
+"""Line items stitched across pages (`items.extract_line_items`)."""

@@ -1,0 +1,1 @@
+"""Locale-aware parsing of printed amounts (`amounts`) and dates (`dates`)."""
