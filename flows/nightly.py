@@ -27,7 +27,7 @@ from invoices.records import Document, DocumentResult, StageError
 from invoices.settings import Settings, load_settings
 from matchers.embeddings import load_embedder
 from matchers.vendor import VendorResolver
-from staging import db, master, matching, store
+from staging import db, master, matching, runs, store
 
 log = logging.getLogger(__name__)
 
@@ -241,15 +241,15 @@ def nightly_batch(inbox: str, overrides: dict[str, Any] | None = None) -> dict[s
         raise ValueError("no database: set DATABASE_URL (the `invoices run` command does this)")
     with db.connection(settings.database_url, settings.db_schema) as conn:
         db.upgrade(conn)
-        run_id = store.start_run(conn, str(inbox))
+        run_id = runs.start_run(conn, str(inbox))
     try:
         summary = _process_inbox(settings, run_id, inbox)
     except BaseException as exc:
         with db.connection(settings.database_url, settings.db_schema) as conn:
-            store.finish_run(conn, run_id, counts={}, metrics={"error": repr(exc)}, status="failed")
+            runs.finish_run(conn, run_id, counts={}, metrics={"error": repr(exc)}, status="failed")
         raise
     with db.connection(settings.database_url, settings.db_schema) as conn:
-        store.finish_run(conn, run_id, counts=summary, metrics=summary)
+        runs.finish_run(conn, run_id, counts=summary, metrics=summary)
     create_markdown_artifact(
         markdown=summary_markdown(summary),
         key="nightly-batch-summary",

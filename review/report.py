@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from invoices.settings import Settings
-from staging import db, store
+from staging import db, runs
 
 # The columns of the report: the fields a clerk checks first.
 REPORT_FIELDS: tuple[str, ...] = (
@@ -52,7 +52,7 @@ class ExceptionRow:
 def exception_rows(
     exceptions: list[dict[str, Any]], thresholds: dict[str, float]
 ) -> list[ExceptionRow]:
-    """Report rows from the store's exception records (see `staging.store.run_exceptions`)."""
+    """Report rows from the store's exception records (see `staging.runs.run_exceptions`)."""
     rows = []
     for e in exceptions:
         fields = e.get("fields") or {}
@@ -116,11 +116,11 @@ def write_run_report(settings: Settings, summary: dict[str, Any]) -> dict[str, s
     assert settings.database_url
     run_id = uuid.UUID(str(summary["run_id"]))
     with db.connection(settings.database_url, settings.db_schema) as conn:
-        exceptions = store.run_exceptions(conn, run_id)
-        run = store.run_row(conn, run_id) or {}
+        exceptions = runs.run_exceptions(conn, run_id)
+        run = runs.run_row(conn, run_id) or {}
         rows = exception_rows(exceptions, settings.confidence_thresholds)
         out = Path(settings.reports_dir) / str(run_id)
         html = write_html(run, summary, rows, out / "exceptions.html")
         csv_path = write_csv(rows, out / "exceptions.csv")
-        store.record_run_report(conn, run_id, str(html), str(csv_path))
+        runs.record_run_report(conn, run_id, str(html), str(csv_path))
     return {"report_html": str(html), "report_csv": str(csv_path)}

@@ -1,13 +1,13 @@
-"""The staging store: documents, staged invoices, the exception queue, the audit log and runs.
+"""The staging store: documents, staged invoices, the exception queue and the audit log.
 
 Each document is staged in one transaction, so a crash mid-batch never leaves half a document,
 and what was staged before stays staged. The audit log is append-only (a trigger rejects UPDATE,
-DELETE and TRUNCATE); every decision the pipeline or a clerk makes lands there.
+DELETE and TRUNCATE); every decision the pipeline or a clerk makes lands there. Batch runs
+(their start, end and report) are in `staging.runs`.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -46,62 +46,10 @@ def audit(
     )
 
 
-def _dumps(obj: Any) -> str:
-    """JSON for metrics that may carry Decimals, dates or UUIDs."""
-    return json.dumps(obj, default=str)
-
-
 def lock_staging(conn: Conn) -> None:
     """Serialise staging within the current transaction, so that two copies of one invoice in
     the same batch see each other in the duplicate check."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('staging:' || current_schema()))")
-
-
-def start_run(conn: Conn, inbox: str) -> uuid.UUID:
-    """Record the start of a batch run and return its id."""
-    run_id = uuid.uuid4()
-    with conn.transaction():
-        conn.execute("INSERT INTO batch_runs (run_id, inbox) VALUES (%s, %s)", (run_id, inbox))
-        audit(conn, "run_started", run_id=run_id, detail={"inbox": inbox})
-    return run_id
-
-
-def finish_run(
-    conn: Conn,
-    run_id: uuid.UUID,
-    *,
-    counts: dict[str, int],
-    metrics: dict[str, Any],
-    status: str = "completed",
-) -> None:
-    """Record the end of a run with its counts and metrics."""
-    with conn.transaction():
-        conn.execute(
-            "UPDATE batch_runs SET finished_at = now(), status = %s, documents = %s, staged = %s,"
-            " skipped = %s, exceptions = %s, failures = %s, metrics = %s WHERE run_id = %s",
-            (
-                status,
-                counts.get("documents", 0),
-                counts.get("staged", 0),
-                counts.get("skipped", 0),
-                counts.get("exceptions", 0),
-                counts.get("failures", 0),
-                Jsonb(metrics, dumps=_dumps),
-                run_id,
-            ),
-        )
-        audit(conn, f"run_{status}", run_id=run_id, detail={"counts": counts})
-
-
-def known_hashes(conn: Conn, hashes: Iterable[str]) -> set[str]:
-    """The subset of these sha256 fingerprints that is already in the store."""
-    wanted = [h for h in hashes if h]
-    if not wanted:
-        return set()
-    rows = conn.execute(
-        "SELECT DISTINCT sha256 FROM documents WHERE sha256 = ANY(%s)", (wanted,)
-    ).fetchall()
-    return {r["sha256"].strip() for r in rows}
 
 
 def known_files(
@@ -125,14 +73,6 @@ def known_files(
         if r["status"] != "skipped"
     }
     return recorded & set(pairs), originals
-
-
-def original_of(conn: Conn, sha256: str) -> dict[str, Any] | None:
-    """The staged (not skipped) document with these bytes, if any."""
-    return conn.execute(
-        "SELECT document_id, file_name FROM documents WHERE sha256 = %s AND status <> 'skipped'",
-        (sha256,),
-    ).fetchone()
 
 
 def _field_json(invoice: Invoice) -> dict[str, Any]:
@@ -397,19 +337,6 @@ def resolve_exception(
         )
 
 
-def run_exceptions(conn: Conn, run_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The exceptions opened by one run, with their documents and extracted values."""
-    return conn.execute(
-        "SELECT e.exception_id, e.document_id, e.reason_codes, e.details, e.status,"
-        " d.file_name, d.source_path, d.status AS document_status, d.errors,"
-        " i.fields, i.vendor_id, i.vendor_match, i.checks"
-        " FROM exception_queue e JOIN documents d USING (document_id)"
-        " LEFT JOIN invoices i USING (document_id)"
-        " WHERE e.run_id = %s ORDER BY e.exception_id",
-        (run_id,),
-    ).fetchall()
-
-
 def open_exception_queue(conn: Conn, limit: int = 500) -> list[dict[str, Any]]:
     """The open exceptions, oldest first, with what a clerk needs to work them."""
     return conn.execute(
@@ -420,16 +347,3 @@ def open_exception_queue(conn: Conn, limit: int = 500) -> list[dict[str, Any]]:
         " WHERE e.status = 'open' ORDER BY e.created_at, e.exception_id LIMIT %s",
         (limit,),
     ).fetchall()
-
-
-def record_run_report(conn: Conn, run_id: uuid.UUID, html: str, csv: str) -> None:
-    """Remember where a run's exception report was written."""
-    conn.execute(
-        "UPDATE batch_runs SET report_html = %s, report_csv = %s WHERE run_id = %s",
-        (html, csv, run_id),
-    )
-
-
-def run_row(conn: Conn, run_id: uuid.UUID) -> dict[str, Any] | None:
-    """The batch_runs row of a run."""
-    return conn.execute("SELECT * FROM batch_runs WHERE run_id = %s", (run_id,)).fetchone()

@@ -21,7 +21,7 @@ from invoices.records import (
     StageError,
     Status,
 )
-from staging import db, master, store
+from staging import db, master, runs, store
 
 pytestmark = pytest.mark.db
 
@@ -118,7 +118,7 @@ def test_audit_log_rejects_update_delete_truncate(conn):
 
 
 def test_stage_result_is_one_row_per_document_and_idempotent(conn):
-    run_id = store.start_run(conn, "/in")
+    run_id = runs.start_run(conn, "/in")
     ok = _result("a" * 64)
     flagged = _result("b" * 64, reasons=[ReasonCode.VENDOR_UNKNOWN])
     failed = _result(
@@ -132,7 +132,7 @@ def test_stage_result_is_one_row_per_document_and_idempotent(conn):
     invoices = conn.execute("SELECT document_id, status, total FROM invoices ORDER BY 1").fetchall()
     assert [r["status"] for r in invoices] == ["staged", "exception"]
     assert invoices[0]["total"] == Decimal("119.00")
-    queue = store.run_exceptions(conn, run_id)
+    queue = runs.run_exceptions(conn, run_id)
     assert [q["reason_codes"] for q in queue] == [["VENDOR_UNKNOWN"], ["DOCUMENT_UNREADABLE"]]
     assert queue[1]["document_status"] == "failed"
     actions = [r["action"] for r in conn.execute("SELECT action FROM audit_log ORDER BY audit_id")]
@@ -141,9 +141,9 @@ def test_stage_result_is_one_row_per_document_and_idempotent(conn):
 
 
 def test_resolving_an_exception_is_audited(conn):
-    run_id = store.start_run(conn, "/in")
+    run_id = runs.start_run(conn, "/in")
     doc_id = store.stage_result(conn, _result("d" * 64, reasons=[ReasonCode.MISSING_TOTAL]), run_id)
-    exc_id = store.run_exceptions(conn, run_id)[0]["exception_id"]
+    exc_id = runs.run_exceptions(conn, run_id)[0]["exception_id"]
     store.resolve_exception(
         conn, exc_id, actor="clerk.anna", resolution="total keyed in", approve=True
     )

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from extractors.text.einvoice import EInvoiceError, document_type_for, parse_date, parse_einvoice
+from extractors.text.einvoice import EInvoiceError, parse_einvoice
+from extractors.text.einvoice_xml import document_type_for, parse_date
 from invoices.records import DocumentType, Method
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "zugferd"

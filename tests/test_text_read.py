@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from extractors.text import ocr
+from extractors.text import ocr, ocr_preprocess, ocr_tesseract
 from extractors.text.intake import describe
 from extractors.text.read import layout_text, read_document, usable_chars
 from invoices.records import Method, Word
@@ -157,10 +157,12 @@ def test_a_garbled_reading_is_suspected_of_being_upside_down() -> None:
 
     upright = words("Rechnung Nr. 4711 Datum 03.01.2025 Menge Preis Summe netto " * 2)
     garbled = words("una £0‘ PE9 ‚una €Z'TOT. = pueyos}nag JSAOUUEH GSTOE : 8e- zo- $zoz_ " * 2)
-    assert ocr.lexicon_hits(upright) >= ocr.MIN_LEXICON_HITS
-    assert not ocr._reads_upside_down(upright)
-    assert ocr._reads_upside_down(garbled)
-    assert not ocr._reads_upside_down(garbled[:5]), "a near-empty page is not judged by words"
+    assert ocr_tesseract.lexicon_hits(upright) >= ocr_tesseract.MIN_LEXICON_HITS
+    assert not ocr_tesseract.reads_upside_down(upright)
+    assert ocr_tesseract.reads_upside_down(garbled)
+    assert not ocr_tesseract.reads_upside_down(garbled[:5]), (
+        "a near-empty page is not judged by words"
+    )
 
 
 @needs_eval
@@ -171,6 +173,7 @@ def test_upside_down_scan_is_turned_when_osd_is_unsure(
 ) -> None:
     """Orientation detection often gives up on noisy scans; a reading with hardly any common
     invoice word is then tried upside down, and kept when it reads as text."""
+    # patched where the engine looks it up (`ocr` imports it from `ocr_tesseract`)
     monkeypatch.setattr(ocr, "detect_rotation", lambda image, timeout: 0)
     path = tmp_path / "upside-down.png"
     with Image.open(SAMPLE_JPEG) as image:
@@ -189,6 +192,7 @@ def test_sideways_scan_is_turned_when_osd_is_unsure(
     angle: int, tmp_path: Path, text_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A page read as vertical text is tried both ways round when OSD gives no answer."""
+    # patched where the engine looks it up (`ocr` imports it from `ocr_tesseract`)
     monkeypatch.setattr(ocr, "detect_rotation", lambda image, timeout: 0)
     path = tmp_path / "sideways.png"
     with Image.open(SAMPLE_JPEG) as image:
@@ -212,7 +216,7 @@ def _striped_page(angle: float) -> Image.Image:
 
 @pytest.mark.parametrize("angle", [0.0, 2.0, -3.5])
 def test_estimate_skew(angle: float) -> None:
-    assert ocr.estimate_skew(_striped_page(angle)) == pytest.approx(-angle, abs=0.45)
+    assert ocr_preprocess.estimate_skew(_striped_page(angle)) == pytest.approx(-angle, abs=0.45)
 
 
 @needs_eval
@@ -240,7 +244,7 @@ def test_a_page_that_fails_ocr_alone_is_recorded(
     """An OCR timeout on one page leaves the document readable, with the error recorded."""
 
     def too_slow(job: ocr.OcrJob) -> ocr.OcrResult:
-        raise ocr.OcrTimeout(f"page {job.index + 1} took too long")
+        raise ocr_tesseract.OcrTimeout(f"page {job.index + 1} took too long")
 
     monkeypatch.setattr(ocr, "run_job", too_slow)
     settings = load_settings(ocr_workers=1, min_text_chars_per_page=10_000)
@@ -421,7 +425,7 @@ def test_rules_and_specks_are_cleared_and_text_kept() -> None:
     import numpy as np
 
     page, (x0, y0, x1, y1) = _ruled_grid_page(specks=4000)
-    cleaned, note = ocr.clean_page(page)
+    cleaned, note = ocr_preprocess.clean_page(page)
     before, after = np.asarray(page), np.asarray(cleaned)
     assert note.startswith("cleaned")
     assert (after[800:806, 200:1500] > 200).all(), "the top rule of the grid is painted out"
@@ -433,7 +437,7 @@ def test_rules_and_specks_are_cleared_and_text_kept() -> None:
         before[1500:3300] < 128
     )
     plain = Image.new("L", (800, 400), 255)
-    assert ocr.clean_page(plain) == (plain, "")
+    assert ocr_preprocess.clean_page(plain) == (plain, "")
 
 
 @pytest.mark.ocr
@@ -485,7 +489,7 @@ def test_a_slightly_skewed_table_reads_as_rows() -> None:
 @pytest.mark.ocr
 def test_a_table_the_first_reading_lost_is_read_again() -> None:
     page = _table_page()
-    words, confidence = ocr.tesseract_words(page, "eng", 60, 1.0)
+    words, confidence = ocr_tesseract.tesseract_words(page, "eng", 60, 1.0)
     assert _priced_rows(words) == 3
     # the automatic layout of some scans drops the number columns: simulate that reading
     lost = [w for w in words if not (w.bbox[0] > 1400 and 950 < w.bbox[1] < 1200)]

@@ -27,6 +27,11 @@ pages the unit is the PDF point (72 per inch), like the text layer; for images i
 the original image (a rescaled copy is scaled back). `OcrResult.width/height` use the same unit.
 
 Tesseract gets one thread (`OMP_THREAD_LIMIT=1`): pages run in parallel in a process pool instead.
+
+The module holds this procedure, the page loading and the process pool; the image preparation
+(skew, rules and specks, the binarised copy, OSD's view) is in `extractors.text.ocr_preprocess`,
+the calls to tesseract (words, orientation) and how good a reading is in
+`extractors.text.ocr_tesseract`.
 """
 
 from __future__ import annotations
@@ -34,7 +39,6 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.context
 import os
-import re
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -43,12 +47,29 @@ from dataclasses import dataclass, field
 # Must be set before tesseract runs; the subprocesses inherit it. Parallelism comes from pages.
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
-import numpy as np  # noqa: E402
-import pytesseract  # noqa: E402
-from PIL import Image, ImageFilter, ImageOps  # noqa: E402
-from scipy import ndimage  # noqa: E402
+from PIL import Image, ImageOps  # noqa: E402
 
 from extractors.layout import rows  # noqa: E402
+from extractors.text.ocr_preprocess import (  # noqa: E402
+    clean_page,
+    estimate_skew,
+    local_threshold,
+)
+from extractors.text.ocr_tesseract import (  # noqa: E402
+    MIN_LEXICON_HITS,
+    OcrTimeout,
+    better_reading,
+    detect_rotation,
+    lexicon_hits,
+    looks_vertical,
+    mean_confidence,
+    page_mode,
+    rank_reading,
+    reads_poorly,
+    reads_upside_down,
+    straightened,
+    tesseract_words,
+)
 from invoices.records import Word  # noqa: E402
 
 VERSION = "5"
@@ -56,72 +77,13 @@ VERSION = "5"
 MIN_IMAGE_LONG_SIDE = 2000  # px: smaller images are upscaled so text reaches ~20 px x-height
 MAX_UPSCALE = 3.0
 MAX_IMAGE_LONG_SIDE = 3600  # px: an A4 page at 300 dpi; larger photos only cost time
-OSD_LONG_SIDE = 1400  # px: OSD looks at the inked area scaled to about this size
-OSD_MAX_UPSCALE = 2.5
-OSD_MIN_CONFIDENCE = 1.5
-DESKEW_WIDTH = 800  # px
-DESKEW_MAX_ANGLE = 5.0
 DESKEW_MIN_ANGLE = 1.0  # below this tesseract copes, and resampling only blurs
 TILT_MIN_ANGLE = 0.3  # ... but from here word boxes are straightened, for rows across the page
 ROTATE_BELOW_CONFIDENCE = 0.60  # first pass worse than this: ask OSD whether the page is turned
 RETRY_BELOW_CONFIDENCE = 0.70  # still worse than this: try a locally thresholded copy
-MIN_WORDS = 5
 RETRY_BUDGET = 2.5  # the binarised retry may take this many times the first pass
 RETRY_MIN_SECONDS = 3.0
-# tesseract's inverted-text check doubles the work per line; invoices are dark on light
-TESSERACT_CONFIG = "-c tessedit_do_invert=0"
-# a page this much taller than wide is a till receipt: one column of text, which tesseract's
-# single-block mode (psm 6) reads better than its page layout analysis (letterheads in
-# particular); pages of paper formats (A4, letter: 1.3-1.5) keep the automatic layout
-RECEIPT_ASPECT = 1.7
-# ruled tables and boxed header fields: tesseract's layout analysis takes a cell's borders for
-# a picture and drops or garbles the text inside, so rules are painted out before reading
-RULE_MIN_LENGTH = 1 / 25  # of the page's short side: shorter straight ink runs are glyphs
-SPECK_SHARE = 0.15  # a speck's side is at most this share of the median glyph height
-SPECK_ISOLATION = 0.5  # ... and no other ink lies within this share of it
-BAND_MIN_INK = 0.6  # share of ink around a point of a solid dark band (white text on dark)
 TABLE_MODE = " --psm 6"  # an item table the automatic layout lost is read as one block
-
-
-# Words nearly every upright invoice or receipt prints (en, de, fr). A page read with almost
-# none of them, though tesseract returned plenty of words, was most likely read upside down:
-# tesseract turns inverted glyphs into other glyphs at a fair confidence, so the confidence
-# alone does not tell. Such a page gets the orientation check.
-LEXICON: frozenset[str] = frozenset(
-    """
-    invoice total subtotal date amount quantity price unit description page bank iban order
-    number payment terms thank customer bill gross balance cash change receipt phone email
-    street road item items sales discount rounding delivery account
-    rechnung datum summe betrag gesamt netto brutto menge preis einzelpreis beschreibung seite
-    bestell bestellung kunde kunden zahlbar zahlungsziel tage steuer bankverbindung vielen dank
-    ihren auftrag lieferschein artikel gmbh strasse
-    facture montant prix quantite designation commande client paiement echeance merci banque
-    avenue unitaire conditions livraison
-    """.split()
-)
-MIN_LEXICON_HITS = 3
-SUSPECT_MIN_WORDS = 15
-_LETTERS = re.compile(r"[a-z]+")
-_FOLD = str.maketrans("äöüéèêàâîôûçß", "aoueeeaaioucs")
-
-
-def lexicon_hits(words: list[Word]) -> int:
-    """How many distinct common invoice words a reading contains."""
-    found: set[str] = set()
-    for word in words:
-        folded = word.text.lower().translate(_FOLD)
-        found.update(t for t in _LETTERS.findall(folded) if len(t) >= 4 and t in LEXICON)
-    return len(found)
-
-
-def _reads_upside_down(words: list[Word]) -> bool:
-    """Plenty of words, hardly one of them a common invoice word: maybe turned by 180."""
-    return len(words) >= SUSPECT_MIN_WORDS and lexicon_hits(words) < MIN_LEXICON_HITS
-
-
-def page_mode(width: int, height: int) -> str:
-    """Tesseract's page segmentation option for a page of this shape."""
-    return " --psm 6" if width and height / width >= RECEIPT_ASPECT else ""
 
 
 @dataclass(frozen=True)
@@ -152,10 +114,6 @@ class OcrResult:
     skew: float = 0.0
     binarised: bool = False
     notes: list[str] = field(default_factory=list)
-
-
-class OcrTimeout(Exception):
-    """Tesseract did not finish one page within its time budget."""
 
 
 def run_job(job: OcrJob) -> OcrResult:
@@ -244,19 +202,19 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
     first_pass = time.perf_counter() - started
     rotation = 0
     how = (languages, deadline, to_units, notes)
-    vertical = _looks_vertical(words)
-    garbled = _reads_upside_down(words)
-    if vertical or garbled or _reads_poorly(words, confidence, ROTATE_BELOW_CONFIDENCE):
+    vertical = looks_vertical(words)
+    garbled = reads_upside_down(words)
+    if vertical or garbled or reads_poorly(words, confidence, ROTATE_BELOW_CONFIDENCE):
         image, words, confidence, rotation = _turn_upright(
             image, (words, confidence), vertical, garbled, how
         )
     binarised = False
-    if _reads_poorly(words, confidence, RETRY_BELOW_CONFIDENCE):
+    if reads_poorly(words, confidence, RETRY_BELOW_CONFIDENCE):
         budget = time.perf_counter() + max(RETRY_MIN_SECONDS, RETRY_BUDGET * first_pass)
         retry_deadline = min(deadline, budget)
         binary = local_threshold(image)
         alt = _try(binary, languages, retry_deadline, to_units, notes, "binarised")
-        if alt is not None and _better(alt, (words, confidence)):
+        if alt is not None and better_reading(alt, (words, confidence)):
             words, confidence = alt
             binarised = True
     if rotation:  # the skew of the page as it was read: measured again once it is upright
@@ -305,13 +263,13 @@ def _turn_upright(
         alt = _try(turned, languages, deadline, to_units, notes, f"rotated {turn}")
         if alt is None or alt[1] is None:
             continue
-        upright = not _looks_vertical(alt[0])
+        upright = not looks_vertical(alt[0])
         hits = lexicon_hits(alt[0])
         if turn == advised:
-            keep = (vertical and upright) or _better(alt, first)
+            keep = (vertical and upright) or better_reading(alt, first)
         else:  # OSD unsure: the reading must be upright and hold common invoice words
             keep = upright and hits >= MIN_LEXICON_HITS and (vertical or hits >= first_hits + 2)
-        if keep and (turn == advised or _rank(alt) > _rank(best[1:3])):
+        if keep and (turn == advised or rank_reading(alt) > rank_reading(best[1:3])):
             best = (turned, *alt, turn)
     return best
 
@@ -339,51 +297,7 @@ def _reread_table(
     if merged is None:
         return reading
     notes.append("table rows from the single-block reading")
-    return merged, _mean_confidence(merged)
-
-
-def straightened(words: list[Word], angle: float, size: tuple[float, float]) -> list[Word]:
-    """Word boxes moved as if the page had been turned by `angle` degrees anticlockwise (PIL's
-    sense, as `estimate_skew` gives it) about its centre; each box keeps its size."""
-    theta = np.radians(angle)
-    cos, sin = float(np.cos(theta)), float(np.sin(theta))
-    cx, cy = size[0] / 2, size[1] / 2
-    out: list[Word] = []
-    for word in words:
-        x0, y0, x1, y1 = word.bbox
-        mx, my = (x0 + x1) / 2 - cx, (y0 + y1) / 2 - cy
-        # y grows downwards: an anticlockwise turn lifts what lies right of the centre
-        dx = cx + mx * cos + my * sin - (x0 + x1) / 2
-        dy = cy - mx * sin + my * cos - (y0 + y1) / 2
-        bbox = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
-        out.append(word.model_copy(update={"bbox": bbox}))
-    return out
-
-
-def _rank(reading: tuple[list[Word], float | None]) -> tuple[bool, int, float]:
-    """Upright first, then common invoice words, then tesseract's confidence."""
-    words, confidence = reading
-    return (not _looks_vertical(words), lexicon_hits(words), confidence or 0.0)
-
-
-def _reads_poorly(words: list[Word], confidence: float | None, threshold: float) -> bool:
-    return confidence is None or len(words) < MIN_WORDS or confidence < threshold
-
-
-def _looks_vertical(words: list[Word]) -> bool:
-    """Whether most longer words stand taller than wide: tesseract read a page turned by 90
-    degrees as vertical text, so its lines run down the page."""
-    shapes = [(w.bbox[3] - w.bbox[1]) > (w.bbox[2] - w.bbox[0]) for w in words if len(w.text) >= 4]
-    return len(shapes) >= MIN_WORDS and sum(shapes) > len(shapes) / 2
-
-
-def _better(a: tuple[list[Word], float | None], b: tuple[list[Word], float | None]) -> bool:
-    """Whether OCR result `a` beats `b`: higher mean confidence, with enough words."""
-    if a[1] is None:
-        return False
-    if b[1] is None or len(b[0]) < MIN_WORDS:
-        return len(a[0]) >= len(b[0])
-    return a[1] > b[1] and len(a[0]) >= MIN_WORDS
+    return merged, mean_confidence(merged)
 
 
 def _try(
@@ -410,240 +324,6 @@ def _remaining(deadline: float) -> float:
     if left <= 0:
         raise OcrTimeout("no time left for this page")
     return left
-
-
-_ROTATE = re.compile(r"Rotate:\s*(\d+)")
-_ORIENT_CONF = re.compile(r"Orientation confidence:\s*([\d.]+)")
-
-
-def detect_rotation(image: Image.Image, timeout: float) -> int:
-    """The clockwise rotation (0, 90, 180, 270) tesseract OSD advises, 0 when unsure."""
-    view = _osd_view(image)
-    try:
-        osd = pytesseract.image_to_osd(view, config="--psm 0", timeout=max(1.0, timeout))
-    except RuntimeError as exc:  # pytesseract signals its timeout with RuntimeError
-        if "timeout" in str(exc).lower():
-            raise OcrTimeout(str(exc)) from exc
-        return 0
-    except pytesseract.TesseractError:
-        return 0  # too few characters to tell: leave the page as it is
-    rotate = _ROTATE.search(osd)
-    conf = _ORIENT_CONF.search(osd)
-    if not rotate or not conf or float(conf.group(1)) < OSD_MIN_CONFIDENCE:
-        return 0
-    return int(rotate.group(1)) % 360
-
-
-def _osd_view(image: Image.Image) -> Image.Image:
-    """The inked part of the page, scaled to about OSD_LONG_SIDE pixels.
-
-    A receipt scanned on an A4 bed is small text in a sea of white: cropped and enlarged, OSD
-    sees enough characters to tell the orientation; a full page is reduced, which is faster.
-    """
-    arr = np.asarray(image, dtype=np.uint8)
-    ink = arr < _otsu(arr)
-    rows = np.nonzero(ink.sum(axis=1) > 0.005 * ink.shape[1])[0]
-    cols = np.nonzero(ink.sum(axis=0) > 0.005 * ink.shape[0])[0]
-    if len(rows) and len(cols):
-        pad = 20
-        box = (
-            max(0, int(cols[0]) - pad),
-            max(0, int(rows[0]) - pad),
-            min(image.width, int(cols[-1]) + pad),
-            min(image.height, int(rows[-1]) + pad),
-        )
-        image = image.crop(box)
-    factor = min(OSD_MAX_UPSCALE, OSD_LONG_SIDE / max(image.size))
-    if abs(factor - 1) < 0.1:
-        return image
-    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-    return image.resize(size, Image.Resampling.BILINEAR)
-
-
-def estimate_skew(image: Image.Image) -> float:
-    """The small skew angle in degrees (PIL's anticlockwise sense) that straightens text lines.
-
-    Projection profile: the angle at which the row sums of dark pixels vary most. Searched on a
-    reduced copy, coarse then fine, so it costs a few tens of milliseconds.
-    """
-    factor = DESKEW_WIDTH / image.width
-    small = (
-        image if factor >= 1 else image.resize((DESKEW_WIDTH, max(1, round(image.height * factor))))
-    )
-    arr = np.asarray(small, dtype=np.uint8)
-    threshold = _otsu(arr)
-    ink = Image.fromarray(((arr < threshold) * 255).astype(np.uint8))
-    if np.count_nonzero(np.asarray(ink)) < 50:
-        return 0.0
-
-    def score(angle: float) -> float:
-        rows = np.asarray(ink.rotate(angle, resample=Image.Resampling.NEAREST), dtype=np.float32)
-        profile = rows.sum(axis=1)
-        return float(np.square(np.diff(profile)).sum())
-
-    coarse = np.arange(-DESKEW_MAX_ANGLE, DESKEW_MAX_ANGLE + 1e-6, 1.0)
-    best = max(coarse, key=score)
-    fine = np.arange(best - 0.8, best + 0.8 + 1e-6, 0.2)
-    return round(float(max(fine, key=score)), 2)
-
-
-def clean_page(image: Image.Image) -> tuple[Image.Image, str]:
-    """The page with table rules, box borders and lone specks of scanner grain painted white,
-    and a note of what was done ("" when nothing was).
-
-    Rules are straight ink runs much longer than any glyph, found by a morphological opening
-    with a long thin rectangle (separable minimum and maximum filters, so it costs a fraction
-    of a tesseract pass). Solid dark bands (white text on a dark header) are long runs too but
-    are left as they are: tesseract reads them, and painting them out would lose their text.
-    """
-    arr = np.asarray(image, dtype=np.uint8)
-    height, width = arr.shape
-    ink = (arr < _otsu(arr)).astype(np.uint8)
-    run = max(40, round(min(height, width) * RULE_MIN_LENGTH))
-    rules = (_opened(ink, 1, run) | _opened(ink, run, 1)).astype(bool)
-    if rules.any():
-        band_rows = max(8, run // 4)
-        density = ndimage.uniform_filter(ink.astype(np.float32), size=(band_rows, run))
-        bands = _grown(density > BAND_MIN_INK, band_rows // 2 + 2, run // 2 + 2)
-        rules = _grown(rules, 2, 2) & ~bands
-    specks = _specks(ink)
-    if not rules.any() and not specks.any():
-        return image, ""
-    out = arr.copy()
-    out[rules | specks] = 255
-    return Image.fromarray(out), f"cleaned ({int(rules.any())} rules, {int(specks.sum())} speck px)"
-
-
-def _specks(ink: np.ndarray) -> np.ndarray:
-    """Isolated dots of scanner grain: ink blobs far smaller than a full stop of the page's
-    own print size (the median glyph height sets the scale, so small print keeps its dots),
-    with no other ink close by (a decimal point sits right beside its digits)."""
-    labels, count = ndimage.label(ink)
-    if not count:
-        return np.zeros(ink.shape, dtype=bool)
-    sizes = np.bincount(labels.ravel())
-    boxes = ndimage.find_objects(labels)
-    heights = np.array([b[0].stop - b[0].start for b in boxes])
-    glyphs = heights[(heights >= 6) & (heights <= 120) & (sizes[1:] >= 20)]
-    if len(glyphs) < 20:
-        return np.zeros(ink.shape, dtype=bool)
-    glyph = float(np.median(glyphs))
-    small = sizes <= max(2.0, (SPECK_SHARE * glyph) ** 2)
-    small[0] = False
-    specks = small[labels]
-    # a dot close to print is a full stop, a decimal point or an i's dot: only lone ones go
-    reach = max(1, round(SPECK_ISOLATION * glyph))
-    return specks & ~_grown(ink.astype(bool) & ~specks, reach, reach)
-
-
-def _opened(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Morphological opening of a 0/1 mask by a rows x cols rectangle."""
-    out = mask
-    for size, axis in ((cols, 1), (rows, 0)):
-        if size > 1:
-            out = ndimage.minimum_filter1d(out, size, axis=axis)
-    for size, axis in ((cols, 1), (rows, 0)):
-        if size > 1:
-            out = ndimage.maximum_filter1d(out, size, axis=axis)
-    return out
-
-
-def _grown(mask: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """A boolean mask grown by `rows` up and down and `cols` left and right."""
-    grown = ndimage.maximum_filter1d(mask.astype(np.uint8), 2 * cols + 1, axis=1)
-    return ndimage.maximum_filter1d(grown, 2 * rows + 1, axis=0).astype(bool)
-
-
-def _otsu(arr: np.ndarray) -> int:
-    hist = np.bincount(arr.ravel(), minlength=256).astype(np.float64)
-    total = hist.sum()
-    cum = np.cumsum(hist)
-    cum_mean = np.cumsum(hist * np.arange(256))
-    w0 = cum / total
-    w1 = 1.0 - w0
-    mu0 = np.divide(cum_mean, cum, out=np.zeros(256), where=cum > 0)
-    mu1 = np.divide(
-        cum_mean[-1] - cum_mean, total - cum, out=np.zeros(256), where=(total - cum) > 0
-    )
-    between = w0 * w1 * np.square(mu0 - mu1)
-    return int(np.argmax(between))
-
-
-def local_threshold(image: Image.Image, radius: int = 15, offset: int = 12) -> Image.Image:
-    """A black-and-white copy thresholded against the local mean (uneven light, grey paper)."""
-    stretched = ImageOps.autocontrast(image, cutoff=1)
-    blurred = stretched.filter(ImageFilter.BoxBlur(radius))
-    a = np.asarray(stretched, dtype=np.int16)
-    b = np.asarray(blurred, dtype=np.int16)
-    return Image.fromarray(np.where(a < b - offset, 0, 255).astype(np.uint8))
-
-
-def tesseract_words(
-    image: Image.Image,
-    languages: str,
-    timeout: float,
-    to_units: float,
-    mode: str | None = None,
-) -> tuple[list[Word], float | None]:
-    """Tesseract's words with boxes in output units and confidences 0..1, and their mean.
-
-    `mode` is a page segmentation option (" --psm N"); by default the page's shape decides.
-    """
-    mode = page_mode(image.width, image.height) if mode is None else mode
-    try:
-        data = pytesseract.image_to_data(
-            image,
-            lang=languages,
-            config=TESSERACT_CONFIG + mode,
-            output_type=pytesseract.Output.DICT,
-            timeout=max(1.0, timeout),
-        )
-    except RuntimeError as exc:
-        if "timeout" in str(exc).lower():
-            raise OcrTimeout(str(exc)) from exc
-        raise
-    words: list[Word] = []
-    for text, conf, left, top, width, height in zip(
-        data["text"],
-        data["conf"],
-        data["left"],
-        data["top"],
-        data["width"],
-        data["height"],
-        strict=True,
-    ):
-        text = text.strip()
-        conf = float(conf)
-        if not text or conf < 0:
-            continue
-        bbox = (
-            left * to_units,
-            top * to_units,
-            (left + width) * to_units,
-            (top + height) * to_units,
-        )
-        words.append(Word(text=text, bbox=bbox, confidence=max(0.0, min(1.0, conf / 100.0))))
-    return words, _mean_confidence(words)
-
-
-def _mean_confidence(words: list[Word]) -> float | None:
-    """The words' confidence weighted by their length (None for no words)."""
-    if not words:
-        return None
-    weights = [len(w.text) for w in words]
-    mean = sum(w.confidence * n for w, n in zip(words, weights, strict=True)) / sum(weights)
-    return round(mean, 4)
-
-
-def is_setup_fault(exc: BaseException) -> bool:
-    """Whether an OCR failure is the machine's (tesseract or its language data missing), not
-    the page's: such a fault must stop the run rather than mark every document unreadable."""
-    if isinstance(exc, pytesseract.TesseractNotFoundError):
-        return True
-    text = str(exc)
-    return isinstance(exc, pytesseract.TesseractError) and (
-        "Failed loading language" in text or "Error opening data file" in text
-    )
 
 
 def ocr_pages(jobs: list[OcrJob], workers: int) -> list[OcrResult | BaseException]:

@@ -21,6 +21,7 @@ from PIL import Image
 from extractors.layout.rows import group_lines, join_line
 from extractors.text import ocr
 from extractors.text.intake import IMAGE_MEDIA_TYPES, PDF, XML
+from extractors.text.ocr_tesseract import OcrTimeout, is_setup_fault
 from extractors.text.pdf import open_pdf, read_text_layer
 from invoices.errors import (
     DocumentError,
@@ -174,7 +175,7 @@ def _apply_ocr(
     for job, result in zip(jobs, ocr.ocr_pages(jobs, workers), strict=True):
         number = job.index + 1
         if isinstance(result, BaseException):
-            if ocr.is_setup_fault(result):
+            if is_setup_fault(result):
                 raise InfrastructureError(f"OCR cannot run on this machine: {result}") from result
             errors.append(_page_error(result, number))
             continue
@@ -196,7 +197,7 @@ def _apply_ocr(
 
 
 def _page_error(exc: BaseException, page: int) -> StageError:
-    if isinstance(exc, ocr.OcrTimeout):
+    if isinstance(exc, OcrTimeout):
         category = "OcrTimeout"
     elif isinstance(exc, OSError | ValueError | SyntaxError | Image.DecompressionBombError):
         category = ReasonCode.DOCUMENT_UNREADABLE.value
