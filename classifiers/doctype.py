@@ -15,7 +15,7 @@ from decimal import Decimal
 from classifiers.records import DocumentTypeResult
 from invoices.records import DocumentType, Invoice, Method
 
-VERSION = "doctype-rules-1"
+VERSION = "doctype-rules-2"
 TITLE_LINES = 12
 TITLE_WEIGHT = 3.0
 
@@ -32,6 +32,8 @@ _PATTERNS: dict[DocumentType, list[tuple[str, float]]] = {
         (r"\bcredit[ -](?:note|memo)\b", 3.0),
         (r"\bgutschrift\b", 2.5),
         (r"\bavoir\b|\bnote de cr[ée]dit\b", 3.0),
+        # the document's number label names it ("Avoir n°", "Gutschrift-Nr.", "Credit note no.")
+        (r"\b(?:avoir|gutschrifts?|credit[ -]?note)[- ]?(?:n[°o]|nr|no|number|nummer)(?!\w)", 2.0),
     ],
     DocumentType.CORRECTION: [
         (r"\bcorrected invoice\b|\binvoice correction\b|\bcorrective invoice\b", 3.5),
@@ -53,6 +55,14 @@ _PATTERNS: dict[DocumentType, list[tuple[str, float]]] = {
         (r"\brelance\b|\brappel\b|\bmise en demeure\b|\bimpay[ée]", 3.0),
         # the fee only a reminder charges
         (r"\bmahngeb[üu]hr|\breminder fee\b|\bfrais de relance\b", 2.0),
+        # what a reminder says of an earlier invoice, when its title is lost (a scan)
+        (
+            r"\bnoch (?:nicht )?(?:offen|beglichen|bezahlt)\b|\bübersehen\b"
+            r"|\bstill (?:outstanding|unpaid|open)\b|\bremains? (?:unpaid|outstanding)\b"
+            r"|\bhas not (?:yet )?been (?:paid|settled)\b"
+            r"|\bn'a pas (?:encore )?été (?:réglée?|payée?)\b|\btoujours impayée?",
+            3.0,
+        ),
     ],
     DocumentType.RECEIPT: [
         (

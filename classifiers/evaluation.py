@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -129,15 +130,15 @@ def _truth_doctype(label: dict[str, Any]) -> str | None:
     return document_type_from_code(str(code)).value if code else None
 
 
-def score_document(cascade: Cascade, folder: Path, label: dict[str, Any], tally: Tally) -> None:
-    """Classify one labelled document and add its outcome to the tally."""
+def score_document(cascade: Cascade, label: dict[str, Any], text: str, tally: Tally) -> None:
+    """Classify one labelled document, whose text is `text`, and add its outcome to the tally."""
     truth = label.get("truth") or {}
     invoice = invoice_from_label(label)
     ctx = ClassificationContext(
         cascade,
         vendor_id=truth.get("vendor_id"),
         vendor_name=(label.get("fields") or {}).get("vendor_name"),
-        text=document_text(folder, label),
+        text=text,
     )
     started = time.perf_counter()
     result = cascade.classify(invoice, ctx)
@@ -217,11 +218,23 @@ def summarise(tally: Tally, cascade: Cascade) -> dict[str, Any]:
     }
 
 
-def evaluate_folder(cascade: Cascade, folder: Path, limit: int | None = None) -> dict[str, Any]:
-    """Score every labelled document of `folder` (the first `limit` ones, when set)."""
+def evaluate_folder(
+    cascade: Cascade,
+    folder: Path,
+    limit: int | None = None,
+    texts: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Score every labelled document of `folder` (the first `limit` ones, when set).
+
+    `texts` holds each document's text by doc_id as the pipeline reads it (the text layer, OCR
+    for scans and images); without it each PDF's text layer is used, which leaves scans and
+    images without text (and so typed from their fields alone)."""
     tally = Tally()
     labels = sorted((folder / "labels").glob("*.json"))[:limit]
     for path in labels:
         label = json.loads(path.read_text(encoding="utf-8"))
-        score_document(cascade, folder, label, tally)
-    return summarise(tally, cascade)
+        text = texts.get(path.stem, "") if texts is not None else document_text(folder, label)
+        score_document(cascade, label, text, tally)
+    summary = summarise(tally, cascade)
+    summary["text"] = "as the pipeline reads it" if texts is not None else "PDF text layer only"
+    return summary

@@ -2,9 +2,10 @@
 Prefect, over documents whose truth is known.
 
 `eval_matching` reads, extracts and types every document (text cached per document), loads the
-corpus's master data into a schema of its own, matches and scores; `fit_vendor_model`
-calibrates the vendor match model on such corpora. `load_corpus` and `load_corpus_master` are
-shared with the splink peer script.
+corpus's master data into a schema of its own, matches and scores; `fit_vendor_model_on`
+calibrates the vendor match model on such corpora; `eval_classification` scores the
+classification cascade on the documents' texts read the same way. `load_corpus` and
+`load_corpus_master` are shared with the splink peer script.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from classifiers.doctype import classify_document_type
+from classifiers.evaluation import evaluate_folder as evaluate_classification
+from classifiers.runtime import cascade_for_folder
 from extractors.extract import extract_invoice
 from extractors.text.intake import describe
 from extractors.text.ocr import VERSION as OCR_VERSION
 from extractors.text.read import read_document
+from flows.classification import classifier_embedder
 from flows.matching import load_vendor_master
 from invoices.records import Document, DocumentText, FieldValue, Invoice, Method, Provenance
 from invoices.settings import Settings, load_settings
@@ -50,16 +54,10 @@ def extract_one(job: tuple[str, str, str]) -> str:
     The text (the costly part: OCR) is cached per doc_id in the cache folder; extraction runs
     every time, so a change to the extractors is measured without reading the pages again.
     """
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     doc_id, path, cache = job
-    target = Path(cache) / f"{doc_id}.text.json"
     settings = load_settings(ocr_workers=1)
     try:
-        if target.exists():
-            text = DocumentText.model_validate_json(target.read_text())
-        else:
-            text = read_document(describe(Path(path), settings), settings)
-            target.write_text(text.model_dump_json())
+        text = _cached_text(doc_id, Path(path), Path(cache), settings)
         invoice = extract_invoice(text, settings)
         kind = classify_document_type(invoice, text.full_text)
         prov = Provenance(method=Method.RULE, extractor="doctype", version=kind.model_version)
@@ -74,6 +72,77 @@ def extract_one(job: tuple[str, str, str]) -> str:
         log.warning("%s: %s", doc_id, exc)
         invoice = Invoice()
     return invoice.model_dump_json()
+
+
+def _cached_text(doc_id: str, path: Path, cache: Path | None, settings: Settings) -> DocumentText:
+    """The document's text as the pipeline reads it, from the cache folder when it is there
+    (written there when it was not; no cache folder: read every time)."""
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    target = cache / f"{doc_id}.text.json" if cache else None
+    if target is not None and target.exists():
+        return DocumentText.model_validate_json(target.read_text())
+    text = read_document(describe(path, settings), settings)
+    if target is not None:
+        target.write_text(text.model_dump_json())
+    return text
+
+
+def read_one(job: tuple[str, str, str]) -> str:
+    """The full text of one document (runs in a worker); empty when it cannot be read."""
+    doc_id, path, cache = job
+    try:
+        return _cached_text(
+            doc_id, Path(path), Path(cache) if cache else None, load_settings(ocr_workers=1)
+        ).full_text
+    except Exception as exc:  # a bad document is scored as text-less
+        log.warning("%s: %s", doc_id, exc)
+        return ""
+
+
+def text_cache(folder: Path) -> Path | None:
+    """A generated corpus's text cache (DIR/.matching-text-ocrN for OCR version N, so that a
+    change to the OCR never reads a stale cache, shared with eval-matching); None for any other
+    folder (a labelled set is never written to)."""
+    if not (folder / "master").is_dir():
+        return None
+    cache = folder / f".matching-text-ocr{OCR_VERSION}"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+def read_corpus_texts(
+    folder: Path, cache: Path | None = None, workers: int = 2, limit: int = 0
+) -> dict[str, str]:
+    """doc_id -> the text of its first document, read as the pipeline reads it (embedded XML,
+    text layer, OCR for pages without text), `workers` documents at once."""
+    rows = [json.loads(x) for x in (folder / "manifest.jsonl").read_text().splitlines() if x]
+    rows = rows[:limit] if limit else rows
+    cache = cache or text_cache(folder)
+    jobs = [(r["doc_id"], str(folder / r["documents"][0]), str(cache or "")) for r in rows]
+    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        texts = list(pool.map(read_one, jobs))
+    return {r["doc_id"]: t for r, t in zip(rows, texts, strict=True)}
+
+
+def eval_classification(
+    folder: Path,
+    settings: Settings,
+    *,
+    pipeline_text: bool = True,
+    workers: int = 2,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Score the classification cascade (trained in memory on the folder's master data) on a
+    labelled folder; with `pipeline_text`, on each document's text as the nightly batch reads
+    it (scans OCR'd, cached like eval-matching's), else on the PDF text layer alone."""
+    cascade = cascade_for_folder(folder, settings, classifier_embedder(settings))
+    try:
+        texts = (
+            read_corpus_texts(folder, workers=workers, limit=limit or 0) if pipeline_text else None
+        )
+        return evaluate_classification(cascade, folder, limit=limit, texts=texts)
+    finally:
+        cascade.close()
 
 
 def load_corpus(

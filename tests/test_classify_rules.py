@@ -16,6 +16,9 @@ from classifiers.privacy import mask_personal_data
 from classifiers.records import LineQuery
 from invoices.records import DocumentType, FieldValue, Invoice, Method, Provenance
 
+# twelve lines of letterhead and addresses: what follows is the body, not the title block
+_TITLE_BLOCK = "".join(f"Letterhead line {n}\n" for n in range(12))
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),
@@ -57,6 +60,28 @@ from invoices.records import DocumentType, FieldValue, Invoice, Method, Provenan
         ("Atelier X SAS\nRECU LE 17/02/2025\nFacture N° 7\nClient : Y", DocumentType.INVOICE),
         ("Boulangerie Z\nREÇU\nMerci de votre visite\nTotal 4,20", DocumentType.RECEIPT),
         ("Lorem ipsum dolor sit amet", DocumentType.OTHER),
+        # the title lost to OCR: a reminder's words about the earlier invoice still name it
+        (
+            _TITLE_BLOCK + "Sicher haben Sie übersehen, dass folgende Rechnung noch offen ist.\n"
+            "Rechnungsnummer Rechnungsdatum Fällig am\n89730 2025-05-28 2025-06-27",
+            DocumentType.REMINDER,
+        ),
+        (
+            _TITLE_BLOCK + "Our records show that the invoice below is still outstanding.\n"
+            "Invoice 4711 dated 2025-05-28 1,200.00",
+            DocumentType.REMINDER,
+        ),
+        (
+            _TITLE_BLOCK + "La facture ci-dessous n'a pas encore été réglée.\nFacture 77 1 200,00",
+            DocumentType.REMINDER,
+        ),
+        # a garbled title that still reads "facture": the number label names a credit note
+        (
+            "Sigmaserv SC\nFacture d'aviinnene 18/09/2025\n"
+            + _TITLE_BLOCK
+            + "Avoir n°: AV-2025-0800\nSous-total 59,48\nCet avoir se rapporte à la facture 2025",
+            DocumentType.CREDIT_NOTE,
+        ),
     ],
 )
 def test_document_type_from_words(text: str, expected: DocumentType) -> None:
@@ -217,3 +242,33 @@ def test_textless_document_with_invoice_fields_is_an_invoice_with_low_confidence
     result = classify_document_type(invoice, "")
     assert result.value == DocumentType.INVOICE and result.confidence == 0.5
     assert classify_document_type(Invoice(), "").value == DocumentType.OTHER
+
+
+def test_evaluation_types_a_scan_from_the_text_the_pipeline_read(tmp_path) -> None:
+    """A scanned credit note has no text layer: scored on it alone it looks like an invoice;
+    given the text the pipeline read (OCR), it is typed a credit note."""
+    import json
+
+    from classifiers.approval import DEFAULT_APPROVAL_RULES, parse_rules
+    from classifiers.cascade import Cascade
+    from classifiers.evaluation import evaluate_folder
+
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "scan-1.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    label = {
+        "doc_id": "scan-1",
+        "documents": ["docs/scan-1.png"],
+        "fields": {"total": 59.48, "invoice_number": "AV-2025-0800"},
+        "line_items": [{"description": "Retour", "line_total": 59.48}],
+        "truth": {"document_type": "credit_note"},
+    }
+    (tmp_path / "labels" / "scan-1.json").write_text(json.dumps(label))
+    cascade = Cascade(
+        history=None, embedder=None, llm=None, rules=parse_rules(DEFAULT_APPROVAL_RULES)
+    )
+    alone = evaluate_folder(cascade, tmp_path)
+    read = evaluate_folder(cascade, tmp_path, texts={"scan-1": "Sigmaserv SC\nAVOIR\nAvoir n° 8"})
+    assert alone["document_type_confusion"] == {"credit_note->invoice": 1}
+    assert read["document_type_confusion"] == {"credit_note->credit_note": 1}
+    assert read["text"] == "as the pipeline reads it" and alone["text"] == "PDF text layer only"

@@ -55,16 +55,15 @@ def _eval_settings(args: argparse.Namespace) -> Settings:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score the cascade on a labelled folder and print the figures as JSON."""
-    from classifiers.evaluation import evaluate_folder
-    from classifiers.runtime import cascade_for_folder
-    from flows.classification import classifier_embedder
+    from flows.evaluation import eval_classification
 
-    settings = _eval_settings(args)
-    cascade = cascade_for_folder(args.folder, settings, classifier_embedder(settings))
-    try:
-        report = evaluate_folder(cascade, args.folder, limit=args.limit)
-    finally:
-        cascade.close()
+    report = eval_classification(
+        args.folder,
+        _eval_settings(args),
+        pipeline_text=not args.text_layer_only,
+        workers=args.workers,
+        limit=args.limit,
+    )
     text = json.dumps(report, indent=2, default=str)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
@@ -99,6 +98,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--llm-max-calls", type=int, default=None, help="LLM call budget of the run")
     p.add_argument("--llm-timeout", type=float, default=None, help="seconds per LLM call")
     p.add_argument("--out", type=Path, default=None, help="also write the figures to this file")
+    p.add_argument(
+        "--text-layer-only",
+        action="store_true",
+        help="classify on the PDF text layer alone (fast; scans then have no text)",
+    )
+    p.add_argument("--workers", type=int, default=2, help="documents read at once")
     p.set_defaults(handler=cmd_eval)
 
     p = subparsers.add_parser("llm-server", help="run the local llama.cpp server (SmolLM2)")
