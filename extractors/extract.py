@@ -81,24 +81,28 @@ def extract_visual_with_evidence(
         name: field_value(cand) for name, cand in picked.items() if name in HEADER_FIELDS
     }
     evidence = {name: features(cand) for name, cand in picked.items() if name in HEADER_FIELDS}
-    values = _fill_by_rule(values)
-    for name, source in (("amount_due", "total"), ("subtotal", "total")):
-        if name not in evidence and name in values and source in evidence:
-            evidence[name] = dict(evidence[source], derived=1.0)
+    values = _fill_by_rule(values, evidence)
     items = extract_line_items(lines, ctx)
     references = document_references(lines)
     return Invoice(**values, tax_lines=breakdown, lines=items, references=references), evidence
 
 
-def _fill_by_rule(values: dict[str, Any]) -> dict[str, Any]:
-    """Amount due equals the total when nothing was prepaid or credited on the page."""
+def _fill_by_rule(
+    values: dict[str, Any], evidence: dict[str, dict[str, float]]
+) -> dict[str, Any]:
+    """Amount due equals the total when nothing was prepaid or credited on the page; the
+    subtotal is the total less the tax when only those two were read. A value filled by rule
+    has its source's evidence marked `derived` (added to `evidence`), and its confidence is the
+    calibration's for that evidence, like any other value's."""
     total = values.get("total")
     if "amount_due" not in values and total is not None:
         prov = total.provenance.model_copy(
             update={"method": Method.RULE, "extractor": "rule:due=total"}
         )
+        if "total" in evidence:
+            evidence["amount_due"] = dict(evidence["total"], derived=1.0)
         values["amount_due"] = total.model_copy(
-            update={"provenance": prov, "confidence": round(total.confidence * 0.9, 4)}
+            update={"provenance": prov, "confidence": _derived_confidence("amount_due", evidence)}
         )
     subtotal, tax = values.get("subtotal"), values.get("tax")
     if subtotal is None and tax is not None and total is not None:
@@ -106,12 +110,17 @@ def _fill_by_rule(values: dict[str, Any]) -> dict[str, Any]:
         prov = total.provenance.model_copy(
             update={"method": Method.RULE, "extractor": "rule:total-tax"}
         )
+        if "total" in evidence:
+            evidence["subtotal"] = dict(evidence["total"], derived=1.0)
         values["subtotal"] = FieldValue[Any](
-            value=value,
-            confidence=round(min(total.confidence, tax.confidence) * 0.8, 4),
-            provenance=prov,
+            value=value, confidence=_derived_confidence("subtotal", evidence), provenance=prov
         )
     return values
+
+
+def _derived_confidence(name: str, evidence: dict[str, dict[str, float]]) -> float:
+    """The calibrated confidence of a value filled by rule (0 without evidence to go by)."""
+    return round(confidence(name, evidence[name]), 4) if name in evidence else 0.0
 
 
 def _same(a: Any, b: Any) -> bool:

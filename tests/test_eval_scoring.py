@@ -79,3 +79,28 @@ def test_line_matching_is_one_to_one() -> None:
         {"description": "Dose weiß", "line_total": "10.00"},
     ]
     assert score_lines(pred, gold) == 2
+
+
+def test_leave_vendor_out_shows_what_in_sample_calibration_hides() -> None:
+    """Vendor B prints a strong label before a wrong value: a calibration fitted with B's
+    documents has learnt that; one fitted without B accepts B's wrong values."""
+    from extractors.confidence import fit_calibration
+    from extractors.evaluation.grouped import leave_vendor_out
+
+    def ev(label: float, position: float) -> dict[str, float]:
+        return {"label": label, "position": position, "bias": 1.0}
+
+    samples, groups = [], []
+    for vendor in ("A", "C"):  # a strong label means a right value
+        for i in range(30):
+            samples.append(("total", ev(1.0, 0.9), True))
+            samples.append(("total", ev(0.2, 0.1 + (i % 3) * 0.1), False))
+            groups += [vendor, vendor]
+    for _ in range(20):  # vendor B: its strong label sits beside the wrong amount
+        samples.append(("total", ev(1.0, 0.2), False))
+        groups.append("B")
+    stored = fit_calibration(samples)
+    in_sample, grouped = leave_vendor_out(samples, groups, [], {"total": 0.5}, stored)
+    assert in_sample.scored == grouped.scored == len(samples)
+    assert in_sample.accepted == 60 and in_sample.precision == 1.0
+    assert grouped.accepted == 80 and grouped.precision == 0.75  # B's 20 wrong values accepted

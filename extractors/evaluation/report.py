@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from extractors.evaluation.grouped import leave_vendor_out, other_sets
 from extractors.evaluation.predict import predict_folder
 from extractors.evaluation.scoring import APART_SUFFIX, Scores, load_manifest, score_document
 from invoices.settings import Settings
@@ -43,7 +44,7 @@ def evaluate_folder(
         preds = [dict(by_id.get(r["doc_id"], {}), doc_id=r["doc_id"]) for r in rows]
     else:
         preds = predict_folder(folder, rows, use_einvoice=use_einvoice, workers=workers)
-    evaluation = score(rows, preds, settings)
+    evaluation = score(rows, preds, settings, folder)
     if fit_calibration:
         evaluation.text += "\n" + _fit(folder, evaluation.scores)
     return evaluation
@@ -104,7 +105,7 @@ def _lines_and_groups(scores: Scores) -> list[str]:
 
 
 def score(
-    rows: list[dict[str, Any]], preds: list[dict[str, Any]], settings: Settings
+    rows: list[dict[str, Any]], preds: list[dict[str, Any]], settings: Settings, folder: Path
 ) -> Evaluation:
     """Score predictions against the labels: the printed tables and the JSON figures."""
     scores = Scores()
@@ -127,6 +128,15 @@ def score(
         f"calibration: {scores.accepted}/{scores.scored_values} values auto-accepted "
         f"({share:.3f}), precision of auto-accepted {acc_prec:.3f}"
     )
+    in_sample, grouped = leave_vendor_out(
+        scores.samples, scores.sample_groups, other_sets(folder), thresholds
+    )
+    lines.append(
+        f"calibration, leave-vendor-out ({len(set(scores.sample_groups))} vendors, each scored "
+        f"by a model fitted without it): {grouped.accepted}/{grouped.scored} values "
+        f"auto-accepted ({grouped.share:.3f}), precision of auto-accepted {grouped.precision:.3f}"
+        f" (in-sample on the same values: {in_sample.share:.3f}, {in_sample.precision:.3f})"
+    )
     straight = straight_through(preds, settings.confidence_thresholds)
     lines.append(
         f"straight-through: {straight:.3f} of documents have every routed field "
@@ -140,6 +150,8 @@ def score(
     )
     figures = _as_json(scores, timing, preds, share, acc_prec)
     figures["straight_through"] = round(straight, 4)
+    figures["calibration"]["in_sample"] = in_sample.as_dict()
+    figures["calibration"]["leave_vendor_out"] = grouped.as_dict()
     return Evaluation("\n".join(lines), figures, scores)
 
 

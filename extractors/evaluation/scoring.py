@@ -125,6 +125,7 @@ class Scores:
     scored_values: int = 0
     documents: int = 0
     samples: list[tuple[str, dict[str, float], bool]] = field(default_factory=list)
+    sample_groups: list[str] = field(default_factory=list)  # the vendor of each sample
 
     @property
     def overall(self) -> Tally:
@@ -200,6 +201,7 @@ def score_document(
                 scores.accepted_correct += ok
             if pred.get("evidence"):
                 scores.samples.append((base, pred["evidence"], ok))
+                scores.sample_groups.append(group)
     gold_lines = label.get("line_items")
     if gold_lines:
         scores.lines_gold += len(gold_lines)
