@@ -95,8 +95,6 @@ def data_dict(payload: ErpPayload, buyer_name: str) -> dict[str, Any]:
     }
     if payload.vendor.vat_id:
         seller["vat_identifier"] = payload.vendor.vat_id
-    if payload.vendor.erp_id:
-        seller["identifiers"] = {"null": payload.vendor.erp_id}  # BT-29, the supplier number
     data: dict[str, Any] = {
         "BT-1": number,
         "BT-2": payload.invoice_date,
