@@ -146,3 +146,34 @@ TAX_RATES = ("0", "2.6", "5", "5.5", "6", "7", "7.25", "8.1", "10", "19", "20", 
 def tax_mapping() -> dict[str, str]:
     """Tax rate -> ERP tax name, for every rate the generator prints."""
     return {rate: f"Input VAT {rate}%" for rate in TAX_RATES}
+
+
+def staged_from_invoice(invoice: Any, document_id: int, gl_account: str) -> Any:
+    """A StagedInvoice from an extracted Invoice, every line coded to one GL account."""
+    from invoices.erp_payload import StagedInvoice, StagedLine, StagedVendor
+
+    def v(field: Any) -> Any:
+        return None if field is None else field.value
+
+    return StagedInvoice(
+        document_id=document_id,
+        document_type=v(invoice.document_type),
+        invoice_number=v(invoice.invoice_number),
+        invoice_date=v(invoice.invoice_date),
+        due_date=v(invoice.due_date),
+        currency=v(invoice.currency),
+        po_number=v(invoice.po_number),
+        buyer_name=v(invoice.buyer_name),
+        subtotal=v(invoice.subtotal),
+        tax=v(invoice.tax),
+        total=v(invoice.total),
+        vendor=StagedVendor(name=v(invoice.vendor_name), vat_id=v(invoice.vendor_vat_id),
+                            address=v(invoice.vendor_address), iban=v(invoice.iban)),
+        lines=[
+            StagedLine(line_no=no, description=v(line.description), quantity=v(line.quantity),
+                       unit_price=v(line.unit_price), tax_rate=v(line.tax_rate),
+                       line_total=v(line.line_total), gl_account=gl_account)
+            for no, line in enumerate(invoice.lines, start=1)
+        ],
+        gl_account=gl_account,
+    )
