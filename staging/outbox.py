@@ -21,6 +21,7 @@ from psycopg.types.json import Jsonb
 from invoices.erp_payload import (
     ErpMapping,
     ErpPayload,
+    PayloadIncomplete,
     StagedInvoice,
     StagedLine,
     StagedVendor,
@@ -29,7 +30,7 @@ from invoices.erp_payload import (
 from invoices.records import ReasonCode
 from invoices.settings import Settings, load_settings
 from staging.db import Conn
-from staging.store import audit, open_exception
+from staging.store import PIPELINE_ACTOR, audit, open_exception
 
 APPROVABLE = ("staged", "exception")
 
@@ -193,6 +194,28 @@ def approve_invoice(
             detail={"approval_version": version, "outbox_entry": entry_id},
         )
     return Approval(document_id, version, entry_id, True)
+
+
+def approve_straight_through(conn: Conn, document_id: int, settings: Settings) -> bool:
+    """The pipeline approves a straight-through invoice (where `erp_approve_straight_through`
+    allows it) and queues it; one it cannot map goes to the exception queue as ERP_SYNC_FAILED
+    with the mapping's problems. True when it was approved."""
+    try:
+        approve_invoice(conn, document_id, PIPELINE_ACTOR, 1, settings=settings)
+    except PayloadIncomplete as exc:
+        conn.execute(
+            "UPDATE invoices SET status = 'exception', updated_at = now() WHERE document_id = %s",
+            (document_id,),
+        )
+        open_exception(
+            conn,
+            document_id,
+            None,
+            [ReasonCode.ERP_SYNC_FAILED.value],
+            {"erp_sync": {"erp_message": str(exc), "problems": exc.problems}},
+        )
+        return False
+    return True
 
 
 def _resolve_open_exception(conn: Conn, document_id: int, actor: str) -> None:

@@ -167,12 +167,22 @@ def staged_from_invoice(invoice: Any, document_id: int, gl_account: str) -> Any:
         subtotal=v(invoice.subtotal),
         tax=v(invoice.tax),
         total=v(invoice.total),
-        vendor=StagedVendor(name=v(invoice.vendor_name), vat_id=v(invoice.vendor_vat_id),
-                            address=v(invoice.vendor_address), iban=v(invoice.iban)),
+        vendor=StagedVendor(
+            name=v(invoice.vendor_name),
+            vat_id=v(invoice.vendor_vat_id),
+            address=v(invoice.vendor_address),
+            iban=v(invoice.iban),
+        ),
         lines=[
-            StagedLine(line_no=no, description=v(line.description), quantity=v(line.quantity),
-                       unit_price=v(line.unit_price), tax_rate=v(line.tax_rate),
-                       line_total=v(line.line_total), gl_account=gl_account)
+            StagedLine(
+                line_no=no,
+                description=v(line.description),
+                quantity=v(line.quantity),
+                unit_price=v(line.unit_price),
+                tax_rate=v(line.tax_rate),
+                line_total=v(line.line_total),
+                gl_account=gl_account,
+            )
             for no, line in enumerate(invoice.lines, start=1)
         ],
         gl_account=gl_account,

@@ -45,15 +45,27 @@ def _staged_from_label(label: dict, vendors: dict) -> StagedInvoice:
         subtotal=str(fields["subtotal"]),
         tax=str(fields["tax"]),
         total=str(fields["total"]),
-        vendor=StagedVendor(vendor_id=vendor["vendor_id"], name=vendor["name"],
-                            vat_id=vendor["vat_id"] or fields.get("vendor_vat_id"),
-                            country=vendor["country"], address=vendor["address"]),
+        vendor=StagedVendor(
+            vendor_id=vendor["vendor_id"],
+            name=vendor["name"],
+            vat_id=vendor["vat_id"] or fields.get("vendor_vat_id"),
+            country=vendor["country"],
+            address=vendor["address"],
+        ),
         lines=[
-            StagedLine(line_no=no, description=item["description"],
-                       quantity=str(item["quantity"]), unit_price=str(item["unit_price"]),
-                       tax_rate=str(item["tax_rate"]), line_total=str(item["line_total"]),
-                       gl_account=coding["gl_account"], cost_centre=coding["cost_centre"])
-            for no, (item, coding) in enumerate(zip(label["line_items"], truth["lines"]), 1)
+            StagedLine(
+                line_no=no,
+                description=item["description"],
+                quantity=str(item["quantity"]),
+                unit_price=str(item["unit_price"]),
+                tax_rate=str(item["tax_rate"]),
+                line_total=str(item["line_total"]),
+                gl_account=coding["gl_account"],
+                cost_centre=coding["cost_centre"],
+            )
+            for no, (item, coding) in enumerate(
+                zip(label["line_items"], truth["lines"], strict=True), 1
+            )
         ],
     )
 
@@ -67,8 +79,10 @@ def generated(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("syntax", ["ubl", "cii"])
 def test_every_generated_invoice_passes_the_schema(generated, syntax):
-    vendors = {r["vendor_id"]: r for r in csv.DictReader(
-        (generated / "master" / "vendors.csv").open(encoding="utf-8"))}
+    vendors = {
+        r["vendor_id"]: r
+        for r in csv.DictReader((generated / "master" / "vendors.csv").open(encoding="utf-8"))
+    }
     mapping = ErpMapping(gl_accounts=gl_mapping(generated), tax_codes=tax_mapping())
     labels = billable_labels(generated)
     assert len(labels) >= 18
@@ -78,8 +92,10 @@ def test_every_generated_invoice_passes_the_schema(generated, syntax):
 
 
 def test_generated_invoices_with_a_seller_vat_id_pass_the_business_rules(generated):
-    vendors = {r["vendor_id"]: r for r in csv.DictReader(
-        (generated / "master" / "vendors.csv").open(encoding="utf-8"))}
+    vendors = {
+        r["vendor_id"]: r
+        for r in csv.DictReader((generated / "master" / "vendors.csv").open(encoding="utf-8"))
+    }
     mapping = ErpMapping(gl_accounts=gl_mapping(generated), tax_codes=tax_mapping())
     checked = 0
     for label in billable_labels(generated):
@@ -98,8 +114,9 @@ def _zugferd_payloads():
         assert xml is not None, pdf.name
         staged = staged_from_invoice(parse_einvoice(xml), 1, "6300")
         rates = {rate_key(line.tax_rate) for line in staged.lines if line.tax_rate is not None}
-        mapping = ErpMapping(gl_accounts={"6300": "E6300"},
-                             tax_codes={rate: f"VAT {rate}" for rate in rates})
+        mapping = ErpMapping(
+            gl_accounts={"6300": "E6300"}, tax_codes={rate: f"VAT {rate}" for rate in rates}
+        )
         try:
             mapped.append((pdf.name, map_invoice(staged, mapping)))
         except PayloadIncomplete as exc:

@@ -30,10 +30,17 @@ def corpus(tmp_path_factory) -> Path:
 @pytest.fixture
 def erp_settings(database_url, fresh_schema, corpus, tmp_path):
     return load_settings(
-        database_url=database_url, db_schema=fresh_schema, erp_adapter="en16931",
-        erp_outbound_dir=tmp_path / "outbound", erp_gl_accounts=gl_mapping(corpus),
-        erp_tax_codes=tax_mapping(), erp_poll_seconds=0.2, erp_backoff_base_seconds=0.01,
-        erp_backoff_max_seconds=0.05, erp_lease_seconds=30, erp_call_timeout_seconds=10,
+        database_url=database_url,
+        db_schema=fresh_schema,
+        erp_adapter="en16931",
+        erp_outbound_dir=tmp_path / "outbound",
+        erp_gl_accounts=gl_mapping(corpus),
+        erp_tax_codes=tax_mapping(),
+        erp_poll_seconds=0.2,
+        erp_backoff_base_seconds=0.01,
+        erp_backoff_max_seconds=0.05,
+        erp_lease_seconds=30,
+        erp_call_timeout_seconds=10,
     )
 
 
@@ -134,15 +141,19 @@ def test_an_erp_that_keeps_failing_sends_the_invoice_back_as_erp_sync_failed(
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the outbound folder should be")
     settings = erp_settings.model_copy(
-        update={"erp_outbound_dir": blocked / "out", "erp_max_attempts": 3,
-                "erp_breaker_failures": 100}
+        update={
+            "erp_outbound_dir": blocked / "out",
+            "erp_max_attempts": 3,
+            "erp_breaker_failures": 100,
+        }
     )
     outbox.approve_invoice(conn, staged[0], "clerk", 1, settings=settings)
     stats = sync(settings, max_seconds=30)
     assert stats.dead == 1 and stats.retried == 2
     row = conn.execute(
         "SELECT i.status, e.reason_codes, e.details FROM invoices i JOIN exception_queue e"
-        " USING (document_id) WHERE document_id = %s AND e.status = 'open'", (staged[0],)
+        " USING (document_id) WHERE document_id = %s AND e.status = 'open'",
+        (staged[0],),
     ).fetchone()
     assert row["status"] == "exception" and row["reason_codes"] == ["ERP_SYNC_FAILED"]
     assert "cannot write" in row["details"]["erp_sync"]["erp_message"]
@@ -159,7 +170,8 @@ def test_a_rejected_payload_is_dead_at_once_and_the_others_go_on(conn, staged, e
     conn.execute("ALTER TABLE erp_outbox DISABLE TRIGGER erp_outbox_fixed_identity")
     conn.execute(
         "UPDATE erp_outbox SET payload = jsonb_set(payload, '{gross_total}', '\"1.00\"')"
-        " WHERE document_id = %s", (staged[1],),
+        " WHERE document_id = %s",
+        (staged[1],),
     )
     conn.commit()
     stats = sync(erp_settings, max_seconds=60)
@@ -213,3 +225,22 @@ def test_a_call_timeout_outside_half_the_lease_is_refused():
 def test_migration_applies_to_an_empty_schema(database_url, fresh_schema):
     with db.connection(database_url, fresh_schema) as c:
         assert db.current_version(c) >= 30
+
+
+def test_straight_through_approval_by_the_pipeline(conn, staged, erp_settings):
+    assert outbox.approve_straight_through(conn, staged[0], erp_settings)
+    unmapped = erp_settings.model_copy(update={"erp_tax_codes": {}})
+    assert not outbox.approve_straight_through(conn, staged[1], unmapped)
+    rows = conn.execute(
+        "SELECT i.document_id, i.status, i.approved_by, e.reason_codes FROM invoices i"
+        " LEFT JOIN exception_queue e ON e.document_id = i.document_id AND e.status = 'open'"
+        " WHERE i.document_id IN (%s, %s) ORDER BY i.document_id",
+        (staged[0], staged[1]),
+    ).fetchall()
+    assert (rows[0]["status"], rows[0]["approved_by"], rows[0]["reason_codes"]) == (
+        "approved",
+        "pipeline",
+        None,
+    )
+    assert (rows[1]["status"], rows[1]["reason_codes"]) == ("exception", ["ERP_SYNC_FAILED"])
+    assert outbox.outbox_counts(conn)["pending"] == 1
