@@ -27,7 +27,7 @@ from invoices.records import Document, DocumentResult, StageError
 from invoices.settings import Settings, load_settings
 from matchers.embeddings import load_embedder
 from matchers.vendor import VendorResolver
-from staging import db, master, matching, runs, store
+from staging import db, master, matching, outbox, runs, store
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,15 @@ def process_task(document: Document, error: StageError | None, ctx: RunContext) 
     return process_document(document, ctx)
 
 
+def _straight_through(result: DocumentResult, settings: Settings) -> bool:
+    """Whether the pipeline approves this invoice itself (a setting, off by default)."""
+    return (
+        settings.erp_approve_straight_through
+        and result.invoice is not None
+        and not result.is_exception
+    )
+
+
 @task(name="stage-document", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
 def stage_task(
     result: DocumentResult, run_id: uuid.UUID, ctx: RunContext, position: str
@@ -94,6 +103,8 @@ def stage_task(
             document_id = store.stage_result(conn, result, run_id, details)
             if document_id is not None and billed:
                 matching.record_billing(conn, document_id, billed)
+            if document_id is not None and _straight_through(result, settings):
+                outbox.approve_straight_through(conn, document_id, settings)
     get_run_logger().info(
         "%s %s: %s%s",
         position,

@@ -247,6 +247,7 @@ class ReasonCode(StrEnum):
     LLM_BUDGET_EXHAUSTED = "LLM_BUDGET_EXHAUSTED"
     NOT_AN_INVOICE = "NOT_AN_INVOICE"
     PROCESSING_ERROR = "PROCESSING_ERROR"
+    ERP_SYNC_FAILED = "ERP_SYNC_FAILED"  # the ERP refused the bill, or it kept failing
 
 
 class Status(StrEnum):

@@ -123,6 +123,30 @@ class Settings(BaseSettings):
     # flow
     task_workers: int = 2
 
+    # ERP sync (erp_sync/): the outbox relay and the adapter it pushes approved invoices to
+    erp_adapter: str = "en16931"  # en16931 (XML files) or tryton (JSON-RPC)
+    erp_url: str | None = None  # Tryton: http://host:8000 (the database is erp_database)
+    erp_database: str | None = None
+    erp_user: str = "admin"
+    erp_password: str | None = None  # secret: only from INVOICES_ERP_PASSWORD
+    erp_company: int | None = None  # Tryton company id (None: the user's current company)
+    erp_gl_accounts: dict[str, str] = Field(default_factory=dict)  # GL code -> ERP account code
+    # tax rate ("19", "8.1") or "<GL code>:<rate>" -> ERP tax name
+    erp_tax_codes: dict[str, str] = Field(default_factory=dict)
+    erp_outbound_dir: Path = PROJECT_ROOT / "data" / "outbound"  # en16931 files
+    erp_syntax: str = "ubl"  # en16931: ubl (UBL 2.1) or cii (Factur-X CII)
+    erp_business_rules: bool = True  # en16931: check the EN 16931 Schematron (saxonche)
+    erp_lease_seconds: float = 60.0
+    erp_call_timeout_seconds: float = 15.0  # must stay well inside the lease
+    erp_max_attempts: int = 8
+    erp_backoff_base_seconds: float = 2.0
+    erp_backoff_max_seconds: float = 600.0
+    erp_breaker_failures: int = 3  # consecutive ERP faults that open the breaker
+    erp_breaker_cooldown_seconds: float = 30.0  # then one probe call
+    erp_poll_seconds: float = 5.0  # the fallback when no NOTIFY arrives
+    # straight-through invoices approved by the pipeline (and so queued for the ERP)
+    erp_approve_straight_through: bool = False
+
     def thresholds(self, field: str) -> float:
         """The auto-accept threshold of a field (0 when none is set)."""
         return self.confidence_thresholds.get(field, 0.0)

@@ -1,0 +1,229 @@
+"""The outbox relay: claim due entries, push them to the ERP, record the outcome under the lease.
+
+One loop, plain Python: it claims one entry at a time (`FOR UPDATE SKIP LOCKED`, so several
+relays can run side by side), commits the claim, calls the adapter, and marks the entry done only
+if it still holds it. A refusal by the ERP makes the entry dead at once (its invoice goes back to
+the exception queue as ERP_SYNC_FAILED); an ERP fault is retried with exponential backoff and full
+jitter, and consecutive faults open a circuit breaker that stops calling the ERP until a probe
+after the cool-down succeeds. LISTEN/NOTIFY wakes the relay when an approval queues an entry;
+polling every `erp_poll_seconds` is the fallback. A whole push must finish within
+`erp_call_timeout_seconds`, which must stay at most half the lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from erp_sync.adapters import ErpAdapter, ErpRejected, ErpUnavailable, adapter_for
+from invoices.settings import Settings
+from staging import db, outbox
+
+log = logging.getLogger(__name__)
+
+
+def backoff_seconds(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """The wait before the next attempt: exponential in the attempt number, capped, with full
+    jitter (uniform between 0 and the exponential), so retries of many entries spread out."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return rng.uniform(0, ceiling)
+
+
+@dataclass
+class CircuitBreaker:
+    """Closed: calls go through. After `failures` consecutive faults it opens: no calls until
+    `cooldown` seconds have passed; then half-open: one probe decides between closed and open."""
+
+    failures: int
+    cooldown: float
+    clock: Callable[[], float] = time.monotonic
+    state: str = "closed"
+    consecutive: int = 0
+    opened_at: float = 0.0
+    times_opened: int = 0
+
+    def allow(self) -> bool:
+        """Whether a call may go to the ERP now (moving an open breaker to half-open)."""
+        if self.state == "open" and self.clock() - self.opened_at >= self.cooldown:
+            self.state = "half_open"
+        return self.state != "open"
+
+    def seconds_until_probe(self) -> float:
+        """How long an open breaker still waits before its probe."""
+        return max(0.0, self.cooldown - (self.clock() - self.opened_at))
+
+    def record_success(self) -> None:
+        """A call worked: close."""
+        self.state, self.consecutive = "closed", 0
+
+    def record_failure(self) -> None:
+        """A call failed on the ERP's side: open after too many in a row (or a failed probe)."""
+        self.consecutive += 1
+        if self.state == "half_open" or self.consecutive >= self.failures:
+            if self.state != "open":
+                self.times_opened += 1
+                log.warning("ERP circuit breaker open for %.0f s", self.cooldown)
+            self.state, self.opened_at = "open", self.clock()
+
+
+@dataclass
+class SyncStats:
+    """What one relay run did, and where its time went (the ERP's part and its own)."""
+
+    done: int = 0
+    adopted: int = 0
+    retried: int = 0
+    dead: int = 0
+    lost_lease: int = 0
+    breaker_opened: int = 0
+    erp_seconds: float = 0.0
+    seconds: float = 0.0
+    dead_messages: list[str] = field(default_factory=list)
+
+    @property
+    def relay_seconds(self) -> float:
+        """The relay's own time: everything but the adapter's calls."""
+        return max(0.0, self.seconds - self.erp_seconds)
+
+
+def check_timeouts(settings: Settings) -> None:
+    """Refuse settings whose push timeout is not well inside the lease (a push outliving its
+    lease could run beside a second relay that took the entry over)."""
+    if settings.erp_call_timeout_seconds * 2 > settings.erp_lease_seconds:
+        raise ValueError(
+            f"erp_call_timeout_seconds ({settings.erp_call_timeout_seconds}) must be at most half"
+            f" of erp_lease_seconds ({settings.erp_lease_seconds})"
+        )
+
+
+class Relay:
+    """The relay loop over one schema's outbox and one adapter."""
+
+    def __init__(self, settings: Settings, adapter: ErpAdapter | None = None) -> None:
+        check_timeouts(settings)
+        assert settings.database_url
+        self.settings = settings
+        self.adapter = adapter or adapter_for(settings)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self.breaker = CircuitBreaker(
+            settings.erp_breaker_failures, settings.erp_breaker_cooldown_seconds
+        )
+        self.rng = random.Random()
+        self.stats = SyncStats()
+        self.conn = db.connect(settings.database_url, settings.db_schema)
+        self.listener = db.connect(settings.database_url, settings.db_schema, autocommit=True)
+        outbox.listen(self.listener)
+
+    def close(self) -> None:
+        """Close both connections."""
+        self.conn.close()
+        self.listener.close()
+
+    def run(self, *, until_empty: bool = True, max_seconds: float | None = None) -> SyncStats:
+        """Relay entries until nothing is left to do (`until_empty`) or `max_seconds` passed."""
+        started = time.perf_counter()
+        self.stats.breaker_opened = self.breaker.times_opened
+        while max_seconds is None or time.perf_counter() - started < max_seconds:
+            if not self.step() and until_empty and self._nothing_left():
+                break
+        self.stats.seconds += time.perf_counter() - started
+        self.stats.breaker_opened = self.breaker.times_opened
+        return self.stats
+
+    def step(self) -> bool:
+        """Do one thing (probe, push one entry, or wait); True when an entry was worked."""
+        if not self.breaker.allow():
+            time.sleep(min(self.breaker.seconds_until_probe(), self.settings.erp_poll_seconds))
+            return False
+        if self.breaker.state == "half_open":
+            return self._probe()
+        entry = outbox.claim_entry(self.conn, self.worker, self.settings.erp_lease_seconds)
+        if entry is None:
+            due = outbox.next_due_in(self.conn)
+            self.conn.commit()
+            wait = self.settings.erp_poll_seconds if due is None else min(due, 1.0)
+            outbox.wait_for_notify(self.listener, max(wait, 0.05))
+            return False
+        self._push(entry)
+        return True
+
+    def _probe(self) -> bool:
+        try:
+            self.adapter.probe()
+        except ErpUnavailable as exc:
+            log.warning("ERP probe failed: %s", exc)
+            self.breaker.record_failure()
+            return False
+        log.info("ERP answers again: circuit breaker closed")
+        self.breaker.record_success()
+        return False
+
+    def _push(self, entry: outbox.ClaimedEntry) -> None:
+        called = time.perf_counter()
+        try:
+            receipt = self.adapter.push(entry)
+        except ErpRejected as exc:
+            self.stats.erp_seconds += time.perf_counter() - called
+            self._fail(entry, exc.message, permanent=True)
+            return
+        except (ErpUnavailable, OSError) as exc:
+            self.stats.erp_seconds += time.perf_counter() - called
+            self.breaker.record_failure()
+            self._fail(entry, f"{type(exc).__name__}: {exc}", permanent=False)
+            return
+        self.stats.erp_seconds += time.perf_counter() - called
+        self.breaker.record_success()
+        if outbox.complete_entry(self.conn, entry, receipt.as_json()):
+            self.stats.done += 1
+            self.stats.adopted += receipt.adopted
+        else:
+            self.stats.lost_lease += 1
+            log.warning("entry %s was taken over by another relay", entry.entry_id)
+
+    def _fail(self, entry: outbox.ClaimedEntry, message: str, *, permanent: bool) -> None:
+        delay = backoff_seconds(
+            entry.attempt,
+            self.settings.erp_backoff_base_seconds,
+            self.settings.erp_backoff_max_seconds,
+            self.rng,
+        )
+        status = outbox.fail_entry(
+            self.conn,
+            entry,
+            message,
+            permanent=permanent,
+            max_attempts=self.settings.erp_max_attempts,
+            retry_in_seconds=delay,
+        )
+        if status == "dead":
+            self.stats.dead += 1
+            self.stats.dead_messages.append(message)
+            log.error("entry %s dead: %s", entry.entry_id, message)
+        elif status == "pending":
+            self.stats.retried += 1
+            log.warning("entry %s: retry in %.1f s: %s", entry.entry_id, delay, message)
+
+    def _nothing_left(self) -> bool:
+        counts = outbox.outbox_counts(self.conn)
+        self.conn.commit()
+        return counts["pending"] + counts["in_flight"] == 0
+
+
+def sync(
+    settings: Settings,
+    adapter: ErpAdapter | None = None,
+    *,
+    until_empty: bool = True,
+    max_seconds: float | None = None,
+) -> SyncStats:
+    """Run the relay over the settings' outbox: `invoices sync` calls this."""
+    relay = Relay(settings, adapter)
+    try:
+        return relay.run(until_empty=until_empty, max_seconds=max_seconds)
+    finally:
+        relay.close()
