@@ -4,7 +4,7 @@
 # Debian packages the pipeline needs at run time (OCR, PDF rendering, a Postgres server for the
 # private local cluster, fonts for the generated invoices).
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra \
-	tesseract-ocr-osd poppler-utils postgresql fonts-dejavu-core util-linux
+	tesseract-ocr-osd poppler-utils postgresql fonts-dejavu-core util-linux chromium
 
 PYTHON ?= python3.11
 VENV := .venv
