@@ -108,6 +108,15 @@ async def next_item(request: Request, exception_id: int,
     return RedirectResponse(f"/items/{following}" if following else "/", 303)
 
 
+@router.post("/items/{exception_id}/release")
+async def release(request: Request, exception_id: int, clerk: AsWork) -> Response:
+    """Leave the item: give up the claim and go to the next open item."""
+    with request.app.state.connect() as conn:
+        q.release(conn, exception_id, clerk.user_name)
+        following = q.next_open_after(conn, exception_id)
+    return RedirectResponse(f"/items/{following}" if following else "/", 303)
+
+
 @router.get("/items/{exception_id}/page/{page}.png")
 async def page_png(request: Request, exception_id: int, page: int,
                    clerk: AsRead) -> Response:
@@ -286,6 +295,6 @@ async def metrics(request: Request, clerk: AsRead) -> Response:
 
 # every state-changing route (the auditor test posts to each)
 STATE_CHANGING = (
-    "/items/{id}/claim", "/items/{id}/field", "/items/{id}/decision", "/items/{id}/comment",
+    "/items/{id}/claim", "/items/{id}/release", "/items/{id}/field", "/items/{id}/decision", "/items/{id}/comment",
     "/items/{id}/not-duplicate", "/items/{id}/bank/propose", "/items/{id}/bank/confirm",
 )

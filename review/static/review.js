@@ -64,6 +64,7 @@
       case "c": focus("#comment-body"); break;
       case "n": click("#next-item"); break;
       case "q": window.location.href = "/"; break;
+      case "o": click("a.item-link"); break;
       case "f": var f = nextNeeding(null); if (f) f.focus(); break;
       default: return;
     }
