@@ -292,9 +292,3 @@ async def metrics(request: Request, clerk: AsRead) -> Response:
         rows = actions.clerk_time_by_reason(conn)
     return render(request, "metrics.html", clerk=clerk, rows=rows)
 
-
-# every state-changing route (the auditor test posts to each)
-STATE_CHANGING = (
-    "/items/{id}/claim", "/items/{id}/release", "/items/{id}/field", "/items/{id}/decision", "/items/{id}/comment",
-    "/items/{id}/not-duplicate", "/items/{id}/bank/propose", "/items/{id}/bank/confirm",
-)

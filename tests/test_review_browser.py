@@ -200,7 +200,8 @@ def test_two_browsers_on_one_item_second_is_read_only(browser, site):
     first, second = login(browser, site, "clerk"), login(browser, site, "clerk2")
     first.goto(f"{site['base']}/items/{eid}")
     second.goto(f"{site['base']}/items/{eid}")
-    assert "Read-only: clerk is working on this item" in second.locator("#lease-status").inner_text()
+    status = second.locator("#lease-status").inner_text()
+    assert "Read-only: clerk is working on this item" in status
     assert second.locator("#f-total").get_attribute("readonly") is not None
     assert second.locator("#approve").count() == 0
     assert first.locator("#approve").count() == 1

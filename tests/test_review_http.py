@@ -76,12 +76,20 @@ def test_login_is_throttled(site):
 
 
 def test_auditor_post_to_every_state_changing_route_refused(site):
-    from review.routes import STATE_CHANGING
+    from review import routes
+    from review.app import create_app
 
+    app = create_app(site["settings"])
+    every = [*app.routes, *routes.router.routes]
+    state_changing = sorted({r.path.replace("{exception_id}", "{id}") for r in every
+                             if "POST" in getattr(r, "methods", ()) and r.path != "/login"})
+    assert len(state_changing) >= 9  # claim, release, field, decision, comment, ... logout
     c = login(site, "auditor")
     csrf, _, _ = page_state(c, site["exceptions"][3])
     before = db_row(site, "SELECT count(*) AS n FROM audit_log")[0]["n"]
-    for route in STATE_CHANGING:
+    for route in state_changing:
+        if route == "/logout":
+            continue  # an auditor may end their own session
         r = c.post(route.replace("{id}", str(site["exceptions"][3])),
                    data={"csrf_token": csrf, "version": "1", "decision": "approve", "body": "x",
                          "field": "total", "value": "1", "iban": "x", "proposal_id": "1"})
@@ -156,7 +164,9 @@ def test_amount_changer_cannot_approve_and_a_second_person_can(site):
                                                  "field": "total", "value": "1.23"})
     assert r.status_code == 303
     csrf, version, text = page_state(clerk, eid)
-    assert "LOW_CONFIDENCE_TOTAL" not in text.split("Reasons:")[1].split("</p>")[0]
+    reasons = text.split("Reasons:")[1].split("</p>")[0]
+    # the checks re-ran on the new total: it no longer adds up with subtotal + tax
+    assert "LOW_CONFIDENCE_TOTAL" not in reasons and "ARITHMETIC_SUBTOTAL_TAX_TOTAL" in reasons
     r = clerk.post(f"/items/{eid}/decision", data={"csrf_token": csrf, "version": version,
                                                     "decision": "approve"})
     assert r.status_code == 409 and "second person" in r.text
@@ -217,3 +227,56 @@ def test_database_refuses_maker_as_checker_directly(site):
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute("UPDATE bank_change_proposals SET confirmed_by = 'mallory'"
                          " WHERE proposed_by = 'mallory'")
+
+
+def test_clerk_time_metrics_corrections_export_and_report_links(site, tmp_path):
+    import json
+
+    from review.report import exception_rows, write_csv, write_html
+    from review.service import export_corrections
+    from staging import review_actions, runs
+
+    times = db_row(site, "SELECT actor, action, seconds, reason_codes FROM review_clerk_time")
+    assert ("approver", "approve") in {(t["actor"], t["action"]) for t in times}
+    assert all(t["seconds"] >= 0 for t in times)
+    page = login(site, "auditor").get("/metrics")
+    approved = next(t for t in times if t["action"] == "approve")
+    assert page.status_code == 200
+    assert all(f"<td>{r}</td>" in page.text for r in approved["reason_codes"])
+    n = export_corrections(site["settings"], tmp_path / "labels")
+    assert n >= 2
+    labels = [json.loads(p.read_text()) for p in (tmp_path / "labels").glob("*.json")]
+    assert all(lb["schema"] == "eval-label/v1" for lb in labels)
+    totals = [c for lb in labels for c in lb["corrections"] if c["field"] == "total"]
+    assert totals and totals[0]["user"] == "clerk" and totals[0]["new"] == "1.23"
+    assert totals[0]["extractor"] and totals[0]["bbox"]
+    s = site["settings"]
+    with db.connection(s.database_url, s.db_schema) as conn:
+        run_id = conn.execute("SELECT run_id FROM batch_runs").fetchone()["run_id"]
+        rows = exception_rows(runs.run_exceptions(conn, run_id), s.confidence_thresholds,
+                              site["base"])
+        clerk_time = review_actions.clerk_time_by_reason(conn)
+    html = write_html({}, {"seconds_per_stage": {}, "straight_through_rate": 0}, rows,
+                      tmp_path / "r.html", clerk_time).read_text()
+    assert f'href="{site["base"]}/items/{site["exceptions"][0]}"' in html
+    assert "Clerk time per reason code" in html
+    csv_text = write_csv(rows, tmp_path / "r.csv").read_text()
+    assert f"{site['base']}/items/{site['exceptions'][0]}" in csv_text
+
+
+def test_users_add_command_reads_the_password_from_stdin(site, monkeypatch, capsys):
+    import io
+
+    from cli.main import main
+
+    s = site["settings"]
+    monkeypatch.setenv("DATABASE_URL", s.database_url)
+    monkeypatch.setenv("INVOICES_DB_SCHEMA", s.db_schema)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
+    assert main(["users", "add", "Newbie", "--role", "auditor"]) == 0
+    assert "user newbie (auditor) saved" in capsys.readouterr().out
+    c = httpx.Client(base_url=site["base"], headers={"Origin": site["base"]})
+    r = c.post("/login", data={"user_name": "newbie", "password": "a long password"})
+    assert r.status_code == 303
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["users", "add", "x", "--role", "clerk"]) == 2
