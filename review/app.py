@@ -7,6 +7,7 @@ loaded from a CDN: htmx is a static file of this package.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,17 +32,16 @@ class _State:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.page_cache = settings.data_dir / "page-cache"
+        self.pool: db.ConnectionPool | None = None
 
     @contextmanager
     def connect(self) -> Iterator[db.Conn]:
-        """An autocommit connection (each staging call makes its own transaction)."""
-        assert self.settings.database_url
-        conn = db.connect(self.settings.database_url, self.settings.db_schema, autocommit=True)
-        try:
+        """A pooled autocommit connection (each staging call makes its own transaction)."""
+        if self.pool is None:
+            assert self.settings.database_url
+            self.pool = db.ConnectionPool(self.settings.database_url, self.settings.db_schema)
+        with self.pool.connection() as conn:
             yield conn
-        finally:
-            conn.close()
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -54,8 +54,10 @@ def create_app(settings: Settings) -> FastAPI:
     from review import routes
 
     app = FastAPI(title="AP review", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.__dict__.update(_State(settings).__dict__)
-    app.state.connect = _State(settings).connect
+    state = _State(settings)
+    app.state.settings = settings
+    app.state.connect = state.connect
+    app.router.add_event_handler("shutdown", lambda: state.pool.close() if state.pool else None)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.middleware("http")(_limits_and_headers)
     app.exception_handler(HTTPException)(_http_error)
@@ -70,7 +72,9 @@ async def _limits_and_headers(request: Request, call_next: Any) -> Response:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
         return HTMLResponse("<p>That is too much text for one form (at most 64 KB).</p>", 413)
+    started = time.perf_counter()
     response: Response = await call_next(request)
+    response.headers["Server-Timing"] = f"app;dur={1000 * (time.perf_counter() - started):.1f}"
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
         " frame-ancestors 'none'; form-action 'self'"

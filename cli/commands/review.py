@@ -66,3 +66,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export-corrections", help="clerk corrections as eval-label/v1")
     p.add_argument("out", help="output folder")
     p.set_defaults(handler=cmd_export_corrections)
+    register_bench(subparsers)
+
+
+def cmd_bench_review(args: argparse.Namespace) -> int:
+    """Time the review page over many open exceptions and race two clerks."""
+    from review.bench import bench_review
+
+    with database(load_settings()) as s:
+        report, ok = bench_review(s, args.exceptions, args.race_items)
+    print(report)
+    return 0 if ok else 1
+
+
+def register_bench(subparsers: argparse._SubParsersAction) -> None:
+    """Add `bench-review`."""
+    p = subparsers.add_parser("bench-review", help="review page timings and a two-clerk race")
+    p.add_argument("--exceptions", type=int, default=10_000)
+    p.add_argument("--race-items", type=int, default=200)
+    p.set_defaults(handler=cmd_bench_review)
