@@ -285,6 +285,22 @@ async def confirm_bank(request: Request, exception_id: int,
     return RedirectResponse(f"/items/{exception_id}", 303)
 
 
+@router.post("/bulk-approve")
+async def bulk_approve(request: Request, clerk: AsWork) -> Response:
+    """Approve the selected items that share one reason code and carry no money change."""
+    form = await request.form()
+    reason = str(form.get("reason", ""))
+    ids = [int(v) for v in form.getlist("item") if isinstance(v, str) and v.isdigit()][:200]
+    if not reason or not ids:
+        raise HTTPException(422, "choose a reason code and at least one item")
+    s = request.app.state.settings
+    limit = None if clerk.role in ("approver", "admin") else s.review_approval_limit
+    with request.app.state.connect() as conn:
+        approved, refused = actions.bulk_approve(conn, ids, clerk.user_name, reason, limit)
+    return render(request, "bulk_result.html", clerk=clerk, approved=approved,
+                  refused=refused, reason=reason)
+
+
 @router.get("/metrics", response_class=HTMLResponse)
 async def metrics(request: Request, clerk: AsRead) -> Response:
     """Clerk seconds per reason code: median and p90."""

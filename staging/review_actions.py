@@ -96,6 +96,61 @@ def _pending_bank_change(conn: Conn, doc: int) -> bool:
     return bool(row and row["pending"])
 
 
+def bulk_approve(
+    conn: Conn, exception_ids: list[int], me: str, reason: str, max_total: Any | None
+) -> tuple[list[int], dict[int, str]]:
+    """Approve open items that share `reason`, carry no money-changing correction, are not
+    someone else's claim and have no pending bank change; `max_total` (None: no limit) bounds
+    the totals. Returns (approved ids, {refused id: why}); each approval is audited."""
+    approved: list[int] = []
+    refused: dict[int, str] = {}
+    for eid in exception_ids:
+        with conn.transaction():
+            row = conn.execute(
+                "SELECT e.exception_id, e.document_id, e.version, e.reason_codes, i.total,"
+                " e.hold_comment,"
+                " e.claimed_by, e.lease_until > now() AS leased, EXISTS (SELECT 1 FROM"
+                " review_corrections c WHERE c.document_id = e.document_id AND c.changes_money)"
+                " AS money, EXISTS (SELECT 1 FROM bank_change_proposals p WHERE p.document_id ="
+                " e.document_id AND p.confirmed_by IS NULL) AS bank FROM exception_queue e"
+                " LEFT JOIN invoices i USING (document_id) WHERE e.exception_id = %s"
+                " AND e.status = 'open' FOR UPDATE OF e", (eid,),
+            ).fetchone()
+            why = _bulk_refusal(row, me, reason, max_total)
+            if why:
+                refused[eid] = why
+                continue
+            assert row is not None
+            conn.execute("UPDATE exception_queue SET version = version + 1 WHERE exception_id"
+                         " = %s", (eid,))
+            _apply_decision(conn, eid, row["document_id"], me, "approve", "")
+            audit(conn, "review_approve", actor=me, document_id=row["document_id"], detail={
+                "exception_id": eid, "version": row["version"] + 1, "bulk": True,
+                "reason_codes": row["reason_codes"],
+            })
+            approved.append(eid)
+    return approved, refused
+
+
+def _bulk_refusal(row: dict[str, Any] | None, me: str, reason: str,
+                  max_total: Any | None) -> str | None:
+    if row is None:
+        return "not an open item"
+    if reason not in row["reason_codes"]:
+        return f"does not have reason {reason}"
+    if row["hold_comment"] is not None:
+        return "on hold"
+    if row["money"]:
+        return "an amount was corrected: approve it on its page, by a second person"
+    if row["bank"]:
+        return "a bank-detail change awaits confirmation"
+    if row["leased"] and row["claimed_by"] != me:
+        return f"{row['claimed_by']} is working on it"
+    if max_total is not None and row["total"] is not None and row["total"] > max_total:
+        return "over your approval limit"
+    return None
+
+
 def add_comment(conn: Conn, exception_id: int, me: str, body: str) -> None:
     """A comment on the item (any open or resolved item; comments need no claim)."""
     with conn.transaction():

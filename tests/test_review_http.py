@@ -347,3 +347,45 @@ def test_script_in_a_value_is_stored_as_text_and_shown_escaped(site):
     text = c.get(f"/items/{eid}").text
     assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "script-src 'self'" in c.get(f"/items/{eid}").headers["content-security-policy"]
+
+
+def test_bulk_approve_skips_money_changes_and_other_reasons(site):
+    db_row(site, "UPDATE exception_queue SET lease_until = now() WHERE lease_until > now()"
+           " RETURNING 1")
+    c = login(site, "clerk")
+    first = site["exceptions"][0]
+    csrf, version, _ = page_state(c, first)
+    r = c.post(f"/items/{first}/field", data={"csrf_token": csrf, "version": version,
+                                               "field": "total", "value": "99.99"})
+    assert r.status_code == 303
+    page = c.get("/?tab=open&reason=LOW_CONFIDENCE_TOTAL").text
+    assert 'id="bulk-approve"' in page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    open_ids = [r["exception_id"] for r in db_row(
+        site, "SELECT exception_id FROM exception_queue WHERE status = 'open'")]
+    money = {r["exception_id"] for r in db_row(
+        site, "SELECT e.exception_id FROM exception_queue e JOIN review_corrections c"
+        " USING (document_id) WHERE c.changes_money")}
+    r = c.post("/bulk-approve", data={"csrf_token": csrf, "reason": "LOW_CONFIDENCE_TOTAL",
+                                      "item": [str(i) for i in open_ids]})
+    assert r.status_code == 200 and "on hold" in r.text
+    assert first in money
+    approved = set(map(int, re.findall(r"#(\d+)", r.text.split("Not approved")[0])))
+    rows = db_row(site, "SELECT e.exception_id, e.status, e.reason_codes, i.total,"
+                  " e.hold_comment FROM exception_queue e JOIN invoices i USING (document_id)"
+                  " WHERE exception_id = ANY(%s)", open_ids)
+    limit = site["settings"].review_approval_limit
+    for row in rows:
+        eligible = ("LOW_CONFIDENCE_TOTAL" in row["reason_codes"] and row["total"] <= limit
+                    and row["exception_id"] not in money and row["hold_comment"] is None)
+        assert (row["exception_id"] in approved) == eligible, row
+        assert (row["status"] == "resolved") == eligible or row["exception_id"] not in approved
+    # the corrected total no longer adds up: its new reason, but an amount was changed
+    r = c.post("/bulk-approve", data={"csrf_token": csrf, "reason": "ARITHMETIC_SUBTOTAL_TAX_TOTAL",
+                                      "item": [str(first)]})
+    assert "an amount was corrected" in r.text
+    assert db_row(site, "SELECT status FROM exception_queue WHERE exception_id = %s",
+                  first)[0]["status"] == "open"
+    auditor = login(site, "auditor")
+    r = auditor.post("/bulk-approve", data={"csrf_token": csrf, "reason": "X", "item": ["1"]})
+    assert r.status_code == 403
