@@ -4,7 +4,7 @@
 # Debian packages the pipeline needs at run time (OCR, PDF rendering, a Postgres server for the
 # private local cluster, fonts for the generated invoices).
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra \
-	tesseract-ocr-osd poppler-utils postgresql fonts-dejavu-core util-linux
+	tesseract-ocr-osd poppler-utils postgresql fonts-dejavu-core util-linux chromium
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -17,7 +17,7 @@ export OMP_THREAD_LIMIT := 1
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup system venv run test test-quick lint clean-sample
+.PHONY: setup system venv run review test test-quick lint clean-sample
 
 setup: system venv
 
@@ -55,6 +55,13 @@ $(SAMPLE)/manifest.jsonl: | venv
 
 run: setup $(SAMPLE)/manifest.jsonl
 	$(INVOICES) run --inbox $(SAMPLE)/docs --master $(SAMPLE)/master
+
+# the clerks' review page on the sample batch: stages it (once), creates the user `demo`
+# (role admin, password REVIEW_PASSWORD or review-demo-pass) and serves http://127.0.0.1:8765/
+REVIEW_PASSWORD ?= review-demo-pass
+review: run
+	@echo "$(REVIEW_PASSWORD)" | $(INVOICES) users add demo --role admin
+	$(INVOICES) review
 
 # the layer contracts first (a wrong import fails in seconds), then every test
 test: setup

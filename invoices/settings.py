@@ -146,6 +146,18 @@ class Settings(BaseSettings):
     erp_poll_seconds: float = 5.0  # the fallback when no NOTIFY arrives
     # straight-through invoices approved by the pipeline (and so queued for the ERP)
     erp_approve_straight_through: bool = False
+    # the clerks' review page (review/app.py, `invoices review`)
+    review_host: str = "127.0.0.1"
+    review_port: int = 8765
+    review_base_url: str = "http://127.0.0.1:8765"  # the run report links items under it
+    review_session_idle_minutes: int = 30
+    review_session_absolute_hours: int = 10
+    review_lease_seconds: int = 900  # a claim on an item; the open page renews it
+    review_login_max_failures: int = 5  # per user name within the window, then refused
+    review_login_window_seconds: int = 900
+    review_approval_limit: Decimal = Decimal("10000")  # approving more needs role approver
+    review_cookie_secure: bool = False  # true behind HTTPS
+    review_page_dpi: int = 110
 
     def thresholds(self, field: str) -> float:
         """The auto-accept threshold of a field (0 when none is set)."""

@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from invoices.settings import Settings
-from staging import db, runs
+from staging import db, review_actions, runs
 
 # The columns of the report: the fields a clerk checks first.
 REPORT_FIELDS: tuple[str, ...] = (
@@ -47,12 +47,14 @@ class ExceptionRow:
     reason_codes: list[str]
     values: dict[str, Cell]
     errors: str
+    link: str = ""  # the item on the review page
 
 
 def exception_rows(
-    exceptions: list[dict[str, Any]], thresholds: dict[str, float]
+    exceptions: list[dict[str, Any]], thresholds: dict[str, float], base_url: str = ""
 ) -> list[ExceptionRow]:
-    """Report rows from the store's exception records (see `staging.runs.run_exceptions`)."""
+    """Report rows from the store's exception records (see `staging.runs.run_exceptions`);
+    with a base URL each row links to its item on the review page."""
     rows = []
     for e in exceptions:
         fields = e.get("fields") or {}
@@ -74,6 +76,7 @@ def exception_rows(
                 reason_codes=list(e["reason_codes"]),
                 values=values,
                 errors=errors,
+                link=f"{base_url.rstrip('/')}/items/{e['exception_id']}" if base_url else "",
             )
         )
     return rows
@@ -87,23 +90,24 @@ def write_csv(rows: list[ExceptionRow], path: Path) -> Path:
         header = ["exception_id", "document_id", "file_name", "reason_codes"]
         for name in REPORT_FIELDS:
             header += [name, f"{name}_confidence"]
-        writer.writerow(header + ["errors"])
+        writer.writerow(header + ["errors", "review_url"])
         for r in rows:
             line: list[Any] = [r.exception_id, r.document_id, r.file_name, " ".join(r.reason_codes)]
             for name in REPORT_FIELDS:
                 cell = r.values.get(name)
                 line += [cell.value, f"{cell.confidence:.3f}"] if cell else ["", ""]
-            writer.writerow(line + [r.errors])
+            writer.writerow(line + [r.errors, r.link])
     return path
 
 
 def write_html(
-    run: dict[str, Any], summary: dict[str, Any], rows: list[ExceptionRow], path: Path
+    run: dict[str, Any], summary: dict[str, Any], rows: list[ExceptionRow], path: Path,
+    clerk_time: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """The exception report as a self-contained HTML page."""
+    """The exception report as a self-contained HTML page (with clerk time per reason)."""
     env = Environment(loader=PackageLoader("review", "templates"), autoescape=select_autoescape())
     html = env.get_template("run_report.html").render(
-        run=run, summary=summary, rows=rows, fields=REPORT_FIELDS
+        run=run, summary=summary, rows=rows, fields=REPORT_FIELDS, clerk_time=clerk_time or []
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
@@ -118,9 +122,11 @@ def write_run_report(settings: Settings, summary: dict[str, Any]) -> dict[str, s
     with db.connection(settings.database_url, settings.db_schema) as conn:
         exceptions = runs.run_exceptions(conn, run_id)
         run = runs.run_row(conn, run_id) or {}
-        rows = exception_rows(exceptions, settings.confidence_thresholds)
+        rows = exception_rows(exceptions, settings.confidence_thresholds,
+                              settings.review_base_url)
+        clerk_time = review_actions.clerk_time_by_reason(conn)
         out = Path(settings.reports_dir) / str(run_id)
-        html = write_html(run, summary, rows, out / "exceptions.html")
+        html = write_html(run, summary, rows, out / "exceptions.html", clerk_time)
         csv_path = write_csv(rows, out / "exceptions.csv")
         runs.record_run_report(conn, run_id, str(html), str(csv_path))
     return {"report_html": str(html), "report_csv": str(csv_path)}

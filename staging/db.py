@@ -112,3 +112,30 @@ def migrate(url: str, schema: str) -> tuple[list[str], int]:
     with connection(url, schema) as conn:
         applied = upgrade(conn)
         return applied, current_version(conn)
+
+
+class ConnectionPool:
+    """A small pool of autocommit connections to the staging schema (the review page's)."""
+
+    def __init__(self, url: str, schema: str, size: int = 4) -> None:
+        from psycopg_pool import ConnectionPool as _Pool
+
+        check_schema_name(schema)
+
+        def configure(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
+            conn.autocommit = True
+            conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
+
+        connect(url, schema).close()  # creates the schema when missing, fails clearly when down
+        self._pool = _Pool(url, min_size=1, max_size=size, open=True, configure=configure,
+                           kwargs={"row_factory": dict_row, "connect_timeout": 10})
+
+    @contextmanager
+    def connection(self) -> Iterator[Conn]:
+        """A pooled connection for a `with` block."""
+        with self._pool.connection() as conn:
+            yield conn  # type: ignore[misc]
+
+    def close(self) -> None:
+        """Close every connection."""
+        self._pool.close()

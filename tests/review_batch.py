@@ -1,0 +1,118 @@
+"""A small generated batch staged for the review page tests, and a live server on a free port.
+
+The documents are generated born-digital invoices read by the real text and extraction stages
+(so every box is where the PDF prints its word); results are staged with staging functions
+and given the reason codes each test needs.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from extractors.extract import extract_invoice
+from extractors.text.intake import describe
+from extractors.text.read import read_document
+from extractors.validation import validate
+from invoices.records import DocumentResult, ReasonCode, VendorMatch
+from invoices.settings import Settings
+from review.app import create_app
+from review.auth import hash_password
+from staging import db, master, runs, store, users
+from synthetic import generate_corpus
+
+PASSWORD = "correct horse battery"
+ROLES = ("clerk", "approver", "vendor_admin", "auditor", "admin")
+
+
+def stage_batch(settings: Settings, out: Path, invoices: int = 4) -> dict[str, Any]:
+    """Generate, read and stage `invoices` documents; the first gets LOW_CONFIDENCE_TOTAL,
+    the second BANK_DETAILS_CHANGED, the third DUPLICATE_SUSPECTED of the first."""
+    generate_corpus(out, invoices=invoices, seed=21, workers=1, scanned_share=0.0,
+                    image_share=0.0, multipage_share=0.0, anomaly_rates={})
+    docs = sorted((out / "docs").glob("*.pdf"))
+    assert settings.database_url
+    with db.connection(settings.database_url, settings.db_schema) as conn:
+        master.load_master_dir(conn, out / "master")
+        vendor = conn.execute("SELECT vendor_id, name FROM vendors ORDER BY vendor_id LIMIT 1"
+                              ).fetchone()
+        run_id = runs.start_run(conn, str(out / "docs"))
+        ids: list[int] = []
+        for n, path in enumerate(docs):
+            result = _result(path, settings, n, vendor, ids)
+            doc_id = store.stage_result(conn, result, run_id)
+            assert doc_id is not None
+            ids.append(doc_id)
+        for pw in ROLES:
+            users.add_user(conn, pw, pw, hash_password(PASSWORD))
+        for extra in ("clerk2", "throttled"):
+            users.add_user(conn, extra, "clerk", hash_password(PASSWORD))
+        exc = conn.execute("SELECT exception_id, document_id FROM exception_queue"
+                           " ORDER BY exception_id").fetchall()
+    return {"documents": ids, "exceptions": [e["exception_id"] for e in exc],
+            "vendor_id": vendor["vendor_id"]}
+
+
+def _result(path: Path, settings: Settings, n: int, vendor: dict[str, Any],
+            earlier: list[int]) -> DocumentResult:
+    document = describe(path, settings)
+    text = read_document(document, settings)
+    invoice = extract_invoice(text, settings, use_einvoice=False)
+    reasons = [ReasonCode.LOW_CONFIDENCE_TOTAL]
+    duplicates: list[dict[str, Any]] = []
+    if n == 0 and invoice.total is not None:
+        invoice = invoice.model_copy(update={"total": invoice.total.with_confidence(0.41)})
+    if n == 1:
+        reasons = [ReasonCode.BANK_DETAILS_CHANGED]
+        invoice = invoice.model_copy(update={"iban": invoice.iban.model_copy(update={
+            "value": "DE89370400440532013000"})} if invoice.iban else {})
+    if n == 2 and earlier:
+        reasons = [ReasonCode.DUPLICATE_SUSPECTED]
+        duplicates = [{"document_id": earlier[0], "kind": "same_number", "score": 0.93,
+                       "evidence": [{"field": "invoice_number", "relation": "equal"}]}]
+    return DocumentResult(
+        document=document, invoice=invoice, text_methods=["text_layer"],
+        checks=validate(invoice, settings), reasons=reasons, duplicates=duplicates,
+        vendor_match=VendorMatch(vendor_id=vendor["vendor_id"], vendor_name=vendor["name"],
+                                 method="vat_id", probability=0.99),
+    )
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(settings: Settings) -> Iterator[str]:
+    """The review app served by uvicorn in a thread; yields its base URL; stopped on exit."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    s = settings.model_copy(update={"review_base_url": base})
+    server = uvicorn.Server(uvicorn.Config(create_app(s), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("review server did not start")
+        time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+__all__ = ["PASSWORD", "live_server", "stage_batch", "uuid"]

@@ -1,0 +1,391 @@
+"""The review page over real HTTP against a live server: roles, CSRF and origin, four eyes,
+claims and versions, bad input. A generated batch is staged once for the module."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from staging import db
+from tests.conftest import throwaway_schema
+from tests.review_batch import PASSWORD, live_server, stage_batch
+
+pytestmark = [pytest.mark.db, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def site(database_url, tmp_path_factory):
+    from invoices.settings import load_settings
+
+    tmp = tmp_path_factory.mktemp("review")
+    with throwaway_schema(database_url) as schema:
+        s = load_settings(database_url=database_url, db_schema=schema, data_dir=tmp / "data")
+        info = stage_batch(s, tmp / "corpus", invoices=6)
+        with live_server(s) as base:
+            yield {"base": base, "settings": s, **info}
+
+
+def login(site, name: str) -> httpx.Client:
+    c = httpx.Client(base_url=site["base"], headers={"Origin": site["base"]}, timeout=30)
+    r = c.post("/login", data={"user_name": name, "password": PASSWORD})
+    assert r.status_code == 303, r.text
+    return c
+
+
+def page_state(c: httpx.Client, eid: int) -> tuple[str, int, str]:
+    r = c.get(f"/items/{eid}")
+    assert r.status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)
+    version = int(re.search(r'name="version" value="(\d+)"', r.text).group(1)) if (
+        'name="version"' in r.text) else 0
+    return csrf, version, r.text
+
+
+def db_row(site, sql: str, *args):
+    s = site["settings"]
+    with db.connection(s.database_url, s.db_schema) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+@pytest.mark.parametrize("role", ["clerk", "approver", "vendor_admin", "auditor", "admin"])
+def test_each_role_logs_in_and_sees_the_queue(site, role):
+    c = login(site, role)
+    r = c.get("/")
+    assert r.status_code == 200 and f"{role} ({role})" in r.text
+    assert "LOW_CONFIDENCE_TOTAL" in r.text
+
+
+def test_wrong_password_and_forged_cookie_refused(site):
+    c = httpx.Client(base_url=site["base"], headers={"Origin": site["base"]})
+    assert c.post("/login", data={"user_name": "clerk", "password": "nope"}).status_code == 401
+    forged = httpx.Client(base_url=site["base"], cookies={"ap_review_session": "admin"})
+    assert forged.get("/").status_code == 303  # back to the login page
+    assert forged.post("/items/1/comment", data={"body": "x"}).status_code == 401
+
+
+def test_login_is_throttled(site):
+    c = httpx.Client(base_url=site["base"], headers={"Origin": site["base"]})
+    codes = [c.post("/login", data={"user_name": "throttled", "password": "bad"}).status_code
+             for _ in range(6)]
+    assert codes[:5] == [401] * 5 and codes[5] == 429
+    # the right password is refused too while throttled
+    r = c.post("/login", data={"user_name": "throttled", "password": PASSWORD})
+    assert r.status_code == 429
+
+
+def test_auditor_post_to_every_state_changing_route_refused(site):
+    from review import routes
+    from review.app import create_app
+
+    app = create_app(site["settings"])
+    every = [*app.routes, *routes.router.routes]
+    state_changing = sorted({r.path.replace("{exception_id}", "{id}") for r in every
+                             if "POST" in getattr(r, "methods", ()) and r.path != "/login"})
+    assert len(state_changing) >= 9  # claim, release, field, decision, comment, ... logout
+    c = login(site, "auditor")
+    csrf, _, _ = page_state(c, site["exceptions"][3])
+    before = db_row(site, "SELECT count(*) AS n FROM audit_log")[0]["n"]
+    for route in state_changing:
+        if route == "/logout":
+            continue  # an auditor may end their own session
+        r = c.post(route.replace("{id}", str(site["exceptions"][3])),
+                   data={"csrf_token": csrf, "version": "1", "decision": "approve", "body": "x",
+                         "field": "total", "value": "1", "iban": "x", "proposal_id": "1"})
+        assert r.status_code == 403, route
+    assert db_row(site, "SELECT count(*) AS n FROM audit_log")[0]["n"] == before
+
+
+def test_post_without_csrf_or_from_another_origin_refused(site):
+    c = login(site, "clerk")
+    eid = site["exceptions"][3]
+    csrf, version, _ = page_state(c, eid)
+    r = c.post(f"/items/{eid}/comment", data={"body": "no token"})
+    assert r.status_code == 403
+    r = c.post(f"/items/{eid}/comment", data={"body": "evil", "csrf_token": csrf},
+               headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403
+    r = c.post(f"/items/{eid}/comment", data={"body": "evil", "csrf_token": csrf},
+               headers={"Origin": "", "Sec-Fetch-Site": "cross-site"})
+    assert r.status_code == 403
+    assert not db_row(site, "SELECT 1 FROM review_comments WHERE body IN ('evil', 'no token')")
+
+
+def test_bad_input_gets_a_message_and_stores_nothing(site):
+    c = login(site, "clerk")
+    eid = site["exceptions"][3]
+    assert c.get("/items/999999").status_code == 404
+    csrf, version, _ = page_state(c, eid)
+    for field, value, message in [
+        ("total", "12x.50", "letters"), ("invoice_date", "31.02.2025", "not a calendar date"),
+        ("iban", "DE89370400440532013001", "not a valid IBAN"),
+    ]:
+        r = c.post(f"/items/{eid}/field", data={"csrf_token": csrf, "version": version,
+                                                  "field": field, "value": value})
+        assert r.status_code == 422 and message in r.text, (field, r.text[:500])
+    assert not db_row(site, "SELECT 1 FROM review_corrections WHERE document_id ="
+                      " (SELECT document_id FROM exception_queue WHERE exception_id = %s)", eid)
+    big = c.post(f"/items/{eid}/comment", data={"csrf_token": csrf, "body": "x" * 1_000_000})
+    assert big.status_code == 413
+    r = c.post(f"/items/{eid}/comment",
+               data={"csrf_token": csrf, "body": "<script>alert(1)</script>"})
+    assert r.status_code == 303
+    text = c.get(f"/items/{eid}").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "<script>alert" not in text
+
+
+def test_second_user_reads_only_and_stale_save_refused(site):
+    eid = site["exceptions"][4]
+    a, b = login(site, "clerk"), login(site, "clerk2")
+    csrf_a, version, _ = page_state(a, eid)
+    csrf_b, _, text_b = page_state(b, eid)
+    assert "Read-only: clerk is working on this item" in text_b
+    r = b.post(f"/items/{eid}/field", data={"csrf_token": csrf_b, "version": version,
+                                             "field": "invoice_number", "value": "B-1"})
+    assert r.status_code == 409 and "clerk is working on this item" in r.text
+    r = a.post(f"/items/{eid}/field", data={"csrf_token": csrf_a, "version": version,
+                                             "field": "invoice_number", "value": "A-1"})
+    assert r.status_code == 303
+    # the same (now stale) version again: refused with what changed
+    r = a.post(f"/items/{eid}/field", data={"csrf_token": csrf_a, "version": version,
+                                             "field": "invoice_number", "value": "A-2"})
+    assert r.status_code == 409 and "changed since you opened it" in r.text and "A-1" in r.text
+    rows = db_row(site, "SELECT i.invoice_number FROM invoices i JOIN exception_queue e"
+                  " USING (document_id) WHERE e.exception_id = %s", eid)
+    assert rows[0]["invoice_number"] == "A-1"
+
+
+def test_amount_changer_cannot_approve_and_a_second_person_can(site):
+    eid = site["exceptions"][5]
+    clerk, approver = login(site, "clerk"), login(site, "approver")
+    csrf, version, _ = page_state(clerk, eid)
+    r = clerk.post(f"/items/{eid}/field", data={"csrf_token": csrf, "version": version,
+                                                 "field": "total", "value": "1.23"})
+    assert r.status_code == 303
+    csrf, version, text = page_state(clerk, eid)
+    reasons = text.split("Reasons:")[1].split("</p>")[0]
+    # the checks re-ran on the new total: it no longer adds up with subtotal + tax
+    assert "LOW_CONFIDENCE_TOTAL" not in reasons and "ARITHMETIC_SUBTOTAL_TAX_TOTAL" in reasons
+    r = clerk.post(f"/items/{eid}/decision", data={"csrf_token": csrf, "version": version,
+                                                    "decision": "approve"})
+    assert r.status_code == 409 and "second person" in r.text
+    clerk.post(f"/items/{eid}/claim", headers={"X-CSRF-Token": csrf})
+    db_row(site, "UPDATE exception_queue SET lease_until = now() WHERE exception_id = %s"
+           " RETURNING 1", eid)  # the clerk leaves: the lease expires
+    csrf2, version2, _ = page_state(approver, eid)
+    r = approver.post(f"/items/{eid}/decision", data={"csrf_token": csrf2, "version": version2,
+                                                       "decision": "approve"})
+    assert r.status_code == 303
+    status = db_row(site, "SELECT i.status FROM invoices i JOIN exception_queue e"
+                    " USING (document_id) WHERE e.exception_id = %s", eid)[0]["status"]
+    assert status == "approved"
+    audit = db_row(site, "SELECT actor FROM audit_log WHERE action = 'review_approve'"
+                   " AND (detail->>'exception_id')::int = %s", eid)
+    assert [a["actor"] for a in audit] == ["approver"]
+
+
+def test_bank_change_needs_a_second_person(site):
+    eid = site["exceptions"][1]
+    clerk = login(site, "clerk")
+    csrf, version, text = page_state(clerk, eid)
+    assert "Bank details changed" in text
+    vendor = site["vendor_id"]
+    old = db_row(site, "SELECT iban FROM vendors WHERE vendor_id = %s", vendor)[0]["iban"]
+    r = clerk.post(f"/items/{eid}/bank/propose", data={"csrf_token": csrf, "version": version,
+                                                        "iban": "DE89370400440532013000"})
+    assert r.status_code == 303
+    pid = db_row(site, "SELECT proposal_id FROM bank_change_proposals")[0]["proposal_id"]
+    # the proposer is a clerk: the role may not confirm at all
+    r = clerk.post(f"/items/{eid}/bank/confirm", data={"csrf_token": csrf, "proposal_id": pid})
+    assert r.status_code == 403
+    # a vendor_admin who proposes cannot confirm their own proposal: the database refuses
+    s = site["settings"]
+    with db.connection(s.database_url, s.db_schema) as conn:
+        conn.execute("UPDATE bank_change_proposals SET proposed_by = 'vendor_admin'")
+    va = login(site, "vendor_admin")
+    csrf_va, _, text_va = page_state(va, eid)
+    assert 'id="confirm-bank" disabled' in text_va
+    r = va.post(f"/items/{eid}/bank/confirm", data={"csrf_token": csrf_va, "proposal_id": pid})
+    assert r.status_code == 409 and "another person must confirm" in r.text
+    assert db_row(site, "SELECT iban FROM vendors WHERE vendor_id = %s", vendor)[0]["iban"] == old
+    admin = login(site, "admin")
+    csrf_ad, _, _ = page_state(admin, eid)
+    r = admin.post(f"/items/{eid}/bank/confirm", data={"csrf_token": csrf_ad, "proposal_id": pid})
+    assert r.status_code == 303
+    new = db_row(site, "SELECT iban FROM vendors WHERE vendor_id = %s", vendor)[0]["iban"]
+    assert new == "DE89370400440532013000"
+
+
+def test_database_refuses_maker_as_checker_directly(site):
+    import psycopg
+
+    s = site["settings"]
+    with db.connection(s.database_url, s.db_schema) as conn:
+        conn.execute("INSERT INTO bank_change_proposals (vendor_id, new_iban, proposed_by)"
+                     " VALUES (%s, 'GB82WEST12345698765432', 'mallory')", (site["vendor_id"],))
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("UPDATE bank_change_proposals SET confirmed_by = 'mallory'"
+                         " WHERE proposed_by = 'mallory'")
+
+
+def test_clerk_time_metrics_corrections_export_and_report_links(site, tmp_path):
+    import json
+
+    from review.report import exception_rows, write_csv, write_html
+    from review.service import export_corrections
+    from staging import review_actions, runs
+
+    times = db_row(site, "SELECT actor, action, seconds, reason_codes FROM review_clerk_time")
+    assert ("approver", "approve") in {(t["actor"], t["action"]) for t in times}
+    assert all(t["seconds"] >= 0 for t in times)
+    page = login(site, "auditor").get("/metrics")
+    approved = next(t for t in times if t["action"] == "approve")
+    assert page.status_code == 200
+    assert all(f"<td>{r}</td>" in page.text for r in approved["reason_codes"])
+    n = export_corrections(site["settings"], tmp_path / "labels")
+    assert n >= 2
+    labels = [json.loads(p.read_text()) for p in (tmp_path / "labels").glob("*.json")]
+    assert all(lb["schema"] == "eval-label/v1" for lb in labels)
+    totals = [c for lb in labels for c in lb["corrections"] if c["field"] == "total"]
+    assert totals and totals[0]["user"] == "clerk" and totals[0]["new"] == "1.23"
+    assert totals[0]["extractor"] and totals[0]["bbox"]
+    s = site["settings"]
+    with db.connection(s.database_url, s.db_schema) as conn:
+        run_id = conn.execute("SELECT run_id FROM batch_runs").fetchone()["run_id"]
+        rows = exception_rows(runs.run_exceptions(conn, run_id), s.confidence_thresholds,
+                              site["base"])
+        clerk_time = review_actions.clerk_time_by_reason(conn)
+    html = write_html({}, {"seconds_per_stage": {}, "straight_through_rate": 0}, rows,
+                      tmp_path / "r.html", clerk_time).read_text()
+    assert f'href="{site["base"]}/items/{site["exceptions"][0]}"' in html
+    assert "Clerk time per reason code" in html
+    csv_text = write_csv(rows, tmp_path / "r.csv").read_text()
+    assert f"{site['base']}/items/{site['exceptions'][0]}" in csv_text
+
+
+def test_users_add_command_reads_the_password_from_stdin(site, monkeypatch, capsys):
+    import io
+
+    from cli.main import main
+
+    s = site["settings"]
+    monkeypatch.setenv("DATABASE_URL", s.database_url)
+    monkeypatch.setenv("INVOICES_DB_SCHEMA", s.db_schema)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
+    assert main(["users", "add", "Newbie", "--role", "auditor"]) == 0
+    assert "user newbie (auditor) saved" in capsys.readouterr().out
+    c = httpx.Client(base_url=site["base"], headers={"Origin": site["base"]})
+    r = c.post("/login", data={"user_name": "newbie", "password": "a long password"})
+    assert r.status_code == 303
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["users", "add", "x", "--role", "clerk"]) == 2
+
+
+def test_hold_and_reassign_move_items_between_tabs(site):
+    eid = site["exceptions"][3]
+    db_row(site, "UPDATE exception_queue SET lease_until = now() WHERE lease_until > now()"
+           " RETURNING 1")
+    c = login(site, "clerk")
+    csrf, version, _ = page_state(c, eid)
+    r = c.post(f"/items/{eid}/decision", data={"csrf_token": csrf, "version": version,
+                                                "decision": "hold", "note": ""})
+    assert r.status_code == 422 and "needs a reason" in r.text
+    r = c.post(f"/items/{eid}/decision", data={"csrf_token": csrf, "version": version,
+                                                "decision": "hold", "note": "asked vendor"})
+    assert r.status_code == 303
+    hold = c.get("/?tab=hold").text
+    assert f'href="/items/{eid}"' in hold and "on hold" in hold
+    csrf, version, _ = page_state(c, eid)
+    r = c.post(f"/items/{eid}/decision", data={"csrf_token": csrf, "version": version,
+                                                "decision": "reassign", "note": "clerk2"})
+    assert r.status_code == 303
+    mine = login(site, "clerk2").get("/?tab=mine").text
+    assert f'href="/items/{eid}"' in mine
+    history = c.get(f"/items/{eid}").text
+    assert "review_hold" in history and "review_reassign" in history and "asked vendor" in history
+
+
+@pytest.mark.parametrize("sort", ["age", "due", "total"])
+def test_keyset_pages_cover_the_queue_once(site, sort):
+    from staging import review as q
+
+    s = site["settings"]
+    with db.connection(s.database_url, s.db_schema) as conn:
+        whole, _ = q.queue_page(conn, "x", "open", sort=sort, limit=1000)
+        seen, after = [], None
+        while True:
+            rows, after = q.queue_page(conn, "x", "open", sort=sort, after=after, limit=1)
+            seen += [r["exception_id"] for r in rows]
+            if after is None:
+                break
+    assert seen == [r["exception_id"] for r in whole] and len(set(seen)) == len(seen) >= 2
+    assert "OFFSET" not in open(q.__file__).read().upper()  # keyset, never OFFSET
+
+
+def test_queue_filters_refuse_bad_values_and_filter(site):
+    c = login(site, "auditor")
+    assert c.get("/?min_total=abc").status_code == 422
+    assert c.get("/?due_before=31.02.2025").status_code == 422
+    assert c.get("/?tab=nonsense").status_code == 422
+    page = c.get("/?tab=resolved&reason=DUPLICATE_SUSPECTED").text
+    assert "Nothing here." in page or "DUPLICATE_SUSPECTED" in page
+    page = c.get("/?tab=open&max_total=0.01").text
+    assert "Nothing here." in page
+
+
+def test_script_in_a_value_is_stored_as_text_and_shown_escaped(site):
+    eid = site["exceptions"][4]
+    db_row(site, "UPDATE exception_queue SET lease_until = now() WHERE lease_until > now()"
+           " RETURNING 1")
+    c = login(site, "clerk")
+    csrf, version, _ = page_state(c, eid)
+    evil = '"><script>alert(1)</script>'
+    r = c.post(f"/items/{eid}/field", data={"csrf_token": csrf, "version": version,
+                                             "field": "vendor_name", "value": evil})
+    assert r.status_code == 303
+    text = c.get(f"/items/{eid}").text
+    assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "script-src 'self'" in c.get(f"/items/{eid}").headers["content-security-policy"]
+
+
+def test_bulk_approve_skips_money_changes_and_other_reasons(site):
+    db_row(site, "UPDATE exception_queue SET lease_until = now() WHERE lease_until > now()"
+           " RETURNING 1")
+    c = login(site, "clerk")
+    first = site["exceptions"][0]
+    csrf, version, _ = page_state(c, first)
+    r = c.post(f"/items/{first}/field", data={"csrf_token": csrf, "version": version,
+                                               "field": "total", "value": "99.99"})
+    assert r.status_code == 303
+    page = c.get("/?tab=open&reason=LOW_CONFIDENCE_TOTAL").text
+    assert 'id="bulk-approve"' in page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    open_ids = [r["exception_id"] for r in db_row(
+        site, "SELECT exception_id FROM exception_queue WHERE status = 'open'")]
+    money = {r["exception_id"] for r in db_row(
+        site, "SELECT e.exception_id FROM exception_queue e JOIN review_corrections c"
+        " USING (document_id) WHERE c.changes_money")}
+    r = c.post("/bulk-approve", data={"csrf_token": csrf, "reason": "LOW_CONFIDENCE_TOTAL",
+                                      "item": [str(i) for i in open_ids]})
+    assert r.status_code == 200 and "on hold" in r.text
+    assert first in money
+    approved = set(map(int, re.findall(r"#(\d+)", r.text.split("Not approved")[0])))
+    rows = db_row(site, "SELECT e.exception_id, e.status, e.reason_codes, i.total,"
+                  " e.hold_comment FROM exception_queue e JOIN invoices i USING (document_id)"
+                  " WHERE exception_id = ANY(%s)", open_ids)
+    limit = site["settings"].review_approval_limit
+    for row in rows:
+        eligible = ("LOW_CONFIDENCE_TOTAL" in row["reason_codes"] and row["total"] <= limit
+                    and row["exception_id"] not in money and row["hold_comment"] is None)
+        assert (row["exception_id"] in approved) == eligible, row
+        assert (row["status"] == "resolved") == eligible or row["exception_id"] not in approved
+    # the corrected total no longer adds up: its new reason, but an amount was changed
+    r = c.post("/bulk-approve", data={"csrf_token": csrf, "reason": "ARITHMETIC_SUBTOTAL_TAX_TOTAL",
+                                      "item": [str(first)]})
+    assert "an amount was corrected" in r.text
+    assert db_row(site, "SELECT status FROM exception_queue WHERE exception_id = %s",
+                  first)[0]["status"] == "open"
+    auditor = login(site, "auditor")
+    r = auditor.post("/bulk-approve", data={"csrf_token": csrf, "reason": "X", "item": ["1"]})
+    assert r.status_code == 403
