@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     # flow
     task_workers: int = 2
 
+    # analytics: the password of the analysts' read-only role (`invoices analyst-role NAME`);
+    # secret: only from INVOICES_ANALYST_PASSWORD. Unset: the role is created NOLOGIN.
+    analyst_password: str | None = None
+
     def thresholds(self, field: str) -> float:
         """The auto-accept threshold of a field (0 when none is set)."""
         return self.confidence_thresholds.get(field, 0.0)

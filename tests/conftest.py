@@ -43,6 +43,7 @@ def throwaway_schema(url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(url, autocommit=True) as c:
             c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            c.execute(f'DROP SCHEMA IF EXISTS "{schema}_analytics" CASCADE')
 
 
 @pytest.fixture(scope="session")
