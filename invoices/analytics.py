@@ -66,7 +66,8 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
     "field_values": {
         "document_id": "int", "run_id": "text", "vendor_id": "text", "field": "text",
         "value": "text", "confidence": "float", "method": "text", "extractor": "text",
-        "extractor_version": "text", "auto_accepted": "bool", "corrected": "bool",
+        "extractor_version": "text", "auto_accepted": "bool", "reviewed": "bool",
+        "corrected": "bool",
         "corrected_value": "text",
     },
     "field_rates": {
@@ -136,3 +137,41 @@ def frame(view: str, rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         for name, kind in kinds.items()
     }
     return pd.DataFrame(data, columns=list(kinds))
+
+
+def pareto(counts: pd.Series) -> pd.DataFrame:
+    """Counts per category, largest first, with each one's share and the cumulative share."""
+    ordered = counts.astype("Int64").sort_values(ascending=False)
+    total = int(ordered.sum())
+    table = pd.DataFrame({"count": ordered})
+    table["share"] = (ordered / total).astype("Float64") if total else pd.NA
+    table["cumulative_share"] = table["share"].cumsum()
+    return table
+
+
+def calibration_table(confidence: pd.Series, right: pd.Series, bins: int = 10) -> pd.DataFrame:
+    """Reviewed values binned by confidence: per bin the values, their mean confidence and the
+    share that were right (a calibrated model has the two equal)."""
+    conf = confidence.astype(float).clip(0.0, 1.0)
+    edges = [i / bins for i in range(bins + 1)]
+    binned = pd.cut(conf, edges, include_lowest=True)
+    table = (
+        pd.DataFrame({"bin": binned, "confidence": conf, "right": right.astype(float)})
+        .groupby("bin", observed=True)
+        .agg(values=("right", "size"), mean_confidence=("confidence", "mean"),
+             share_right=("right", "mean"))
+    )  # fmt: skip
+    return table.reset_index()
+
+
+def precision_by(field_rates: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
+    """The `field_rates` view summed over other keys: values, auto-accepted, corrected, and the
+    precision of auto-accepted values (share not corrected) per `by`."""
+    counts = ["values", "auto_accepted", "corrected", "auto_accepted_corrected"]
+    table = field_rates.groupby(by, dropna=False)[counts].sum()
+    accepted = table["auto_accepted"].astype("Float64")
+    table["auto_accept_rate"] = accepted / table["values"].astype("Float64")
+    table["auto_accepted_precision"] = 1 - table["auto_accepted_corrected"] / accepted.where(
+        accepted > 0
+    )
+    return table.reset_index()

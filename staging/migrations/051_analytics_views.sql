@@ -111,7 +111,9 @@ SELECT r.run_id, r.reason_code, count(DISTINCT r.document_id) AS documents,
  GROUP BY r.run_id, r.reason_code, b.documents;
 
 -- One row per extracted header value, with what made it, whether it was auto-accepted (its
--- invoice went straight through: no clerk saw it) and whether a clerk corrected it.
+-- invoice went straight through: no clerk saw it), whether a clerk has reviewed its invoice
+-- (corrected any value on it, or resolved its exception: its other values were confirmed) and
+-- whether a clerk corrected it.
 CREATE VIEW field_values AS
 SELECT f.document_id,
        f.run_id,
@@ -123,6 +125,9 @@ SELECT f.document_id,
        kv.value -> 'provenance' ->> 'extractor'           AS extractor,
        kv.value -> 'provenance' ->> 'version'             AS extractor_version,
        f.straight_through                                 AS auto_accepted,
+       EXISTS (SELECT 1 FROM field_corrections fc WHERE fc.document_id = f.document_id)
+         OR EXISTS (SELECT 1 FROM exception_queue e WHERE e.document_id = f.document_id
+                       AND e.status = 'resolved')          AS reviewed,
        c.correction_id IS NOT NULL                        AS corrected,
        c.new_value                                        AS corrected_value
   FROM invoices_flat f
