@@ -23,7 +23,7 @@ from prefect.utilities.annotations import quote
 from flows.classification import open_run_cascade
 from flows.matching import load_vendor_master, match_against_store
 from flows.process import RunContext, failed_intake, fingerprint, process_document
-from invoices.records import Document, DocumentResult, StageError
+from invoices.records import Document, DocumentResult, ReasonCode, StageError
 from invoices.settings import Settings, load_settings
 from matchers.embeddings import load_embedder
 from matchers.vendor import VendorResolver
@@ -105,6 +105,7 @@ def stage_task(
         "document_id": document_id,
         "status": result.status.value,
         "exception": result.is_exception,
+        "audit_sample": result.reasons == [ReasonCode.AUDIT_SAMPLE],
         "timings": result.timings,
     }
 
@@ -158,8 +159,11 @@ def _summary(
         "skipped": skipped + (len(staged) - len(recorded)),
         "exceptions": exceptions,
         "failures": failures,
+        "audit_samples": sum(1 for s in new if s.get("audit_sample")),
         "straight_through_rate": (
-            sum(1 for s in new if not s["exception"]) / len(new) if new else 0.0
+            sum(1 for s in new if not s["exception"] or s.get("audit_sample")) / len(new)
+            if new
+            else 0.0
         ),
         "seconds_per_stage": {k: round(v, 3) for k, v in sorted(per_stage.items())},
         "wall_seconds": round(seconds, 2),

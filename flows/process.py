@@ -35,7 +35,7 @@ from invoices.records import (
     Status,
     VendorMatch,
 )
-from invoices.routing import route
+from invoices.routing import audit_sampled, route
 from invoices.settings import Settings
 from matchers.vendor import VendorMatcher
 
@@ -160,6 +160,8 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
     reasons = route(result, settings)
     if stages.errors and not reasons:
         reasons = [ReasonCode.PROCESSING_ERROR]
+    if not reasons and audit_sampled(document.sha256, settings.audit_sample_share):
+        reasons = [ReasonCode.AUDIT_SAMPLE]
     return result.model_copy(update={"reasons": reasons})
 
 

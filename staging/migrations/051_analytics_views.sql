@@ -43,7 +43,8 @@ SELECT i.document_id,
        i.classification -> 'cost_centre' ->> 'code'       AS cost_centre,
        i.classification -> 'approval_route' ->> 'approver_group' AS approver_group,
        i.min_confidence,
-       NOT EXISTS (SELECT 1 FROM exception_queue e WHERE e.document_id = i.document_id)
+       NOT EXISTS (SELECT 1 FROM exception_queue e WHERE e.document_id = i.document_id
+                      AND e.reason_codes <> ARRAY['AUDIT_SAMPLE'])
                                                           AS straight_through,
        i.staged_at
   FROM invoices i
@@ -216,7 +217,8 @@ CREATE VIEW corrections AS
 SELECT c.correction_id, c.document_id, i.run_id, i.vendor_id, c.field, c.line_no,
        c.old_value, c.new_value, c.old_confidence, c.extractor, c.extractor_version, c.method,
        c.corrected_by, c.corrected_at,
-       NOT EXISTS (SELECT 1 FROM exception_queue e WHERE e.document_id = c.document_id)
+       NOT EXISTS (SELECT 1 FROM exception_queue e WHERE e.document_id = c.document_id
+                      AND e.reason_codes <> ARRAY['AUDIT_SAMPLE'])
                                                           AS was_auto_accepted
   FROM field_corrections c
   LEFT JOIN invoices i USING (document_id);
@@ -227,6 +229,15 @@ SELECT field, vendor_id, count(*) AS corrections, count(DISTINCT document_id) AS
        count(*) FILTER (WHERE was_auto_accepted) AS auto_accepted_corrected
   FROM corrections
  GROUP BY field, vendor_id;
+
+-- Drift: per vendor and week, the auto-accepted values clerks corrected (found by audit samples
+-- or later); `first_week` marks the week a vendor's auto-accepted values started being corrected.
+CREATE VIEW vendor_drift AS
+SELECT vendor_id, week, corrections, documents, week = min(week) OVER (PARTITION BY vendor_id)
+                                                          AS first_week
+  FROM (SELECT vendor_id, date_trunc('week', corrected_at)::date AS week, count(*) AS corrections,
+               count(DISTINCT document_id) AS documents
+          FROM corrections WHERE was_auto_accepted GROUP BY 1, 2) w;
 
 -- Seconds a clerk spent per item. Empty until the review page writes clerk_item_time.
 CREATE VIEW clerk_seconds AS
