@@ -27,7 +27,7 @@ from invoices.records import Document, DocumentResult, ReasonCode, StageError
 from invoices.settings import Settings, load_settings
 from matchers.embeddings import load_embedder
 from matchers.vendor import VendorResolver
-from staging import db, master, matching, runs, store
+from staging import db, learning, master, matching, runs, store
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,16 @@ def build_context(settings: Settings, run_id: uuid.UUID) -> RunContext:
     with db.connection(settings.database_url, settings.db_schema) as conn:
         vendor_master = load_vendor_master(conn, embedder)
         po_vendors = matching.po_vendor_keys(conn)
+        calibration_version, recalibration = learning.promoted_calibration(conn)
     resolver = VendorResolver(vendor_master, embedder, settings, po_vendors=po_vendors)
     cascade = open_run_cascade(settings, run_id)
-    return RunContext(settings=settings, vendor_resolver=resolver, cascade=cascade)
+    return RunContext(
+        settings=settings,
+        vendor_resolver=resolver,
+        cascade=cascade,
+        calibration_version=calibration_version,
+        recalibration=recalibration,
+    )
 
 
 @task(name="fingerprint", cache_policy=NO_CACHE)
@@ -230,6 +237,7 @@ def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[st
             ctx.cascade.close()
     summary = _summary(run_id, len(paths), skipped, staged, time.perf_counter() - started)
     summary["classification"] = classification
+    summary["model_versions"] = {"calibration": ctx.calibration_version}
     return summary
 
 

@@ -98,13 +98,13 @@ def record_item_time(
 
 def correction_samples(conn: Conn) -> list[dict[str, Any]]:
     """Every staged header value of an invoice a clerk has looked at, with whether a clerk
-    corrected it: (document_id, field, vendor_id, confidence, method, corrected), oldest first.
+    corrected it: (document_id, run_id, field, vendor_id, confidence, method, corrected).
 
     An invoice counts as looked at when it has a correction or a resolved exception; its
     uncorrected values were confirmed. These are the labels the confidence calibration learns
     from."""
     return conn.execute(
-        "SELECT i.document_id, kv.key AS field, i.vendor_id,"
+        "SELECT i.document_id, i.run_id, kv.key AS field, i.vendor_id,"
         " coalesce(c.old_confidence, (kv.value ->> 'confidence')::float8) AS confidence,"
         " kv.value -> 'provenance' ->> 'method' AS method, c.correction_id IS NOT NULL AS corrected"
         " FROM invoices i CROSS JOIN LATERAL jsonb_each(i.fields) kv"

@@ -257,6 +257,11 @@ SELECT i.run_id, 'model', m.key, m.value, count(DISTINCT i.document_id)
   FROM invoices i CROSS JOIN LATERAL jsonb_each_text(coalesce(i.classification -> 'model_versions', '{}'::jsonb)) AS m
  GROUP BY 1, 2, 3, 4
 UNION ALL
+SELECT b.run_id, 'model', m.key, m.value, b.documents
+  FROM batch_runs b
+ CROSS JOIN LATERAL jsonb_each_text(coalesce(b.metrics -> 'model_versions', '{}'::jsonb)) AS m
+ WHERE m.value IS NOT NULL
+UNION ALL
 SELECT d.first_run_id, 'text_method', t.method, NULL, count(DISTINCT d.document_id)
   FROM documents d CROSS JOIN LATERAL unnest(d.text_methods) AS t (method)
  GROUP BY 1, 2, 3, 4;
