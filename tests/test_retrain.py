@@ -17,11 +17,25 @@ pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def promoted(staged_batch):
+def retrained(staged_batch):
+    """The retrain flow once over every kind (calibration, GL history)."""
     overrides = {"database_url": staged_batch.url, "db_schema": staged_batch.schema}
     with prefect_test_harness(server_startup_timeout=120):
-        report = retrain(overrides=overrides, kinds=["calibration"])
-    return report["calibration"]
+        return retrain(overrides=overrides)
+
+
+@pytest.fixture(scope="module")
+def promoted(retrained):
+    return retrained["calibration"]
+
+
+def test_the_gl_history_model_is_retrained_and_decided(retrained, staged_batch):
+    history = retrained["history"]
+    assert history["decision"].startswith(("promoted", "refused")), history
+    with db.connection(staged_batch.url, staged_batch.schema) as conn:
+        stored = {r["version"]: r for r in models.versions(conn, "history")}
+    assert stored[history["version"]]["decision"] == history["decision"]
+    assert stored[history["version"]]["metrics"] == history["metrics"]
 
 
 def test_the_clerk_reviewed_and_corrected_values(staged_batch):
