@@ -23,11 +23,11 @@ from prefect.utilities.annotations import quote
 from flows.classification import open_run_cascade
 from flows.matching import load_vendor_master, match_against_store
 from flows.process import RunContext, failed_intake, fingerprint, process_document
-from invoices.records import Document, DocumentResult, StageError
+from invoices.records import Document, DocumentResult, ReasonCode, StageError
 from invoices.settings import Settings, load_settings
 from matchers.embeddings import load_embedder
 from matchers.vendor import VendorResolver
-from staging import db, master, matching, outbox, runs, store
+from staging import db, learning, master, matching, outbox, runs, store
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,16 @@ def build_context(settings: Settings, run_id: uuid.UUID) -> RunContext:
     with db.connection(settings.database_url, settings.db_schema) as conn:
         vendor_master = load_vendor_master(conn, embedder)
         po_vendors = matching.po_vendor_keys(conn)
+        calibration_version, recalibration = learning.promoted_calibration(conn)
     resolver = VendorResolver(vendor_master, embedder, settings, po_vendors=po_vendors)
     cascade = open_run_cascade(settings, run_id)
-    return RunContext(settings=settings, vendor_resolver=resolver, cascade=cascade)
+    return RunContext(
+        settings=settings,
+        vendor_resolver=resolver,
+        cascade=cascade,
+        calibration_version=calibration_version,
+        recalibration=recalibration,
+    )
 
 
 @task(name="fingerprint", cache_policy=NO_CACHE)
@@ -116,6 +123,7 @@ def stage_task(
         "document_id": document_id,
         "status": result.status.value,
         "exception": result.is_exception,
+        "audit_sample": result.reasons == [ReasonCode.AUDIT_SAMPLE],
         "timings": result.timings,
     }
 
@@ -169,8 +177,11 @@ def _summary(
         "skipped": skipped + (len(staged) - len(recorded)),
         "exceptions": exceptions,
         "failures": failures,
+        "audit_samples": sum(1 for s in new if s.get("audit_sample")),
         "straight_through_rate": (
-            sum(1 for s in new if not s["exception"]) / len(new) if new else 0.0
+            sum(1 for s in new if not s["exception"] or s.get("audit_sample")) / len(new)
+            if new
+            else 0.0
         ),
         "seconds_per_stage": {k: round(v, 3) for k, v in sorted(per_stage.items())},
         "wall_seconds": round(seconds, 2),
@@ -237,6 +248,7 @@ def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[st
             ctx.cascade.close()
     summary = _summary(run_id, len(paths), skipped, staged, time.perf_counter() - started)
     summary["classification"] = classification
+    summary["model_versions"] = {"calibration": ctx.calibration_version}
     return summary
 
 

@@ -11,12 +11,13 @@ import hashlib
 import mimetypes
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from classifiers import Classification, ClassificationContext, DocumentClassifier, classify
 from extractors.extract import extract_invoice
+from extractors.recalibration import recalibrate_invoice
 from extractors.text.intake import describe
 from extractors.text.read import read_document
 from extractors.validation import validate
@@ -35,7 +36,7 @@ from invoices.records import (
     Status,
     VendorMatch,
 )
-from invoices.routing import route
+from invoices.routing import audit_sampled, route
 from invoices.settings import Settings
 from matchers.vendor import VendorMatcher
 
@@ -49,6 +50,9 @@ class RunContext:
     settings: Settings
     vendor_resolver: VendorMatcher | None = None
     cascade: DocumentClassifier | None = None
+    # the promoted confidence recalibration (staging.learning), applied after extraction
+    calibration_version: str | None = None
+    recalibration: dict[str, Any] = field(default_factory=dict)
 
 
 class _Stages:
@@ -143,6 +147,7 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
     )
     if invoice is None:
         return _failed(document, stages, settings, methods)
+    invoice = recalibrate_invoice(invoice, ctx.recalibration)
     checks = stages.run("validation", validate, invoice, settings) or []
     invoice, vendor_match, classification = _match_and_classify(invoice, text, ctx, stages)
     result = DocumentResult(
@@ -160,6 +165,8 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
     reasons = route(result, settings)
     if stages.errors and not reasons:
         reasons = [ReasonCode.PROCESSING_ERROR]
+    if not reasons and audit_sampled(document.sha256, settings.audit_sample_share):
+        reasons = [ReasonCode.AUDIT_SAMPLE]
     return result.model_copy(update={"reasons": reasons})
 
 

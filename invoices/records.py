@@ -244,6 +244,9 @@ class ReasonCode(StrEnum):
     DUPLICATE_SUSPECTED = "DUPLICATE_SUSPECTED"
     GL_UNCERTAIN = "GL_UNCERTAIN"
     LLM_UNAVAILABLE = "LLM_UNAVAILABLE"
+    # a straight-through invoice sampled for a clerk's audit (settings.audit_sample_share): its
+    # values were auto-accepted; the clerk's corrections measure how often they were right
+    AUDIT_SAMPLE = "AUDIT_SAMPLE"
     LLM_BUDGET_EXHAUSTED = "LLM_BUDGET_EXHAUSTED"
     NOT_AN_INVOICE = "NOT_AN_INVOICE"
     PROCESSING_ERROR = "PROCESSING_ERROR"

@@ -75,3 +75,11 @@ def route(result: DocumentResult, settings: Settings) -> list[ReasonCode]:
         reasons.extend(result.vendor_match.reasons)
     reasons.extend(result.reasons)
     return sorted(set(reasons))
+
+
+def audit_sampled(sha256: str, share: float) -> bool:
+    """Whether a straight-through document falls in the audit sample: the first 8 hex digits
+    of its sha256 as a fraction below `share` (stable across reruns)."""
+    if share <= 0 or not sha256:
+        return False
+    return int(sha256[:8], 16) / 0x1_0000_0000 < share

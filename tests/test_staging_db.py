@@ -95,6 +95,7 @@ def test_migrations_apply_once_and_in_order(database_url):
         conn.close()
         with psycopg.connect(database_url, autocommit=True) as c:
             c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            c.execute(f'DROP SCHEMA "{schema}_analytics" CASCADE')
 
 
 def test_schema_name_is_checked():

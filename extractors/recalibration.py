@@ -1,0 +1,225 @@
+"""Recalibrating extraction confidence from what clerks confirmed and corrected.
+
+The confidence model (`extractors.confidence`) is fitted on labelled sets. Clerks' reviews
+are labels too: a reviewed value a clerk left alone was right, one a clerk corrected was wrong.
+A recalibration maps a value's confidence p, per field, to sigmoid(a * logit(p) + b), fitted on
+those labels by Newton's method with an L2 pull towards the identity (a = 1, b = 0), so a field
+with few reviews moves little. Fields with fewer than `min_samples` reviews keep their
+confidence. The identity (an empty model) is the model before any recalibration.
+
+Scoring (lower is better): Brier score, log loss and expected calibration error (ECE, 10 bins).
+Pure: no database; `flows.retrain` reads the samples and stores the versions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from extractors.confidence import confidence
+from invoices.records import HEADER_FIELDS, Invoice
+
+EPS = 1e-4
+IDENTITY: tuple[float, float] = (1.0, 0.0)
+GUARDED = ("brier", "log_loss")  # a candidate worse on any of these is refused
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One reviewed value: its field, its staged confidence, and whether it was right."""
+
+    field: str
+    confidence: float
+    right: bool
+
+
+Recalibration = dict[str, tuple[float, float]]  # field (or "*") -> (a, b)
+
+
+def _logit(p: float) -> float:
+    p = min(1 - EPS, max(EPS, p))
+    return math.log(p / (1 - p))
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
+def apply(model: Mapping[str, Sequence[float]], field: str, confidence: float) -> float:
+    """The recalibrated confidence of one value (the identity for an empty model)."""
+    a, b = model.get(field) or IDENTITY
+    return _sigmoid(a * _logit(confidence) + b)
+
+
+def raw(model: Mapping[str, Sequence[float]], field: str, confidence: float) -> float:
+    """The confidence before `model` was applied (the inverse of `apply`)."""
+    a, b = model.get(field) or IDENTITY
+    if a == 0:
+        return confidence
+    return round(_sigmoid((_logit(confidence) - b) / a), 6)
+
+
+def _fit_one(
+    samples: Sequence[Sample], penalty: float, iterations: int = 25
+) -> tuple[float, float]:
+    a, b = IDENTITY
+    xs = [_logit(s.confidence) for s in samples]
+    ys = [1.0 if s.right else 0.0 for s in samples]
+    for _ in range(iterations):
+        ga, gb = penalty * (a - 1), penalty * b
+        haa, hab, hbb = penalty, 0.0, penalty
+        for x, y in zip(xs, ys, strict=True):
+            p = _sigmoid(a * x + b)
+            w = p * (1 - p)
+            ga, gb = ga + (p - y) * x, gb + (p - y)
+            haa, hab, hbb = haa + w * x * x, hab + w * x, hbb + w
+        det = haa * hbb - hab * hab
+        if det <= 1e-12:
+            break
+        da, db = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
+        # a stays positive (a recalibration keeps the order of confidences) and both bounded
+        a, b = min(4.0, max(0.05, a - da)), min(4.0, max(-4.0, b - db))
+        if abs(da) + abs(db) < 1e-9:
+            break
+    return round(a, 6), round(b, 6)
+
+
+def fit(samples: Sequence[Sample], *, min_samples: int = 10, penalty: float = 2.0) -> Recalibration:
+    """A recalibration per field with at least `min_samples` reviews; other fields keep their
+    confidence (no pooled mapping: one field's errors must not move another's confidence)."""
+    model: Recalibration = {}
+    by_field: dict[str, list[Sample]] = {}
+    for s in samples:
+        by_field.setdefault(s.field, []).append(s)
+    for field, group in sorted(by_field.items()):
+        if len(group) >= min_samples:
+            model[field] = _fit_one(group, penalty)
+    return model
+
+
+def score(model: Mapping[str, Sequence[float]], samples: Iterable[Sample]) -> dict[str, float]:
+    """Brier score, log loss and ECE of a recalibration on reviewed values (lower is better)."""
+    pairs = [(apply(model, s.field, s.confidence), 1.0 if s.right else 0.0) for s in samples]
+    if not pairs:
+        return {"samples": 0, "brier": 0.0, "log_loss": 0.0, "ece": 0.0}
+    n = len(pairs)
+    brier = sum((p - y) ** 2 for p, y in pairs) / n
+    loss = -sum(y * math.log(max(p, EPS)) + (1 - y) * math.log(max(1 - p, EPS)) for p, y in pairs)
+    bins: dict[int, list[tuple[float, float]]] = {}
+    for p, y in pairs:
+        bins.setdefault(min(9, int(p * 10)), []).append((p, y))
+    ece = sum(abs(sum(p for p, _ in b) - sum(y for _, y in b)) for b in bins.values()) / n
+    return {"samples": n, "brier": round(brier, 6), "log_loss": round(loss / n, 6),
+            "ece": round(ece, 6)}  # fmt: skip
+
+
+def worse_on(candidate: Mapping[str, float], current: Mapping[str, float]) -> list[str]:
+    """The guarded figures on which the candidate is worse than the current (none: promote)."""
+    return [k for k in GUARDED if candidate[k] > current[k] + 1e-9]
+
+
+def recalibrate_invoice(invoice: Invoice, model: Mapping[str, Sequence[float]]) -> Invoice:
+    """The invoice with each header value's confidence recalibrated (values untouched)."""
+    if not model:
+        return invoice
+    update: dict[str, Any] = {}
+    for name in HEADER_FIELDS:
+        fv = getattr(invoice, name)
+        if fv is not None:
+            update[name] = fv.with_confidence(round(apply(model, name, fv.confidence), 4))
+    return invoice.model_copy(update=update)
+
+
+@dataclass
+class Candidate:
+    """A fitted recalibration with its figures beside the current model's, and the decision."""
+
+    model: Recalibration
+    metrics: dict[str, Any]
+    baseline: dict[str, Any]
+    promote: bool
+    decision: str
+    trained: int
+    held_back: int
+
+
+GUARDED_SETS = ("held_back", "labelled")
+
+
+def _keep_if_not_worse(
+    model: Recalibration, current: Mapping[str, Sequence[float]], labelled: Sequence[Sample]
+) -> tuple[Recalibration, list[str]]:
+    """The fitted mapping of each field that is not worse than the current one on that field's
+    labelled values (the labelled sets are independent of the held-back documents, so this
+    choice does not flatter the held-back score); the current mapping for the others."""
+    kept: Recalibration = {k: (float(v[0]), float(v[1])) for k, v in current.items()}
+    dropped = []
+    for field, mapping in model.items():
+        values = [s for s in labelled if s.field == field]
+        if values and worse_on(score({field: mapping}, values), score(current, values)):
+            dropped.append(field)
+        else:
+            kept[field] = mapping
+    return kept, sorted(dropped)
+
+
+def is_held_back(document_id: int) -> bool:
+    """Three documents in ten (by id) are held back from fitting to score the candidates."""
+    return document_id % 10 in (0, 3, 6)
+
+
+def labelled_samples(paths: Iterable[Any]) -> list[Sample]:
+    """The labelled sets' values (`data/calibration/samples_*.jsonl`) with the confidence the
+    shipped model gives them: the candidates are scored on these too."""
+    samples = []
+    for path in paths:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            field, evidence, right = json.loads(line)
+            samples.append(Sample(field, round(confidence(field, evidence), 4), bool(right)))
+    return samples
+
+
+def train_candidate(
+    reviewed: Sequence[tuple[int, Sample]],
+    current: Mapping[str, Sequence[float]],
+    labelled: Sequence[Sample] = (),
+    **fit_options: Any,
+) -> Candidate:
+    """Fit a recalibration on the reviewed values of the documents not held back, score it and
+    the current model on the held-back ones (and on the labelled sets), and decide: promote
+    only when no guarded figure, on either, gets worse."""
+    train = [s for doc, s in reviewed if not is_held_back(doc)]
+    test = [s for doc, s in reviewed if is_held_back(doc)]
+    if not train or not test:
+        raise ValueError(f"too few reviewed values: {len(train)} to fit, {len(test)} held back")
+    model, dropped = _keep_if_not_worse(fit(train, **fit_options), current, labelled)
+    metrics: dict[str, Any] = {"held_back": score(model, test)}
+    baseline: dict[str, Any] = {"held_back": score(current, test)}
+    if labelled:
+        metrics["labelled"], baseline["labelled"] = score(model, labelled), score(current, labelled)
+    metrics["fields_left_as_they_were"] = dropped
+    worse = [f"{k}.{f}" for k in GUARDED_SETS if k in metrics
+             for f in worse_on(metrics[k], baseline[k])]  # fmt: skip
+    gain = baseline["held_back"]["brier"] - metrics["held_back"]["brier"]
+    if model == {k: tuple(v) for k, v in current.items()}:
+        worse = ["nothing"]
+        decision = "refused: nothing changed" + (
+            f" (worse on the labelled sets, left as they were: {', '.join(dropped)})"
+            if dropped
+            else " (no field has enough reviews to move its calibration)"
+        )
+    elif worse:
+        decision = f"refused: worse on {', '.join(worse)}"
+    elif gain <= 0:
+        worse = ["held_back.brier (not better)"]
+        decision = f"refused: held-back Brier {metrics['held_back']['brier']} is not better"
+    else:
+        decision = (
+            f"promoted: held-back Brier {metrics['held_back']['brier']}"
+            f" vs {baseline['held_back']['brier']} (-{gain:.6f})"
+        )
+    return Candidate(model, metrics, baseline, not worse, decision, len(train), len(test))

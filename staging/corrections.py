@@ -1,0 +1,119 @@
+"""What clerks change: field corrections and the time spent per item (migration 050).
+
+The review page writes these; until it lands, tests and scripts play clerk through the same
+functions. A correction records the value as it was staged and what produced it (extractor,
+version, method, confidence), so the learning loop can score a model against the values it got
+wrong. The staged invoice row itself is left as extracted: the review page decides how an
+approved invoice changes; the analytics views show the corrected value beside it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from staging.db import Conn
+from staging.store import audit
+
+
+def _staged_value(conn: Conn, document_id: int, field: str, line_no: int | None) -> dict[str, Any]:
+    if line_no is None:
+        row = conn.execute(
+            "SELECT fields -> %s AS fv FROM invoices WHERE document_id = %s", (field, document_id)
+        ).fetchone()
+    else:
+        row = conn.execute(
+            "SELECT fields -> %s AS fv FROM invoice_lines WHERE document_id = %s AND line_no = %s",
+            (field, document_id, line_no),
+        ).fetchone()
+    if row is None:
+        raise LookupError(f"no staged invoice {document_id}" + (f" line {line_no}" * bool(line_no)))
+    return row["fv"] or {}
+
+
+def record_field_correction(
+    conn: Conn,
+    document_id: int,
+    field: str,
+    new_value: Any,
+    *,
+    clerk: str,
+    line_no: int | None = None,
+    at: datetime | None = None,
+) -> int:
+    """A clerk set `field` (of the header, or of line `line_no`) to `new_value`: record it with
+    the staged value and its provenance, audit it, and return the correction id."""
+    with conn.transaction():
+        staged = _staged_value(conn, document_id, field, line_no)
+        prov = staged.get("provenance") or {}
+        old = staged.get("value")
+        row = conn.execute(
+            "INSERT INTO field_corrections (document_id, field, line_no, old_value, new_value,"
+            " old_confidence, extractor, extractor_version, method, corrected_by, corrected_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()))"
+            " RETURNING correction_id",
+            (
+                document_id,
+                field,
+                line_no,
+                None if old is None else str(old),
+                None if new_value is None else str(new_value),
+                staged.get("confidence"),
+                prov.get("extractor"),
+                prov.get("version"),
+                prov.get("method"),
+                clerk,
+                at,
+            ),
+        ).fetchone()
+        assert row is not None
+        audit(
+            conn,
+            "field_corrected",
+            actor=clerk,
+            document_id=document_id,
+            detail={"field": field, "line_no": line_no, "old": old, "new": str(new_value)},
+        )
+    return int(row["correction_id"])
+
+
+def record_item_time(
+    conn: Conn,
+    document_id: int,
+    *,
+    clerk: str,
+    started_at: datetime,
+    finished_at: datetime,
+    exception_id: int | None = None,
+) -> int:
+    """A clerk worked on one item from `started_at` to `finished_at` (the review page's timer)."""
+    row = conn.execute(
+        "INSERT INTO clerk_item_time (document_id, exception_id, clerk, started_at, finished_at)"
+        " VALUES (%s, %s, %s, %s, %s) RETURNING item_time_id",
+        (document_id, exception_id, clerk, started_at, finished_at),
+    ).fetchone()
+    assert row is not None
+    return int(row["item_time_id"])
+
+
+def correction_samples(conn: Conn) -> list[dict[str, Any]]:
+    """Every staged header value of an invoice a clerk has looked at, with whether a clerk
+    corrected it: (document_id, run_id, field, vendor_id, confidence, method, corrected).
+
+    An invoice counts as looked at when it has a correction or a resolved exception; its
+    uncorrected values were confirmed. These are the labels the confidence calibration learns
+    from."""
+    return conn.execute(
+        "SELECT i.document_id, i.run_id, kv.key AS field, i.vendor_id,"
+        " coalesce(c.old_confidence, (kv.value ->> 'confidence')::float8) AS confidence,"
+        " kv.value -> 'provenance' ->> 'method' AS method, c.correction_id IS NOT NULL AS corrected"
+        " FROM invoices i CROSS JOIN LATERAL jsonb_each(i.fields) kv"
+        " LEFT JOIN LATERAL (SELECT fc.correction_id, fc.old_confidence FROM field_corrections fc"
+        "   WHERE fc.document_id = i.document_id AND fc.field = kv.key AND fc.line_no IS NULL"
+        "   ORDER BY fc.correction_id LIMIT 1) c ON true"
+        " WHERE jsonb_typeof(kv.value) = 'object' AND kv.value ? 'confidence'"
+        " AND (EXISTS (SELECT 1 FROM field_corrections f2 WHERE f2.document_id = i.document_id)"
+        "  OR EXISTS (SELECT 1 FROM exception_queue e WHERE e.document_id = i.document_id"
+        "             AND e.status = 'resolved'))"
+        " ORDER BY i.document_id, kv.key"
+    ).fetchall()

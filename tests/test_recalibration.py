@@ -1,0 +1,54 @@
+"""The confidence recalibration learned from clerks' reviews: pure cases."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from extractors import recalibration as r
+from extractors.recalibration import Sample
+
+
+def _overconfident(n: int, seed: int = 1) -> list[Sample]:
+    """Totals staged at 0.95 of which only 70% were right."""
+    rng = random.Random(seed)
+    return [Sample("total", 0.95, rng.random() < 0.7) for _ in range(n)]
+
+
+def test_apply_and_raw_are_inverse_and_empty_is_identity():
+    model = {"total": (0.5, -0.3)}
+    for p in (0.1, 0.5, 0.93, 0.999):
+        assert r.raw(model, "total", r.apply(model, "total", p)) == pytest.approx(p, abs=1e-5)
+        assert r.apply({}, "total", p) == pytest.approx(p, abs=1e-4)
+    assert r.apply(model, "iban", 0.9) == pytest.approx(0.9, abs=1e-4)  # unfitted field
+
+
+def test_fit_moves_an_overconfident_field_towards_its_accuracy():
+    model = r.fit(_overconfident(200))
+    assert 0.6 < r.apply(model, "total", 0.95) < 0.8
+    assert (
+        r.score(model, _overconfident(200, 2))["brier"]
+        < r.score({}, _overconfident(200, 2))["brier"]
+    )
+
+
+def test_few_reviews_leave_a_field_alone():
+    assert r.fit(_overconfident(5), min_samples=10) == {}
+
+
+def test_the_order_of_confidences_is_kept():
+    reversed_evidence = [Sample("x", 0.99, False)] * 30 + [Sample("x", 0.6, True)] * 30
+    a, _ = r.fit(reversed_evidence)["x"]
+    assert a > 0
+
+
+def test_candidate_promoted_only_when_better_and_not_worse():
+    reviewed = [(doc, s) for doc, s in enumerate(_overconfident(400))]
+    better = r.train_candidate(reviewed, {})
+    assert better.promote and better.decision.startswith("promoted")
+    again = r.train_candidate(reviewed, better.model)
+    assert not again.promote  # nothing left to gain
+    labelled = [Sample("total", 0.95, True)] * 100  # the labelled sets: totals are right
+    guarded = r.train_candidate(reviewed, {}, labelled)
+    assert not guarded.promote and guarded.metrics["fields_left_as_they_were"] == ["total"]
