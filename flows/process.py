@@ -142,13 +142,15 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
         fatal=True,
     )
     if invoice is None:
-        return _failed(document, stages, settings, methods)
+        failed = _failed(document, stages, settings, methods)
+        return failed.model_copy(update={"page_methods": [p.method.value for p in text.pages]})
     checks = stages.run("validation", validate, invoice, settings) or []
     invoice, vendor_match, classification = _match_and_classify(invoice, text, ctx, stages)
     result = DocumentResult(
         document=document,
         invoice=invoice,
         text_methods=methods,
+        page_methods=[p.method.value for p in text.pages],
         checks=checks,
         vendor_match=vendor_match,
         classification=classification.model_dump(mode="json") if classification else None,
