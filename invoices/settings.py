@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     prefect_port: int = 4200
     prefect_api_url: str | None = None  # an existing server; None: `invoices serve` starts one
     prefect_database: str = "prefect"  # its own database on the Postgres server; SQLite if none
-    heartbeat_seconds: int = 30  # flow-run heartbeat
+    heartbeat_seconds: int = 30  # flow-run heartbeat (Prefect allows 30 s or more)
     heartbeat_window_seconds: int = 300  # no heartbeat for this long: the run is marked crashed
 
     # cost per 1,000 invoices in the run metrics
