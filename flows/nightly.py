@@ -326,5 +326,13 @@ def run_inbox(
 
 def settings_overrides(settings: Settings) -> dict[str, Any]:
     """The settings a flow run must see that may not be in its environment (JSON-ready)."""
-    keep = ("database_url", "db_schema", "reports_dir", "task_runner", "dask_address")
+    keep = (
+        "database_url",
+        "db_schema",
+        "reports_dir",
+        "task_runner",
+        "dask_address",
+        "dask_workers",
+        "documents_per_task",
+    )
     return settings.model_dump(mode="json", include=set(keep), exclude_none=True)
