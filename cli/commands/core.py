@@ -57,7 +57,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     # than the default 20 s to come up
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from flows.nightly import run_inbox
+    from flows.run_summary import PROGRESS_LISTENERS
     from review.report import write_run_report
+
+    PROGRESS_LISTENERS.append(progress_bar)
 
     settings = load_settings()
     if not Path(args.inbox).is_dir():
@@ -71,6 +74,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"exception report: {summary['report_html']}")
     print(f"exception report (CSV): {summary['report_csv']}")
     return 0
+
+
+def progress_bar(done: int, total: int) -> None:
+    """A one-line progress bar of documents staged, on stderr."""
+    width = 30
+    filled = width * done // total if total else width
+    end = "\n" if done >= total else ""
+    print(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} documents",
+        end=end,
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
