@@ -9,24 +9,27 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 import uuid
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
-from prefect.utilities.annotations import quote
 
-from flows.classification import open_run_cascade
-from flows.matching import load_vendor_master, match_against_store
+from flows import logs
+from flows.matching import match_against_store
 from flows.process import RunContext, failed_intake, fingerprint, process_document
+from flows.run_summary import Progress, build_summary, cpu_seconds, publish
+from flows.runners import chunk_size, release_context, task_runner, worker_context
 from invoices.records import Document, DocumentResult, ReasonCode, StageError
+from invoices.run_metrics import document_record
 from invoices.settings import Settings, load_settings
-from matchers.embeddings import load_embedder
-from matchers.vendor import VendorResolver
 from staging import db, learning, master, matching, outbox, runs, store
 
 log = logging.getLogger(__name__)
@@ -44,31 +47,6 @@ def discover_documents(inbox: Path) -> list[Path]:
     )
 
 
-def build_context(settings: Settings, run_id: uuid.UUID) -> RunContext:
-    """Stage objects built once per run: the vendor resolver over the current master (and the
-    vendors of its purchase orders) and the classification cascade (history model from
-    Postgres, the LLM client when one is set). Both use the one shared embedding model.
-
-    Vendor name embeddings come from the cache in Postgres; only new or changed vendors are
-    embedded.
-    """
-    assert settings.database_url
-    embedder = load_embedder(settings)
-    with db.connection(settings.database_url, settings.db_schema) as conn:
-        vendor_master = load_vendor_master(conn, embedder)
-        po_vendors = matching.po_vendor_keys(conn)
-        calibration_version, recalibration = learning.promoted_calibration(conn)
-    resolver = VendorResolver(vendor_master, embedder, settings, po_vendors=po_vendors)
-    cascade = open_run_cascade(settings, run_id)
-    return RunContext(
-        settings=settings,
-        vendor_resolver=resolver,
-        cascade=cascade,
-        calibration_version=calibration_version,
-        recalibration=recalibration,
-    )
-
-
 @task(name="fingerprint", cache_policy=NO_CACHE)
 def fingerprint_task(
     paths: list[Path], settings: Settings
@@ -77,12 +55,25 @@ def fingerprint_task(
     return [fingerprint(p, settings) for p in paths]
 
 
-@task(name="process-document", cache_policy=NO_CACHE, task_run_name="process {document.path.name}")
-def process_task(document: Document, error: StageError | None, ctx: RunContext) -> DocumentResult:
-    """Text, extraction, validation and matching of one document."""
-    if error is not None:
-        return failed_intake(document, error, ctx.settings)
-    return process_document(document, ctx)
+@task(name="process-documents", cache_policy=NO_CACHE, task_run_name="process {label}")
+def process_chunk_task(
+    items: list[tuple[Document, StageError | None]],
+    settings: Settings,
+    run_id: uuid.UUID,
+    label: str,
+) -> list[DocumentResult]:
+    """Text, extraction, validation and matching of a chunk of documents (one with threads,
+    several on Dask), with this process's stage objects for the run."""
+    ctx = worker_context(settings, run_id)
+    results = []
+    with logs.run_scope(run_id):
+        for document, error in items:
+            with logs.document_scope(document.sha256, document.path.name):
+                if error is not None:
+                    results.append(failed_intake(document, error, settings))
+                else:
+                    results.append(process_document(document, ctx))
+    return results
 
 
 def _straight_through(result: DocumentResult, settings: Settings) -> bool:
@@ -94,14 +85,30 @@ def _straight_through(result: DocumentResult, settings: Settings) -> bool:
     )
 
 
-@task(name="stage-document", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
-def stage_task(
-    result: DocumentResult, run_id: uuid.UUID, ctx: RunContext, position: str
+@task(name="stage-documents", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
+def stage_chunk_task(
+    results: list[DocumentResult], settings: Settings, run_id: uuid.UUID, first: int, total: int
+) -> list[dict[str, Any]]:
+    """Stage each result of a chunk in its own transaction (retried: it is I/O; a document
+    an earlier attempt of this run committed is reported staged, never staged twice)."""
+    ctx = worker_context(settings, run_id)
+    staged = []
+    with logs.run_scope(run_id):
+        for i, result in enumerate(results, start=first):
+            doc = result.document
+            with logs.document_scope(doc.sha256, doc.path.name):
+                staged.append(_stage_one(result, ctx, run_id, f"[{i}/{total}]"))
+    return staged
+
+
+def _stage_one(
+    result: DocumentResult, ctx: RunContext, run_id: uuid.UUID, position: str
 ) -> dict[str, Any]:
     """Check one result against what is staged (duplicates, PO ledger) and stage it, in one
-    transaction (retried: it is I/O)."""
+    transaction."""
     settings = ctx.settings
     assert settings.database_url
+    doc = result.document
     with db.connection(settings.database_url, settings.db_schema) as conn:
         with conn.transaction():
             store.lock_staging(conn)
@@ -112,10 +119,13 @@ def stage_task(
                 matching.record_billing(conn, document_id, billed)
             if document_id is not None and _straight_through(result, settings):
                 outbox.approve_straight_through(conn, document_id, settings)
-    get_run_logger().info(
-        "%s %s: %s%s",
+        if document_id is None:
+            document_id = runs.staged_by_run(conn, doc.sha256, str(doc.path), run_id)
+    logs.run_logger(log).info(
+        "%s %s (document %s): %s%s",
         position,
-        result.document.path.name,
+        doc.path.name,
+        document_id,
         result.status.value,
         f" -> exception {', '.join(result.reasons)}" if result.reasons else "",
     )
@@ -125,6 +135,7 @@ def stage_task(
         "exception": result.is_exception,
         "audit_sample": result.reasons == [ReasonCode.AUDIT_SAMPLE],
         "timings": result.timings,
+        "record": document_record(result, settings, result.page_methods),
     }
 
 
@@ -136,11 +147,13 @@ def stage_identical_task(
 ) -> dict[str, Any]:
     """Record a file whose bytes equal a staged document's as a suspected duplicate."""
     assert settings.database_url
-    with db.connection(settings.database_url, settings.db_schema) as conn:
-        document_id = store.stage_identical_file(conn, document, run_id)
-    get_run_logger().info(
-        "%s: same bytes as a staged document -> exception DUPLICATE_SUSPECTED", document.path.name
-    )
+    with logs.run_scope(run_id), logs.document_scope(document.sha256, document.path.name):
+        with db.connection(settings.database_url, settings.db_schema) as conn:
+            document_id = store.stage_identical_file(conn, document, run_id)
+        logs.run_logger(log).info(
+            "%s: same bytes as a staged document -> exception DUPLICATE_SUSPECTED",
+            document.path.name,
+        )
     return {
         "document_id": document_id,
         "status": "skipped",
@@ -156,36 +169,6 @@ def _share_cores(settings: Settings) -> Settings:
         return settings
     per_document = max(1, (os.cpu_count() or 1) // max(1, settings.task_workers))
     return settings.model_copy(update={"ocr_workers": per_document})
-
-
-def _summary(
-    run_id: uuid.UUID, found: int, skipped: int, staged: list[dict[str, Any]], seconds: float
-) -> dict[str, Any]:
-    recorded = [s for s in staged if s["document_id"] is not None]
-    new = [s for s in recorded if s["status"] != "skipped"]
-    exceptions = sum(1 for s in recorded if s["exception"])
-    failures = sum(1 for s in new if s["status"] == "failed")
-    per_stage: dict[str, float] = {}
-    for s in new:
-        for stage, secs in s["timings"].items():
-            per_stage[stage] = per_stage.get(stage, 0.0) + secs
-    return {
-        "run_id": str(run_id),
-        "documents": found,
-        "staged": len(new),
-        "identical_files": len(recorded) - len(new),
-        "skipped": skipped + (len(staged) - len(recorded)),
-        "exceptions": exceptions,
-        "failures": failures,
-        "audit_samples": sum(1 for s in new if s.get("audit_sample")),
-        "straight_through_rate": (
-            sum(1 for s in new if not s["exception"] or s.get("audit_sample")) / len(new)
-            if new
-            else 0.0
-        ),
-        "seconds_per_stage": {k: round(v, 3) for k, v in sorted(per_stage.items())},
-        "wall_seconds": round(seconds, 2),
-    }
 
 
 def plan_documents(
@@ -208,9 +191,12 @@ def plan_documents(
     return todo, identical, len(described) - len(todo) - len(identical)
 
 
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
 def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[str, Any]:
-    started = time.perf_counter()
-    logger = get_run_logger()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     assert settings.database_url
     paths = discover_documents(Path(inbox))
     described = fingerprint_task(paths, settings)
@@ -219,87 +205,124 @@ def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[st
             conn, [(d.sha256, str(d.path)) for d, _ in described]
         )
     todo, identical, skipped = plan_documents(described, recorded, originals)
-    logger.info(
-        "run %s: %d documents in %s, %d new, %d identical to staged ones, %d already recorded",
-        run_id,
+    logs.run_logger(log).info(
+        "%d documents in %s, %d new, %d identical to staged ones, %d already recorded",
         len(paths),
         inbox,
         len(todo),
         len(identical),
         skipped,
     )
-    ctx = build_context(settings, run_id)
+    progress = Progress(settings, run_id, len(todo) + len(identical))
     try:
         futures: list[Any] = []
-        for i, (document, error) in enumerate(todo, start=1):
-            processed = process_task.submit(document, error, quote(ctx))
+        first = 1
+        for chunk in _chunks(todo, chunk_size(settings)):
+            label = chunk[0][0].path.name + (f" +{len(chunk) - 1}" if len(chunk) > 1 else "")
+            processed = process_chunk_task.submit(chunk, settings, run_id, label)
             # documents are processed in parallel but staged in inbox order, so that of two
             # copies of one invoice the later file is the one flagged as the duplicate
             futures.append(
-                stage_task.submit(
-                    processed, run_id, quote(ctx), f"[{i}/{len(todo)}]", wait_for=futures[-1:]
+                stage_chunk_task.submit(
+                    processed, settings, run_id, first, len(todo), wait_for=futures[-1:]
                 )
             )
-        staged = [f.result() for f in futures]
-        staged += [stage_identical_task(document, run_id, settings) for document in identical]
-        classification = ctx.cascade.run_metrics() if ctx.cascade else {}
+            first += len(chunk)
+        staged: list[dict[str, Any]] = []
+        for future in futures:
+            staged += future.result()
+            progress.advance(len(staged) - progress.done)
+        for document in identical:
+            staged.append(stage_identical_task(document, run_id, settings))
+            progress.advance(1)
     finally:
-        if ctx.cascade is not None:
-            ctx.cascade.close()
-    summary = _summary(run_id, len(paths), skipped, staged, time.perf_counter() - started)
-    summary["classification"] = classification
-    summary["model_versions"] = {"calibration": ctx.calibration_version}
+        release_context(run_id)
+    summary = build_summary(
+        run_id,
+        len(paths),
+        skipped,
+        staged,
+        time.perf_counter() - started,
+        cpu_seconds() - cpu_started,
+        settings,
+    )
+    with db.connection(settings.database_url, settings.db_schema) as conn:
+        calibration_version, _ = learning.promoted_calibration(conn)
+    summary["model_versions"] = {"calibration": calibration_version}
     return summary
+
+
+def _business_slot(settings: Settings, scheduled_for: str | None) -> tuple[datetime, date]:
+    """The slot this run stands for (the scheduled start of its flow run, or now for a run
+    started by hand) and its business date in the schedule's timezone."""
+    slot = datetime.fromisoformat(scheduled_for) if scheduled_for else None
+    if slot is None:
+        slot = flow_run.scheduled_start_time or datetime.now(UTC)
+    slot = slot if slot.tzinfo else slot.replace(tzinfo=UTC)
+    return slot, slot.astimezone(ZoneInfo(settings.schedule_timezone)).date()
+
+
+def _start_run(settings: Settings, inbox: str, scheduled_for: str | None) -> uuid.UUID:
+    """Mark this host's runs whose process died as crashed, then record this run."""
+    assert settings.database_url
+    slot, business_date = _business_slot(settings, scheduled_for)
+    host = socket.gethostname()
+    with db.connection(settings.database_url, settings.db_schema) as conn:
+        db.upgrade(conn)
+        for crashed in runs.mark_crashed_runs(conn, host, _process_alive):
+            log.warning("run %s died without finishing: marked crashed", crashed)
+        return runs.start_run(
+            conn,
+            str(inbox),
+            scheduled_for=slot,
+            business_date=business_date,
+            prefect_flow_run_id=flow_run.id,
+            host=host,
+            pid=os.getpid(),
+        )
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @flow(name="nightly_batch", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
-def nightly_batch(inbox: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def nightly_batch(
+    inbox: str, overrides: dict[str, Any] | None = None, scheduled_for: str | None = None
+) -> dict[str, Any]:
     """Run the whole pipeline over a folder of invoices; returns the run summary.
 
-    The run is recorded in batch_runs from start to end; a run that dies on an infrastructure
-    fault is marked failed (what it staged stays staged) and the error propagates.
+    The run is recorded in batch_runs from start to end, with the slot it was scheduled for
+    (`scheduled_for`, ISO time; default: this flow run's scheduled start) and that slot's
+    business date. A run that dies on an infrastructure fault is marked failed (what it staged
+    stays staged) and the error propagates; one whose process was killed is marked crashed by
+    the next run on the same host.
     """
     settings = _share_cores(load_settings(**(overrides or {})))
+    logs.configure(settings.log_json)
     if not settings.database_url:
         raise ValueError("no database: set DATABASE_URL (the `invoices run` command does this)")
-    with db.connection(settings.database_url, settings.db_schema) as conn:
-        db.upgrade(conn)
-        run_id = runs.start_run(conn, str(inbox))
-    try:
-        summary = _process_inbox(settings, run_id, inbox)
-    except BaseException as exc:
+    run_id = _start_run(settings, inbox, scheduled_for)
+    with logs.run_scope(run_id):
+        try:
+            summary = _process_inbox(settings, run_id, inbox)
+        except BaseException as exc:
+            with db.connection(settings.database_url, settings.db_schema) as conn:
+                runs.finish_run(
+                    conn, run_id, counts={}, metrics={"error": repr(exc)}, status="failed"
+                )
+            raise
         with db.connection(settings.database_url, settings.db_schema) as conn:
-            runs.finish_run(conn, run_id, counts={}, metrics={"error": repr(exc)}, status="failed")
-        raise
-    with db.connection(settings.database_url, settings.db_schema) as conn:
-        runs.finish_run(conn, run_id, counts=summary, metrics=summary)
-    create_markdown_artifact(
-        markdown=summary_markdown(summary),
-        key="nightly-batch-summary",
-        description="Run summary",
-    )
-    get_run_logger().info("run summary: %s", summary)
+            runs.finish_run(conn, run_id, counts=summary, metrics=summary)
+        publish(summary)
+        logs.run_logger(log).info("run summary: %s", summary)
     return summary
-
-
-def summary_markdown(summary: dict[str, Any]) -> str:
-    """The run summary as Markdown, for the Prefect artifact."""
-    stages = ", ".join(f"{k} {v:.2f}s" for k, v in summary["seconds_per_stage"].items())
-    return "\n".join(
-        [
-            f"# Nightly batch {summary['run_id']}",
-            "",
-            "| documents | staged | identical files | skipped | exceptions | failures |"
-            " straight-through |",
-            "|---|---|---|---|---|---|---|",
-            f"| {summary['documents']} | {summary['staged']} | {summary['identical_files']} |"
-            f" {summary['skipped']} |"
-            f" {summary['exceptions']} | {summary['failures']} |"
-            f" {100 * summary['straight_through_rate']:.1f}% |",
-            "",
-            f"Seconds per stage: {stages or 'none'}",
-        ]
-    )
 
 
 def run_inbox(
@@ -312,7 +335,20 @@ def run_inbox(
         counts = master.load_master_folder(settings.database_url, settings.db_schema, master_dir)
         log.info("master data: %s", counts)
     workers = workers or settings.task_workers
-    runner: Any = ThreadPoolTaskRunner(max_workers=workers)  # Prefect types it [Never]
-    flow_with_runner = nightly_batch.with_options(task_runner=runner)
-    overrides = {"database_url": settings.database_url, "task_workers": workers}
+    flow_with_runner = nightly_batch.with_options(task_runner=task_runner(settings, workers))
+    overrides = {**settings_overrides(settings), "task_workers": workers}
     return flow_with_runner(inbox=str(inbox.resolve()), overrides=overrides)
+
+
+def settings_overrides(settings: Settings) -> dict[str, Any]:
+    """The settings a flow run must see that may not be in its environment (JSON-ready)."""
+    keep = (
+        "database_url",
+        "db_schema",
+        "reports_dir",
+        "task_runner",
+        "dask_address",
+        "dask_workers",
+        "documents_per_task",
+    )
+    return settings.model_dump(mode="json", include=set(keep), exclude_none=True)

@@ -146,7 +146,8 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
         fatal=True,
     )
     if invoice is None:
-        return _failed(document, stages, settings, methods)
+        failed = _failed(document, stages, settings, methods)
+        return failed.model_copy(update={"page_methods": [p.method.value for p in text.pages]})
     invoice = recalibrate_invoice(invoice, ctx.recalibration)
     checks = stages.run("validation", validate, invoice, settings) or []
     invoice, vendor_match, classification = _match_and_classify(invoice, text, ctx, stages)
@@ -154,6 +155,7 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
         document=document,
         invoice=invoice,
         text_methods=methods,
+        page_methods=[p.method.value for p in text.pages],
         checks=checks,
         vendor_match=vendor_match,
         classification=classification.model_dump(mode="json") if classification else None,

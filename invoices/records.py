@@ -298,6 +298,7 @@ class DocumentResult(BaseModel):
     document: Document
     invoice: Invoice | None = None
     text_methods: list[str] = Field(default_factory=list)
+    page_methods: list[str] = Field(default_factory=list)  # how each page was read, in order
     checks: list[CheckResult] = Field(default_factory=list)
     vendor_match: VendorMatch | None = None
     po_match: dict[str, Any] | None = None  # matchers.po.PoMatch, dumped

@@ -126,6 +126,29 @@ class Settings(BaseSettings):
 
     # flow
     task_workers: int = 2
+    # task runner of the per-document work: "threads" (one process), or "dask": a local
+    # cluster of `dask_workers` processes, or the scheduler at `dask_address` when set
+    task_runner: str = "threads"
+    dask_address: str | None = None  # e.g. tcp://10.0.0.5:8786
+    dask_workers: int = 2
+    documents_per_task: int = 4  # a Dask task is a chunk of documents (seconds of work)
+    log_json: bool = False  # one JSON object per log line
+
+    # schedule (`invoices serve`): the nightly deployment on a Prefect server
+    schedule_cron: str = "0 2 * * *"
+    schedule_timezone: str = "Europe/Berlin"  # a cron without a timezone would run in UTC
+    schedule_inbox: Path | None = None
+    schedule_master_dir: Path | None = None
+    deployment_name: str = "nightly"
+    prefect_port: int = 4200
+    prefect_api_url: str | None = None  # an existing server; None: `invoices serve` starts one
+    prefect_database: str = "prefect"  # its own database on the Postgres server; SQLite if none
+    heartbeat_seconds: int = 30  # flow-run heartbeat (Prefect allows 30 s or more)
+    heartbeat_window_seconds: int = 300  # no heartbeat for this long: the run is marked crashed
+
+    # cost per 1,000 invoices in the run metrics
+    cpu_price_per_hour: Decimal = Decimal("0.04")  # one core-hour
+    cost_currency: str = "EUR"
 
     # ERP sync (erp_sync/): the outbox relay and the adapter it pushes approved invoices to
     erp_adapter: str = "en16931"  # en16931 (XML files) or tryton (JSON-RPC)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -139,3 +140,25 @@ class ConnectionPool:
     def close(self) -> None:
         """Close every connection."""
         self._pool.close()
+def ensure_database(url: str, name: str) -> str:
+    """The URL of database `name` on the server of `url`, created when missing (the Prefect
+    server keeps its own database beside the staging one)."""
+    if not re.match(r"^[a-z_][a-z0-9_]{0,62}$", name):
+        raise ValueError(f"invalid database name {name!r}")
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if found.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(_redact(url), str(exc).strip()) from exc
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def drop_database(url: str, name: str) -> None:
+    """Drop database `name` on the server of `url` (tests' throwaway Prefect databases)."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -22,13 +24,58 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, default=str)
 
 
-def start_run(conn: Conn, inbox: str) -> uuid.UUID:
-    """Record the start of a batch run and return its id."""
+def start_run(
+    conn: Conn,
+    inbox: str,
+    *,
+    scheduled_for: datetime | None = None,
+    business_date: date | None = None,
+    prefect_flow_run_id: str | None = None,
+    host: str | None = None,
+    pid: int | None = None,
+) -> uuid.UUID:
+    """Record the start of a batch run and return its id: the slot it was scheduled for, the
+    business date that slot stands for, its Prefect flow run and the process running it."""
     run_id = uuid.uuid4()
     with conn.transaction():
-        conn.execute("INSERT INTO batch_runs (run_id, inbox) VALUES (%s, %s)", (run_id, inbox))
-        audit(conn, "run_started", run_id=run_id, detail={"inbox": inbox})
+        conn.execute(
+            "INSERT INTO batch_runs (run_id, inbox, scheduled_for, business_date,"
+            " prefect_flow_run_id, host, pid) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (run_id, inbox, scheduled_for, business_date, prefect_flow_run_id, host, pid),
+        )
+        audit(
+            conn,
+            "run_started",
+            run_id=run_id,
+            detail={"inbox": inbox, "business_date": str(business_date) if business_date else None},
+        )
     return run_id
+
+
+def mark_crashed_runs(conn: Conn, host: str, is_alive: Callable[[int], bool]) -> list[uuid.UUID]:
+    """Mark `crashed` every run still `running` on this host whose process is gone (killed,
+    or the machine restarted); returns their ids. What they staged stays staged."""
+    rows = conn.execute(
+        "SELECT run_id, pid FROM batch_runs WHERE status = 'running' AND host = %s", (host,)
+    ).fetchall()
+    dead = [r["run_id"] for r in rows if r["pid"] is None or not is_alive(int(r["pid"]))]
+    with conn.transaction():
+        for run_id in dead:
+            conn.execute(
+                "UPDATE batch_runs SET status = 'crashed', finished_at = now() WHERE run_id = %s",
+                (run_id,),
+            )
+            audit(conn, "run_crashed", run_id=run_id, detail={"host": host})
+    return dead
+
+
+def record_progress(conn: Conn, run_id: uuid.UUID, progress: dict[str, Any]) -> None:
+    """Keep a running run's progress (documents done so far) in its metrics."""
+    conn.execute(
+        "UPDATE batch_runs SET metrics = metrics || jsonb_build_object('progress', %s::jsonb)"
+        " WHERE run_id = %s",
+        (_dumps(progress), run_id),
+    )
 
 
 def finish_run(
@@ -39,11 +86,16 @@ def finish_run(
     metrics: dict[str, Any],
     status: str = "completed",
 ) -> None:
-    """Record the end of a run with its counts and metrics."""
+    """Record the end of a run with its counts and metrics (the headline figures also in
+    columns, so that runs can be compared in SQL)."""
+    pages = metrics.get("pages") or {}
+    llm = metrics.get("llm") or {}
     with conn.transaction():
         conn.execute(
             "UPDATE batch_runs SET finished_at = now(), status = %s, documents = %s, staged = %s,"
-            " skipped = %s, exceptions = %s, failures = %s, metrics = %s WHERE run_id = %s",
+            " skipped = %s, exceptions = %s, failures = %s, metrics = %s, pages_text_layer = %s,"
+            " pages_ocr = %s, llm_calls = %s, llm_tokens = %s, straight_through_rate = %s,"
+            " auto_accept_rate = %s, peak_memory_mb = %s, cost_per_1000 = %s WHERE run_id = %s",
             (
                 status,
                 counts.get("documents", 0),
@@ -52,10 +104,20 @@ def finish_run(
                 counts.get("exceptions", 0),
                 counts.get("failures", 0),
                 Jsonb(metrics, dumps=_dumps),
+                pages.get("text_layer", 0),
+                pages.get("ocr", 0),
+                llm.get("calls", 0),
+                llm.get("tokens", 0),
+                metrics.get("straight_through_rate"),
+                metrics.get("auto_accept_rate"),
+                metrics.get("peak_memory_mb"),
+                (metrics.get("cost") or {}).get("per_1000_invoices"),
                 run_id,
             ),
         )
-        audit(conn, f"run_{status}", run_id=run_id, detail={"counts": counts})
+        headline = ("documents", "staged", "skipped", "exceptions", "failures")
+        detail = {"counts": {k: counts[k] for k in headline if k in counts}}
+        audit(conn, f"run_{status}", run_id=run_id, detail=detail)
 
 
 def run_exceptions(conn: Conn, run_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -82,3 +144,16 @@ def record_run_report(conn: Conn, run_id: uuid.UUID, html: str, csv: str) -> Non
 def run_row(conn: Conn, run_id: uuid.UUID) -> dict[str, Any] | None:
     """The batch_runs row of a run."""
     return conn.execute("SELECT * FROM batch_runs WHERE run_id = %s", (run_id,)).fetchone()
+
+
+def staged_by_run(conn: Conn, sha256: str, source_path: str, run_id: uuid.UUID) -> int | None:
+    """The document id of this file if this very run recorded it (a retried staging task whose
+    first attempt committed before the connection broke)."""
+    if not sha256:
+        return None
+    row = conn.execute(
+        "SELECT document_id FROM documents WHERE sha256 = %s AND source_path = %s"
+        " AND first_run_id = %s",
+        (sha256, source_path, run_id),
+    ).fetchone()
+    return int(row["document_id"]) if row else None

@@ -116,6 +116,7 @@ def test_batch_stages_reports_and_is_idempotent(harness, inbox, settings, monkey
 
     html = Path(summary["report_html"]).read_text(encoding="utf-8")
     assert "DOCUMENT_ENCRYPTED" in html and "huge.png" in html
+    assert "Pages (text layer / OCR)" in html and "Cost per 1,000 invoices" in html
     with open(summary["report_csv"], newline="", encoding="utf-8") as fh:
         report_rows = list(csv.DictReader(fh))
     assert len(report_rows) == summary["exceptions"] >= len(cases)
@@ -126,6 +127,9 @@ def test_batch_stages_reports_and_is_idempotent(harness, inbox, settings, monkey
         assert run["status"] == "completed" and run["staged"] == files
         assert run["report_html"] == summary["report_html"]
         assert run["metrics"]["seconds_per_stage"]["text"] > 0
+        assert run["pages_text_layer"] >= 2 and run["pages_ocr"] >= 1  # the receipt is OCRed
+        assert run["business_date"] is not None and run["pid"] is not None
+        assert run["metrics"]["exceptions_by_reason"]["DOCUMENT_ENCRYPTED"] == 1
 
     again = nightly.nightly_batch(inbox=str(folder), overrides=overrides)
     assert again["staged"] == 0

@@ -52,10 +52,16 @@ def cmd_load_master(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`invoices run --inbox DIR`: the nightly batch, now, then its exception report."""
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    # with no server named, Prefect starts a throwaway one; on a busy machine it needs longer
+    # than the default 20 s to come up
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     from flows.nightly import run_inbox
+    from flows.run_summary import PROGRESS_LISTENERS
     from review.report import write_run_report
 
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    PROGRESS_LISTENERS.append(progress_bar)
+
     settings = load_settings()
     if not Path(args.inbox).is_dir():
         print(f"error: inbox {args.inbox} is not a folder", file=sys.stderr)
@@ -64,10 +70,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         master = Path(args.master) if args.master else None
         summary = run_inbox(s, Path(args.inbox), master, args.workers)
         summary.update(write_run_report(s, summary))
-    print(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2, default=str))
     print(f"exception report: {summary['report_html']}")
     print(f"exception report (CSV): {summary['report_csv']}")
     return 0
+
+
+def progress_bar(done: int, total: int) -> None:
+    """A one-line progress bar of documents staged, on stderr."""
+    width = 30
+    filled = width * done // total if total else width
+    end = "\n" if done >= total else ""
+    print(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} documents",
+        end=end,
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

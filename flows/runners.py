@@ -1,0 +1,113 @@
+"""Where the per-document work runs: threads in the flow's process, or a Dask cluster.
+
+A remote Prefect task costs about 0.1 s of overhead, so on Dask a task is a chunk of documents
+(`documents_per_task`, several seconds of work); with threads a task is one document. The stage
+objects (embedding model, vendor resolver, classification cascade) are built once per worker
+process and run, and kept in this module, so a Dask worker loads the models once, not per task.
+Documents travel as paths: the inbox must be a folder every worker can read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from typing import Any
+
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.classification import open_run_cascade
+from flows.matching import load_vendor_master
+from flows.process import RunContext
+from invoices.settings import Settings
+from matchers.embeddings import load_embedder
+from matchers.vendor import VendorResolver
+from staging import db, learning, matching
+
+log = logging.getLogger(__name__)
+
+_CONTEXTS: dict[uuid.UUID, RunContext] = {}
+_LOCK = threading.Lock()
+
+
+def uses_dask(settings: Settings) -> bool:
+    """True when the per-document work goes to Dask (a scheduler address, or asked for)."""
+    return bool(settings.dask_address) or settings.task_runner == "dask"
+
+
+def task_runner(settings: Settings, workers: int) -> Any:
+    """The task runner of a run: an existing Dask scheduler when `dask_address` is set, a
+    local Dask cluster of `dask_workers` processes when `task_runner` is "dask" and more than
+    one worker is asked for, else threads."""
+    if uses_dask(settings):
+        from prefect_dask import DaskTaskRunner
+
+        if settings.dask_address:
+            return DaskTaskRunner(address=settings.dask_address)
+        if settings.dask_workers > 1:
+            return DaskTaskRunner(
+                cluster_kwargs={
+                    "n_workers": settings.dask_workers,
+                    "threads_per_worker": 1,
+                    "processes": True,
+                    "dashboard_address": None,
+                }
+            )
+    return ThreadPoolTaskRunner(max_workers=max(1, workers))
+
+
+def chunk_size(settings: Settings) -> int:
+    """Documents per task: a chunk on Dask, one document with threads."""
+    return max(1, settings.documents_per_task) if uses_dask(settings) else 1
+
+
+def build_context(settings: Settings, run_id: uuid.UUID) -> RunContext:
+    """Stage objects built once per run: the vendor resolver over the current master (and the
+    vendors of its purchase orders) and the classification cascade (history model from
+    Postgres, the LLM client when one is set). Both use the one shared embedding model.
+
+    Vendor name embeddings come from the cache in Postgres; only new or changed vendors are
+    embedded.
+    """
+    assert settings.database_url
+    embedder = load_embedder(settings)
+    with db.connection(settings.database_url, settings.db_schema) as conn:
+        vendor_master = load_vendor_master(conn, embedder)
+        po_vendors = matching.po_vendor_keys(conn)
+        calibration_version, recalibration = learning.promoted_calibration(conn)
+    resolver = VendorResolver(vendor_master, embedder, settings, po_vendors=po_vendors)
+    cascade = open_run_cascade(settings, run_id)
+    return RunContext(
+        settings=settings,
+        vendor_resolver=resolver,
+        cascade=cascade,
+        calibration_version=calibration_version,
+        recalibration=recalibration,
+    )
+
+
+def worker_context(settings: Settings, run_id: uuid.UUID) -> RunContext:
+    """This process's stage objects for the run, built on first use; those of an earlier run
+    are released."""
+    with _LOCK:
+        ctx = _CONTEXTS.get(run_id)
+        if ctx is None:
+            for old in list(_CONTEXTS):
+                _close(_CONTEXTS.pop(old))
+            log.info("loading the stage objects in process %d", os.getpid())
+            ctx = _CONTEXTS[run_id] = build_context(settings, run_id)
+        return ctx
+
+
+def release_context(run_id: uuid.UUID) -> None:
+    """Release this process's stage objects of a run (the flow's process, at the end)."""
+    with _LOCK:
+        ctx = _CONTEXTS.pop(run_id, None)
+    if ctx is not None:
+        _close(ctx)
+
+
+def _close(ctx: RunContext) -> None:
+    if ctx.cascade is not None:
+        ctx.cascade.close()

@@ -1,0 +1,174 @@
+"""The nightly batch on a schedule: a deployment with a cron in an explicit timezone, served
+against a Prefect server, and the heartbeat automation that marks a run whose host died.
+
+`scheduled_flow(report)` builds the deployment's flow; the command line composes it with the
+exception report (flows may not import review) as a module-level object, `cli.scheduled`, so
+the served deployment's entry point is that module path. The flow reads its settings from the
+environment of the serving process (inbox, master folder, database), and the business date of
+the run is its scheduled slot, not the hour it happened to start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prefect import flow, serve
+from prefect.automations import Automation
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
+from prefect.events.actions import ChangeFlowRunState
+from prefect.events.schemas.automations import EventTrigger, Posture
+from prefect.runtime import flow_run
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.types.entrypoint import EntrypointType
+
+from flows.nightly import nightly_batch, settings_overrides
+from flows.runners import task_runner
+from flows.server import start_server
+from invoices.settings import Settings, load_settings
+from staging import master
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_AUTOMATION = "invoices: crash flow runs without heartbeats"
+FINAL_EVENTS = {
+    "prefect.flow-run.heartbeat",
+    "prefect.flow-run.Completed",
+    "prefect.flow-run.Failed",
+    "prefect.flow-run.Cancelled",
+    "prefect.flow-run.Crashed",
+}
+
+Report = Callable[[Settings, dict[str, Any]], dict[str, str]]
+
+
+def scheduled_flow(report: Report) -> Any:
+    """The flow a deployment runs: load the master folder when one is set, run the nightly
+    batch on `schedule_inbox` for this run's scheduled slot, then write its report."""
+
+    @flow(name="nightly-scheduled", log_prints=True)
+    def nightly_scheduled() -> dict[str, Any]:
+        """The nightly batch of the scheduled slot, with its exception report."""
+        settings = load_settings()
+        if settings.schedule_inbox is None or not settings.database_url:
+            raise ValueError("set INVOICES_SCHEDULE_INBOX and DATABASE_URL for scheduled runs")
+        if settings.schedule_master_dir is not None:
+            counts = master.load_master_folder(
+                settings.database_url, settings.db_schema, settings.schedule_master_dir
+            )
+            log.info("master data: %s", counts)
+        slot = flow_run.scheduled_start_time or datetime.now(UTC)
+        runner = task_runner(settings, settings.task_workers)
+        summary = nightly_batch.with_options(task_runner=runner)(
+            inbox=str(settings.schedule_inbox.resolve()),
+            overrides=settings_overrides(settings),
+            scheduled_for=slot.isoformat(),
+        )
+        summary.update(report(settings, summary))
+        return summary
+
+    return nightly_scheduled
+
+
+def nightly_deployment(
+    scheduled: Any, entrypoint: str, settings: Settings, interval_seconds: float | None = None
+) -> Any:
+    """The deployment of the scheduled flow: the cron in its timezone (a cron without one runs
+    in UTC), plus a short interval when asked (tests, a demo)."""
+    schedules: list[Any] = [
+        CronSchedule(cron=settings.schedule_cron, timezone=settings.schedule_timezone)
+    ]
+    if interval_seconds:
+        schedules.append(IntervalSchedule(interval=timedelta(seconds=interval_seconds)))
+    deployment = scheduled.to_deployment(
+        name=settings.deployment_name,
+        schedules=schedules,
+        entrypoint_type=EntrypointType.MODULE_PATH,
+        description="The nightly accounts-payable batch",
+    )
+    deployment.entrypoint = entrypoint
+    return deployment
+
+
+def ensure_heartbeat_automation(settings: Settings) -> Any:
+    """The automation that marks a flow run Crashed when no heartbeat came for
+    `heartbeat_window_seconds` (created once; the window must be well above the heartbeat
+    interval, or healthy runs are marked crashed)."""
+    if settings.heartbeat_window_seconds < 2 * settings.heartbeat_seconds:
+        raise ValueError("heartbeat_window_seconds must be at least twice heartbeat_seconds")
+    try:
+        return Automation.read(name=HEARTBEAT_AUTOMATION)
+    except ValueError:
+        pass
+    automation = Automation(
+        name=HEARTBEAT_AUTOMATION,
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect=FINAL_EVENTS,
+            match={"prefect.resource.id": ["prefect.flow-run.*"]},
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=settings.heartbeat_window_seconds),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED, message="no heartbeat: the host of this run died"
+            )
+        ],
+    )
+    return automation.create()
+
+
+def serve_nightly(deployment: Any) -> None:
+    """Serve the deployment until interrupted (SIGINT or SIGTERM). Its schedule is not paused
+    on the way out, so a run due while nothing serves it is late, not lost. One run at a
+    time: a slot due while a run is still going waits for it."""
+    serve(deployment, pause_on_shutdown=False, print_starting_message=False, limit=1)
+
+
+def serve_on_this_machine(
+    settings: Settings, scheduled: Any, entrypoint: str, interval_seconds: float | None = None
+) -> None:
+    """Everything one machine needs: a Prefect server on 127.0.0.1 (unless `prefect_api_url`
+    names one), the heartbeat automation, and the served deployment, until interrupted; the
+    server started here is stopped on the way out."""
+    assert settings.database_url
+    server = None if settings.prefect_api_url else start_server(settings)
+    api_url = settings.prefect_api_url or (server.api_url if server else "")
+    # the flow runs are child processes: they find the server and the database here
+    os.environ.update(
+        {
+            "PREFECT_API_URL": api_url,
+            "DATABASE_URL": settings.database_url,
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(settings.heartbeat_seconds),
+        }
+    )
+    signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C, so the server is stopped too
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            ensure_heartbeat_automation(settings)
+            deployment = nightly_deployment(scheduled, entrypoint, settings, interval_seconds)
+            log.info(
+                "serving %s/%s: cron %r in %s on %s",
+                scheduled.name,
+                settings.deployment_name,
+                settings.schedule_cron,
+                settings.schedule_timezone,
+                api_url,
+            )
+            serve_nightly(deployment)
+    except KeyboardInterrupt:
+        log.info("stopping: the schedule stays active; the next slot is late, not lost")
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,122 @@
+"""The nightly batch on a Dask scheduler and two workers started here on loopback gets the same
+staged rows as the thread runner. The scheduler and workers are stopped by their process group
+ids."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+import flows.nightly as nightly
+from flows.runners import task_runner
+from invoices.settings import load_settings
+from staging import db, master
+from synthetic import generate_corpus
+from tests.conftest import throwaway_schema
+
+pytestmark = [pytest.mark.db, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(args: list[str], log: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_THREAD_LIMIT": "1"}
+    return subprocess.Popen(
+        args,
+        env=env,
+        cwd=ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    base = tmp_path_factory.mktemp("dask")
+    port = _free_port()
+    scheduler = _start(
+        [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port)]
+        + ["--no-dashboard"],
+        base / "scheduler.log",
+    )
+    workers = None
+    try:
+        time.sleep(3)
+        workers = _start(
+            [str(BIN / "dask"), "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2"]
+            + ["--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+            base / "workers.log",
+        )
+        from distributed import Client
+
+        with Client(f"tcp://127.0.0.1:{port}", timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+        yield f"tcp://127.0.0.1:{port}"
+    finally:
+        if workers is not None:
+            _stop(workers)
+        _stop(scheduler)
+
+
+def _staged(url: str, schema: str) -> list[tuple]:
+    with db.connection(url, schema) as conn:
+        rows = conn.execute(
+            "SELECT d.file_name, d.status, i.total, i.vendor_id, i.invoice_number,"
+            " coalesce(e.reason_codes, '{}') AS reasons"
+            " FROM documents d LEFT JOIN invoices i USING (document_id)"
+            " LEFT JOIN exception_queue e USING (document_id) ORDER BY d.file_name"
+        ).fetchall()
+    return [tuple(r.values()) for r in rows]
+
+
+def test_dask_cluster_stages_the_same_rows_as_threads(cluster, database_url, tmp_path):
+    corpus = tmp_path / "corpus"
+    generate_corpus(corpus, invoices=5, seed=41, workers=1, scanned_share=0.0, image_share=0.0)
+    results = {}
+    with prefect_test_harness(server_startup_timeout=120):
+        for name, extra in (("threads", {}), ("dask", {"dask_address": cluster})):
+            with throwaway_schema(database_url) as schema:
+                settings = load_settings(
+                    database_url=database_url,
+                    db_schema=schema,
+                    reports_dir=tmp_path / "reports",
+                    documents_per_task=2,
+                    **extra,
+                )
+                with db.connection(database_url, schema) as conn:
+                    master.load_master_dir(conn, corpus / "master")
+                runner = task_runner(settings, 2)
+                summary = nightly.nightly_batch.with_options(task_runner=runner)(
+                    inbox=str(corpus / "docs"), overrides=nightly.settings_overrides(settings)
+                )
+                assert summary["staged"] == 5
+                results[name] = _staged(database_url, schema)
+    assert type(task_runner(load_settings(dask_address=cluster), 2)).__name__ == "DaskTaskRunner"
+    assert len(results["dask"]) == 5
+    assert results["dask"] == results["threads"]
