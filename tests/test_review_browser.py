@@ -63,7 +63,9 @@ def login(browser, site, name: str):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.goto(site["base"] + "/login")
-    page.keyboard.type(name)  # the name field has autofocus
+    # the name field has autofocus; on a busy machine it gets it a moment after the load event
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'user_name'")
+    page.keyboard.type(name)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
