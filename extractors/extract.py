@@ -87,13 +87,11 @@ def extract_visual_with_evidence(
     return Invoice(**values, tax_lines=breakdown, lines=items, references=references), evidence
 
 
-def _fill_by_rule(
-    values: dict[str, Any], evidence: dict[str, dict[str, float]]
-) -> dict[str, Any]:
+def _fill_by_rule(values: dict[str, Any], evidence: dict[str, dict[str, float]]) -> dict[str, Any]:
     """Amount due equals the total when nothing was prepaid or credited on the page; the
     subtotal is the total less the tax when only those two were read. A value filled by rule
     has its source's evidence marked `derived` (added to `evidence`), and its confidence is the
-    calibration's for that evidence, like any other value's."""
+    calibration's for that evidence, never above its sources' own."""
     total = values.get("total")
     if "amount_due" not in values and total is not None:
         prov = total.provenance.model_copy(
@@ -101,8 +99,9 @@ def _fill_by_rule(
         )
         if "total" in evidence:
             evidence["amount_due"] = dict(evidence["total"], derived=1.0)
+        confidence_due = min(_derived_confidence("amount_due", evidence), total.confidence)
         values["amount_due"] = total.model_copy(
-            update={"provenance": prov, "confidence": _derived_confidence("amount_due", evidence)}
+            update={"provenance": prov, "confidence": confidence_due}
         )
     subtotal, tax = values.get("subtotal"), values.get("tax")
     if subtotal is None and tax is not None and total is not None:
@@ -112,9 +111,8 @@ def _fill_by_rule(
         )
         if "total" in evidence:
             evidence["subtotal"] = dict(evidence["total"], derived=1.0)
-        values["subtotal"] = FieldValue[Any](
-            value=value, confidence=_derived_confidence("subtotal", evidence), provenance=prov
-        )
+        sure = min(_derived_confidence("subtotal", evidence), total.confidence, tax.confidence)
+        values["subtotal"] = FieldValue[Any](value=value, confidence=sure, provenance=prov)
     return values
 
 
