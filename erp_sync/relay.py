@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from erp_sync.adapters import ErpAdapter, ErpRejected, ErpUnavailable, adapter_for
 from invoices.settings import Settings
-from staging import db, outbox
+from staging import db, outbox, outbox_relay
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class Relay:
         self.stats = SyncStats()
         self.conn = db.connect(settings.database_url, settings.db_schema)
         self.listener = db.connect(settings.database_url, settings.db_schema, autocommit=True)
-        outbox.listen(self.listener)
+        outbox_relay.listen(self.listener)
 
     def close(self) -> None:
         """Close both connections."""
@@ -142,12 +142,12 @@ class Relay:
             return False
         if self.breaker.state == "half_open":
             return self._probe()
-        entry = outbox.claim_entry(self.conn, self.worker, self.settings.erp_lease_seconds)
+        entry = outbox_relay.claim_entry(self.conn, self.worker, self.settings.erp_lease_seconds)
         if entry is None:
-            due = outbox.next_due_in(self.conn)
+            due = outbox_relay.next_due_in(self.conn)
             self.conn.commit()
             wait = self.settings.erp_poll_seconds if due is None else min(due, 1.0)
-            outbox.wait_for_notify(self.listener, max(wait, 0.05))
+            outbox_relay.wait_for_notify(self.listener, max(wait, 0.05))
             return False
         self._push(entry)
         return True
@@ -163,7 +163,7 @@ class Relay:
         self.breaker.record_success()
         return False
 
-    def _push(self, entry: outbox.ClaimedEntry) -> None:
+    def _push(self, entry: outbox_relay.ClaimedEntry) -> None:
         called = time.perf_counter()
         try:
             receipt = self.adapter.push(entry)
@@ -178,21 +178,21 @@ class Relay:
             return
         self.stats.erp_seconds += time.perf_counter() - called
         self.breaker.record_success()
-        if outbox.complete_entry(self.conn, entry, receipt.as_json()):
+        if outbox_relay.complete_entry(self.conn, entry, receipt.as_json()):
             self.stats.done += 1
             self.stats.adopted += receipt.adopted
         else:
             self.stats.lost_lease += 1
             log.warning("entry %s was taken over by another relay", entry.entry_id)
 
-    def _fail(self, entry: outbox.ClaimedEntry, message: str, *, permanent: bool) -> None:
+    def _fail(self, entry: outbox_relay.ClaimedEntry, message: str, *, permanent: bool) -> None:
         delay = backoff_seconds(
             entry.attempt,
             self.settings.erp_backoff_base_seconds,
             self.settings.erp_backoff_max_seconds,
             self.rng,
         )
-        status = outbox.fail_entry(
+        status = outbox_relay.fail_entry(
             self.conn,
             entry,
             message,

@@ -13,7 +13,7 @@ from erp_sync.en16931 import En16931Files
 from erp_sync.relay import CircuitBreaker, Relay, backoff_seconds, check_timeouts, sync
 from invoices.erp_payload import PayloadIncomplete
 from invoices.settings import load_settings
-from staging import db, outbox
+from staging import db, outbox, outbox_relay
 from synthetic import generate_corpus
 from tests.erp_support import gl_mapping, stage_corpus, tax_mapping
 
@@ -123,14 +123,14 @@ def test_relay_writes_one_file_per_bill_and_records_receipts(conn, staged, erp_s
 
 def test_a_relay_that_lost_its_lease_cannot_mark_done(conn, staged, erp_settings):
     outbox.approve_invoice(conn, staged[0], "clerk", 1, settings=erp_settings)
-    first = outbox.claim_entry(conn, "relay-a", 30)
-    assert first is not None and outbox.claim_entry(conn, "relay-b", 30) is None
+    first = outbox_relay.claim_entry(conn, "relay-a", 30)
+    assert first is not None and outbox_relay.claim_entry(conn, "relay-b", 30) is None
     conn.execute("UPDATE erp_outbox SET lease_until = now() - interval '1 second'")
     conn.commit()
-    second = outbox.claim_entry(conn, "relay-b", 30)
+    second = outbox_relay.claim_entry(conn, "relay-b", 30)
     assert second is not None and second.attempt == first.attempt + 1
-    assert not outbox.complete_entry(conn, first, {"erp_id": "stale"})
-    assert outbox.complete_entry(conn, second, {"erp_id": "fresh"})
+    assert not outbox_relay.complete_entry(conn, first, {"erp_id": "stale"})
+    assert outbox_relay.complete_entry(conn, second, {"erp_id": "fresh"})
     row = conn.execute("SELECT erp_id FROM invoices WHERE document_id = %s", (staged[0],))
     assert row.fetchone()["erp_id"] == "fresh"
 
@@ -182,9 +182,9 @@ def test_a_rejected_payload_is_dead_at_once_and_the_others_go_on(conn, staged, e
 def test_notify_wakes_a_waiting_relay(conn, staged, erp_settings):
     relay = Relay(erp_settings, En16931Files(erp_settings.erp_outbound_dir))
     try:
-        assert not outbox.wait_for_notify(relay.listener, 0.2)
+        assert not outbox_relay.wait_for_notify(relay.listener, 0.2)
         outbox.approve_invoice(conn, staged[0], "clerk", 1, settings=erp_settings)
-        assert outbox.wait_for_notify(relay.listener, 5)
+        assert outbox_relay.wait_for_notify(relay.listener, 5)
     finally:
         relay.close()
 
