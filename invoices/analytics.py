@@ -94,7 +94,7 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
         "field": "text", "line_no": "int", "old_value": "text", "new_value": "text",
         "old_confidence": "float", "extractor": "text", "extractor_version": "text",
         "method": "text", "corrected_by": "text", "corrected_at": "time",
-        "was_auto_accepted": "bool",
+        "was_auto_accepted": "bool", "page": "int", "changes_money": "bool",
     },
     "correction_counts": {
         "field": "text", "vendor_id": "text", "corrections": "int", "invoices": "int",
@@ -106,7 +106,8 @@ VIEW_COLUMNS: dict[str, dict[str, str]] = {
     },
     "clerk_seconds": {
         "item_time_id": "int", "document_id": "int", "exception_id": "int", "clerk": "text",
-        "started_at": "time", "finished_at": "time", "seconds": "float",
+        "started_at": "time", "finished_at": "time", "seconds": "float", "action": "text",
+        "reason_codes": "list",
     },
     "run_versions": {
         "run_id": "text", "component": "text", "name": "text", "version": "text",

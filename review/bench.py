@@ -3,8 +3,8 @@
 In a schema of its own (dropped at the end): 10,000 open exceptions, the queue page and the
 item page timed on the server (the Server-Timing header of each response), then two scripted
 clerks work the same 200 items at once (open, correct the invoice number, approve). Every
-item must end with exactly one approval in the audit log and the invoice number of the clerk
-who approved it: a lost update would show as another clerk's number.
+item must end with exactly one approval in the audit log, one ERP outbox entry, and the
+invoice number of the clerk who approved it: a lost update would show as another clerk's number.
 """
 
 from __future__ import annotations
@@ -126,7 +126,11 @@ def bench_review(
     assert url
     schema = f"{settings.db_schema}_review_bench"[:63]
     with tempfile.TemporaryDirectory() as tmp:
-        s = settings.model_copy(update={"db_schema": schema, "data_dir": Path(tmp)})
+        s = settings.model_copy(update={
+            "db_schema": schema, "data_dir": Path(tmp),
+            "erp_gl_accounts": {review_bench.BENCH_GL: "E" + review_bench.BENCH_GL},
+            "erp_tax_codes": {"19": "Input VAT 19%"},
+        })  # the seeded invoices map to ERP bills: each approval queues one
         with db.connection(url, schema) as conn:
             review_bench.drop_schema(conn, schema)
         try:
@@ -172,11 +176,13 @@ def _verdict(s: Settings, n: int, seeded: float, queue: list[float], items: list
     with db.connection(s.database_url, s.db_schema) as conn:
         decisions = review_bench.decisions_per_item(conn, "review_approve")
         numbers = review_bench.item_numbers(conn, list(range(1, race_items + 1)))
+        queued = review_bench.outbox_entries_per_item(conn, list(range(1, race_items + 1)))
     raced = {d["exception_id"]: d for d in decisions if d["exception_id"] <= race_items}
     twice = [e for e, d in raced.items() if d["n"] != 1]
     lost = [e for e, d in raced.items() if numbers.get(e) != f"{d['actors'][0]}-{e}"]
     missing = race_items - len(raced)
-    ok = not twice and not lost and missing == 0
+    not_once = [e for e in range(1, race_items + 1) if queued.get(e) != (1 if e in raced else 0)]
+    ok = not twice and not lost and missing == 0 and not not_once
     lines = [
         f"seeded {n} open exceptions in {seeded:.1f} s",
         f"queue page (server): {_percentiles(queue)}  goal p95 < 150 ms",
@@ -185,6 +191,8 @@ def _verdict(s: Settings, n: int, seeded: float, queue: list[float], items: list
         + ", ".join(f"{k} {v}" for k, v in outcomes.items()),
         f"items approved once: {len(raced) - len(twice)}, twice or more: {len(twice)},"
         f" never: {missing}, lost updates: {len(lost)}",
+        f"ERP outbox: {sum(queued.values())} entries, items not queued exactly once per"
+        f" approval: {len(not_once)}",
         "OK" if ok else "FAILED",
     ]
     return "\n".join(lines), ok

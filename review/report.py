@@ -1,7 +1,9 @@
-"""The per-run exception report a clerk reads: HTML and CSV, plus the run summary.
+"""The per-run exception report a clerk reads: HTML and CSV, plus the run summary, and every
+invoice of the run with its ERP status and, once synced, the ERP's bill id (the receipt).
 
 The rows are built by pure functions from what the store returns, so the same rows feed the
-HTML page, the CSV file and the Prefect artifact.
+HTML page, the CSV file and the Prefect artifact. The report is written when the run ends;
+`invoices report RUN_ID` writes it again with the ERP status as it is now.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from invoices.settings import Settings
-from staging import db, review_actions, runs
+from staging import corrections, db, runs
 
 # The columns of the report: the fields a clerk checks first.
 REPORT_FIELDS: tuple[str, ...] = (
@@ -48,6 +50,47 @@ class ExceptionRow:
     values: dict[str, Cell]
     errors: str
     link: str = ""  # the item on the review page
+
+
+@dataclass(frozen=True)
+class ErpRow:
+    """One invoice of the run and where it stands with the ERP."""
+
+    document_id: int
+    file_name: str
+    invoice_number: str
+    vendor: str
+    total: str
+    status: str  # the invoice's: staged, exception, approved, synced, rejected
+    erp: str  # not queued, queued, sending, sent, failed
+    erp_id: str  # the ERP's bill id (the receipt), once synced
+    credit_erp_id: str  # the credit note's id, after a reversal
+    attempts: int
+    last_error: str
+
+
+ERP_STATES = {None: "not queued", "pending": "queued", "in_flight": "sending", "done": "sent",
+              "dead": "failed"}
+
+
+def erp_rows(invoices: list[dict[str, Any]]) -> list[ErpRow]:
+    """Report rows from the store's invoice records (see `staging.runs.run_invoices_erp`)."""
+    return [
+        ErpRow(
+            document_id=i["document_id"],
+            file_name=i["file_name"],
+            invoice_number=i["invoice_number"] or "",
+            vendor=i["vendor"] or "",
+            total=f"{i['total']} {i['currency'] or ''}".strip() if i["total"] is not None else "",
+            status=i["status"],
+            erp=ERP_STATES.get(i["entry_status"], str(i["entry_status"])),
+            erp_id=i["erp_id"] or "",
+            credit_erp_id=i["credit_erp_id"] or "",
+            attempts=int(i["attempts"] or 0),
+            last_error=i["last_error"] or "",
+        )
+        for i in invoices
+    ]
 
 
 def exception_rows(
@@ -102,12 +145,14 @@ def write_csv(rows: list[ExceptionRow], path: Path) -> Path:
 
 def write_html(
     run: dict[str, Any], summary: dict[str, Any], rows: list[ExceptionRow], path: Path,
-    clerk_time: list[dict[str, Any]] | None = None,
+    clerk_time: list[dict[str, Any]] | None = None, erp: list[ErpRow] | None = None,
 ) -> Path:
-    """The exception report as a self-contained HTML page (with clerk time per reason)."""
+    """The exception report as a self-contained HTML page (with clerk time per reason, and
+    the run's invoices with their ERP status and receipts)."""
     env = Environment(loader=PackageLoader("review", "templates"), autoescape=select_autoescape())
     html = env.get_template("run_report.html").render(
-        run=run, summary=summary, rows=rows, fields=REPORT_FIELDS, clerk_time=clerk_time or []
+        run=run, summary=summary, rows=rows, fields=REPORT_FIELDS, clerk_time=clerk_time or [],
+        erp=erp or [],
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
@@ -124,9 +169,21 @@ def write_run_report(settings: Settings, summary: dict[str, Any]) -> dict[str, s
         run = runs.run_row(conn, run_id) or {}
         rows = exception_rows(exceptions, settings.confidence_thresholds,
                               settings.review_base_url)
-        clerk_time = review_actions.clerk_time_by_reason(conn)
+        clerk_time = corrections.clerk_time_by_reason(conn)
+        erp = erp_rows(runs.run_invoices_erp(conn, run_id))
         out = Path(settings.reports_dir) / str(run_id)
-        html = write_html(run, summary, rows, out / "exceptions.html", clerk_time)
+        html = write_html(run, summary, rows, out / "exceptions.html", clerk_time, erp)
         csv_path = write_csv(rows, out / "exceptions.csv")
         runs.record_run_report(conn, run_id, str(html), str(csv_path))
     return {"report_html": str(html), "report_csv": str(csv_path)}
+
+
+def rewrite_run_report(settings: Settings, run_id: str) -> dict[str, str]:
+    """Write a finished run's report again from its recorded summary, with the ERP status and
+    receipts of its invoices as they are now (after `invoices sync`)."""
+    assert settings.database_url
+    with db.connection(settings.database_url, settings.db_schema) as conn:
+        run = runs.run_row(conn, uuid.UUID(run_id))
+    if run is None or not run["metrics"]:
+        raise LookupError(f"no finished run {run_id}")
+    return write_run_report(settings, {**run["metrics"], "run_id": str(run["run_id"])})

@@ -15,6 +15,7 @@ from review import corrections as corr
 from review.app import render
 from review.auth import AsConfirmBank, AsRead, AsWork, Clerk, may_approve
 from review.pages import page_image
+from staging import corrections as clerk_time
 from staging import review as q
 from staging import review_actions as actions
 
@@ -159,6 +160,8 @@ def _refused(request: Request, clerk: Clerk, exception_id: int, exc: Exception) 
         raise HTTPException(404, str(exc))
     message = getattr(exc, "message", str(exc))
     status = 409 if isinstance(exc, q.ReviewConflict) else 422
+    if isinstance(exc, q.NotApprovable):
+        status = 422  # nothing was in the way: the invoice itself cannot go to the ERP
     return _item_page(request, clerk, exception_id, status, message,
                       getattr(exc, "changes", None))
 
@@ -185,9 +188,7 @@ async def save_field(request: Request, exception_id: int,
             q.save_field(conn, exception_id, version, clerk.user_name, {
                 "field": field, "old_text": corr.field_text(old), "new_text": str(value),
                 "value": value, "field_json": fv.model_dump(mode="json"), "checks": checks,
-                "reason_codes": reasons, "page": page, "bbox": bbox,
-                "extractor": (old or {}).get("provenance", {}).get("extractor"),
-                "extractor_version": (old or {}).get("provenance", {}).get("version"),
+                "reason_codes": reasons, "old_field": old or {},
                 "changes_money": corr.changes_money(field, corr.field_text(old), value),
             })
     except (corr.BadInput, q.ReviewConflict, LookupError) as exc:
@@ -212,7 +213,7 @@ async def decision(request: Request, exception_id: int,
                           f"approving more than {s.review_approval_limit} needs role approver")
     with request.app.state.connect() as conn:
         try:
-            actions.decide(conn, exception_id, version, clerk.user_name, kind, note)
+            actions.decide(conn, exception_id, version, clerk.user_name, kind, note, settings=s)
         except (q.ReviewConflict, LookupError) as exc:
             return _refused(request, clerk, exception_id, exc)
         following = q.next_open_after(conn, exception_id) if kind == "approve" else None
@@ -296,7 +297,8 @@ async def bulk_approve(request: Request, clerk: AsWork) -> Response:
     s = request.app.state.settings
     limit = None if clerk.role in ("approver", "admin") else s.review_approval_limit
     with request.app.state.connect() as conn:
-        approved, refused = actions.bulk_approve(conn, ids, clerk.user_name, reason, limit)
+        approved, refused = actions.bulk_approve(conn, ids, clerk.user_name, reason, limit,
+                                                 settings=s)
     return render(request, "bulk_result.html", clerk=clerk, approved=approved,
                   refused=refused, reason=reason)
 
@@ -305,6 +307,6 @@ async def bulk_approve(request: Request, clerk: AsWork) -> Response:
 async def metrics(request: Request, clerk: AsRead) -> Response:
     """Clerk seconds per reason code: median and p90."""
     with request.app.state.connect() as conn:
-        rows = actions.clerk_time_by_reason(conn)
+        rows = clerk_time.clerk_time_by_reason(conn)
     return render(request, "metrics.html", clerk=clerk, rows=rows)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from invoices.settings import Settings
 from review.auth import hash_password
-from staging import db, review_actions, users
+from staging import corrections, db, users
 
 
 def add_user(settings: Settings, name: str, role: str, password: str) -> None:
@@ -35,13 +35,14 @@ def export_corrections(settings: Settings, out: Path) -> int:
     of documents written."""
     assert settings.database_url
     with db.connection(settings.database_url, settings.db_schema) as conn:
-        rows = review_actions.corrections(conn)
+        rows = corrections.label_rows(conn)
     by_doc: dict[int, list[dict]] = {}  # type: ignore[type-arg]
     for r in rows:
         by_doc.setdefault(r["document_id"], []).append(r)
     out.mkdir(parents=True, exist_ok=True)
     for items in by_doc.values():
-        latest = {c["field"]: c for c in items}  # the last correction of a field wins
+        # the last correction of a header field wins; line corrections are listed only
+        latest = {c["field"]: c for c in items if c["line_no"] is None}
         label = {
             "schema": "eval-label/v1",
             "dataset": "review-corrections",
@@ -53,10 +54,11 @@ def export_corrections(settings: Settings, out: Path) -> int:
             "line_items": None,
             "source": {"generator": "review", "version": "1"},
             "corrections": [{
-                "field": c["field"], "old": c["old_value"], "new": c["new_value"],
-                "page": c["page"], "bbox": c["bbox"], "user": c["actor"],
-                "at": c["at"].isoformat(), "extractor": c["extractor"],
-                "extractor_version": c["extractor_version"],
+                "field": c["field"], "line_no": c["line_no"], "old": c["old_value"],
+                "new": c["new_value"], "page": c["page"], "bbox": c["bbox"],
+                "user": c["corrected_by"], "at": c["corrected_at"].isoformat(),
+                "extractor": c["extractor"], "extractor_version": c["extractor_version"],
+                "method": c["method"], "old_confidence": c["old_confidence"],
             } for c in items],
         }
         name = Path(items[0]["file_name"]).stem + ".json"

@@ -14,6 +14,7 @@ from typing import Any
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from staging.corrections import insert_correction
 from staging.db import Conn
 from staging.store import audit
 
@@ -49,6 +50,11 @@ class NotClaimed(ReviewConflict):
 
 class FourEyesViolation(ReviewConflict):
     """The same person may not make and check (bank details, an amount and its approval)."""
+
+
+class NotApprovable(ReviewConflict):
+    """The invoice cannot be approved as it stands: it cannot be mapped to an ERP bill (the
+    message lists why), or there is no staged invoice behind the item."""
 
 
 _TAB_WHERE = {
@@ -239,9 +245,10 @@ def save_field(
     correction: dict[str, Any],
 ) -> int:
     """Save one corrected header field: the invoice column and its `fields` entry, the checks
-    re-run on the new values, the correction as a label, the audit entry; returns the new
-    version. `correction` holds field, old_text, new_text, value (typed), field_json, checks,
-    reason_codes, page, bbox, extractor, extractor_version, changes_money."""
+    re-run on the new values, the correction as a label (`staging.corrections`), the audit
+    entry; returns the new version. `correction` holds field, old_text, new_text, value
+    (typed), field_json, checks, reason_codes, old_field (the staged FieldValue JSON: value,
+    confidence, provenance with the box), changes_money."""
     c = correction
     with conn.transaction():
         row = bump_version(conn, exception_id, version, me)
@@ -263,14 +270,8 @@ def save_field(
             " waiting_second = waiting_second OR %s WHERE exception_id = %s",
             (c["reason_codes"], c["changes_money"], exception_id),
         )
-        conn.execute(
-            "INSERT INTO review_corrections (document_id, field, old_value, new_value, page, bbox,"
-            " actor, extractor, extractor_version, changes_money)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (doc, c["field"], c["old_text"], c["new_text"], c.get("page"),
-             Jsonb(c.get("bbox")), me, c.get("extractor"), c.get("extractor_version"),
-             c["changes_money"]),
-        )
+        insert_correction(conn, doc, c["field"], c.get("old_field") or {}, c["new_text"],
+                          clerk=me, changes_money=c["changes_money"])
         audit(conn, "field_corrected", actor=me, document_id=doc, detail={
             "exception_id": exception_id, "version": row["version"], "field": c["field"],
             "old": c["old_text"], "new": c["new_text"], "reason_codes": row["reason_codes"],

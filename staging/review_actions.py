@@ -2,7 +2,11 @@
 
 Approve, reject, hold, reassign, comment; "not a duplicate"; a bank-detail change proposed by
 one user and confirmed by another (the `bank_change_maker_is_not_checker` constraint refuses
-the same user in the database); clerk seconds per action; the corrections as labels.
+the same user in the database); clerk seconds per action (`staging.corrections`).
+
+An approval goes through `staging.outbox.approve_invoice`, in the same transaction as the
+item's resolution and its audit entry: the invoice is approved and its ERP outbox entry queued
+together, or (an invoice that cannot be mapped to an ERP bill) nothing changes at all.
 """
 
 from __future__ import annotations
@@ -11,38 +15,35 @@ from typing import Any
 
 import psycopg
 
+from invoices.erp_payload import PayloadIncomplete
+from invoices.settings import Settings
+from staging import outbox
+from staging.corrections import money_changed_by, time_action
 from staging.db import Conn
-from staging.review import FourEyesViolation, NotClaimed, ReviewConflict, bump_version
+from staging.review import (
+    FourEyesViolation,
+    NotApprovable,
+    NotClaimed,
+    ReviewConflict,
+    bump_version,
+)
 from staging.store import audit
 
 
-def _time_action(conn: Conn, doc: int, me: str, action: str, reasons: list[str]) -> None:
-    """Record the seconds since the claim or this clerk's previous action on the item."""
-    conn.execute(
-        "INSERT INTO review_clerk_time (document_id, actor, action, reason_codes, seconds)"
-        " SELECT %(doc)s, %(me)s, %(action)s, %(reasons)s, greatest(0, extract(epoch FROM"
-        " now() - greatest(e.claimed_at, (SELECT max(at) FROM review_clerk_time t"
-        "   WHERE t.document_id = %(doc)s AND t.actor = %(me)s))))"
-        " FROM exception_queue e WHERE e.document_id = %(doc)s AND e.claimed_at IS NOT NULL"
-        " ORDER BY e.exception_id DESC LIMIT 1",
-        {"doc": doc, "me": me, "action": action, "reasons": reasons},
-    )
-
-
-def money_changed_by(conn: Conn, document_id: int, me: str) -> bool:
-    """Whether `me` changed an amount on this document (then `me` may not approve it)."""
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM review_corrections WHERE document_id = %s AND actor = %s"
-        " AND changes_money) AS changed", (document_id, me),
-    ).fetchone()
-    return bool(row and row["changed"])
-
-
 def decide(
-    conn: Conn, exception_id: int, version: int, me: str, decision: str, note: str = ""
+    conn: Conn,
+    exception_id: int,
+    version: int,
+    me: str,
+    decision: str,
+    note: str = "",
+    *,
+    settings: Settings | None = None,
 ) -> int:
     """approve | reject | hold | reassign (note: the new assignee). Approving and rejecting
-    resolve the exception and set the invoice's status; returns the new version."""
+    resolve the exception and set the invoice's status (an approval also queues the invoice
+    for the ERP, with `settings`' mapping); returns the new version. Raises NotApprovable,
+    changing nothing, for an invoice that cannot be mapped to an ERP bill."""
     if decision not in ("approve", "reject", "hold", "reassign"):
         raise ValueError(f"unknown decision {decision!r}")
     with conn.transaction():
@@ -54,17 +55,20 @@ def decide(
             )
         if decision == "approve" and _pending_bank_change(conn, doc):
             raise FourEyesViolation("a bank-detail change on this invoice awaits confirmation")
-        _apply_decision(conn, exception_id, doc, me, decision, note)
-        _time_action(conn, doc, me, decision, row["reason_codes"])
-        audit(conn, f"review_{decision}", actor=me, document_id=doc, detail={
-            "exception_id": exception_id, "version": row["version"], "note": note,
-            "reason_codes": row["reason_codes"],
-        })
+        entry = _apply_decision(conn, exception_id, doc, me, decision, note, settings)
+        time_action(conn, doc, me, decision, row["reason_codes"])
+        detail = {"exception_id": exception_id, "version": row["version"], "note": note,
+                  "reason_codes": row["reason_codes"]}  # fmt: skip
+        if entry is not None:
+            detail["outbox_entry"] = entry
+        audit(conn, f"review_{decision}", actor=me, document_id=doc, detail=detail)
     return int(row["version"])
 
 
 def _apply_decision(conn: Conn, exception_id: int, doc: int, me: str, decision: str,
-                    note: str) -> None:
+                    note: str, settings: Settings | None) -> int | None:
+    """Apply the decision to the item and its invoice; for an approval, the id of the outbox
+    entry that queues the invoice for the ERP."""
     if decision in ("approve", "reject"):
         conn.execute(
             "UPDATE exception_queue SET status = 'resolved', resolution = %s, assignee ="
@@ -72,9 +76,12 @@ def _apply_decision(conn: Conn, exception_id: int, doc: int, me: str, decision: 
             " waiting_second = false WHERE exception_id = %s",
             ("approved" if decision == "approve" else f"rejected: {note}", me, exception_id),
         )
+    if decision == "approve":
+        return _approve_for_erp(conn, doc, me, settings)
+    if decision == "reject":
         conn.execute(
-            "UPDATE invoices SET status = %s, updated_at = now() WHERE document_id = %s",
-            ("approved" if decision == "approve" else "rejected", doc),
+            "UPDATE invoices SET status = 'rejected', updated_at = now() WHERE document_id = %s",
+            (doc,),
         )
     elif decision == "hold":
         conn.execute(
@@ -86,6 +93,31 @@ def _apply_decision(conn: Conn, exception_id: int, doc: int, me: str, decision: 
             "UPDATE exception_queue SET assignee = %s, claimed_by = NULL, lease_until = NULL"
             " WHERE exception_id = %s", (note, exception_id),
         )
+    return None
+
+
+def _approve_for_erp(conn: Conn, doc: int, me: str, settings: Settings | None) -> int:
+    """Approve the item's invoice through the outbox (at its next approval version; an invoice
+    already approved at its version keeps its one entry); the outbox entry's id."""
+    row = conn.execute(
+        "SELECT status, approval_version FROM invoices WHERE document_id = %s FOR UPDATE", (doc,)
+    ).fetchone()
+    if row is None:
+        raise NotApprovable(
+            "there is no staged invoice behind this item, so nothing can be approved for the"
+            " ERP: reject it instead"
+        )
+    done = row["status"] in ("approved", "synced")
+    version = row["approval_version"] + (0 if done else 1)
+    try:
+        return outbox.approve_invoice(conn, doc, me, version, settings=settings).entry_id
+    except PayloadIncomplete as exc:
+        raise NotApprovable(
+            "this invoice cannot be sent to the ERP, so it was not approved: "
+            + "; ".join(exc.problems) + ". Correct it, or reject it."
+        ) from exc
+    except outbox.ApprovalRefused as exc:
+        raise NotApprovable(str(exc)) from exc
 
 
 def _pending_bank_change(conn: Conn, doc: int) -> bool:
@@ -97,39 +129,58 @@ def _pending_bank_change(conn: Conn, doc: int) -> bool:
 
 
 def bulk_approve(
-    conn: Conn, exception_ids: list[int], me: str, reason: str, max_total: Any | None
+    conn: Conn,
+    exception_ids: list[int],
+    me: str,
+    reason: str,
+    max_total: Any | None,
+    *,
+    settings: Settings | None = None,
 ) -> tuple[list[int], dict[int, str]]:
     """Approve open items that share `reason`, carry no money-changing correction, are not
     someone else's claim and have no pending bank change; `max_total` (None: no limit) bounds
-    the totals. Returns (approved ids, {refused id: why}); each approval is audited."""
+    the totals. Each approval queues its invoice for the ERP, in the item's own transaction
+    with its audit entry. Returns (approved ids, {refused id: why})."""
     approved: list[int] = []
     refused: dict[int, str] = {}
     for eid in exception_ids:
-        with conn.transaction():
-            row = conn.execute(
-                "SELECT e.exception_id, e.document_id, e.version, e.reason_codes, i.total,"
-                " e.hold_comment,"
-                " e.claimed_by, e.lease_until > now() AS leased, EXISTS (SELECT 1 FROM"
-                " review_corrections c WHERE c.document_id = e.document_id AND c.changes_money)"
-                " AS money, EXISTS (SELECT 1 FROM bank_change_proposals p WHERE p.document_id ="
-                " e.document_id AND p.confirmed_by IS NULL) AS bank FROM exception_queue e"
-                " LEFT JOIN invoices i USING (document_id) WHERE e.exception_id = %s"
-                " AND e.status = 'open' FOR UPDATE OF e", (eid,),
-            ).fetchone()
-            why = _bulk_refusal(row, me, reason, max_total)
-            if why:
-                refused[eid] = why
-                continue
-            assert row is not None
-            conn.execute("UPDATE exception_queue SET version = version + 1 WHERE exception_id"
-                         " = %s", (eid,))
-            _apply_decision(conn, eid, row["document_id"], me, "approve", "")
-            audit(conn, "review_approve", actor=me, document_id=row["document_id"], detail={
-                "exception_id": eid, "version": row["version"] + 1, "bulk": True,
-                "reason_codes": row["reason_codes"],
-            })
+        try:
+            why = _bulk_approve_one(conn, eid, me, reason, max_total, settings)
+        except NotApprovable as exc:
+            why = exc.message  # the item's transaction rolled back: nothing changed
+        if why:
+            refused[eid] = why
+        else:
             approved.append(eid)
     return approved, refused
+
+
+def _bulk_approve_one(conn: Conn, eid: int, me: str, reason: str, max_total: Any | None,
+                      settings: Settings | None) -> str | None:
+    """Approve one item of a bulk approval; why not, when it is refused."""
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT e.exception_id, e.document_id, e.version, e.reason_codes, i.total,"
+            " e.hold_comment,"
+            " e.claimed_by, e.lease_until > now() AS leased, EXISTS (SELECT 1 FROM"
+            " field_corrections c WHERE c.document_id = e.document_id AND c.changes_money)"
+            " AS money, EXISTS (SELECT 1 FROM bank_change_proposals p WHERE p.document_id ="
+            " e.document_id AND p.confirmed_by IS NULL) AS bank FROM exception_queue e"
+            " LEFT JOIN invoices i USING (document_id) WHERE e.exception_id = %s"
+            " AND e.status = 'open' FOR UPDATE OF e", (eid,),
+        ).fetchone()
+        why = _bulk_refusal(row, me, reason, max_total)
+        if why:
+            return why
+        assert row is not None
+        conn.execute("UPDATE exception_queue SET version = version + 1 WHERE exception_id"
+                     " = %s", (eid,))
+        entry = _apply_decision(conn, eid, row["document_id"], me, "approve", "", settings)
+        audit(conn, "review_approve", actor=me, document_id=row["document_id"], detail={
+            "exception_id": eid, "version": row["version"] + 1, "bulk": True,
+            "reason_codes": row["reason_codes"], "outbox_entry": entry,
+        })
+    return None
 
 
 def _bulk_refusal(row: dict[str, Any] | None, me: str, reason: str,
@@ -175,7 +226,7 @@ def not_a_duplicate(conn: Conn, exception_id: int, version: int, me: str) -> int
             "UPDATE exception_queue SET reason_codes = array_remove(reason_codes,"
             " 'DUPLICATE_SUSPECTED') WHERE exception_id = %s", (exception_id,),
         )
-        _time_action(conn, row["document_id"], me, "not_a_duplicate", row["reason_codes"])
+        time_action(conn, row["document_id"], me, "not_a_duplicate", row["reason_codes"])
         audit(conn, "review_not_a_duplicate", actor=me, document_id=row["document_id"], detail={
             "exception_id": exception_id, "version": row["version"],
             "old": row["reason_codes"],
@@ -258,23 +309,4 @@ def confirm_bank_change(conn: Conn, proposal_id: int, me: str) -> None:
         })
 
 
-def clerk_time_by_reason(conn: Conn) -> list[dict[str, Any]]:
-    """Median and p90 seconds per action per reason code, with counts."""
-    return conn.execute(
-        "SELECT r AS reason, count(*) AS n,"
-        " percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS median,"
-        " percentile_cont(0.9) WITHIN GROUP (ORDER BY seconds) AS p90"
-        " FROM review_clerk_time, unnest(CASE WHEN reason_codes = '{}' THEN '{NONE}'::text[]"
-        " ELSE reason_codes END) r GROUP BY r ORDER BY r"
-    ).fetchall()
-
-
-def corrections(conn: Conn) -> list[dict[str, Any]]:
-    """Every correction with its document's file and sha256 (for the label export)."""
-    return conn.execute(
-        "SELECT c.*, d.file_name, d.sha256 FROM review_corrections c"
-        " JOIN documents d USING (document_id) ORDER BY c.document_id, c.correction_id"
-    ).fetchall()
-
-
-__all__ = ["FourEyesViolation", "NotClaimed", "ReviewConflict"]
+__all__ = ["FourEyesViolation", "NotApprovable", "NotClaimed", "ReviewConflict"]

@@ -1,8 +1,8 @@
 """Batch runs in the staging store: a run's start and end, its exceptions and its report.
 
 `start_run` and `finish_run` record a run in `batch_runs` (with its counts and metrics) and in
-the audit log; `run_exceptions` and `run_row` are what the run's exception report reads, and
-`record_run_report` remembers where that report was written.
+the audit log; `run_exceptions`, `run_invoices_erp` and `run_row` are what the run's report
+reads, and `record_run_report` remembers where that report was written.
 """
 
 from __future__ import annotations
@@ -129,6 +129,24 @@ def run_exceptions(conn: Conn, run_id: uuid.UUID) -> list[dict[str, Any]]:
         " FROM exception_queue e JOIN documents d USING (document_id)"
         " LEFT JOIN invoices i USING (document_id)"
         " WHERE e.run_id = %s ORDER BY e.exception_id",
+        (run_id,),
+    ).fetchall()
+
+
+def run_invoices_erp(conn: Conn, run_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Every invoice one run staged, with where it stands with the ERP: its status, its latest
+    bill's outbox entry (status, attempts, last error; NULL when never queued) and the ERP's
+    receipt (the bill id once synced, and a credit note's id after a reversal)."""
+    return conn.execute(
+        "SELECT i.document_id, d.file_name, i.invoice_number, coalesce(v.name, i.vendor_name)"
+        " AS vendor, i.currency, i.total, i.status, i.erp_id, i.synced_at, i.credit_erp_id,"
+        " o.status AS entry_status, o.attempts, o.last_error"
+        " FROM invoices i JOIN documents d USING (document_id)"
+        " LEFT JOIN vendors v ON v.vendor_id = i.vendor_id"
+        " LEFT JOIN LATERAL (SELECT status, attempts, last_error FROM erp_outbox"
+        "   WHERE document_id = i.document_id AND kind = 'bill'"
+        "   ORDER BY approval_version DESC LIMIT 1) o ON true"
+        " WHERE i.run_id = %s ORDER BY i.document_id",
         (run_id,),
     ).fetchall()
 

@@ -25,6 +25,7 @@ from invoices.records import (
     Provenance,
     VendorMatch,
 )
+from invoices.settings import Settings, load_settings
 from staging import master, runs, store
 from staging.db import Conn
 
@@ -186,4 +187,21 @@ def staged_from_invoice(invoice: Any, document_id: int, gl_account: str) -> Any:
             for no, line in enumerate(invoice.lines, start=1)
         ],
         gl_account=gl_account,
+    )
+
+
+def file_erp_settings(
+    database_url: str, schema: str, corpus: Path, outbound: Path, **overrides: Any
+) -> Settings:
+    """Settings for the en16931 file adapter writing to `outbound`, with the corpus's GL and
+    tax mapping and a quick relay poll."""
+    return load_settings(
+        database_url=database_url,
+        db_schema=schema,
+        erp_adapter="en16931",
+        erp_outbound_dir=outbound,
+        erp_gl_accounts=gl_mapping(corpus),
+        erp_tax_codes=tax_mapping(),
+        erp_poll_seconds=0.2,
+        **overrides,
     )

@@ -2,17 +2,21 @@
 
 The documents are generated born-digital invoices read by the real text and extraction stages
 (so every box is where the PDF prints its word); results are staged with staging functions
-and given the reason codes each test needs.
+and given the reason codes each test needs. Each is coded from its generator truth (GL account
+per line, and the tax rate of a line the layout does not print) and the returned settings map
+those accounts and rates to the ERP, so an approval on the page can queue a real ERP bill.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +26,23 @@ from extractors.extract import extract_invoice
 from extractors.text.intake import describe
 from extractors.text.read import read_document
 from extractors.validation import validate
-from invoices.records import DocumentResult, ReasonCode, VendorMatch
+from invoices.records import DocumentResult, FieldValue, Invoice, ReasonCode, VendorMatch
 from invoices.settings import Settings
 from review.app import create_app
 from review.auth import hash_password
 from staging import db, master, runs, store, users
 from synthetic import generate_corpus
+from tests.erp_support import PROVENANCE, classification_from_truth, gl_mapping, tax_mapping
 
 PASSWORD = "correct horse battery"
 ROLES = ("clerk", "approver", "vendor_admin", "auditor", "admin")
 
 
 def stage_batch(settings: Settings, out: Path, invoices: int = 4) -> dict[str, Any]:
-    """Generate, read and stage `invoices` documents; the first gets LOW_CONFIDENCE_TOTAL,
-    the second BANK_DETAILS_CHANGED, the third DUPLICATE_SUSPECTED of the first."""
+    """Generate, read and stage `invoices` documents; the first gets LOW_CONFIDENCE_TOTAL (its
+    total misread by 10.00),
+    the second BANK_DETAILS_CHANGED, the third DUPLICATE_SUSPECTED of the first. Returns the
+    ids and `settings` with the ERP mapping of the batch's accounts and tax rates."""
     generate_corpus(out, invoices=invoices, seed=21, workers=1, scanned_share=0.0,
                     image_share=0.0, multipage_share=0.0, anomaly_rates={})
     docs = sorted((out / "docs").glob("*.pdf"))
@@ -57,19 +64,23 @@ def stage_batch(settings: Settings, out: Path, invoices: int = 4) -> dict[str, A
             users.add_user(conn, extra, "clerk", hash_password(PASSWORD))
         exc = conn.execute("SELECT exception_id, document_id FROM exception_queue"
                            " ORDER BY exception_id").fetchall()
+    erp = settings.model_copy(update={"erp_gl_accounts": gl_mapping(out),
+                                      "erp_tax_codes": tax_mapping()})
     return {"documents": ids, "exceptions": [e["exception_id"] for e in exc],
-            "vendor_id": vendor["vendor_id"]}
+            "vendor_id": vendor["vendor_id"], "settings": erp}
 
 
 def _result(path: Path, settings: Settings, n: int, vendor: dict[str, Any],
             earlier: list[int]) -> DocumentResult:
     document = describe(path, settings)
     text = read_document(document, settings)
-    invoice = extract_invoice(text, settings, use_einvoice=False)
+    truth = json.loads((path.parent.parent / "labels" / f"{path.stem}.json").read_text())
+    invoice = _with_truth_tax_rates(extract_invoice(text, settings, use_einvoice=False), truth)
     reasons = [ReasonCode.LOW_CONFIDENCE_TOTAL]
     duplicates: list[dict[str, Any]] = []
-    if n == 0 and invoice.total is not None:
-        invoice = invoice.model_copy(update={"total": invoice.total.with_confidence(0.41)})
+    if n == 0 and invoice.total is not None:  # a misread total, doubtful: the clerk corrects it
+        misread = invoice.total.model_copy(update={"value": invoice.total.value + 10})
+        invoice = invoice.model_copy(update={"total": misread.with_confidence(0.41)})
     if n == 1:
         reasons = [ReasonCode.BANK_DETAILS_CHANGED]
         invoice = invoice.model_copy(update={"iban": invoice.iban.model_copy(update={
@@ -83,7 +94,20 @@ def _result(path: Path, settings: Settings, n: int, vendor: dict[str, Any],
         checks=validate(invoice, settings), reasons=reasons, duplicates=duplicates,
         vendor_match=VendorMatch(vendor_id=vendor["vendor_id"], vendor_name=vendor["name"],
                                  method="vat_id", probability=0.99),
+        classification=classification_from_truth(truth["truth"]),
     )
+
+
+def _with_truth_tax_rates(invoice: Invoice, label: dict[str, Any]) -> Invoice:
+    """The extracted invoice with the label's tax rate on each line that was read without one."""
+    rates = [item["tax_rate"] for item in label["line_items"]]
+    lines = [
+        line if line.tax_rate is not None or n >= len(rates) else line.model_copy(
+            update={"tax_rate": FieldValue(value=Decimal(str(rates[n])), confidence=1.0,
+                                           provenance=PROVENANCE)})
+        for n, line in enumerate(invoice.lines)
+    ]
+    return invoice.model_copy(update={"lines": lines})
 
 
 def free_port() -> int:

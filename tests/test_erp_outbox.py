@@ -15,7 +15,7 @@ from invoices.erp_payload import PayloadIncomplete
 from invoices.settings import load_settings
 from staging import db, outbox, outbox_relay
 from synthetic import generate_corpus
-from tests.erp_support import gl_mapping, stage_corpus, tax_mapping
+from tests.erp_support import file_erp_settings, stage_corpus
 
 pytestmark = pytest.mark.slow  # a generated corpus and the EN 16931 rules compiled once: ~35 s
 
@@ -29,14 +29,11 @@ def corpus(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def erp_settings(database_url, fresh_schema, corpus, tmp_path):
-    return load_settings(
-        database_url=database_url,
-        db_schema=fresh_schema,
-        erp_adapter="en16931",
-        erp_outbound_dir=tmp_path / "outbound",
-        erp_gl_accounts=gl_mapping(corpus),
-        erp_tax_codes=tax_mapping(),
-        erp_poll_seconds=0.2,
+    return file_erp_settings(
+        database_url,
+        fresh_schema,
+        corpus,
+        tmp_path / "outbound",
         erp_backoff_base_seconds=0.01,
         erp_backoff_max_seconds=0.05,
         erp_lease_seconds=30,

@@ -22,8 +22,8 @@ def site(database_url, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("review")
     with throwaway_schema(database_url) as schema:
         s = load_settings(database_url=database_url, db_schema=schema, data_dir=tmp / "data")
-        info = stage_batch(s, tmp / "corpus", invoices=6)
-        with live_server(s) as base:
+        info = stage_batch(s, tmp / "corpus", invoices=8)
+        with live_server(info["settings"]) as base:
             yield {"base": base, "settings": s, **info}
 
 
@@ -124,7 +124,7 @@ def test_bad_input_gets_a_message_and_stores_nothing(site):
         r = c.post(f"/items/{eid}/field", data={"csrf_token": csrf, "version": version,
                                                   "field": field, "value": value})
         assert r.status_code == 422 and message in r.text, (field, r.text[:500])
-    assert not db_row(site, "SELECT 1 FROM review_corrections WHERE document_id ="
+    assert not db_row(site, "SELECT 1 FROM field_corrections WHERE document_id ="
                       " (SELECT document_id FROM exception_queue WHERE exception_id = %s)", eid)
     big = c.post(f"/items/{eid}/comment", data={"csrf_token": csrf, "body": "x" * 1_000_000})
     assert big.status_code == 413
@@ -156,10 +156,24 @@ def test_second_user_reads_only_and_stale_save_refused(site):
     assert rows[0]["invoice_number"] == "A-1"
 
 
+def leave(site, eid: int) -> None:
+    """The item's holder leaves it: the lease expires."""
+    db_row(site, "UPDATE exception_queue SET lease_until = now() WHERE exception_id = %s"
+           " RETURNING 1", eid)
+
+
+def outbox_entries(site, eid: int) -> list[dict]:
+    return db_row(site, "SELECT o.kind, o.status, o.approval_version, o.idempotency_key"
+                  " FROM erp_outbox o JOIN exception_queue e USING (document_id)"
+                  " WHERE e.exception_id = %s", eid)
+
+
 def test_amount_changer_cannot_approve_and_a_second_person_can(site):
     eid = site["exceptions"][5]
     clerk, approver = login(site, "clerk"), login(site, "approver")
     csrf, version, _ = page_state(clerk, eid)
+    right = str(db_row(site, "SELECT i.total FROM invoices i JOIN exception_queue e"
+                       " USING (document_id) WHERE e.exception_id = %s", eid)[0]["total"])
     r = clerk.post(f"/items/{eid}/field", data={"csrf_token": csrf, "version": version,
                                                  "field": "total", "value": "1.23"})
     assert r.status_code == 303
@@ -171,8 +185,25 @@ def test_amount_changer_cannot_approve_and_a_second_person_can(site):
                                                     "decision": "approve"})
     assert r.status_code == 409 and "second person" in r.text
     clerk.post(f"/items/{eid}/claim", headers={"X-CSRF-Token": csrf})
-    db_row(site, "UPDATE exception_queue SET lease_until = now() WHERE exception_id = %s"
-           " RETURNING 1", eid)  # the clerk leaves: the lease expires
+    leave(site, eid)
+    # a total that does not add up cannot become an ERP bill: refused, and nothing changes
+    csrf2, version2, _ = page_state(approver, eid)
+    audit_before = db_row(site, "SELECT count(*) AS n FROM audit_log")[0]["n"]
+    r = approver.post(f"/items/{eid}/decision", data={"csrf_token": csrf2, "version": version2,
+                                                       "decision": "approve"})
+    assert r.status_code == 422 and "cannot be sent to the ERP" in r.text
+    assert "is not the total" in r.text
+    item = db_row(site, "SELECT e.status, e.version, i.status AS invoice FROM exception_queue e"
+                  " JOIN invoices i USING (document_id) WHERE e.exception_id = %s", eid)[0]
+    assert (item["status"], item["version"], item["invoice"]) == ("open", version2, "exception")
+    assert not outbox_entries(site, eid)
+    assert db_row(site, "SELECT count(*) AS n FROM audit_log")[0]["n"] == audit_before
+    leave(site, eid)
+    csrf, version, _ = page_state(clerk, eid)  # the clerk puts the printed total back
+    r = clerk.post(f"/items/{eid}/field", data={"csrf_token": csrf, "version": version,
+                                                 "field": "total", "value": right})
+    assert r.status_code == 303
+    leave(site, eid)
     csrf2, version2, _ = page_state(approver, eid)
     r = approver.post(f"/items/{eid}/decision", data={"csrf_token": csrf2, "version": version2,
                                                        "decision": "approve"})
@@ -183,6 +214,116 @@ def test_amount_changer_cannot_approve_and_a_second_person_can(site):
     audit = db_row(site, "SELECT actor FROM audit_log WHERE action = 'review_approve'"
                    " AND (detail->>'exception_id')::int = %s", eid)
     assert [a["actor"] for a in audit] == ["approver"]
+    assert [(e["kind"], e["status"]) for e in outbox_entries(site, eid)] == [("bill", "pending")]
+
+
+def test_a_page_correction_reaches_analytics_export_and_retrain(site, tmp_path):
+    import json
+
+    from review.service import export_corrections
+    from staging import analytics, learning
+
+    eid = site["exceptions"][5]  # the clerk corrected its total on the page (test above)
+    s = site["settings"]
+    doc = db_row(site, "SELECT document_id FROM exception_queue WHERE exception_id = %s",
+                 eid)[0]["document_id"]
+    reader = analytics.connect_analytics(s.database_url, s.db_schema)
+    try:
+        fixes = analytics.load(reader, "corrections", document_id=doc, field="total")
+        fixes = fixes.sort_values("correction_id").reset_index(drop=True)
+        values = analytics.load(reader, "field_values", document_id=doc, field="total")
+    finally:
+        reader.close()
+    assert fixes["corrected_by"].tolist() == ["clerk", "clerk"]
+    assert fixes["new_value"].tolist()[0] == "1.23" and fixes["changes_money"].all()
+    first = fixes.iloc[0]
+    assert first["method"] == "text_layer" and first["old_confidence"] > 0 and first["page"] == 1
+    # the value as extracted (not the clerk's manual one), corrected, to the clerk's last value
+    value = values.iloc[0]
+    assert value["method"] == "text_layer" and value["value"] == first["old_value"]
+    assert value["corrected"] and value["corrected_value"] == fixes.iloc[1]["new_value"]
+    export_corrections(s, tmp_path / "labels")
+    mine = [json.loads(p.read_text()) for p in (tmp_path / "labels").glob("*.json")]
+    label = next(lb for lb in mine if any(c["new"] == "1.23" for c in lb["corrections"]))
+    assert label["fields"]["total"] == fixes.iloc[1]["new_value"]
+    assert {c["user"] for c in label["corrections"]} == {"clerk"}
+    with db.connection(s.database_url, s.db_schema) as conn:
+        samples = dict(((d, smp.field), smp) for d, smp in learning.reviewed_samples(conn))
+    assert not samples[(doc, "total")].right  # the retrain learns the extractor was wrong
+
+
+def test_page_approval_enters_the_outbox_once_and_sync_pushes_it(site, tmp_path, monkeypatch,
+                                                                    capsys):
+    import json
+
+    from cli.main import main
+
+    eid = site["exceptions"][6]
+    c = login(site, "approver")
+    csrf, version, _ = page_state(c, eid)
+    form = {"csrf_token": csrf, "version": version, "decision": "approve"}
+    assert c.post(f"/items/{eid}/decision", data=form).status_code == 303
+    entries = outbox_entries(site, eid)
+    assert [(e["kind"], e["status"], e["approval_version"]) for e in entries] == [
+        ("bill", "pending", 1)]
+    again = c.post(f"/items/{eid}/decision", data=form)  # a second click: already resolved
+    assert again.status_code == 409 and "already resolved" in again.text
+    assert outbox_entries(site, eid) == entries
+    approval = db_row(site, "SELECT detail FROM audit_log WHERE action = 'review_approve'"
+                      " AND (detail->>'exception_id')::int = %s", eid)
+    assert len(approval) == 1 and approval[0]["detail"]["outbox_entry"]
+    s = site["settings"]
+    for name, value in {"DATABASE_URL": s.database_url, "INVOICES_DB_SCHEMA": s.db_schema,
+                        "INVOICES_ERP_ADAPTER": "en16931",
+                        "INVOICES_ERP_OUTBOUND_DIR": str(tmp_path / "outbound"),
+                        "INVOICES_ERP_BUSINESS_RULES": "false"}.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    assert main(["sync"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["dead"] == 0
+    row = db_row(site, "SELECT i.document_id, i.status, i.erp_id FROM invoices i"
+                 " JOIN exception_queue e USING (document_id) WHERE e.exception_id = %s", eid)[0]
+    assert row["status"] == "synced" and row["erp_id"]
+    assert [e["status"] for e in outbox_entries(site, eid)] == ["done"]
+    assert (tmp_path / "outbound" / f"document_{row['document_id']}_bill_v1.xml").is_file()
+
+
+def test_run_report_shows_each_invoice_erp_status_and_bill_id(site, tmp_path, monkeypatch,
+                                                               capsys):
+    from cli.main import main
+    from staging import runs
+
+    eid = site["exceptions"][7]  # approved now, after the sync: queued, not yet sent
+    c = login(site, "approver")
+    csrf, version, _ = page_state(c, eid)
+    r = c.post(f"/items/{eid}/decision", data={"csrf_token": csrf, "version": version,
+                                                "decision": "approve"})
+    assert r.status_code == 303
+    s = site["settings"]
+    summary = {"documents": 8, "staged": 8, "identical_files": 0, "skipped": 0,
+               "exceptions": 8, "failures": 0, "straight_through_rate": 0.0,
+               "seconds_per_stage": {}}
+    with db.connection(s.database_url, s.db_schema) as conn:
+        run_id = conn.execute("SELECT run_id FROM batch_runs").fetchone()["run_id"]
+        runs.finish_run(conn, run_id, counts=summary, metrics=summary)
+    status = {r["document_id"]: r for r in db_row(
+        site, "SELECT document_id, status, erp_id FROM invoices")}
+    assert {r["status"] for r in status.values()} >= {"synced", "approved", "exception"}
+    for name, value in {"DATABASE_URL": s.database_url, "INVOICES_DB_SCHEMA": s.db_schema,
+                        "INVOICES_REPORTS_DIR": str(tmp_path / "reports")}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["report", "not-a-run"]) == 2
+    assert main(["report", str(run_id)]) == 0
+    html = (tmp_path / "reports" / str(run_id) / "exceptions.html").read_text()
+    section = html.split('id="erp"')[1]
+    shown = {int(doc): state for state, doc in
+             re.findall(r'<tr class="erp-([a-z-]+)">\s*<td>(\d+)</td>', section)}
+    assert set(shown) == set(status)
+    expected = {"synced": "sent", "approved": "queued", "exception": "not-queued"}
+    assert shown == {d: expected[r["status"]] for d, r in status.items()}
+    for r in status.values():
+        if r["status"] == "synced":
+            assert f"<code>{r['erp_id']}</code>" in section
 
 
 def test_bank_change_needs_a_second_person(site):
@@ -234,10 +375,11 @@ def test_clerk_time_metrics_corrections_export_and_report_links(site, tmp_path):
 
     from review.report import exception_rows, write_csv, write_html
     from review.service import export_corrections
-    from staging import review_actions, runs
+    from staging import corrections, runs
 
-    times = db_row(site, "SELECT actor, action, seconds, reason_codes FROM review_clerk_time")
-    assert ("approver", "approve") in {(t["actor"], t["action"]) for t in times}
+    times = db_row(site, "SELECT clerk, action, extract(epoch FROM finished_at - started_at)"
+                   " AS seconds, reason_codes FROM clerk_item_time")
+    assert ("approver", "approve") in {(t["clerk"], t["action"]) for t in times}
     assert all(t["seconds"] >= 0 for t in times)
     page = login(site, "auditor").get("/metrics")
     approved = next(t for t in times if t["action"] == "approve")
@@ -255,7 +397,7 @@ def test_clerk_time_metrics_corrections_export_and_report_links(site, tmp_path):
         run_id = conn.execute("SELECT run_id FROM batch_runs").fetchone()["run_id"]
         rows = exception_rows(runs.run_exceptions(conn, run_id), s.confidence_thresholds,
                               site["base"])
-        clerk_time = review_actions.clerk_time_by_reason(conn)
+        clerk_time = corrections.clerk_time_by_reason(conn)
     html = write_html({}, {"seconds_per_stage": {}, "straight_through_rate": 0}, rows,
                       tmp_path / "r.html", clerk_time).read_text()
     assert f'href="{site["base"]}/items/{site["exceptions"][0]}"' in html
@@ -364,7 +506,7 @@ def test_bulk_approve_skips_money_changes_and_other_reasons(site):
     open_ids = [r["exception_id"] for r in db_row(
         site, "SELECT exception_id FROM exception_queue WHERE status = 'open'")]
     money = {r["exception_id"] for r in db_row(
-        site, "SELECT e.exception_id FROM exception_queue e JOIN review_corrections c"
+        site, "SELECT e.exception_id FROM exception_queue e JOIN field_corrections c"
         " USING (document_id) WHERE c.changes_money")}
     r = c.post("/bulk-approve", data={"csrf_token": csrf, "reason": "LOW_CONFIDENCE_TOTAL",
                                       "item": [str(i) for i in open_ids]})
@@ -386,6 +528,10 @@ def test_bulk_approve_skips_money_changes_and_other_reasons(site):
     assert "an amount was corrected" in r.text
     assert db_row(site, "SELECT status FROM exception_queue WHERE exception_id = %s",
                   first)[0]["status"] == "open"
+    # every approved item queued its invoice for the ERP once; refused ones queued nothing
+    entries = {eid: outbox_entries(site, eid) for eid in open_ids}
+    assert approved and all(len(entries[e]) == 1 for e in approved)
+    assert all(not entries[e] for e in open_ids if e not in approved)
     auditor = login(site, "auditor")
     r = auditor.post("/bulk-approve", data={"csrf_token": csrf, "reason": "X", "item": ["1"]})
     assert r.status_code == 403

@@ -1,4 +1,5 @@
-"""`invoices review`, `invoices users add`, `invoices export-corrections`: the clerks' page."""
+"""`invoices review`, `invoices users add`, `invoices export-corrections`, `invoices report`: the
+clerks' page and the run report."""
 
 from __future__ import annotations
 
@@ -50,6 +51,21 @@ def cmd_export_corrections(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write a run's report again, with its invoices' ERP status and receipts as they are now."""
+    from review.report import rewrite_run_report
+
+    with database(load_settings()) as s:
+        try:
+            paths = rewrite_run_report(s, args.run_id)
+        except (LookupError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    print(f"run report: {paths['report_html']}")
+    print(f"run report (CSV): {paths['report_csv']}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the review sub-commands."""
     p = subparsers.add_parser("review", help="serve the clerks' review page")
@@ -66,6 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export-corrections", help="clerk corrections as eval-label/v1")
     p.add_argument("out", help="output folder")
     p.set_defaults(handler=cmd_export_corrections)
+    p = subparsers.add_parser("report", help="write a run's report again (ERP status as now)")
+    p.add_argument("run_id")
+    p.set_defaults(handler=cmd_report)
     register_bench(subparsers)
 
 
