@@ -182,8 +182,12 @@ def rewrite_run_report(settings: Settings, run_id: str) -> dict[str, str]:
     """Write a finished run's report again from its recorded summary, with the ERP status and
     receipts of its invoices as they are now (after `invoices sync`)."""
     assert settings.database_url
+    try:
+        wanted = uuid.UUID(run_id)
+    except ValueError:
+        raise LookupError(f"{run_id!r} is not a run id (a UUID from batch_runs)") from None
     with db.connection(settings.database_url, settings.db_schema) as conn:
-        run = runs.run_row(conn, uuid.UUID(run_id))
+        run = runs.run_row(conn, wanted)
     if run is None or not run["metrics"]:
         raise LookupError(f"no finished run {run_id}")
     return write_run_report(settings, {**run["metrics"], "run_id": str(run["run_id"])})

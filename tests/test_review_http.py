@@ -313,6 +313,7 @@ def test_run_report_shows_each_invoice_erp_status_and_bill_id(site, tmp_path, mo
                         "INVOICES_REPORTS_DIR": str(tmp_path / "reports")}.items():
         monkeypatch.setenv(name, value)
     assert main(["report", "not-a-run"]) == 2
+    assert "'not-a-run' is not a run id" in capsys.readouterr().err
     assert main(["report", str(run_id)]) == 0
     html = (tmp_path / "reports" / str(run_id) / "exceptions.html").read_text()
     section = html.split('id="erp"')[1]

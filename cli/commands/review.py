@@ -58,7 +58,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     with database(load_settings()) as s:
         try:
             paths = rewrite_run_report(s, args.run_id)
-        except (LookupError, ValueError) as exc:
+        except LookupError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     print(f"run report: {paths['report_html']}")
