@@ -50,9 +50,10 @@ def seed_open_exceptions(conn: Conn, n: int, source_path: str, fields: dict[str,
 
 
 def drop_schema(conn: Conn, schema: str) -> None:
-    """Drop a bench schema and everything in it."""
-    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-        sql.Identifier(check_schema_name(schema))))
+    """Drop a bench schema and everything in it, and its analytics schema (migration 051)."""
+    for name in (schema, schema + "_analytics"):
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+            sql.Identifier(check_schema_name(name))))
 
 
 def decisions_per_item(conn: Conn, action: str) -> list[dict[str, Any]]:
