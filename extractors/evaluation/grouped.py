@@ -10,12 +10,17 @@ beside the same figures from the stored model (in-sample).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extractors.confidence import CALIBRATION_FILE, confidence, fit_calibration, load_model
+from extractors.confidence import (
+    CALIBRATION_FILE,
+    confidence,
+    fit_calibration,
+    load_model,
+    read_samples,
+)
 
 Sample = tuple[str, dict[str, float], bool]
 
@@ -61,7 +66,7 @@ def other_sets(folder: Path, store: Path = CALIBRATION_FILE.parent) -> list[Samp
     rows: list[Sample] = []
     for file in sorted(store.glob("samples_*.jsonl")):
         if file != own:
-            rows += [tuple(json.loads(raw)) for raw in file.read_text().splitlines() if raw]  # type: ignore[misc]
+            rows += [(name, evidence, ok) for name, evidence, ok, _ in read_samples(file)]
     return rows
 
 
