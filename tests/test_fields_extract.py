@@ -331,3 +331,18 @@ def test_item_code_is_the_sku_and_no_number() -> None:
     assert line.sku is not None and line.sku.value == "BOR-2004"
     assert line.description is not None and line.description.value == "Bearing"
     assert (line.quantity.value, line.unit_price.value) == (Decimal(12), Decimal("3.66"))
+
+
+def test_company_register_small_print_is_no_vendor_name() -> None:
+    rows = [
+        [(40, "Librairie Les Tilleuls")],
+        [(40, "SARL au capital de 8 000 €")],
+        [(40, "12 rue des Lilas, 69003 Lyon")],
+        [(300, "Facture N°"), (420, "F-2024-118")],
+        [(300, "Date"), (420, "14/05/2024")],
+        [(40, "Total TTC"), (450, "60,00")],
+    ]
+    invoice = extract_invoice(DocumentText(pages=[_page(1, rows)]), Settings())
+    # the letterhead above it is the name (the small print has the legal form, the name not)
+    assert invoice.vendor_name is not None
+    assert invoice.vendor_name.value == "Librairie Les Tilleuls"
