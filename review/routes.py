@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from review import corrections as corr
 from review.app import render
+from review.evidence import PO_CODES, po_panel
 from review.auth import AsConfirmBank, AsRead, AsWork, Clerk, may_approve
 from review.pages import page_image
 from staging import review as q
@@ -69,6 +70,13 @@ def _load(request: Request, exception_id: int) -> dict[str, Any]:
                          for d in (row.get("duplicates") or []) if d.get("document_id")]
         row["bank"] = q.vendor_bank(conn, row["vendor_id"]) if row.get("vendor_id") else None
         row["proposal"] = actions.pending_bank_change(conn, row["document_id"])
+        row["po"] = None
+        pm = row.get("po_match")
+        if pm and set(row["reason_codes"]) & set(PO_CODES):
+            order = q.po_evidence(conn, pm["po_number"], row["document_id"]) if (
+                pm.get("po_number")) else None
+            row["po"] = po_panel(pm, order, row["lines"], request.app.state.settings,
+                                 row.get("vendor_id"))
     return row
 
 

@@ -308,3 +308,32 @@ def next_open_after(conn: Conn, exception_id: int) -> int | None:
         " ORDER BY e.created_at, e.exception_id LIMIT 1", (exception_id,),
     ).fetchone()
     return int(row["exception_id"]) if row else None
+
+
+def po_evidence(conn: Conn, po_number: str, document_id: int) -> dict[str, Any] | None:
+    """The purchase order behind a PO reason code: its header, lines, goods receipts per line
+    and what other documents billed per line (None for a PO the master does not hold)."""
+    order = conn.execute(
+        "SELECT po_number, vendor_id, currency, order_date, status FROM purchase_orders"
+        " WHERE po_number = %s", (po_number,),
+    ).fetchone()
+    if order is None:
+        return None
+    order["lines"] = conn.execute(
+        "SELECT line_no, sku, description, quantity, unit, unit_price FROM purchase_order_lines"
+        " WHERE po_number = %s ORDER BY line_no", (po_number,),
+    ).fetchall()
+    receipts = conn.execute(
+        "SELECT receipt_id, line_no, quantity, received_date FROM goods_receipts"
+        " WHERE po_number = %s ORDER BY received_date NULLS LAST, receipt_id", (po_number,),
+    ).fetchall()
+    billed = conn.execute(
+        "SELECT line_no, sum(quantity) AS quantity FROM po_billing_ledger WHERE po_number = %s"
+        " AND document_id <> %s GROUP BY line_no", (po_number, document_id),
+    ).fetchall()
+    for ln in order["lines"]:
+        ln["receipts"] = [r for r in receipts if r["line_no"] == ln["line_no"]]
+        ln["received"] = sum((r["quantity"] for r in ln["receipts"]), Decimal(0))
+        ln["billed_elsewhere"] = next(
+            (b["quantity"] for b in billed if b["line_no"] == ln["line_no"]), Decimal(0))
+    return order

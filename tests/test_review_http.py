@@ -389,3 +389,43 @@ def test_bulk_approve_skips_money_changes_and_other_reasons(site):
     auditor = login(site, "auditor")
     r = auditor.post("/bulk-approve", data={"csrf_token": csrf, "reason": "X", "item": ["1"]})
     assert r.status_code == 403
+
+
+def _cells(html: str, table_id: str) -> list[list[str]]:
+    """The text of each body row's cells of a table (tags stripped, spaces collapsed)."""
+    table = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1]
+    return [[re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c)).strip()
+             for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+
+def test_po_panel_shows_lines_receipts_variance_and_tolerance(site):
+    from decimal import Decimal
+
+    eid = site["exceptions"][4]
+    row = db_row(site, "SELECT i.po_number, i.po_match, e.reason_codes FROM exception_queue e"
+                 " JOIN invoices i USING (document_id) WHERE e.exception_id = %s", eid)[0]
+    assert "PRICE_VARIANCE" in row["reason_codes"]
+    po_line = db_row(site, "SELECT line_no, description, quantity, unit_price FROM"
+                     " purchase_order_lines WHERE po_number = %s ORDER BY line_no",
+                     row["po_number"])[0]
+    receipts = db_row(site, "SELECT receipt_id, quantity FROM goods_receipts WHERE po_number = %s"
+                      " AND line_no = %s", row["po_number"], po_line["line_no"])
+    match = row["po_match"]["lines"][0]
+    c = login(site, "auditor")  # reads without claiming
+    text = c.get(f"/items/{eid}").text
+    assert f"Purchase order {row['po_number']}" in text
+    assert "<pre>" not in text.split('aria-labelledby="po-heading"')[1].split("</section>")[0]
+    cells = _cells(text, "po-lines")[0]
+    invoiced = Decimal(match["unit_price"])
+    variance = invoiced - po_line["unit_price"]
+    allowed = max(po_line["unit_price"] * Decimal("0.02"), Decimal("0.05"))
+    assert po_line["description"] in cells[4]
+    assert all(r["receipt_id"] in cells[7] for r in receipts) and receipts
+    assert f"unit price {variance:+.2f}" in cells[8] and f"allowed +{allowed:.2f}" in cells[8]
+    assert "PRICE_VARIANCE" in cells[8] and "QTY_EXCEEDS_RECEIVED" in cells[8]
+    received = sum(r["quantity"] for r in receipts)
+    assert f"of {received.normalize()} received" in cells[8]
+    tolerance = re.sub(r"<[^>]+>", "", text.split('id="po-tolerance">')[1].split("</p>")[0])
+    assert "2 % or 0.05" in tolerance and "current settings" not in tolerance
