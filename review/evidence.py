@@ -30,7 +30,9 @@ def _pct(part: Decimal, whole: Decimal) -> Decimal | None:
     return None if not whole else (100 * part / whole).quantize(Decimal("0.1"))
 
 
-def _price_check(tol: Tolerance, invoiced: Decimal | None, po: Decimal | None) -> dict[str, Any] | None:
+def _price_check(
+    tol: Tolerance, invoiced: Decimal | None, po: Decimal | None
+) -> dict[str, Any] | None:
     if invoiced is None or po is None:
         return None
     variance = invoiced - po
@@ -39,7 +41,9 @@ def _price_check(tol: Tolerance, invoiced: Decimal | None, po: Decimal | None) -
             "exceeded": tol.price_exceeded(invoiced, po)}
 
 
-def _qty_check(tol: Tolerance, billed: Decimal | None, limit: Decimal | None) -> dict[str, Any] | None:
+def _qty_check(
+    tol: Tolerance, billed: Decimal | None, limit: Decimal | None
+) -> dict[str, Any] | None:
     if billed is None or limit is None:
         return None
     return {"billed": billed, "limit": limit, "variance": billed - limit,
@@ -72,8 +76,9 @@ def po_panel(
         received = _dec(m.get("received")) if m.get("received") is not None else (
             _dec(po_line["received"]) if po_line else None)
         rows.append({
-            "invoice_line": invoice_line, "line_no": int(m["invoice_line"]) + 1, "po_line": po_line,
-            "method": m.get("method"), "note": m.get("note") or "", "reasons": m.get("reasons") or [],
+            "invoice_line": invoice_line, "line_no": int(m["invoice_line"]) + 1,
+            "po_line": po_line, "method": m.get("method"), "note": m.get("note") or "",
+            "reasons": m.get("reasons") or [],
             "quantity": quantity, "unit_price": price, "billed_before": before,
             "price": _price_check(tol, price, _dec(m.get("po_unit_price"))),
             "ordered": _qty_check(tol, cumulative, ordered),

@@ -263,19 +263,88 @@ def save_field(
             " waiting_second = waiting_second OR %s WHERE exception_id = %s",
             (c["reason_codes"], c["changes_money"], exception_id),
         )
-        conn.execute(
-            "INSERT INTO review_corrections (document_id, field, old_value, new_value, page, bbox,"
-            " actor, extractor, extractor_version, changes_money)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (doc, c["field"], c["old_text"], c["new_text"], c.get("page"),
-             Jsonb(c.get("bbox")), me, c.get("extractor"), c.get("extractor_version"),
-             c["changes_money"]),
-        )
+        record_correction(conn, doc, me, c)
         audit(conn, "field_corrected", actor=me, document_id=doc, detail={
             "exception_id": exception_id, "version": row["version"], "field": c["field"],
             "old": c["old_text"], "new": c["new_text"], "reason_codes": row["reason_codes"],
         })
     return int(row["version"])
+
+
+def record_correction(conn: Conn, document_id: int, me: str, c: dict[str, Any]) -> None:
+    """Store one correction as a label (inside the caller's transaction): field, old_text,
+    new_text, page, bbox, extractor, extractor_version, changes_money."""
+    conn.execute(
+        "INSERT INTO review_corrections (document_id, field, old_value, new_value, page, bbox,"
+        " actor, extractor, extractor_version, changes_money)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (document_id, c["field"], c["old_text"], c["new_text"], c.get("page"),
+         Jsonb(c.get("bbox")), me, c.get("extractor"), c.get("extractor_version"),
+         c["changes_money"]),
+    )
+
+
+LINE_COLUMNS = ("description", "quantity", "unit_price", "line_total")
+
+
+def save_line(
+    conn: Conn, exception_id: int, version: int, me: str, change: dict[str, Any]
+) -> tuple[int, int]:
+    """Edit, add or delete one line of the line-item grid: the line row, the checks re-run on
+    the new lines, the reason codes, one correction per changed cell (field
+    `line_items[N].cell`) and the audit entry; returns (new version, line number).
+
+    `change` holds op (edit | add | delete), line_no (edit, delete), columns (the cells),
+    line_json (the LineItem), checks, reason_codes, cells ([{cell, old, new, money, page, bbox,
+    extractor, extractor_version}]), summary_old, summary_new."""
+    c = change
+    with conn.transaction():
+        row = bump_version(conn, exception_id, version, me)
+        doc = row["document_id"]
+        cols = c.get("columns") or {}
+        if c["op"] == "add":
+            found = conn.execute(
+                "INSERT INTO invoice_lines (document_id, line_no, description, quantity,"
+                " unit_price, line_total, fields) SELECT %s, coalesce(max(line_no), 0) + 1,"
+                " %s, %s, %s, %s, %s FROM invoice_lines WHERE document_id = %s RETURNING line_no",
+                (doc, *(cols.get(k) for k in LINE_COLUMNS), Jsonb(c["line_json"]), doc),
+            ).fetchone()
+        elif c["op"] == "delete":
+            found = conn.execute(
+                "DELETE FROM invoice_lines WHERE document_id = %s AND line_no = %s"
+                " RETURNING line_no", (doc, c["line_no"]),
+            ).fetchone()
+        else:
+            found = conn.execute(
+                "UPDATE invoice_lines SET description = %s, quantity = %s, unit_price = %s,"
+                " line_total = %s, fields = %s WHERE document_id = %s AND line_no = %s"
+                " RETURNING line_no",
+                (*(cols.get(k) for k in LINE_COLUMNS), Jsonb(c["line_json"]), doc, c["line_no"]),
+            ).fetchone()
+        if found is None:
+            raise LookupError(f"this invoice has no line {c.get('line_no')}")
+        line_no = int(found["line_no"])
+        money = any(cell["money"] for cell in c["cells"])
+        conn.execute(
+            "UPDATE invoices SET checks = %s, updated_at = now() WHERE document_id = %s",
+            (Jsonb(c["checks"]), doc),
+        )
+        conn.execute(
+            "UPDATE exception_queue SET reason_codes = %s,"
+            " waiting_second = waiting_second OR %s WHERE exception_id = %s",
+            (c["reason_codes"], money, exception_id),
+        )
+        for cell in c["cells"]:
+            record_correction(conn, doc, me, {
+                **cell, "field": f"line_items[{line_no}].{cell['cell']}",
+                "old_text": cell["old"], "new_text": cell["new"], "changes_money": cell["money"],
+            })
+        audit(conn, f"line_{c['op']}", actor=me, document_id=doc, detail={
+            "exception_id": exception_id, "version": row["version"], "field": f"line {line_no}",
+            "old": c.get("summary_old"), "new": c.get("summary_new"),
+            "reason_codes": row["reason_codes"],
+        })
+    return int(row["version"]), line_no
 
 
 def _column_value(value: Any) -> Any:

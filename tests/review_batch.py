@@ -24,9 +24,9 @@ from extractors.text.read import read_document
 from extractors.validation import validate
 from invoices.records import DocumentResult, ReasonCode, VendorMatch
 from invoices.settings import Settings
+from matchers.po import match_purchase_order
 from review.app import create_app
 from review.auth import hash_password
-from matchers.po import match_purchase_order
 from staging import db, master, matching, runs, store, users
 from synthetic import generate_corpus
 
@@ -108,8 +108,8 @@ def _with_po_variance(conn: Any, result: DocumentResult, settings: Settings) -> 
                           (order["vendor_id"],)).fetchone()
     vm = VendorMatch(vendor_id=vendor["vendor_id"], vendor_name=vendor["name"], method="vat_id",
                      probability=0.99)
-    po = match_purchase_order(invoice, vm, matching.load_po_data(conn), matching.billed_ledger(conn),
-                              settings)
+    po = match_purchase_order(invoice, vm, matching.load_po_data(conn),
+                              matching.billed_ledger(conn), settings)
     assert {ReasonCode.PRICE_VARIANCE, ReasonCode.QTY_EXCEEDS_RECEIVED} <= set(po.reasons), po
     return result.model_copy(update={
         "vendor_match": vm, "po_match": po.model_dump(mode="json"),
