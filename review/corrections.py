@@ -76,6 +76,26 @@ def _amount(text: str) -> Decimal:
     return value
 
 
+def picked_box(
+    page_text: str, bbox_text: str, pages: int
+) -> tuple[int, tuple[float, float, float, float]] | None:
+    """The page and box of the words a clerk clicked (sent as "x0,top,x1,bottom" in points),
+    None when none were clicked; BadInput for a box that is not one."""
+    if not bbox_text.strip():
+        return None
+    try:
+        page = int(page_text)
+        box = tuple(float(x) for x in bbox_text.split(","))
+    except ValueError:
+        raise BadInput("the box picked on the page is not four numbers") from None
+    if not 1 <= page <= max(pages, 1) or len(box) != 4:
+        raise BadInput("the box picked on the page is not on a page of this document")
+    x0, top, x1, bottom = box
+    if not (0 <= x0 < x1 <= 20000 and 0 <= top < bottom <= 20000):
+        raise BadInput("the box picked on the page is not a box")
+    return page, (x0, top, x1, bottom)
+
+
 def stored_invoice(fields: dict[str, Any], lines: list[dict[str, Any]]) -> Invoice:
     """The Invoice record from the staged `fields` JSON and the lines' JSON."""
     return Invoice.model_validate({**(fields or {}), "lines": [ln["fields"] for ln in lines]})

@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from invoices.errors import DocumentError
 from invoices.records import LineItem
 from review import corrections as corr
 from review.app import render
 from review.auth import AsConfirmBank, AsRead, AsWork, Clerk, may_approve
 from review.evidence import PO_CODES, po_panel
 from review.pages import page_image
+from review.words import document_words
 from staging import review as q
 from staging import review_actions as actions
 
@@ -102,6 +104,8 @@ def _item_page(request: Request, clerk: Clerk, exception_id: int, status: int = 
     return render(request, "item.html", status, clerk=clerk, item=row, writable=writable,
                   lease=lease, error=error, changes=changes or [], fields=corr.EDITABLE_FIELDS,
                   thresholds=thresholds, lease_seconds=s.review_lease_seconds,
+                  renew_seconds=max(1, min(300, s.review_lease_seconds // 3)),
+                  idle_seconds=60 * s.review_session_idle_minutes,
                   dpi=s.review_page_dpi if row["source_path"].lower().endswith(".pdf") else 72)
 
 
@@ -145,6 +149,22 @@ async def page_png(request: Request, exception_id: int, page: int,
                     headers={"Cache-Control": "private, max-age=3600"})
 
 
+@router.get("/items/{exception_id}/page/{page}/words")
+def page_words(request: Request, exception_id: int, page: int, clerk: AsRead) -> Response:
+    """The words printed on a page with their boxes (JSON, cached): clicking one fills the
+    focused field. A plain function: the first read of a file runs in the thread pool."""
+    row = _load(request, exception_id)
+    s = request.app.state.settings
+    try:
+        words = document_words(Path(row["source_path"]), s, s.data_dir / "page-cache")
+    except (FileNotFoundError, DocumentError):
+        raise HTTPException(404, "the words of this document are not available") from None
+    if page not in words:
+        raise HTTPException(404, f"this document has no page {page}")
+    return JSONResponse({"page": page, "words": words[page]},
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+
 @router.post("/items/{exception_id}/claim")
 async def renew(request: Request, exception_id: int,
                 clerk: AsWork) -> Response:
@@ -155,7 +175,9 @@ async def renew(request: Request, exception_id: int,
                             request.app.state.settings.review_lease_seconds)
         except LookupError:
             raise HTTPException(404, f"there is no item {exception_id}") from None
-    text = "you hold this item" if lease["claimed"] else f"read-only: {lease['holder']} holds it"
+    text = (f"You hold this item until {lease['lease_until']:%H:%M:%S} (the claim is renewed"
+            " while this page is open)." if lease["claimed"] else
+            f"Read-only now: {lease['holder']} holds this item. Reload the page.")
     return HTMLResponse(text, 200 if lease["claimed"] else 409)
 
 
@@ -189,6 +211,10 @@ async def save_field(request: Request, exception_id: int,
         invoice = corr.stored_invoice(row.get("fields") or {}, row["lines"])
         page = (old or {}).get("provenance", {}).get("page")
         bbox = (old or {}).get("provenance", {}).get("bbox")
+        picked = corr.picked_box(form.get("pick_page", ""), form.get("pick_bbox", ""),
+                                 row.get("pages") or 1)
+        if picked is not None:  # the clerk clicked words on the page: their box is the label's
+            page, bbox = picked
         new_invoice = corr.corrected(invoice, field, value, text, page, bbox)
         checks, reasons = corr.recheck(new_invoice, field, row["reason_codes"],
                                        request.app.state.settings)
