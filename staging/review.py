@@ -17,7 +17,10 @@ from psycopg.types.json import Jsonb
 from staging.db import Conn
 from staging.store import audit
 
-TABS = ("open", "mine", "waiting", "hold", "resolved")
+TABS = ("open", "mine", "waiting", "hold", "audit", "resolved")
+# a straight-through invoice the nightly sampled for audit carries only this reason: it has a
+# tab of its own and is not counted among the open exceptions
+AUDIT_ONLY = "e.reason_codes = ARRAY['AUDIT_SAMPLE']::text[]"
 SORTS = {
     "age": ("e.created_at", "timestamptz"),
     "due": ("coalesce(i.due_date, 'infinity'::date)", "date"),
@@ -52,11 +55,14 @@ class FourEyesViolation(ReviewConflict):
 
 
 _TAB_WHERE = {
-    "open": "e.status = 'open' AND e.hold_comment IS NULL AND NOT e.waiting_second",
+    "open": "e.status = 'open' AND e.hold_comment IS NULL AND NOT e.waiting_second"
+    f" AND NOT {AUDIT_ONLY}",
     "mine": "e.status = 'open' AND (e.assignee = %(me)s OR (e.claimed_by = %(me)s"
     " AND e.lease_until > now()))",
     "waiting": "e.status = 'open' AND e.waiting_second",
     "hold": "e.status = 'open' AND e.hold_comment IS NOT NULL",
+    "audit": "e.status = 'open' AND e.hold_comment IS NULL AND NOT e.waiting_second"
+    f" AND {AUDIT_ONLY}",
     "resolved": "e.status = 'resolved'",
 }
 
@@ -369,10 +375,13 @@ def vendor_bank(conn: Conn, vendor_id: str) -> dict[str, Any] | None:
 
 
 def next_open_after(conn: Conn, exception_id: int) -> int | None:
-    """The open item after this one in queue order (oldest first), for "next"."""
+    """The open item after this one in queue order (oldest first), for "next": an audit
+    sample's next is the next audit sample, an exception's the next exception."""
     row = conn.execute(
         "SELECT e.exception_id FROM exception_queue e, exception_queue me"
         " WHERE me.exception_id = %s AND e.status = 'open' AND e.hold_comment IS NULL"
+        " AND (e.reason_codes = ARRAY['AUDIT_SAMPLE']::text[])"
+        "   = (me.reason_codes = ARRAY['AUDIT_SAMPLE']::text[])"
         " AND (e.created_at, e.exception_id) > (me.created_at, me.exception_id)"
         " ORDER BY e.created_at, e.exception_id LIMIT 1", (exception_id,),
     ).fetchone()

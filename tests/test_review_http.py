@@ -532,3 +532,46 @@ def test_line_grid_edit_add_delete_rechecks_versions_and_stores_corrections(site
     s = site["settings"]
     with db.connection(s.database_url, s.db_schema) as conn:
         assert review_actions.money_changed_by(conn, doc, "clerk")
+
+
+def test_audit_samples_have_their_own_tab_with_a_count(site, tmp_path):
+    import hashlib
+    import shutil
+
+    from extractors.text.intake import describe
+    from invoices.records import DocumentResult, ReasonCode
+    from staging import runs, store
+
+    s = site["settings"]
+    source = db_row(site, "SELECT source_path FROM documents ORDER BY document_id")[0]
+    copies = []
+    for n in range(2):  # two straight-through invoices the nightly sampled for audit
+        path = tmp_path / f"sampled-{n}.pdf"
+        shutil.copy(source["source_path"], path)
+        with path.open("ab") as f:
+            f.write(f"\n% sample {n}\n".encode())
+        copies.append(path)
+    with db.connection(s.database_url, s.db_schema) as conn:
+        run_id = runs.start_run(conn, str(tmp_path))
+        for path in copies:
+            doc = describe(path, s)
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == doc.sha256
+            store.stage_result(conn, DocumentResult(document=doc, reasons=[
+                ReasonCode.AUDIT_SAMPLE]), run_id)
+    sampled = {r["exception_id"] for r in db_row(
+        site, "SELECT exception_id FROM exception_queue WHERE status = 'open'"
+        " AND reason_codes = '{AUDIT_SAMPLE}'")}
+    assert len(sampled) == 2
+    c = login(site, "clerk")
+    page = c.get("/?tab=audit").text
+    tab = re.search(r'href="/\?tab=audit"[^>]*>Audit samples <span class="count">(\d+)</span>',
+                    page)
+    assert tab and int(tab.group(1)) == 2
+    listed = {int(i) for i in re.findall(r'href="/items/(\d+)" class="item-link"', page)}
+    assert listed == sampled
+    # they are not among the open exceptions, and "next" keeps to their kind
+    open_page = c.get("/?tab=open").text
+    assert not sampled & {int(i) for i in re.findall(r'href="/items/(\d+)"', open_page)}
+    first, second = sorted(sampled)
+    r = c.get(f"/items/{first}/next")
+    assert r.status_code == 303 and r.headers["location"] == f"/items/{second}"
