@@ -73,6 +73,7 @@ def _load(request: Request, exception_id: int) -> dict[str, Any]:
                          for d in (row.get("duplicates") or []) if d.get("document_id")]
         row["bank"] = q.vendor_bank(conn, row["vendor_id"]) if row.get("vendor_id") else None
         row["proposal"] = actions.pending_bank_change(conn, row["document_id"])
+        row["models"] = q.models_and_erp(conn, row["document_id"])
         row["po"] = None
         pm = row.get("po_match")
         if pm and set(row["reason_codes"]) & set(PO_CODES):

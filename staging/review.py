@@ -415,3 +415,27 @@ def po_evidence(conn: Conn, po_number: str, document_id: int) -> dict[str, Any] 
         ln["billed_elsewhere"] = next(
             (b["quantity"] for b in billed if b["line_no"] == ln["line_no"]), Decimal(0))
     return order
+
+
+def models_and_erp(conn: Conn, document_id: int) -> dict[str, Any]:
+    """What stands behind the staged values and where the invoice went: the run's model versions
+    (the confidence calibration), the classification's model versions and per-line coding
+    backends, the approval and the ERP receipt (the ERP's id of the posted bill) with the outbox
+    entries that carried it."""
+    row = conn.execute(
+        "SELECT i.run_id, b.metrics -> 'model_versions' AS run_versions,"
+        " i.classification -> 'model_versions' AS classifier_versions,"
+        " i.classification -> 'document_type' AS document_type,"
+        " i.classification -> 'lines' AS coded_lines, i.status, i.approval_version,"
+        " i.approved_by, i.approved_at, i.erp_id, i.synced_at, i.voided_at, i.credit_erp_id"
+        " FROM invoices i LEFT JOIN batch_runs b USING (run_id) WHERE i.document_id = %s",
+        (document_id,),
+    ).fetchone()
+    if row is None:
+        return {}
+    row["outbox"] = conn.execute(
+        "SELECT entry_id, kind, approval_version, status, attempts, last_error, receipt,"
+        " created_at, done_at FROM erp_outbox WHERE document_id = %s ORDER BY entry_id",
+        (document_id,),
+    ).fetchall()
+    return row

@@ -575,3 +575,51 @@ def test_audit_samples_have_their_own_tab_with_a_count(site, tmp_path):
     first, second = sorted(sampled)
     r = c.get(f"/items/{first}/next")
     assert r.status_code == 303 and r.headers["location"] == f"/items/{second}"
+
+
+def test_item_page_shows_model_versions_and_the_erp_receipt_once_synced(site):
+    from psycopg.types.json import Jsonb
+
+    from staging import outbox
+
+    eid = site["exceptions"][1]
+    s = site["settings"]
+    with db.connection(s.database_url, s.db_schema) as conn:
+        doc = conn.execute("SELECT document_id FROM exception_queue WHERE exception_id = %s",
+                           (eid,)).fetchone()["document_id"]
+        conn.execute("UPDATE batch_runs SET metrics = metrics || %s WHERE run_id ="
+                     " (SELECT run_id FROM invoices WHERE document_id = %s)",
+                     (Jsonb({"model_versions": {"calibration": "calibration-20261201-ab12"}}),
+                      doc))
+        conn.execute("UPDATE invoices SET classification = %s WHERE document_id = %s", (Jsonb({
+            "model_versions": {"document_type": "doctype-3", "history": "history-20261130"},
+            "document_type": {"value": "invoice", "backend": "rule"},
+            "lines": [{"line_no": 1, "gl_account": {"code": "6300", "backend": "history",
+                                                     "model_version": "history-20261130"}}],
+        }), doc))
+    c = login(site, "auditor")
+    text = c.get(f"/items/{eid}").text
+    table = text.split('id="model-versions"')[1].split("</table>")[0]
+    total = db_row(site, "SELECT fields -> 'total' -> 'provenance' AS p FROM invoices"
+                   " WHERE document_id = %s", doc)[0]["p"]
+    row = table.split('data-field="total"')[1].split("</tr>")[0]
+    assert total["extractor"] in row and total["version"] in row
+    assert "calibration-20261201-ab12" in row
+    versions = text.split('id="classifier-versions"')[1].split("</p>")[0]
+    assert "doctype-3" in versions and "history-20261130" in versions
+    assert 'id="erp-receipt"' not in text  # not approved: no ERP section yet
+    with db.connection(s.database_url, s.db_schema) as conn:  # approved and posted by the relay
+        conn.execute("UPDATE invoices SET status = 'approved', approval_version = 1,"
+                     " approved_by = 'approver', approved_at = now() WHERE document_id = %s",
+                     (doc,))
+        entry = conn.execute(
+            "INSERT INTO erp_outbox (document_id, kind, approval_version, idempotency_key,"
+            " payload, status, attempts) VALUES (%s, 'bill', 1, %s, '{}', 'in_flight', 1)"
+            " RETURNING entry_id", (doc, f"document:{doc}:bill:v1")).fetchone()["entry_id"]
+        assert outbox.complete_entry(conn, outbox.ClaimedEntry(
+            entry, doc, "bill", f"document:{doc}:bill:v1", None, None, None, 1),  # type: ignore[arg-type]
+            {"erp_id": "account.invoice:4711", "adapter": "tryton", "erp_number": "SUP/0042"})
+    text = c.get(f"/items/{eid}").text
+    erp = text.split('id="erp-receipt"')[1].split("</section>")[0]
+    assert "synced" in erp and "account.invoice:4711" in erp and "SUP/0042" in erp
+    assert "approved by approver" in erp
