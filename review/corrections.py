@@ -158,6 +158,24 @@ def plain(value: Any) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def money(value: Any) -> str:
+    """An amount with at least two decimals (35.8 -> 35.80, 1.2345 stays)."""
+    if value is None:
+        return ""
+    text = plain(value)
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
+def cell_text(cell: str, value: Any) -> str | None:
+    """A grid cell as text: quantities plain, prices and amounts with two decimals at least."""
+    if value is None:
+        return None
+    if cell == "description":
+        return str(value)
+    return plain(value) if cell == "quantity" else money(value)
+
+
 def parse_line(form: dict[str, str]) -> dict[str, Any]:
     """The typed cells of one grid row (description, quantity, unit_price, line_total; empty
     cells are None), or BadInput naming the cell and why."""
@@ -195,10 +213,7 @@ def line_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any
     """The cells that differ: [{cell, old, new, money}] with values as plain text."""
     out = []
     for cell in LINE_CELLS:
-        before = None if old.get(cell) is None else (
-            old[cell] if cell == "description" else plain(old[cell]))
-        after = None if new.get(cell) is None else (
-            new[cell] if cell == "description" else plain(new[cell]))
+        before, after = cell_text(cell, old.get(cell)), cell_text(cell, new.get(cell))
         if before != after:
             out.append({"cell": cell, "old": before, "new": after, "money": cell in MONEY_CELLS})
     return out
@@ -218,7 +233,7 @@ def corrected_line(stored: dict[str, Any] | None, values: dict[str, Any]) -> Lin
             prov = old_fv.provenance if old_fv is not None else None
             update[cell] = FieldValue(value=new, confidence=1.0, provenance=Provenance(
                 method=Method.MANUAL, extractor="review", page=prov.page if prov else None,
-                bbox=prov.bbox if prov else None, raw=plain(new) if cell in MONEY_CELLS else new))
+                bbox=prov.bbox if prov else None, raw=cell_text(cell, new)))
     return line.model_copy(update=update)
 
 
@@ -229,8 +244,8 @@ def row_check(line: dict[str, Any], tolerance: Decimal) -> dict[str, Any]:
         return {"ok": True, "text": "not all three given"}
     product = (Decimal(q) * Decimal(p)).quantize(Decimal("0.01"))
     ok = abs(product - Decimal(t)) <= tolerance
-    text = f"{plain(q)} × {plain(p)} = {product}"
-    return {"ok": ok, "text": text if ok else f"{text}, not {plain(t)}: does not add up"}
+    text = f"{plain(q)} × {money(p)} = {product}"
+    return {"ok": ok, "text": text if ok else f"{text}, not {money(t)}: does not add up"}
 
 
 def lines_check(lines: list[dict[str, Any]], subtotal: Any, tolerance: Decimal) -> dict[str, Any]:

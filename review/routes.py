@@ -238,7 +238,8 @@ async def save_field(request: Request, exception_id: int,
 def _summary(cols: dict[str, Any] | None) -> str | None:
     if cols is None:
         return None
-    q_, p_, t_ = (corr.plain(cols.get(c)) or "?" for c in ("quantity", "unit_price", "line_total"))
+    q_, p_, t_ = (corr.cell_text(c, cols.get(c)) or "?" for c in ("quantity", "unit_price",
+                                                                   "line_total"))
     return f"{cols.get('description') or ''}: {q_} x {p_} = {t_}"
 
 

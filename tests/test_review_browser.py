@@ -223,8 +223,10 @@ def test_no_serious_accessibility_violations(browser, site):
     page.close()
     page = login(browser, site, "clerk")
     found["queue"] = axe.run(page).response["violations"]
-    page.goto(f"{site['base']}/items/{site['exceptions'][4]}")
+    page.goto(f"{site['base']}/items/{site['exceptions'][4]}")  # with the PO panel and grid
+    page.wait_for_selector(".page-wrap.has-words")
     found["item"] = axe.run(page).response["violations"]
+    page.screenshot(path=str(SCREENSHOTS / "item-po.png"), full_page=True)
     bad = {name: [(v["id"], v["impact"]) for v in vs if v["impact"] in ("serious", "critical")]
            for name, vs in found.items()}
     assert bad == {"login": [], "queue": [], "item": []}

@@ -438,7 +438,7 @@ def test_po_panel_shows_lines_receipts_variance_and_tolerance(site):
 def test_line_grid_edit_add_delete_rechecks_versions_and_stores_corrections(site):
     from decimal import Decimal
 
-    from review.corrections import plain
+    from review.corrections import money, plain
 
     eid = site["exceptions"][2]
     db_row(site, "UPDATE exception_queue SET lease_until = now() WHERE lease_until > now()"
@@ -507,17 +507,17 @@ def test_line_grid_edit_add_delete_rechecks_versions_and_stores_corrections(site
     printed = plain(first["quantity"])
     assert [(g["field"], g["old_value"], g["new_value"]) for g in got] == [
         (f"line_items[{n}].quantity", printed, "3"),
-        (f"line_items[{n}].line_total", plain(first["line_total"]), plain(product)),
+        (f"line_items[{n}].line_total", money(first["line_total"]), money(product)),
         (f"line_items[{n}].quantity", "3", printed),
-        (f"line_items[{n}].line_total", plain(product), plain(first["line_total"])),
+        (f"line_items[{n}].line_total", money(product), money(first["line_total"])),
         (f"line_items[{new_no}].description", None, "Freight"),
         (f"line_items[{new_no}].quantity", None, "1"),
-        (f"line_items[{new_no}].unit_price", None, "10"),
-        (f"line_items[{new_no}].line_total", None, "10"),
+        (f"line_items[{new_no}].unit_price", None, "10.00"),
+        (f"line_items[{new_no}].line_total", None, "10.00"),
         (f"line_items[{new_no}].description", "Freight", None),
         (f"line_items[{new_no}].quantity", "1", None),
-        (f"line_items[{new_no}].unit_price", "10", None),
-        (f"line_items[{new_no}].line_total", "10", None),
+        (f"line_items[{new_no}].unit_price", "10.00", None),
+        (f"line_items[{new_no}].line_total", "10.00", None),
     ]
     assert all(g["actor"] == "clerk" for g in got)
     assert [g["changes_money"] for g in got][:2] == [True, True]
