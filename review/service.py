@@ -49,7 +49,8 @@ def export_corrections(settings: Settings, out: Path) -> int:
             "documents": [{"path": items[0]["file_name"], "sha256": (items[0]["sha256"] or "")
                            .strip()}],
             "label_coverage": "partial: only the fields a clerk corrected",
-            "fields": {f: c["new_value"] for f, c in latest.items()},
+            "fields": {f: c["new_value"] for f, c in latest.items()
+                       if not f.startswith("line_items[")},  # line cells: in corrections
             "line_items": None,
             "source": {"generator": "review", "version": "1"},
             "corrections": [{
