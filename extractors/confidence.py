@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,52 @@ def choose_thresholds(
     return chosen
 
 
+GroupedSample = tuple[str, dict[str, float], bool, str]
+
+
+def read_samples(path: Path) -> list[GroupedSample]:
+    """A samples file: `[field, evidence, was_right, vendor]` per line. A line written before
+    samples carried their vendor gets a group of its own (it can only leave its own fold)."""
+    rows: list[GroupedSample] = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        if not raw.strip():
+            continue
+        item = json.loads(raw)
+        group = item[3] if len(item) > 3 and item[3] else f"{path.stem}#{number}"
+        rows.append((item[0], item[1], bool(item[2]), str(group)))
+    return rows
+
+
+def vendor_folds(groups: Sequence[str], folds: int = 5) -> dict[str, int]:
+    """Each vendor's fold: vendors by size, largest first, each to the lightest fold so far
+    (as scikit-learn's GroupKFold), ties broken by name so the split never changes."""
+    sizes: dict[str, int] = {}
+    for group in groups:
+        sizes[group] = sizes.get(group, 0) + 1
+    load = [0] * max(1, min(folds, len(sizes)))
+    out: dict[str, int] = {}
+    for group, size in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])):
+        fold = min(range(len(load)), key=lambda i: (load[i], i))
+        out[group] = fold
+        load[fold] += size
+    return out
+
+
+def out_of_fold(samples: Sequence[GroupedSample], folds: int = 5) -> list[float]:
+    """Each sample's confidence under a calibration fitted without its vendor's values (folds
+    grouped by vendor), rounded as values carry it: how the calibration scores a vendor it
+    has never seen, which is what a threshold must be chosen on."""
+    fold_of = vendor_folds([s[3] for s in samples], folds)
+    out = [0.0] * len(samples)
+    for fold in sorted(set(fold_of.values())):
+        train = [(f, ev, ok) for f, ev, ok, g in samples if fold_of[g] != fold]
+        model = fit_calibration(train) if train else {"*": dict(_PRIOR)}
+        for index, (name, evidence, _, group) in enumerate(samples):
+            if fold_of[group] == fold:
+                out[index] = round(confidence(name, evidence, model), 4)
+    return out
+
+
 def thresholds_for_every_set(
     sample_sets: dict[str, list[tuple[str, dict[str, float], bool]]],
     target: float = 0.99,
@@ -174,7 +221,14 @@ def thresholds_for_every_set(
     set at `target`. Fields whose values would break a set keep a threshold above them (1.0).
     """
     model = model if model is not None else load_model()
-    rows = _scored_rows(sample_sets, model)
+    return thresholds_on_scores(_scored_rows(sample_sets, model), target, floor)
+
+
+def thresholds_on_scores(
+    rows: dict[str, dict[str, list[tuple[float, bool]]]], target: float = 0.99, floor: float = 0.5
+) -> dict[str, float]:
+    """`thresholds_for_every_set` on confidences already given: per set and field,
+    (confidence, was right) pairs, most confident first (e.g. from `out_of_fold`)."""
     fields = sorted({name for per_set in rows.values() for name in per_set})
     levels = {
         name: sorted(

@@ -13,14 +13,13 @@ Pure: no database; `flows.retrain` reads the samples and stores the versions.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extractors.confidence import confidence
+from extractors.confidence import confidence, read_samples
 from invoices.records import HEADER_FIELDS, Invoice
 
 EPS = 1e-4
@@ -177,8 +176,7 @@ def labelled_samples(paths: Iterable[Any]) -> list[Sample]:
     shipped model gives them: the candidates are scored on these too."""
     samples = []
     for path in paths:
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            field, evidence, right = json.loads(line)
+        for field, evidence, right, _ in read_samples(Path(path)):
             samples.append(Sample(field, round(confidence(field, evidence), 4), bool(right)))
     return samples
 

@@ -26,7 +26,7 @@ from matchers.po_checks import (
     check_line,
     unread_lines_check,
 )
-from matchers.po_data import ZERO, BilledLedger, PoData, PurchaseOrder, tolerance_for
+from matchers.po_data import ZERO, BilledLedger, PoData, PurchaseOrder, Tolerance, tolerance_for
 from matchers.po_lines import _unit_price, _value, align_lines, reconcile
 
 NOT_BILLED_TYPES = {
@@ -58,6 +58,8 @@ class PoMatch(BaseModel):
     lines: list[LineMatch] = Field(default_factory=list)
     billed: list[BilledEntry] = Field(default_factory=list)
     detail: str = ""
+    # the tolerance the checks applied (the review page shows it beside each variance)
+    tolerance: Tolerance | None = None
 
 
 def _infer(
@@ -353,4 +355,5 @@ def _check(
         reasons=reasons,
         lines=lines,
         billed=billed,
+        tolerance=tolerance if isinstance(tolerance, Tolerance) else None,
     )

@@ -20,10 +20,13 @@ from fastapi.templating import Jinja2Templates
 
 from invoices.settings import Settings
 from review.auth import COOKIE, AsLogout, password_matches, same_site
+from review.corrections import money, plain
 from staging import db, users
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.filters["plain"] = plain  # Decimal without trailing zeros or exponent
+templates.env.filters["money"] = money  # at least two decimals
 MAX_BODY_BYTES = 64 * 1024  # a form bigger than this is refused before it is parsed
 
 

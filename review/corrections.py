@@ -17,7 +17,7 @@ from stdnum import iban as stdnum_iban
 from extractors.parsing.amounts import parse_amount
 from extractors.parsing.dates import parse_date
 from extractors.validation import validate
-from invoices.records import FieldValue, Invoice, Method, Provenance, ReasonCode
+from invoices.records import FieldValue, Invoice, LineItem, Method, Provenance, ReasonCode
 from invoices.settings import Settings
 
 MONEY_FIELDS = ("subtotal", "tax", "total", "amount_due")
@@ -76,6 +76,26 @@ def _amount(text: str) -> Decimal:
     return value
 
 
+def picked_box(
+    page_text: str, bbox_text: str, pages: int
+) -> tuple[int, tuple[float, float, float, float]] | None:
+    """The page and box of the words a clerk clicked (sent as "x0,top,x1,bottom" in points),
+    None when none were clicked; BadInput for a box that is not one."""
+    if not bbox_text.strip():
+        return None
+    try:
+        page = int(page_text)
+        box = tuple(float(x) for x in bbox_text.split(","))
+    except ValueError:
+        raise BadInput("the box picked on the page is not four numbers") from None
+    if not 1 <= page <= max(pages, 1) or len(box) != 4:
+        raise BadInput("the box picked on the page is not on a page of this document")
+    x0, top, x1, bottom = box
+    if not (0 <= x0 < x1 <= 20000 and 0 <= top < bottom <= 20000):
+        raise BadInput("the box picked on the page is not a box")
+    return page, (x0, top, x1, bottom)
+
+
 def stored_invoice(fields: dict[str, Any], lines: list[dict[str, Any]]) -> Invoice:
     """The Invoice record from the staged `fields` JSON and the lines' JSON."""
     return Invoice.model_validate({**(fields or {}), "lines": [ln["fields"] for ln in lines]})
@@ -119,3 +139,121 @@ def changes_money(field: str, old: Any, new: Any) -> bool:
         return old is None or Decimal(str(old)) != Decimal(str(new))
     except ArithmeticError:
         return True
+
+
+# --- the line-item grid -------------------------------------------------------------------
+LINE_CELLS = ("description", "quantity", "unit_price", "line_total")
+MONEY_CELLS = ("quantity", "unit_price", "line_total")
+# decimals each column keeps (invoice_lines: numeric(18, 4) and numeric(18, 2))
+_PLACES = {"quantity": 4, "unit_price": 4, "line_total": 2}
+_MAX_AMOUNT = Decimal("1e12")
+
+
+def plain(value: Any) -> str:
+    """A Decimal as plain digits without trailing zeros (261.0000 -> 261, never 2E+1)."""
+    if value is None:
+        return ""
+    d = Decimal(str(value))
+    text = f"{d:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def money(value: Any) -> str:
+    """An amount with at least two decimals (35.8 -> 35.80, 1.2345 stays)."""
+    if value is None:
+        return ""
+    text = plain(value)
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
+def cell_text(cell: str, value: Any) -> str | None:
+    """A grid cell as text: quantities plain, prices and amounts with two decimals at least."""
+    if value is None:
+        return None
+    if cell == "description":
+        return str(value)
+    return plain(value) if cell == "quantity" else money(value)
+
+
+def parse_line(form: dict[str, str]) -> dict[str, Any]:
+    """The typed cells of one grid row (description, quantity, unit_price, line_total; empty
+    cells are None), or BadInput naming the cell and why."""
+    values: dict[str, Any] = {}
+    for cell in LINE_CELLS:
+        text = form.get(cell, "").strip()
+        label = cell.replace("_", " ")
+        if len(text) > MAX_VALUE_CHARS:
+            raise BadInput(f"the {label} is at most {MAX_VALUE_CHARS} characters")
+        if not text:
+            values[cell] = None
+        elif cell == "description":
+            values[cell] = text
+        else:
+            try:
+                value = _amount(text)
+            except BadInput as exc:
+                raise BadInput(f"{label}: {exc}") from None
+            if abs(value) >= _MAX_AMOUNT:
+                raise BadInput(f"{label}: {text!r} is too large")
+            if -value.as_tuple().exponent > _PLACES[cell]:  # type: ignore[operator]
+                raise BadInput(f"{label}: at most {_PLACES[cell]} decimals")
+            values[cell] = value
+    if all(v is None for v in values.values()):
+        raise BadInput("the line is empty: give at least a description or an amount")
+    return values
+
+
+def line_columns(line: dict[str, Any] | None) -> dict[str, Any]:
+    """The grid cells of a staged line row (all None for no line)."""
+    return {c: (line or {}).get(c) for c in LINE_CELLS}
+
+
+def line_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cells that differ: [{cell, old, new, money}] with values as plain text."""
+    out = []
+    for cell in LINE_CELLS:
+        before, after = cell_text(cell, old.get(cell)), cell_text(cell, new.get(cell))
+        if before != after:
+            out.append({"cell": cell, "old": before, "new": after, "money": cell in MONEY_CELLS})
+    return out
+
+
+def corrected_line(stored: dict[str, Any] | None, values: dict[str, Any]) -> LineItem:
+    """The staged line (its `fields` JSON) with the clerk's cells: a changed cell becomes a
+    `manual` value (confidence 1, the old cell's page and box kept); others stay as read."""
+    line = LineItem.model_validate((stored or {}).get("fields") or {})
+    update: dict[str, Any] = {}
+    for cell in LINE_CELLS:
+        old_fv = getattr(line, cell)
+        new = values.get(cell)
+        if new is None:
+            update[cell] = None
+        elif old_fv is None or old_fv.value != new:
+            prov = old_fv.provenance if old_fv is not None else None
+            update[cell] = FieldValue(value=new, confidence=1.0, provenance=Provenance(
+                method=Method.MANUAL, extractor="review", page=prov.page if prov else None,
+                bbox=prov.bbox if prov else None, raw=cell_text(cell, new)))
+    return line.model_copy(update=update)
+
+
+def row_check(line: dict[str, Any], tolerance: Decimal) -> dict[str, Any]:
+    """quantity x unit price = amount for one row (passed when a value is missing)."""
+    q, p, t = (line.get(c) for c in ("quantity", "unit_price", "line_total"))
+    if q is None or p is None or t is None:
+        return {"ok": True, "text": "not all three given"}
+    product = (Decimal(q) * Decimal(p)).quantize(Decimal("0.01"))
+    ok = abs(product - Decimal(t)) <= tolerance
+    text = f"{plain(q)} × {money(p)} = {product}"
+    return {"ok": ok, "text": text if ok else f"{text}, not {money(t)}: does not add up"}
+
+
+def lines_check(lines: list[dict[str, Any]], subtotal: Any, tolerance: Decimal) -> dict[str, Any]:
+    """The line amounts against the subtotal."""
+    amounts = [Decimal(ln["line_total"]) for ln in lines if ln.get("line_total") is not None]
+    total = sum(amounts, Decimal(0))
+    if subtotal is None or not amounts:
+        return {"ok": True, "sum": total, "text": "no subtotal or no amounts to compare"}
+    ok = abs(total - Decimal(subtotal)) <= tolerance
+    return {"ok": ok, "sum": total, "text": f"the subtotal is {subtotal}: "
+            + ("the lines add up to it" if ok else "the lines do not add up to it")}

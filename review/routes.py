@@ -9,12 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from invoices.errors import DocumentError
+from invoices.records import LineItem
 from review import corrections as corr
 from review.app import render
 from review.auth import AsConfirmBank, AsRead, AsWork, Clerk, may_approve
+from review.evidence import PO_CODES, po_panel
 from review.pages import page_image
+from review.words import document_words
 from staging import corrections as clerk_time
 from staging import review as q
 from staging import review_actions as actions
@@ -70,6 +74,14 @@ def _load(request: Request, exception_id: int) -> dict[str, Any]:
                          for d in (row.get("duplicates") or []) if d.get("document_id")]
         row["bank"] = q.vendor_bank(conn, row["vendor_id"]) if row.get("vendor_id") else None
         row["proposal"] = actions.pending_bank_change(conn, row["document_id"])
+        row["models"] = q.models_and_erp(conn, row["document_id"])
+        row["po"] = None
+        pm = row.get("po_match")
+        if pm and set(row["reason_codes"]) & set(PO_CODES):
+            order = q.po_evidence(conn, pm["po_number"], row["document_id"]) if (
+                pm.get("po_number")) else None
+            row["po"] = po_panel(pm, order, row["lines"], request.app.state.settings,
+                                 row.get("vendor_id"))
     return row
 
 
@@ -87,9 +99,15 @@ def _item_page(request: Request, clerk: Clerk, exception_id: int, status: int = 
     row = _load(request, exception_id)
     writable = bool(lease and lease["claimed"]) and row["status"] == "open"
     thresholds = {**s.auto_accept_thresholds, **s.confidence_thresholds}
+    row["line_checks"] = {ln["line_no"]: corr.row_check(ln, s.amount_tolerance)
+                          for ln in row["lines"]}
+    subtotal = ((row.get("fields") or {}).get("subtotal") or {}).get("value")
+    row["lines_check"] = corr.lines_check(row["lines"], subtotal, s.amount_tolerance)
     return render(request, "item.html", status, clerk=clerk, item=row, writable=writable,
                   lease=lease, error=error, changes=changes or [], fields=corr.EDITABLE_FIELDS,
                   thresholds=thresholds, lease_seconds=s.review_lease_seconds,
+                  renew_seconds=max(1, min(300, s.review_lease_seconds // 3)),
+                  idle_seconds=60 * s.review_session_idle_minutes,
                   dpi=s.review_page_dpi if row["source_path"].lower().endswith(".pdf") else 72)
 
 
@@ -133,6 +151,22 @@ async def page_png(request: Request, exception_id: int, page: int,
                     headers={"Cache-Control": "private, max-age=3600"})
 
 
+@router.get("/items/{exception_id}/page/{page}/words")
+def page_words(request: Request, exception_id: int, page: int, clerk: AsRead) -> Response:
+    """The words printed on a page with their boxes (JSON, cached): clicking one fills the
+    focused field. A plain function: the first read of a file runs in the thread pool."""
+    row = _load(request, exception_id)
+    s = request.app.state.settings
+    try:
+        words = document_words(Path(row["source_path"]), s, s.data_dir / "page-cache")
+    except (FileNotFoundError, DocumentError):
+        raise HTTPException(404, "the words of this document are not available") from None
+    if page not in words:
+        raise HTTPException(404, f"this document has no page {page}")
+    return JSONResponse({"page": page, "words": words[page]},
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+
 @router.post("/items/{exception_id}/claim")
 async def renew(request: Request, exception_id: int,
                 clerk: AsWork) -> Response:
@@ -143,7 +177,9 @@ async def renew(request: Request, exception_id: int,
                             request.app.state.settings.review_lease_seconds)
         except LookupError:
             raise HTTPException(404, f"there is no item {exception_id}") from None
-    text = "you hold this item" if lease["claimed"] else f"read-only: {lease['holder']} holds it"
+    text = (f"You hold this item until {lease['lease_until']:%H:%M:%S} (the claim is renewed"
+            " while this page is open)." if lease["claimed"] else
+            f"Read-only now: {lease['holder']} holds this item. Reload the page.")
     return HTMLResponse(text, 200 if lease["claimed"] else 409)
 
 
@@ -179,6 +215,10 @@ async def save_field(request: Request, exception_id: int,
         invoice = corr.stored_invoice(row.get("fields") or {}, row["lines"])
         page = (old or {}).get("provenance", {}).get("page")
         bbox = (old or {}).get("provenance", {}).get("bbox")
+        picked = corr.picked_box(form.get("pick_page", ""), form.get("pick_bbox", ""),
+                                 row.get("pages") or 1)
+        if picked is not None:  # the clerk clicked words on the page: their box is the label's
+            page, bbox = picked
         new_invoice = corr.corrected(invoice, field, value, text, page, bbox)
         checks, reasons = corr.recheck(new_invoice, field, row["reason_codes"],
                                        request.app.state.settings)
@@ -188,12 +228,70 @@ async def save_field(request: Request, exception_id: int,
             q.save_field(conn, exception_id, version, clerk.user_name, {
                 "field": field, "old_text": corr.field_text(old), "new_text": str(value),
                 "value": value, "field_json": fv.model_dump(mode="json"), "checks": checks,
-                "reason_codes": reasons, "old_field": old or {},
+                "reason_codes": reasons, "old_field": old or {}, "page": page, "bbox": bbox,
                 "changes_money": corr.changes_money(field, corr.field_text(old), value),
             })
     except (corr.BadInput, q.ReviewConflict, LookupError) as exc:
         return _refused(request, clerk, exception_id, exc)
     return RedirectResponse(f"/items/{exception_id}?after={field}", 303)
+
+
+def _summary(cols: dict[str, Any] | None) -> str | None:
+    if cols is None:
+        return None
+    q_, p_, t_ = (corr.cell_text(c, cols.get(c)) or "?" for c in ("quantity", "unit_price",
+                                                                   "line_total"))
+    return f"{cols.get('description') or ''}: {q_} x {p_} = {t_}"
+
+
+@router.post("/items/{exception_id}/lines")
+async def save_line(request: Request, exception_id: int, clerk: AsWork) -> Response:
+    """Edit, add or delete a line of the grid: parsed, the row and subtotal checks re-run,
+    versioned, audited, each changed cell stored as a correction."""
+    form, version = await _form(request)
+    op = form.get("op", "")
+    if op not in ("edit", "add", "delete"):
+        raise HTTPException(422, "unknown line operation")
+    row = _load(request, exception_id)
+    s = request.app.state.settings
+    try:
+        stored = None
+        if op != "add":
+            no = form.get("line_no", "")
+            stored = next((ln for ln in row["lines"] if no.isdigit() and ln["line_no"] == int(no)),
+                          None)
+            if stored is None:
+                raise corr.BadInput(f"this invoice has no line {no[:12]!r}")
+        values = corr.parse_line(form) if op != "delete" else {c: None for c in corr.LINE_CELLS}
+        old = corr.line_columns(stored)
+        cells = corr.line_changes(old, values)
+        if not cells:
+            raise corr.BadInput("nothing changed on this line")
+        prov = {c: ((stored or {}).get("fields") or {}).get(c) or {} for c in corr.LINE_CELLS}
+        for cell in cells:
+            p = prov[cell["cell"]].get("provenance") or {}
+            cell.update(old_field=prov[cell["cell"]], page=p.get("page"), bbox=p.get("bbox"))
+        new_line = corr.corrected_line(stored, values) if op != "delete" else None
+        lines = [LineItem.model_validate(ln["fields"] or {}) for ln in row["lines"]
+                 if stored is None or ln["line_no"] != stored["line_no"]]
+        if new_line is not None:
+            lines.append(new_line)
+        invoice = corr.stored_invoice(row.get("fields") or {}, []).model_copy(
+            update={"lines": lines})
+        checks, reasons = corr.recheck(invoice, "line_items", row["reason_codes"], s)
+        with request.app.state.connect() as conn:
+            q.save_line(conn, exception_id, version, clerk.user_name, {
+                "op": op, "line_no": stored["line_no"] if stored else None,
+                "columns": values, "line_json": new_line.model_dump(mode="json") if new_line
+                else None, "checks": checks, "reason_codes": reasons, "cells": cells,
+                "summary_old": _summary(old) if stored else None,
+                "summary_new": _summary(values) if op != "delete" else None,
+            })
+    except (corr.BadInput, q.ReviewConflict, LookupError) as exc:
+        if isinstance(exc, LookupError):
+            exc = corr.BadInput(str(exc))
+        return _refused(request, clerk, exception_id, exc)
+    return RedirectResponse(f"/items/{exception_id}#line-grid", 303)
 
 
 @router.post("/items/{exception_id}/decision")

@@ -54,7 +54,7 @@ def export_corrections(settings: Settings, out: Path) -> int:
             "line_items": None,
             "source": {"generator": "review", "version": "1"},
             "corrections": [{
-                "field": c["field"], "line_no": c["line_no"], "old": c["old_value"],
+                "field": _label_field(c), "line_no": c["line_no"], "old": c["old_value"],
                 "new": c["new_value"], "page": c["page"], "bbox": c["bbox"],
                 "user": c["corrected_by"], "at": c["corrected_at"].isoformat(),
                 "extractor": c["extractor"], "extractor_version": c["extractor_version"],
@@ -64,3 +64,10 @@ def export_corrections(settings: Settings, out: Path) -> int:
         name = Path(items[0]["file_name"]).stem + ".json"
         (out / name).write_text(json.dumps(label, indent=2, default=str), encoding="utf-8")
     return len(by_doc)
+
+
+def _label_field(correction: dict) -> str:  # type: ignore[type-arg]
+    """A header field by name, a line cell as its path (`line_items[N].quantity`)."""
+    if correction["line_no"] is None:
+        return str(correction["field"])
+    return f"line_items[{correction['line_no']}].{correction['field']}"

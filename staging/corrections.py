@@ -47,12 +47,19 @@ def insert_correction(
     clerk: str,
     line_no: int | None = None,
     changes_money: bool = False,
+    page: int | None = None,
+    bbox: Any = None,
+    old_text: str | None = None,
     at: datetime | None = None,
 ) -> int:
-    """Store one correction of `field` from its staged FieldValue JSON `staged` (value,
-    confidence, provenance with the box) to `new_value`; returns the correction id."""
+    """Store one correction of `field` (of line `line_no`, or the header) from its staged
+    FieldValue JSON `staged` (value, confidence, provenance) to `new_value`; returns the
+    correction id. The box is the one the clerk picked (`page`, `bbox`), else the staged
+    value's; `old_text` is the old value as the page showed it, else the staged value."""
     prov = staged.get("provenance") or {}
-    old = staged.get("value")
+    old = old_text if old_text is not None else staged.get("value")
+    if bbox is None:
+        page, bbox = prov.get("page"), prov.get("bbox")
     row = conn.execute(
         "INSERT INTO field_corrections (document_id, field, line_no, old_value, new_value,"
         " old_confidence, extractor, extractor_version, method, page, bbox, changes_money,"
@@ -69,8 +76,8 @@ def insert_correction(
             prov.get("extractor"),
             prov.get("version"),
             prov.get("method"),
-            prov.get("page"),
-            Jsonb(prov.get("bbox")) if prov.get("bbox") is not None else None,
+            page,
+            Jsonb(bbox) if bbox is not None else None,
             changes_money,
             clerk,
             at,

@@ -18,7 +18,10 @@ from staging.corrections import insert_correction
 from staging.db import Conn
 from staging.store import audit
 
-TABS = ("open", "mine", "waiting", "hold", "resolved")
+TABS = ("open", "mine", "waiting", "hold", "audit", "resolved")
+# a straight-through invoice the nightly sampled for audit carries only this reason: it has a
+# tab of its own and is not counted among the open exceptions
+AUDIT_ONLY = "e.reason_codes = ARRAY['AUDIT_SAMPLE']::text[]"
 SORTS = {
     "age": ("e.created_at", "timestamptz"),
     "due": ("coalesce(i.due_date, 'infinity'::date)", "date"),
@@ -58,11 +61,14 @@ class NotApprovable(ReviewConflict):
 
 
 _TAB_WHERE = {
-    "open": "e.status = 'open' AND e.hold_comment IS NULL AND NOT e.waiting_second",
+    "open": "e.status = 'open' AND e.hold_comment IS NULL AND NOT e.waiting_second"
+    f" AND NOT {AUDIT_ONLY}",
     "mine": "e.status = 'open' AND (e.assignee = %(me)s OR (e.claimed_by = %(me)s"
     " AND e.lease_until > now()))",
     "waiting": "e.status = 'open' AND e.waiting_second",
     "hold": "e.status = 'open' AND e.hold_comment IS NOT NULL",
+    "audit": "e.status = 'open' AND e.hold_comment IS NULL AND NOT e.waiting_second"
+    f" AND {AUDIT_ONLY}",
     "resolved": "e.status = 'resolved'",
 }
 
@@ -271,12 +277,76 @@ def save_field(
             (c["reason_codes"], c["changes_money"], exception_id),
         )
         insert_correction(conn, doc, c["field"], c.get("old_field") or {}, c["new_text"],
-                          clerk=me, changes_money=c["changes_money"])
+                          clerk=me, changes_money=c["changes_money"], page=c.get("page"),
+                          bbox=c.get("bbox"))
         audit(conn, "field_corrected", actor=me, document_id=doc, detail={
             "exception_id": exception_id, "version": row["version"], "field": c["field"],
             "old": c["old_text"], "new": c["new_text"], "reason_codes": row["reason_codes"],
         })
     return int(row["version"])
+
+
+LINE_COLUMNS = ("description", "quantity", "unit_price", "line_total")
+
+
+def save_line(
+    conn: Conn, exception_id: int, version: int, me: str, change: dict[str, Any]
+) -> tuple[int, int]:
+    """Edit, add or delete one line of the line-item grid: the line row, the checks re-run on
+    the new lines, the reason codes, one correction per changed cell (the cell as field, with
+    the line's number) and the audit entry; returns (new version, line number).
+
+    `change` holds op (edit | add | delete), line_no (edit, delete), columns (the cells),
+    line_json (the LineItem), checks, reason_codes, cells ([{cell, old, new, money, old_field
+    (the cell's staged FieldValue JSON), page, bbox}]), summary_old, summary_new."""
+    c = change
+    with conn.transaction():
+        row = bump_version(conn, exception_id, version, me)
+        doc = row["document_id"]
+        cols = c.get("columns") or {}
+        if c["op"] == "add":
+            found = conn.execute(
+                "INSERT INTO invoice_lines (document_id, line_no, description, quantity,"
+                " unit_price, line_total, fields) SELECT %s, coalesce(max(line_no), 0) + 1,"
+                " %s, %s, %s, %s, %s FROM invoice_lines WHERE document_id = %s RETURNING line_no",
+                (doc, *(cols.get(k) for k in LINE_COLUMNS), Jsonb(c["line_json"]), doc),
+            ).fetchone()
+        elif c["op"] == "delete":
+            found = conn.execute(
+                "DELETE FROM invoice_lines WHERE document_id = %s AND line_no = %s"
+                " RETURNING line_no", (doc, c["line_no"]),
+            ).fetchone()
+        else:
+            found = conn.execute(
+                "UPDATE invoice_lines SET description = %s, quantity = %s, unit_price = %s,"
+                " line_total = %s, fields = %s WHERE document_id = %s AND line_no = %s"
+                " RETURNING line_no",
+                (*(cols.get(k) for k in LINE_COLUMNS), Jsonb(c["line_json"]), doc, c["line_no"]),
+            ).fetchone()
+        if found is None:
+            raise LookupError(f"this invoice has no line {c.get('line_no')}")
+        line_no = int(found["line_no"])
+        money = any(cell["money"] for cell in c["cells"])
+        conn.execute(
+            "UPDATE invoices SET checks = %s, updated_at = now() WHERE document_id = %s",
+            (Jsonb(c["checks"]), doc),
+        )
+        conn.execute(
+            "UPDATE exception_queue SET reason_codes = %s,"
+            " waiting_second = waiting_second OR %s WHERE exception_id = %s",
+            (c["reason_codes"], money, exception_id),
+        )
+        for cell in c["cells"]:
+            insert_correction(conn, doc, cell["cell"], cell.get("old_field") or {}, cell["new"],
+                              clerk=me, line_no=line_no, changes_money=cell["money"],
+                              page=cell.get("page"), bbox=cell.get("bbox"),
+                              old_text=cell["old"])
+        audit(conn, f"line_{c['op']}", actor=me, document_id=doc, detail={
+            "exception_id": exception_id, "version": row["version"], "field": f"line {line_no}",
+            "old": c.get("summary_old"), "new": c.get("summary_new"),
+            "reason_codes": row["reason_codes"],
+        })
+    return int(row["version"]), line_no
 
 
 def _column_value(value: Any) -> Any:
@@ -301,11 +371,67 @@ def vendor_bank(conn: Conn, vendor_id: str) -> dict[str, Any] | None:
 
 
 def next_open_after(conn: Conn, exception_id: int) -> int | None:
-    """The open item after this one in queue order (oldest first), for "next"."""
+    """The open item after this one in queue order (oldest first), for "next": an audit
+    sample's next is the next audit sample, an exception's the next exception."""
     row = conn.execute(
         "SELECT e.exception_id FROM exception_queue e, exception_queue me"
         " WHERE me.exception_id = %s AND e.status = 'open' AND e.hold_comment IS NULL"
+        " AND (e.reason_codes = ARRAY['AUDIT_SAMPLE']::text[])"
+        "   = (me.reason_codes = ARRAY['AUDIT_SAMPLE']::text[])"
         " AND (e.created_at, e.exception_id) > (me.created_at, me.exception_id)"
         " ORDER BY e.created_at, e.exception_id LIMIT 1", (exception_id,),
     ).fetchone()
     return int(row["exception_id"]) if row else None
+
+
+def po_evidence(conn: Conn, po_number: str, document_id: int) -> dict[str, Any] | None:
+    """The purchase order behind a PO reason code: its header, lines, goods receipts per line
+    and what other documents billed per line (None for a PO the master does not hold)."""
+    order = conn.execute(
+        "SELECT po_number, vendor_id, currency, order_date, status FROM purchase_orders"
+        " WHERE po_number = %s", (po_number,),
+    ).fetchone()
+    if order is None:
+        return None
+    order["lines"] = conn.execute(
+        "SELECT line_no, sku, description, quantity, unit, unit_price FROM purchase_order_lines"
+        " WHERE po_number = %s ORDER BY line_no", (po_number,),
+    ).fetchall()
+    receipts = conn.execute(
+        "SELECT receipt_id, line_no, quantity, received_date FROM goods_receipts"
+        " WHERE po_number = %s ORDER BY received_date NULLS LAST, receipt_id", (po_number,),
+    ).fetchall()
+    billed = conn.execute(
+        "SELECT line_no, sum(quantity) AS quantity FROM po_billing_ledger WHERE po_number = %s"
+        " AND document_id <> %s GROUP BY line_no", (po_number, document_id),
+    ).fetchall()
+    for ln in order["lines"]:
+        ln["receipts"] = [r for r in receipts if r["line_no"] == ln["line_no"]]
+        ln["received"] = sum((r["quantity"] for r in ln["receipts"]), Decimal(0))
+        ln["billed_elsewhere"] = next(
+            (b["quantity"] for b in billed if b["line_no"] == ln["line_no"]), Decimal(0))
+    return order
+
+
+def models_and_erp(conn: Conn, document_id: int) -> dict[str, Any]:
+    """What stands behind the staged values and where the invoice went: the run's model versions
+    (the confidence calibration), the classification's model versions and per-line coding
+    backends, the approval and the ERP receipt (the ERP's id of the posted bill) with the outbox
+    entries that carried it."""
+    row = conn.execute(
+        "SELECT i.run_id, b.metrics -> 'model_versions' AS run_versions,"
+        " i.classification -> 'model_versions' AS classifier_versions,"
+        " i.classification -> 'document_type' AS document_type,"
+        " i.classification -> 'lines' AS coded_lines, i.status, i.approval_version,"
+        " i.approved_by, i.approved_at, i.erp_id, i.synced_at, i.voided_at, i.credit_erp_id"
+        " FROM invoices i LEFT JOIN batch_runs b USING (run_id) WHERE i.document_id = %s",
+        (document_id,),
+    ).fetchone()
+    if row is None:
+        return {}
+    row["outbox"] = conn.execute(
+        "SELECT entry_id, kind, approval_version, status, attempts, last_error, receipt,"
+        " created_at, done_at FROM erp_outbox WHERE document_id = %s ORDER BY entry_id",
+        (document_id,),
+    ).fetchall()
+    return row

@@ -28,9 +28,10 @@ from extractors.text.read import read_document
 from extractors.validation import validate
 from invoices.records import DocumentResult, FieldValue, Invoice, ReasonCode, VendorMatch
 from invoices.settings import Settings
+from matchers.po import match_purchase_order
 from review.app import create_app
 from review.auth import hash_password
-from staging import db, master, runs, store, users
+from staging import db, master, matching, runs, store, users
 from synthetic import generate_corpus
 from tests.erp_support import PROVENANCE, classification_from_truth, gl_mapping, tax_mapping
 
@@ -40,9 +41,11 @@ ROLES = ("clerk", "approver", "vendor_admin", "auditor", "admin")
 
 def stage_batch(settings: Settings, out: Path, invoices: int = 4) -> dict[str, Any]:
     """Generate, read and stage `invoices` documents; the first gets LOW_CONFIDENCE_TOTAL (its
-    total misread by 10.00),
-    the second BANK_DETAILS_CHANGED, the third DUPLICATE_SUSPECTED of the first. Returns the
-    ids and `settings` with the ERP mapping of the batch's accounts and tax rates."""
+    total misread by 10.00), the second BANK_DETAILS_CHANGED, the third DUPLICATE_SUSPECTED of
+    the first; the fifth, which cites a purchase order, is matched to it by the real matcher
+    after its PO price was lowered and its goods receipt cut (PRICE_VARIANCE,
+    QTY_EXCEEDS_RECEIVED). Returns the ids and `settings` with the ERP mapping of the batch's
+    accounts and tax rates."""
     generate_corpus(out, invoices=invoices, seed=21, workers=1, scanned_share=0.0,
                     image_share=0.0, multipage_share=0.0, anomaly_rates={})
     docs = sorted((out / "docs").glob("*.pdf"))
@@ -55,6 +58,8 @@ def stage_batch(settings: Settings, out: Path, invoices: int = 4) -> dict[str, A
         ids: list[int] = []
         for n, path in enumerate(docs):
             result = _result(path, settings, n, vendor, ids)
+            if n == 4:
+                result = _with_po_variance(conn, result, settings)
             doc_id = store.stage_result(conn, result, run_id)
             assert doc_id is not None
             ids.append(doc_id)
@@ -108,6 +113,32 @@ def _with_truth_tax_rates(invoice: Invoice, label: dict[str, Any]) -> Invoice:
         for n, line in enumerate(invoice.lines)
     ]
     return invoice.model_copy(update={"lines": lines})
+
+
+def _with_po_variance(conn: Any, result: DocumentResult, settings: Settings) -> DocumentResult:
+    """The document matched by `match_purchase_order` to the PO it cites, after the PO's unit
+    prices were lowered by 5 % and each goods receipt by 2 units (beyond every tolerance)."""
+    invoice = result.invoice
+    number = invoice.value("po_number") if invoice else None
+    order = conn.execute("SELECT po_number, vendor_id FROM purchase_orders WHERE po_number = %s",
+                         (number,)).fetchone() if number else None
+    if invoice is None or order is None:
+        return result
+    conn.execute("UPDATE purchase_order_lines SET unit_price = round(unit_price * 0.95, 2)"
+                 " WHERE po_number = %s", (order["po_number"],))
+    conn.execute("UPDATE goods_receipts SET quantity = greatest(quantity - 2, 0)"
+                 " WHERE po_number = %s", (order["po_number"],))
+    vendor = conn.execute("SELECT vendor_id, name FROM vendors WHERE vendor_id = %s",
+                          (order["vendor_id"],)).fetchone()
+    vm = VendorMatch(vendor_id=vendor["vendor_id"], vendor_name=vendor["name"], method="vat_id",
+                     probability=0.99)
+    po = match_purchase_order(invoice, vm, matching.load_po_data(conn),
+                              matching.billed_ledger(conn), settings)
+    assert {ReasonCode.PRICE_VARIANCE, ReasonCode.QTY_EXCEEDS_RECEIVED} <= set(po.reasons), po
+    return result.model_copy(update={
+        "vendor_match": vm, "po_match": po.model_dump(mode="json"),
+        "reasons": sorted({*result.reasons, *po.reasons}),
+    })
 
 
 def free_port() -> int:

@@ -12,7 +12,11 @@ from extractors.confidence import (
     choose_thresholds,
     confidence,
     fit_calibration,
+    out_of_fold,
+    read_samples,
     thresholds_for_every_set,
+    thresholds_on_scores,
+    vendor_folds,
 )
 
 ROWS = [
@@ -108,6 +112,72 @@ def test_joint_thresholds_keep_every_set_at_the_target_and_accept_the_clean_valu
         assert accepted and sum(accepted) / len(accepted) >= 0.99
     assert round(confidence("invoice_number", clean, model), 4) >= chosen["invoice_number"]
     assert round(confidence("total", weak, model), 4) < chosen["total"]
+
+
+def test_vendor_folds_put_each_vendor_in_one_fold_and_balance_them() -> None:
+    groups = ["a"] * 50 + ["b"] * 30 + ["c"] * 30 + ["d"] * 10 + ["e"] * 10 + ["f"]
+    folds = vendor_folds(groups, folds=3)
+    assert set(folds) == set(groups) and set(folds.values()) == {0, 1, 2}
+    load = [sum(groups.count(g) for g, f in folds.items() if f == k) for k in range(3)]
+    assert max(load) - min(load) <= 10  # largest first, each to the lightest fold
+    assert vendor_folds(list(reversed(groups)), folds=3) == folds  # the order never matters
+    assert vendor_folds(["x", "y"], folds=5) == {"x": 0, "y": 1}  # no empty folds
+
+
+def _vendor_with_its_own_habit() -> list[tuple[str, dict[str, float], bool, str]]:
+    """Four vendors whose clean values are right, and one whose values all carry a trait
+    nobody else's do (text skipped between label and value) and are all wrong."""
+    clean = {"label": 1.0, "position": 1.0, "agreement": 1.0, "bias": 1.0}
+    weak = {"label": 0.4, "position": 0.5, "agreement": 0.5, "bias": 1.0}
+    rows = []
+    for vendor in ("v1", "v2", "v3", "v4"):
+        rows += [("total", clean, True, vendor)] * 40
+        rows += [("total", weak, i % 3 == 0, vendor) for i in range(15)]
+    rows += [("total", dict(clean, skipped=1.0), False, "odd")] * 12
+    return rows
+
+
+def test_out_of_fold_scores_a_vendor_with_a_model_that_never_saw_it() -> None:
+    rows = _vendor_with_its_own_habit()
+    in_sample = fit_calibration([r[:3] for r in rows])
+    odd = next(r for r in rows if r[3] == "odd")
+    # fitted on everything, the model has learnt the odd vendor's trait from its own errors
+    assert confidence("total", odd[1], in_sample) < 0.5
+    held_out = out_of_fold(rows, folds=5)
+    odd_scores = {c for c, r in zip(held_out, rows, strict=True) if r[3] == "odd"}
+    # without them, its wrong values look as good as anybody's clean ones
+    assert min(odd_scores) > 0.9
+    clean_scores = [c for c, r in zip(held_out, rows, strict=True) if r[3] != "odd" and r[2]]
+    assert min(odd_scores) >= sorted(clean_scores)[len(clean_scores) // 2]
+
+
+def test_thresholds_on_out_of_fold_scores_refuse_what_a_new_vendor_gets_wrong() -> None:
+    rows = _vendor_with_its_own_habit()
+    model = fit_calibration([r[:3] for r in rows])
+    sets = {"real": [r[:3] for r in rows]}
+    # chosen in-sample, values pass: the odd vendor's errors sit below the clean ones there
+    in_sample = thresholds_for_every_set(sets, 0.99, model=model)["total"]
+    assert in_sample < 1.0
+    held_out = out_of_fold(rows, folds=5)
+    odd = [c for c, r in zip(held_out, rows, strict=True) if r[3] == "odd"]
+    # but a vendor like it that the model has not seen passes that threshold, every value wrong
+    assert all(c >= in_sample for c in odd)
+    pairs = sorted(((c, r[2]) for c, r in zip(held_out, rows, strict=True)), key=lambda p: -p[0])
+    chosen = thresholds_on_scores({"real": {"total": pairs}}, 0.99)["total"]
+    assert all(c < chosen for c in odd)
+    accepted = [ok for c, ok in pairs if c >= chosen]
+    assert not accepted or sum(accepted) / len(accepted) >= 0.99
+
+
+def test_samples_files_carry_the_vendor_and_old_lines_stand_alone(tmp_path: Path) -> None:
+    ev = {"label": 1.0, "bias": 1.0}
+    path = tmp_path / "samples_x.jsonl"
+    path.write_text(
+        json.dumps(["total", ev, True, "Acme"]) + "\n" + json.dumps(["total", ev, False]) + "\n"
+    )
+    rows = read_samples(path)
+    assert rows[0] == ("total", ev, True, "Acme")
+    assert rows[1][:3] == ("total", ev, False) and rows[1][3] == "samples_x#1"
 
 
 def test_straight_through_needs_every_routed_field_at_its_threshold() -> None:

@@ -104,3 +104,27 @@ def test_leave_vendor_out_shows_what_in_sample_calibration_hides() -> None:
     assert in_sample.scored == grouped.scored == len(samples)
     assert in_sample.accepted == 60 and in_sample.precision == 1.0
     assert grouped.accepted == 80 and grouped.precision == 0.75  # B's 20 wrong values accepted
+
+
+def test_leave_vendor_out_also_leaves_the_vendor_out_of_the_other_sets() -> None:
+    """Vendor B's scans are scored while its PDFs sit in another labelled set: a model that
+    kept those would know B's habit; the vendor leaves every set."""
+    from extractors.confidence import fit_calibration
+    from extractors.evaluation.grouped import leave_vendor_out
+
+    def ev(label: float, position: float) -> dict[str, float]:
+        return {"label": label, "position": position, "bias": 1.0}
+
+    samples, groups = [], []
+    for vendor in ("A", "C"):
+        for i in range(30):
+            samples.append(("total", ev(1.0, 0.9), True))
+            samples.append(("total", ev(0.2, 0.1 + (i % 3) * 0.1), False))
+            groups += [vendor, vendor]
+    scans = [("total", ev(1.0, 0.2), False)] * 20
+    samples += scans
+    groups += ["B"] * 20
+    others = [(*s, "B") for s in scans]  # the same vendor's PDFs, in another set
+    stored = fit_calibration(samples + [o[:3] for o in others])
+    _, grouped = leave_vendor_out(samples, groups, others, {"total": 0.5}, stored)
+    assert grouped.accepted == 80 and grouped.precision == 0.75

@@ -331,3 +331,51 @@ def test_item_code_is_the_sku_and_no_number() -> None:
     assert line.sku is not None and line.sku.value == "BOR-2004"
     assert line.description is not None and line.description.value == "Bearing"
     assert (line.quantity.value, line.unit_price.value) == (Decimal(12), Decimal("3.66"))
+
+
+def test_company_register_small_print_is_no_vendor_name() -> None:
+    rows = [
+        [(40, "Librairie Les Tilleuls")],
+        [(40, "SARL au capital de 8 000 €")],
+        [(40, "12 rue des Lilas, 69003 Lyon")],
+        [(300, "Facture N°"), (420, "F-2024-118")],
+        [(300, "Date"), (420, "14/05/2024")],
+        [(40, "Total TTC"), (450, "60,00")],
+    ]
+    invoice = extract_invoice(DocumentText(pages=[_page(1, rows)]), Settings())
+    # the letterhead above it is the name (the small print has the legal form, the name not)
+    assert invoice.vendor_name is not None
+    assert invoice.vendor_name.value == "Librairie Les Tilleuls"
+
+
+def test_a_column_heading_over_the_items_is_no_tax_label() -> None:
+    rows = [
+        [(40, "Hosting Partner AG")],
+        [(300, "Rechnungsnr."), (420, "55501234")],
+        [(300, "Rechnungsdatum"), (420, "07.05.2024")],
+        [(40, "Pos."), (80, "Menge"), (130, "Beschreibung"), (380, "VK-Preis"), (460, "Betrag")],
+        [(380, "ohne"), (460, "ohne")],
+        [(380, "MwSt."), (460, "MwSt.")],
+        [(40, "1"), (80, "1"), (130, "Mailbox Standard"), (380, "3,89"), (460, "3,89")],
+        [(40, "2"), (80, "2"), (130, "Mailbox Plus"), (380, "5,39"), (460, "10,78")],
+        [(300, "Total EUR"), (460, "14,67")],
+    ]
+    invoice = extract_invoice(DocumentText(pages=[_page(1, rows)]), Settings())
+    assert invoice.total is not None and invoice.total.value == Decimal("14.67")
+    assert invoice.tax is None or invoice.tax.value != Decimal("3.89")
+    assert invoice.subtotal is None or invoice.subtotal.value != Decimal("10.78")
+
+
+def test_the_billing_address_heading_names_the_buyer() -> None:
+    rows = [
+        [(40, "Factuuradres")],
+        [(40, "Bakkerij Jansen B.V.")],
+        [(40, "Dorpsstraat 12")],
+        [(40, "3511 AB Utrecht")],
+        [(300, "Factuurnummer:"), (420, "F-2024-77")],
+        [(300, "Factuurdatum:"), (420, "08-09-2024")],
+        [(300, "Totaal EUR"), (460, "49,99")],
+    ]
+    invoice = extract_invoice(DocumentText(pages=[_page(1, rows)]), Settings())
+    assert invoice.buyer_name is not None and invoice.buyer_name.value == "Bakkerij Jansen B.V."
+    assert invoice.vendor_name is None or invoice.vendor_name.value != "Bakkerij Jansen B.V."

@@ -227,10 +227,89 @@ def test_no_serious_accessibility_violations(browser, site):
     page.close()
     page = login(browser, site, "clerk")
     found["queue"] = axe.run(page).response["violations"]
-    page.goto(f"{site['base']}/items/{site['exceptions'][4]}")
+    page.goto(f"{site['base']}/items/{site['exceptions'][4]}")  # with the PO panel and grid
+    page.wait_for_selector(".page-wrap.has-words")
     found["item"] = axe.run(page).response["violations"]
+    page.screenshot(path=str(SCREENSHOTS / "item-po.png"), full_page=True)
     bad = {name: [(v["id"], v["impact"]) for v in vs if v["impact"] in ("serious", "critical")]
            for name, vs in found.items()}
     assert bad == {"login": [], "queue": [], "item": []}
     context.close()
     page.context.close()
+
+
+def test_clicking_words_fills_the_focused_field_and_the_correction_keeps_the_box(browser, site):
+    leave_all(site)
+    eid = site["exceptions"][5]
+    row = sql(site, "SELECT d.source_path, e.document_id FROM exception_queue e JOIN documents d"
+              " USING (document_id) WHERE e.exception_id = %s", eid)[0]
+    with pdfplumber.open(row["source_path"]) as pdf:
+        p0 = pdf.pages[0]
+        words = [w for w in p0.extract_words(x_tolerance=1.5, y_tolerance=2.5)
+                 if len(w["text"]) > 3 and w["text"].isalpha()]
+        width = float(p0.width)
+    first, second = words[0], words[1]
+    page = login(browser, site, "clerk")
+    page.goto(f"{site['base']}/items/{eid}")
+    page.wait_for_selector(".page-wrap.has-words .word")
+    page.locator("#f-vendor_name").focus()
+    for w, modifiers in ((first, []), (second, ["Shift"])):
+        img = page.locator(".page-img").first.bounding_box()
+        scale = img["width"] / width  # this very word's centre on screen
+        page.mouse.move(img["x"] + scale * (w["x0"] + w["x1"]) / 2,
+                        img["y"] + scale * (w["top"] + w["bottom"]) / 2)
+        for m in modifiers:
+            page.keyboard.down(m)
+        page.mouse.down()
+        page.mouse.up()
+        for m in modifiers:
+            page.keyboard.up(m)
+    want = f"{first['text']} {second['text']}"
+    assert page.evaluate("document.activeElement.id") == "f-vendor_name"
+    assert page.locator("#f-vendor_name").input_value() == want
+    page.keyboard.press("Enter")  # saves the field with the box of the words picked
+    page.wait_for_url(f"{site['base']}/items/{eid}?after=vendor_name")
+    got = sql(site, "SELECT new_value, page, bbox FROM field_corrections WHERE document_id = %s"
+              " AND field = 'vendor_name' ORDER BY correction_id DESC LIMIT 1",
+              row["document_id"])[0]
+    union = [min(first["x0"], second["x0"]), min(first["top"], second["top"]),
+             max(first["x1"], second["x1"]), max(first["bottom"], second["bottom"])]
+    assert got["new_value"] == want and got["page"] == 1
+    assert got["bbox"] == pytest.approx(union, abs=0.05)
+    # the field's box on the page is now the box picked
+    box = page.locator('.box[data-field="vendor_name"]').get_attribute("data-bbox")
+    assert [float(x) for x in box.split(",")] == pytest.approx(union, abs=0.05)
+    page.context.close()
+
+
+def test_lease_is_renewed_while_the_page_is_open_and_freed_when_it_is_not(browser, site):
+    import time
+
+    leave_all(site)
+    eid = site["exceptions"][5]
+    short = site["settings"].model_copy(update={"review_lease_seconds": 3})
+    with live_server(short) as base:
+        fast = {**site, "base": base}
+        holder, other = login(browser, fast, "clerk"), login(browser, fast, "clerk2")
+        holder.goto(f"{base}/items/{eid}")
+        opened = time.monotonic()
+        time.sleep(4.5)  # past the first lease of 3 s: the open page renewed it (every 1 s)
+        lease = sql(site, "SELECT claimed_by, lease_until > now() AS live, now() - claimed_at"
+                    " AS held FROM exception_queue WHERE exception_id = %s", eid)[0]
+        assert lease["claimed_by"] == "clerk" and lease["live"], lease
+        assert lease["held"].total_seconds() > 3 and time.monotonic() - opened > 3
+        other.goto(f"{base}/items/{eid}")
+        status = other.locator("#lease-status").inner_text()
+        assert "Read-only: clerk is working on this item" in status
+        assert "You hold this item until" in holder.locator("#lease-status").inner_text()
+        holder.close()  # the page is gone: nothing renews the lease
+        deadline = time.monotonic() + 8
+        while sql(site, "SELECT lease_until > now() AS live FROM exception_queue"
+                  " WHERE exception_id = %s", eid)[0]["live"]:
+            assert time.monotonic() < deadline, "the lease was still renewed after the page closed"
+            time.sleep(0.25)
+        other.reload()
+        assert other.locator("#approve").count() == 1  # the expired lease freed the item
+        assert "You hold this item" in other.locator("#lease-status").inner_text()
+        holder.context.close()
+        other.context.close()

@@ -22,7 +22,7 @@ def site(database_url, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("review")
     with throwaway_schema(database_url) as schema:
         s = load_settings(database_url=database_url, db_schema=schema, data_dir=tmp / "data")
-        info = stage_batch(s, tmp / "corpus", invoices=8)
+        info = stage_batch(s, tmp / "corpus", invoices=10)
         with live_server(info["settings"]) as base:
             yield {"base": base, "settings": s, **info}
 
@@ -300,8 +300,8 @@ def test_run_report_shows_each_invoice_erp_status_and_bill_id(site, tmp_path, mo
                                                 "decision": "approve"})
     assert r.status_code == 303
     s = site["settings"]
-    summary = {"documents": 8, "staged": 8, "identical_files": 0, "skipped": 0,
-               "exceptions": 8, "failures": 0, "straight_through_rate": 0.0,
+    summary = {"documents": 10, "staged": 10, "identical_files": 0, "skipped": 0,
+               "exceptions": 10, "failures": 0, "straight_through_rate": 0.0,
                "seconds_per_stage": {}}
     with db.connection(s.database_url, s.db_schema) as conn:
         run_id = conn.execute("SELECT run_id FROM batch_runs").fetchone()["run_id"]
@@ -536,3 +536,237 @@ def test_bulk_approve_skips_money_changes_and_other_reasons(site):
     auditor = login(site, "auditor")
     r = auditor.post("/bulk-approve", data={"csrf_token": csrf, "reason": "X", "item": ["1"]})
     assert r.status_code == 403
+
+
+def _cells(html: str, table_id: str) -> list[list[str]]:
+    """The text of each body row's cells of a table (tags stripped, spaces collapsed)."""
+    table = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1]
+    return [[re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c)).strip()
+             for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+
+def test_po_panel_shows_lines_receipts_variance_and_tolerance(site):
+    from decimal import Decimal
+
+    from review.corrections import plain
+
+    eid = site["exceptions"][4]
+    row = db_row(site, "SELECT i.po_number, i.po_match, e.reason_codes FROM exception_queue e"
+                 " JOIN invoices i USING (document_id) WHERE e.exception_id = %s", eid)[0]
+    assert "PRICE_VARIANCE" in row["reason_codes"]
+    po_line = db_row(site, "SELECT line_no, description, quantity, unit_price FROM"
+                     " purchase_order_lines WHERE po_number = %s ORDER BY line_no",
+                     row["po_number"])[0]
+    receipts = db_row(site, "SELECT receipt_id, quantity FROM goods_receipts WHERE po_number = %s"
+                      " AND line_no = %s", row["po_number"], po_line["line_no"])
+    match = row["po_match"]["lines"][0]
+    c = login(site, "auditor")  # reads without claiming
+    text = c.get(f"/items/{eid}").text
+    assert f"Purchase order {row['po_number']}" in text
+    assert "<pre>" not in text.split('aria-labelledby="po-heading"')[1].split("</section>")[0]
+    cells = _cells(text, "po-lines")[0]
+    invoiced = Decimal(match["unit_price"])
+    variance = invoiced - po_line["unit_price"]
+    allowed = max(po_line["unit_price"] * Decimal("0.02"), Decimal("0.05"))
+    assert po_line["description"] in cells[4]
+    assert all(r["receipt_id"] in cells[7] for r in receipts) and receipts
+    assert f"unit price {variance:+.2f}" in cells[8] and f"allowed +{allowed:.2f}" in cells[8]
+    assert "PRICE_VARIANCE" in cells[8] and "QTY_EXCEEDS_RECEIVED" in cells[8]
+    received = sum(r["quantity"] for r in receipts)
+    assert f"of {plain(received)} received" in cells[8]
+    tolerance = re.sub(r"<[^>]+>", "", text.split('id="po-tolerance">')[1].split("</p>")[0])
+    assert "2 % or 0.05" in tolerance and "current settings" not in tolerance
+
+
+
+
+def test_line_grid_edit_add_delete_rechecks_versions_and_stores_corrections(site):
+    from decimal import Decimal
+
+    from review.corrections import money, plain
+
+    eid = site["exceptions"][2]
+    db_row(site, "UPDATE exception_queue SET lease_until = now() WHERE lease_until > now()"
+           " RETURNING 1")
+    doc = db_row(site, "SELECT document_id FROM exception_queue WHERE exception_id = %s",
+                 eid)[0]["document_id"]
+    lines = db_row(site, "SELECT * FROM invoice_lines WHERE document_id = %s ORDER BY line_no",
+                   doc)
+    first = lines[0]
+    c = login(site, "clerk")
+    csrf, version, text = page_state(c, eid)
+    assert 'id="line-grid"' in text and f'id="line-{first["line_no"]}"' in text
+    row = {"csrf_token": csrf, "version": version, "op": "edit", "line_no": first["line_no"],
+           "description": first["description"], "quantity": "3",
+           "unit_price": str(first["unit_price"]), "line_total": str(first["line_total"])}
+    # letters in an amount: a clear message, nothing stored
+    r = c.post(f"/items/{eid}/lines", data={**row, "line_total": "12x.50"})
+    assert r.status_code == 422 and "amount" in r.text and "letters" in r.text
+    assert not db_row(site, "SELECT 1 FROM field_corrections WHERE document_id = %s"
+                      " AND line_no IS NOT NULL", doc)
+    # a quantity that no longer gives the amount: saved, and the row check says so at once
+    r = c.post(f"/items/{eid}/lines", data=row)
+    assert r.status_code == 303, r.text[:400]
+    text = c.get(f"/items/{eid}").text
+    product = (Decimal(3) * first["unit_price"]).quantize(Decimal("0.01"))
+    grid = text.split('id="line-grid"')[1].split("</table>")[0]
+    assert "3 × " in grid and f"= {product}" in grid and "does not add up" in grid
+    assert "the lines add up to it" in grid
+    # the same version again: refused as stale, nothing more stored
+    r = c.post(f"/items/{eid}/lines", data={**row, "quantity": "4"})
+    assert r.status_code == 409 and "changed since you opened it" in r.text
+    # the amount follows the quantity: the row adds up, the lines no longer give the subtotal
+    csrf, version, _ = page_state(c, eid)
+    r = c.post(f"/items/{eid}/lines", data={**row, "version": version,
+                                             "line_total": str(product)})
+    assert r.status_code == 303
+    text = c.get(f"/items/{eid}").text
+    grid = text.split('id="line-grid"')[1].split("</table>")[0]
+    assert "does not add up" not in grid and "the lines do not add up to it" in grid
+    assert "ARITHMETIC_LINES_SUBTOTAL" in text.split("Reasons:")[1].split("</p>")[0]
+    # back to the printed line, then add a line and delete it
+    csrf, version, _ = page_state(c, eid)
+    r = c.post(f"/items/{eid}/lines", data={**row, "version": version,
+                                             "quantity": str(first["quantity"])})
+    assert r.status_code == 303
+    csrf, version, text = page_state(c, eid)
+    assert "ARITHMETIC_LINES_SUBTOTAL" not in text.split("Reasons:")[1].split("</p>")[0]
+    r = c.post(f"/items/{eid}/lines", data={"csrf_token": csrf, "version": version, "op": "add",
+                                             "description": "Freight", "quantity": "1",
+                                             "unit_price": "10.00", "line_total": "10.00"})
+    assert r.status_code == 303
+    added = db_row(site, "SELECT line_no, line_total, fields FROM invoice_lines WHERE"
+                   " document_id = %s AND description = 'Freight'", doc)[0]
+    assert added["line_no"] == len(lines) + 1 and added["line_total"] == Decimal("10.00")
+    assert added["fields"]["line_total"]["provenance"]["method"] == "manual"
+    csrf, version, _ = page_state(c, eid)
+    r = c.post(f"/items/{eid}/lines", data={"csrf_token": csrf, "version": version,
+                                             "op": "delete", "line_no": added["line_no"]})
+    assert r.status_code == 303
+    assert not db_row(site, "SELECT 1 FROM invoice_lines WHERE document_id = %s"
+                      " AND description = 'Freight'", doc)
+    got = db_row(site, "SELECT 'line_items[' || line_no || '].' || field AS field, old_value,"
+                 " new_value, corrected_by AS actor, changes_money FROM field_corrections"
+                 " WHERE document_id = %s AND line_no IS NOT NULL ORDER BY correction_id", doc)
+    n, new_no = first["line_no"], added["line_no"]
+    printed = plain(first["quantity"])
+    assert [(g["field"], g["old_value"], g["new_value"]) for g in got] == [
+        (f"line_items[{n}].quantity", printed, "3"),
+        (f"line_items[{n}].line_total", money(first["line_total"]), money(product)),
+        (f"line_items[{n}].quantity", "3", printed),
+        (f"line_items[{n}].line_total", money(product), money(first["line_total"])),
+        (f"line_items[{new_no}].description", None, "Freight"),
+        (f"line_items[{new_no}].quantity", None, "1"),
+        (f"line_items[{new_no}].unit_price", None, "10.00"),
+        (f"line_items[{new_no}].line_total", None, "10.00"),
+        (f"line_items[{new_no}].description", "Freight", None),
+        (f"line_items[{new_no}].quantity", "1", None),
+        (f"line_items[{new_no}].unit_price", "10.00", None),
+        (f"line_items[{new_no}].line_total", "10.00", None),
+    ]
+    assert all(g["actor"] == "clerk" for g in got)
+    assert [g["changes_money"] for g in got][:2] == [True, True]
+    audit = db_row(site, "SELECT action FROM audit_log WHERE document_id = %s AND action LIKE"
+                   " 'line_%%' ORDER BY audit_id", doc)
+    assert [a["action"] for a in audit] == ["line_edit"] * 3 + ["line_add", "line_delete"]
+    # a money change on a line: the item waits for a second person, who must approve it
+    from staging import review_actions
+
+    assert db_row(site, "SELECT waiting_second FROM exception_queue WHERE exception_id = %s",
+                  eid)[0]["waiting_second"]
+    s = site["settings"]
+    with db.connection(s.database_url, s.db_schema) as conn:
+        assert review_actions.money_changed_by(conn, doc, "clerk")
+
+
+def test_audit_samples_have_their_own_tab_with_a_count(site, tmp_path):
+    import hashlib
+    import shutil
+
+    from extractors.text.intake import describe
+    from invoices.records import DocumentResult, ReasonCode
+    from staging import runs, store
+
+    s = site["settings"]
+    source = db_row(site, "SELECT source_path FROM documents ORDER BY document_id")[0]
+    copies = []
+    for n in range(2):  # two straight-through invoices the nightly sampled for audit
+        path = tmp_path / f"sampled-{n}.pdf"
+        shutil.copy(source["source_path"], path)
+        with path.open("ab") as f:
+            f.write(f"\n% sample {n}\n".encode())
+        copies.append(path)
+    with db.connection(s.database_url, s.db_schema) as conn:
+        run_id = runs.start_run(conn, str(tmp_path))
+        for path in copies:
+            doc = describe(path, s)
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == doc.sha256
+            store.stage_result(conn, DocumentResult(document=doc, reasons=[
+                ReasonCode.AUDIT_SAMPLE]), run_id)
+    sampled = {r["exception_id"] for r in db_row(
+        site, "SELECT exception_id FROM exception_queue WHERE status = 'open'"
+        " AND reason_codes = '{AUDIT_SAMPLE}'")}
+    assert len(sampled) == 2
+    c = login(site, "clerk")
+    page = c.get("/?tab=audit").text
+    tab = re.search(r'href="/\?tab=audit"[^>]*>Audit samples <span class="count">(\d+)</span>',
+                    page)
+    assert tab and int(tab.group(1)) == 2
+    listed = {int(i) for i in re.findall(r'href="/items/(\d+)" class="item-link"', page)}
+    assert listed == sampled
+    # they are not among the open exceptions, and "next" keeps to their kind
+    open_page = c.get("/?tab=open").text
+    assert not sampled & {int(i) for i in re.findall(r'href="/items/(\d+)"', open_page)}
+    first, second = sorted(sampled)
+    r = c.get(f"/items/{first}/next")
+    assert r.status_code == 303 and r.headers["location"] == f"/items/{second}"
+
+
+def test_item_page_shows_model_versions_and_the_erp_receipt_once_synced(site):
+    from psycopg.types.json import Jsonb
+
+    from staging import outbox_relay
+
+    eid = site["exceptions"][1]
+    s = site["settings"]
+    with db.connection(s.database_url, s.db_schema) as conn:
+        doc = conn.execute("SELECT document_id FROM exception_queue WHERE exception_id = %s",
+                           (eid,)).fetchone()["document_id"]
+        conn.execute("UPDATE batch_runs SET metrics = metrics || %s WHERE run_id ="
+                     " (SELECT run_id FROM invoices WHERE document_id = %s)",
+                     (Jsonb({"model_versions": {"calibration": "calibration-20261201-ab12"}}),
+                      doc))
+        conn.execute("UPDATE invoices SET classification = %s WHERE document_id = %s", (Jsonb({
+            "model_versions": {"document_type": "doctype-3", "history": "history-20261130"},
+            "document_type": {"value": "invoice", "backend": "rule"},
+            "lines": [{"line_no": 1, "gl_account": {"code": "6300", "backend": "history",
+                                                     "model_version": "history-20261130"}}],
+        }), doc))
+    c = login(site, "auditor")
+    text = c.get(f"/items/{eid}").text
+    table = text.split('id="model-versions"')[1].split("</table>")[0]
+    total = db_row(site, "SELECT fields -> 'total' -> 'provenance' AS p FROM invoices"
+                   " WHERE document_id = %s", doc)[0]["p"]
+    row = table.split('data-field="total"')[1].split("</tr>")[0]
+    assert total["extractor"] in row and total["version"] in row
+    assert "calibration-20261201-ab12" in row
+    versions = text.split('id="classifier-versions"')[1].split("</p>")[0]
+    assert "doctype-3" in versions and "history-20261130" in versions
+    assert 'id="erp-receipt"' not in text  # not approved: no ERP section yet
+    with db.connection(s.database_url, s.db_schema) as conn:  # approved and posted by the relay
+        conn.execute("UPDATE invoices SET status = 'approved', approval_version = 1,"
+                     " approved_by = 'approver', approved_at = now() WHERE document_id = %s",
+                     (doc,))
+        entry = conn.execute(
+            "INSERT INTO erp_outbox (document_id, kind, approval_version, idempotency_key,"
+            " payload, status, attempts) VALUES (%s, 'bill', 1, %s, '{}', 'in_flight', 1)"
+            " RETURNING entry_id", (doc, f"document:{doc}:bill:v1")).fetchone()["entry_id"]
+        assert outbox_relay.complete_entry(conn, outbox_relay.ClaimedEntry(
+            entry, doc, "bill", f"document:{doc}:bill:v1", None, None, None, 1),  # type: ignore[arg-type]
+            {"erp_id": "account.invoice:4711", "adapter": "tryton", "erp_number": "SUP/0042"})
+    text = c.get(f"/items/{eid}").text
+    erp = text.split('id="erp-receipt"')[1].split("</section>")[0]
+    assert "synced" in erp and "account.invoice:4711" in erp and "SUP/0042" in erp
+    assert "approved by approver" in erp

@@ -10,12 +10,18 @@ beside the same figures from the stored model (in-sample).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extractors.confidence import CALIBRATION_FILE, confidence, fit_calibration, load_model
+from extractors.confidence import (
+    CALIBRATION_FILE,
+    GroupedSample,
+    confidence,
+    fit_calibration,
+    load_model,
+    read_samples,
+)
 
 Sample = tuple[str, dict[str, float], bool]
 
@@ -55,27 +61,30 @@ class AcceptFigures:
         }
 
 
-def other_sets(folder: Path, store: Path = CALIBRATION_FILE.parent) -> list[Sample]:
-    """The stored calibration samples of every labelled set but `folder`'s own."""
+def other_sets(folder: Path, store: Path = CALIBRATION_FILE.parent) -> list[GroupedSample]:
+    """The stored calibration samples (with their vendor) of every labelled set but
+    `folder`'s own."""
     own = store / f"samples_{folder.resolve().name}.jsonl"
-    rows: list[Sample] = []
+    rows: list[GroupedSample] = []
     for file in sorted(store.glob("samples_*.jsonl")):
         if file != own:
-            rows += [tuple(json.loads(raw)) for raw in file.read_text().splitlines() if raw]  # type: ignore[misc]
+            rows += read_samples(file)
     return rows
 
 
 def leave_vendor_out(
     samples: list[Sample],
     groups: list[str],
-    others: list[Sample],
+    others: list[GroupedSample],
     thresholds: dict[str, float],
     stored: dict[str, Any] | None = None,
 ) -> tuple[AcceptFigures, AcceptFigures]:
     """(in-sample, leave-vendor-out) auto-accept figures of one folder's values.
 
     In-sample uses the `stored` calibration (default: the one the extractors use);
-    leave-vendor-out scores each vendor's values with a calibration fitted without that vendor.
+    leave-vendor-out scores each vendor's values with a calibration fitted without that vendor,
+    here or in the other sets (the same vendor's documents in another set, such as the scans of
+    its PDFs, would tell the model about it).
     """
     stored = stored if stored is not None else load_model()
     in_sample, grouped = AcceptFigures(), AcceptFigures()
@@ -83,7 +92,7 @@ def leave_vendor_out(
         in_sample.add(confidence(field, evidence, stored), thresholds.get(field, 1.01), right)
     for vendor in sorted(set(groups)):
         rest = [s for s, g in zip(samples, groups, strict=True) if g != vendor]
-        model = fit_calibration(others + rest)
+        model = fit_calibration([o[:3] for o in others if o[3] != vendor] + rest)
         for (field, evidence, right), g in zip(samples, groups, strict=True):
             if g == vendor:
                 grouped.add(confidence(field, evidence, model), thresholds.get(field, 1.01), right)

@@ -154,6 +154,12 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         ),
         (r"bill(?:ed)?\s*to|invoice\s*to|sold\s*to|customer|buyer|client", 0.9),
         (r"acheteur|factur[ée]\s*[àa]|destinataire|klant|nabywca", 1.0),
+        # the billing address heading: the buyer's name is its first line
+        (
+            r"factuuradres|rechnungsadresse|adresse\s*de\s*facturation|"
+            r"billing\s*address|invoice\s*address",
+            0.9,
+        ),
     ],
 }
 

@@ -17,6 +17,7 @@ from extractors.fields.header import DocumentContext
 from extractors.fields.labels import NOT_TOTAL
 from extractors.fields.search import Candidate, candidates
 from extractors.layout.lines import Line
+from extractors.layout.rows import priced
 from extractors.parsing.amounts import find_amounts
 from extractors.validation import PLAUSIBLE_RATES
 from invoices.records import TaxLine
@@ -142,14 +143,25 @@ def _breakdown_candidates(breakdown: list[TaxLine], lines: list[Line]) -> tuple[
     )
 
 
+def _item_below_heading(cand: Candidate, ctx: DocumentContext) -> bool:
+    """A value read below its label from a row that reads as a complete item (quantity x
+    price = amount): the label was a column heading ("excl. VAT" over the price column, "Tax"
+    over a per-line tax column), not a total's label."""
+    return cand.position < 1.0 and priced(cand.line.text, ctx.decimal_sep)
+
+
 def money_fields(
     lines: list[Line], ctx: DocumentContext, tolerance: Decimal = Decimal("0.02")
 ) -> tuple[dict[str, Candidate], list[TaxLine]]:
     """Subtotal, tax, total and amount due that agree with each other, plus the tax breakdown."""
     parse = money_parser(ctx)
-    subtotal = candidates(lines, "subtotal", parse)
-    tax = [c for c in candidates(lines, "tax", parse) if c.value >= 0]
-    total = [c for c in candidates(lines, "total", parse) if _not_about(c, NOT_TOTAL)]
+
+    def found(name: str) -> list[Candidate]:
+        return [c for c in candidates(lines, name, parse) if not _item_below_heading(c, ctx)]
+
+    subtotal = found("subtotal")
+    tax = [c for c in found("tax") if c.value >= 0]
+    total = [c for c in found("total") if _not_about(c, NOT_TOTAL)]
     _repeated(total, lines, ctx)
     breakdown = tax_lines(lines, ctx)
     derived_tax, derived_base = _breakdown_candidates(breakdown, lines)

@@ -33,6 +33,17 @@ CONTACT = re.compile(
 _WEB = re.compile(r"@|\bwww\.|https?:|\w\.(?:com|de|fr|be|at|ch|nl|net|org|eu|lu|uk|it|es|my)\b")
 
 
+# the company-register small print under a letterhead ("SARL au capital de 10 000 €",
+# "Stammkapital 25.000 EUR", "Registered in England No ..."): it names the company's form, not
+# the company
+_REGISTER = re.compile(
+    r"\b(?:au\s+capital|capital\s+(?:social|de)|share\s+capital|stammkapital|grundkapital|"
+    r"capitale\s+sociale|registered\s+(?:office|in)|amtsgericht|registergericht|"
+    r"sitz\s+der\s+gesellschaft|gesch\u00e4ftsf\u00fchr\w*|rcs\s+\w+)\b",
+    re.I,
+)
+
+
 def name_like(text: str) -> bool:
     """Whether a text can be a party's name: mostly letters, short, not a label, contact or
     web address, and not a legal form alone."""
@@ -44,6 +55,7 @@ def name_like(text: str) -> bool:
         and len(text) <= 80
         and not _NOT_NAME.match(text)
         and not _WEB.search(text)
+        and not _REGISTER.search(text)
         and not LEGAL_FORMS.fullmatch(text.strip(" .,"))  # "Inc." alone: the name is lost
     )
 
