@@ -17,6 +17,7 @@ from review.auth import AsConfirmBank, AsRead, AsWork, Clerk, may_approve
 from review.pages import page_image
 from staging import review as q
 from staging import review_actions as actions
+from staging import vendor_review
 
 router = APIRouter()
 MAX_COMMENT_CHARS = 4000
@@ -69,6 +70,7 @@ def _load(request: Request, exception_id: int) -> dict[str, Any]:
                          for d in (row.get("duplicates") or []) if d.get("document_id")]
         row["bank"] = q.vendor_bank(conn, row["vendor_id"]) if row.get("vendor_id") else None
         row["proposal"] = actions.pending_bank_change(conn, row["document_id"])
+        row["vendor_proposal"] = vendor_review.pending_vendor_proposal(conn, row["document_id"])
     return row
 
 
