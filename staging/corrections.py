@@ -106,9 +106,11 @@ def correction_samples(conn: Conn) -> list[dict[str, Any]]:
     return conn.execute(
         "SELECT i.document_id, i.run_id, kv.key AS field, i.vendor_id,"
         " coalesce(c.old_confidence, (kv.value ->> 'confidence')::float8) AS confidence,"
-        " kv.value -> 'provenance' ->> 'method' AS method, c.correction_id IS NOT NULL AS corrected"
+        " coalesce(c.method, kv.value -> 'provenance' ->> 'method') AS method,"
+        " c.correction_id IS NOT NULL AS corrected"
         " FROM invoices i CROSS JOIN LATERAL jsonb_each(i.fields) kv"
-        " LEFT JOIN LATERAL (SELECT fc.correction_id, fc.old_confidence FROM field_corrections fc"
+        " LEFT JOIN LATERAL (SELECT fc.correction_id, fc.old_confidence, fc.method"
+        "   FROM field_corrections fc"
         "   WHERE fc.document_id = i.document_id AND fc.field = kv.key AND fc.line_no IS NULL"
         "   ORDER BY fc.correction_id LIMIT 1) c ON true"
         " WHERE jsonb_typeof(kv.value) = 'object' AND kv.value ? 'confidence'"
