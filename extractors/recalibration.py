@@ -4,8 +4,10 @@ The confidence model (`extractors.confidence`) is fitted on labelled sets. Clerk
 are labels too: a reviewed value a clerk left alone was right, one a clerk corrected was wrong.
 A recalibration maps a value's confidence p, per field, to sigmoid(a * logit(p) + b), fitted on
 those labels by Newton's method with an L2 pull towards the identity (a = 1, b = 0), so a field
-with few reviews moves little. Fields with fewer than `min_samples` reviews keep their
-confidence. The identity (an empty model) is the model before any recalibration.
+with few reviews moves little. How hard each field is pulled is chosen by cross validation on
+its reviews, grouped by document (`fit_grouped`): a field whose reviews no mapping predicts
+better than its own confidence keeps it, as does a field with fewer than `min_samples`
+reviews. The identity (an empty model) is the model before any recalibration.
 
 Scoring (lower is better): Brier score, log loss and expected calibration error (ECE, 10 bins).
 Pure: no database; `flows.retrain` reads the samples and stores the versions.
@@ -14,7 +16,7 @@ Pure: no database; `flows.retrain` reads the samples and stores the versions.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,9 +36,18 @@ class Sample:
     field: str
     confidence: float
     right: bool
+    method: str | None = None  # how the value was read (text_layer, ocr, rule, ...)
 
 
-Recalibration = dict[str, tuple[float, float]]  # field (or "*") -> (a, b)
+# field, or "field@method" for the values of a field read one way -> (a, b)
+Recalibration = dict[str, tuple[float, float]]
+
+
+def _mapping(
+    model: Mapping[str, Sequence[float]], field: str, method: str | None
+) -> Sequence[float]:
+    """The mapping of a value: its field's and method's, else its field's, else the identity."""
+    return (method and model.get(f"{field}@{method}")) or model.get(field) or IDENTITY
 
 
 def _logit(p: float) -> float:
@@ -48,15 +59,19 @@ def _sigmoid(z: float) -> float:
     return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
 
 
-def apply(model: Mapping[str, Sequence[float]], field: str, confidence: float) -> float:
+def apply(
+    model: Mapping[str, Sequence[float]], field: str, confidence: float, method: str | None = None
+) -> float:
     """The recalibrated confidence of one value (the identity for an empty model)."""
-    a, b = model.get(field) or IDENTITY
+    a, b = _mapping(model, field, method)
     return _sigmoid(a * _logit(confidence) + b)
 
 
-def raw(model: Mapping[str, Sequence[float]], field: str, confidence: float) -> float:
+def raw(
+    model: Mapping[str, Sequence[float]], field: str, confidence: float, method: str | None = None
+) -> float:
     """The confidence before `model` was applied (the inverse of `apply`)."""
-    a, b = model.get(field) or IDENTITY
+    a, b = _mapping(model, field, method)
     if a == 0:
         return confidence
     return round(_sigmoid((_logit(confidence) - b) / a), 6)
@@ -100,9 +115,108 @@ def fit(samples: Sequence[Sample], *, min_samples: int = 10, penalty: float = 2.
     return model
 
 
+PENALTIES = (0.5, 2.0, 8.0, 32.0)  # the L2 pulls towards the identity tried per field
+CV_FOLDS = 5
+
+
+def _log_loss(mapping: tuple[float, float] | None, samples: Sequence[Sample]) -> float:
+    model = {} if mapping is None else {"f": mapping}
+    total = 0.0
+    for s in samples:
+        p = apply(model, "f", s.confidence)
+        total -= math.log(max(p, EPS)) if s.right else math.log(max(1 - p, EPS))
+    return total
+
+
+Fit = Callable[[Sequence[Sample], int], "tuple[float, float] | None"]
+
+
+def _cv_loss(reviewed: Sequence[tuple[int, Sample]], folds: int, fit_fold: Fit) -> float:
+    """The log loss on each fold of the reviews (grouped by document) of what `fit_fold` fits
+    on the other folds (it gets those samples and the held-out fold's number)."""
+    loss = 0.0
+    for f in range(folds):
+        held = [s for doc, s in reviewed if doc % folds == f]
+        if held:
+            rest = [s for doc, s in reviewed if doc % folds != f]
+            loss += _log_loss(fit_fold(rest, f), held)
+    return loss
+
+
+def choose_penalty(
+    reviewed: Sequence[tuple[int, Sample]],
+    penalties: Sequence[float] = PENALTIES,
+    folds: int = CV_FOLDS,
+    fallback: Fit | None = None,
+) -> float | None:
+    """The pull towards the identity that predicts a group's reviews best, by k-fold cross
+    validation grouped by document (a document's values are never on both sides); None when
+    no fitted mapping beats the fallback (default: leaving the confidences as they are).
+    Ties go to the stronger pull."""
+    if len({doc % folds for doc, _ in reviewed}) < 2:
+        return None
+    best: tuple[float, float | None] = (
+        _cv_loss(reviewed, folds, fallback or (lambda rest, f: None)),
+        None,
+    )
+    for penalty in sorted(penalties, reverse=True):
+
+        def fitted(rest: Sequence[Sample], _fold: int, p: float = penalty) -> tuple[float, float]:
+            return _fit_one(rest, p)
+
+        loss = _cv_loss(reviewed, folds, fitted)
+        if loss < best[0] - 1e-9:
+            best = (loss, penalty)
+    return best[1]
+
+
+def fit_grouped(
+    reviewed: Sequence[tuple[int, Sample]],
+    *,
+    min_samples: int = 10,
+    penalties: Sequence[float] = PENALTIES,
+    folds: int = CV_FOLDS,
+) -> tuple[Recalibration, dict[str, float | None]]:
+    """A recalibration per field with at least `min_samples` reviews, and per field and method
+    (text_layer, ocr, ...) where a method has that many and cross validation says its own
+    mapping predicts its reviews better than the field's. Each pull towards the identity is
+    chosen by grouped cross validation (`choose_penalty`); a field no mapping helps keeps its
+    confidence. Returns the model and the pull chosen per field (and field@method)."""
+    by_field: dict[str, list[tuple[int, Sample]]] = {}
+    for doc, s in reviewed:
+        by_field.setdefault(s.field, []).append((doc, s))
+    model: Recalibration = {}
+    chosen: dict[str, float | None] = {}
+    for field, group in sorted(by_field.items()):
+        if len(group) < min_samples:
+            continue
+        chosen[field] = penalty = choose_penalty(group, penalties, folds)
+        if penalty is not None:
+            model[field] = _fit_one([s for _, s in group], penalty)
+
+        def field_fit(rest: Sequence[Sample], f: int, grp=group, p=penalty) -> Any:
+            # the field's own mapping fitted without fold f (of every method)
+            if p is None:
+                return None
+            return _fit_one([s for doc, s in grp if doc % folds != f], p)
+
+        methods = {s.method for _, s in group if s.method}
+        for method in sorted(methods) if len(methods) > 1 else ():
+            sub = [(doc, s) for doc, s in group if s.method == method]
+            if len(sub) < min_samples:
+                continue
+            key = f"{field}@{method}"
+            chosen[key] = own = choose_penalty(sub, penalties, folds, fallback=field_fit)
+            if own is not None:
+                model[key] = _fit_one([s for _, s in sub], own)
+    return model, chosen
+
+
 def score(model: Mapping[str, Sequence[float]], samples: Iterable[Sample]) -> dict[str, float]:
     """Brier score, log loss and ECE of a recalibration on reviewed values (lower is better)."""
-    pairs = [(apply(model, s.field, s.confidence), 1.0 if s.right else 0.0) for s in samples]
+    pairs = [
+        (apply(model, s.field, s.confidence, s.method), 1.0 if s.right else 0.0) for s in samples
+    ]
     if not pairs:
         return {"samples": 0, "brier": 0.0, "log_loss": 0.0, "ece": 0.0}
     n = len(pairs)
@@ -129,7 +243,8 @@ def recalibrate_invoice(invoice: Invoice, model: Mapping[str, Sequence[float]]) 
     for name in HEADER_FIELDS:
         fv = getattr(invoice, name)
         if fv is not None:
-            update[name] = fv.with_confidence(round(apply(model, name, fv.confidence), 4))
+            method = fv.provenance.method.value if fv.provenance else None
+            update[name] = fv.with_confidence(round(apply(model, name, fv.confidence, method), 4))
     return invoice.model_copy(update=update)
 
 
@@ -152,17 +267,21 @@ GUARDED_SETS = ("held_back", "labelled")
 def _keep_if_not_worse(
     model: Recalibration, current: Mapping[str, Sequence[float]], labelled: Sequence[Sample]
 ) -> tuple[Recalibration, list[str]]:
-    """The fitted mapping of each field that is not worse than the current one on that field's
-    labelled values (the labelled sets are independent of the held-back documents, so this
-    choice does not flatter the held-back score); the current mapping for the others."""
+    """The fitted mapping of each field (or field and method) that is not worse than the current
+    one on the labelled values it would apply to (the labelled sets are independent of the
+    held-back documents, so this choice does not flatter the held-back score); the current
+    mapping for the others."""
     kept: Recalibration = {k: (float(v[0]), float(v[1])) for k, v in current.items()}
     dropped = []
-    for field, mapping in model.items():
-        values = [s for s in labelled if s.field == field]
-        if values and worse_on(score({field: mapping}, values), score(current, values)):
-            dropped.append(field)
+    for key, mapping in model.items():
+        field, _, method = key.partition("@")
+        own = {k.partition("@")[2] for k in model if k.startswith(field + "@")}
+        values = [s for s in labelled if s.field == field
+                  and (s.method == method if method else s.method not in own)]  # fmt: skip
+        if values and worse_on(score({key: mapping}, values), score(current, values)):
+            dropped.append(key)
         else:
-            kept[field] = mapping
+            kept[key] = mapping
     return kept, sorted(dropped)
 
 
@@ -177,7 +296,10 @@ def labelled_samples(paths: Iterable[Any]) -> list[Sample]:
     samples = []
     for path in paths:
         for field, evidence, right, _ in read_samples(Path(path)):
-            samples.append(Sample(field, round(confidence(field, evidence), 4), bool(right)))
+            method = "ocr" if evidence.get("ocr", 0.0) > 0 else "text_layer"
+            samples.append(
+                Sample(field, round(confidence(field, evidence), 4), bool(right), method)
+            )
     return samples
 
 
@@ -190,12 +312,20 @@ def train_candidate(
     """Fit a recalibration on the reviewed values of the documents not held back, score it and
     the current model on the held-back ones (and on the labelled sets), and decide: promote
     only when no guarded figure, on either, gets worse."""
-    train = [s for doc, s in reviewed if not is_held_back(doc)]
+    fitting = [(doc, s) for doc, s in reviewed if not is_held_back(doc)]
+    train = [s for _, s in fitting]
     test = [s for doc, s in reviewed if is_held_back(doc)]
     if not train or not test:
         raise ValueError(f"too few reviewed values: {len(train)} to fit, {len(test)} held back")
-    model, dropped = _keep_if_not_worse(fit(train, **fit_options), current, labelled)
+    chosen: dict[str, float | None] = {}
+    if "penalty" in fit_options:  # a fixed pull for every field
+        fitted = fit(train, **fit_options)
+    else:
+        fitted, chosen = fit_grouped(fitting, **fit_options)
+    model, dropped = _keep_if_not_worse(fitted, current, labelled)
     metrics: dict[str, Any] = {"held_back": score(model, test)}
+    if chosen:
+        metrics["penalty_by_field"] = chosen
     baseline: dict[str, Any] = {"held_back": score(current, test)}
     if labelled:
         metrics["labelled"], baseline["labelled"] = score(model, labelled), score(current, labelled)

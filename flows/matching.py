@@ -11,18 +11,23 @@ import time
 
 from flows.process import RunContext
 from invoices.records import DocumentResult, ReasonCode, Status
+from matchers import aliases
 from matchers.duplicates import find_duplicates
 from matchers.embeddings import Embedder
 from matchers.master import VendorMaster
 from matchers.po import BilledEntry, match_purchase_order
-from staging import matching
+from staging import matching, models
 from staging.db import Conn
+
+ALIASES_KIND = "vendor_aliases"  # the model kind of the learned alias tables (flows.alias_learning)
 
 
 def load_vendor_master(conn: Conn, embedder: Embedder | None) -> VendorMaster:
-    """The vendor master with its name embeddings, from the cache in Postgres; only new or
-    changed names are embedded, stale vectors pruned, and the cache update is committed."""
-    master = VendorMaster.from_rows(matching.vendor_rows(conn))
+    """The vendor master with the promoted vendor aliases (learned from clerks' links) and its
+    name embeddings, from the cache in Postgres; only new or changed names are embedded, stale
+    vectors pruned, and the cache update is committed."""
+    _, table = models.promoted_json(conn, ALIASES_KIND)
+    master = VendorMaster.from_rows(aliases.apply_to_rows(matching.vendor_rows(conn), table))
     if embedder is not None:
         master.embed_names(embedder, matching.VendorEmbeddingCache(conn))
         conn.commit()

@@ -23,14 +23,14 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import logs
-from flows.matching import match_against_store
+from flows.matching import ALIASES_KIND, match_against_store
 from flows.process import RunContext, failed_intake, fingerprint, process_document
 from flows.run_summary import Progress, build_summary, cpu_seconds, publish
 from flows.runners import chunk_size, release_context, task_runner, worker_context
 from invoices.records import Document, DocumentResult, ReasonCode, StageError
 from invoices.run_metrics import document_record
 from invoices.settings import Settings, load_settings
-from staging import db, learning, master, matching, outbox, runs, store
+from staging import corrections, db, learning, master, matching, models, outbox, runs, store
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +248,21 @@ def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[st
     )
     with db.connection(settings.database_url, settings.db_schema) as conn:
         calibration_version, _ = learning.promoted_calibration(conn)
-    summary["model_versions"] = {"calibration": calibration_version}
+        aliases_version, _ = models.promoted_json(conn, ALIASES_KIND)
+        summary["vendor_drift"] = corrections.vendor_drift(
+            conn, runs=settings.drift_runs, share=settings.drift_corrected_share,
+            min_values=settings.drift_min_values,
+        )  # fmt: skip
+    for row in summary["vendor_drift"]:
+        logs.run_logger(log).warning(
+            "drift: clerks corrected %d of %d auto-accepted values of vendor %s in the last %d"
+            " runs (%s)", row["corrected"], row["auto_accepted"], row["vendor_id"],
+            settings.drift_runs, ", ".join(row["fields"] or []),
+        )  # fmt: skip
+    summary["model_versions"] = {
+        "calibration": calibration_version,
+        "vendor_aliases": aliases_version,
+    }
     return summary
 
 

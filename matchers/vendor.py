@@ -85,6 +85,12 @@ def _key_score(a: str, b: str | None) -> float | None:
     return 0.5 if len(a) > 6 and Levenshtein.distance(a, b, score_cutoff=1) <= 1 else 0.0
 
 
+def _best_key_score(a: str, own: str | None, learned: Sequence[str]) -> float | None:
+    """The key score against the master's value and any learned alias of it (the best one)."""
+    scores = [s for b in (own, *learned) if (s := _key_score(a, b)) is not None]
+    return max(scores) if scores else None
+
+
 def compare(
     keys: InvoiceKeys, record: VendorRecord, cosine: float | None, po_vendor: str | None = None
 ) -> dict[str, float | None]:
@@ -121,8 +127,8 @@ def compare(
             else None
         ),
         "address": address,
-        "vat_id": _key_score(keys.vat_id, record.vat_id),
-        "iban": _key_score(keys.iban, record.iban),
+        "vat_id": _best_key_score(keys.vat_id, record.vat_id, record.alias_vat_ids),
+        "iban": _best_key_score(keys.iban, record.iban, record.alias_ibans),
         "email_domain": _key_score(keys.domain.replace(".", ""), vendor_domain.replace(".", "")),
         "country": (
             float(keys.country == record.country) if keys.country and record.country else None

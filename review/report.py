@@ -143,16 +143,44 @@ def write_csv(rows: list[ExceptionRow], path: Path) -> Path:
     return path
 
 
+def model_version_rows(
+    summary: dict[str, Any], value_versions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The versions behind the run's staged values, for the report: the learned models the
+    whole run applied (the confidence calibration, the vendor aliases: every value and match
+    of the run), then each extractor and classification model with the values and invoices it
+    produced (see `staging.runs.value_versions`)."""
+    staged = summary.get("staged")
+    run_wide = [
+        {"component": "learned model", "name": name, "version": version or "none",
+         "values": None, "invoices": staged}
+        for name, version in sorted((summary.get("model_versions") or {}).items())
+    ]  # fmt: skip
+    return run_wide + [dict(r) for r in value_versions]
+
+
 def write_html(
-    run: dict[str, Any], summary: dict[str, Any], rows: list[ExceptionRow], path: Path,
-    clerk_time: list[dict[str, Any]] | None = None, erp: list[ErpRow] | None = None,
+    run: dict[str, Any],
+    summary: dict[str, Any],
+    rows: list[ExceptionRow],
+    path: Path,
+    clerk_time: list[dict[str, Any]] | None = None,
+    erp: list[ErpRow] | None = None,
+    versions: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """The exception report as a self-contained HTML page (with clerk time per reason, and
-    the run's invoices with their ERP status and receipts)."""
+    """The exception report as a self-contained HTML page (with clerk time per reason, the
+    run's invoices with their ERP status and receipts, vendor drift and the model versions
+    behind the staged values)."""
     env = Environment(loader=PackageLoader("review", "templates"), autoescape=select_autoescape())
     html = env.get_template("run_report.html").render(
-        run=run, summary=summary, rows=rows, fields=REPORT_FIELDS, clerk_time=clerk_time or [],
+        run=run,
+        summary=summary,
+        rows=rows,
+        fields=REPORT_FIELDS,
+        clerk_time=clerk_time or [],
         erp=erp or [],
+        versions=versions or [],
+        drift=summary.get("vendor_drift") or [],
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
@@ -167,12 +195,14 @@ def write_run_report(settings: Settings, summary: dict[str, Any]) -> dict[str, s
     with db.connection(settings.database_url, settings.db_schema) as conn:
         exceptions = runs.run_exceptions(conn, run_id)
         run = runs.run_row(conn, run_id) or {}
-        rows = exception_rows(exceptions, settings.confidence_thresholds,
-                              settings.review_base_url)
+        rows = exception_rows(exceptions, settings.confidence_thresholds, settings.review_base_url)
         clerk_time = corrections.clerk_time_by_reason(conn)
         erp = erp_rows(runs.run_invoices_erp(conn, run_id))
+        versions = model_version_rows(summary, runs.value_versions(conn, run_id))
         out = Path(settings.reports_dir) / str(run_id)
-        html = write_html(run, summary, rows, out / "exceptions.html", clerk_time, erp)
+        html = write_html(
+            run, summary, rows, out / "exceptions.html", clerk_time, erp, versions
+        )
         csv_path = write_csv(rows, out / "exceptions.csv")
         runs.record_run_report(conn, run_id, str(html), str(csv_path))
     return {"report_html": str(html), "report_csv": str(csv_path)}

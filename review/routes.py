@@ -22,6 +22,7 @@ from review.words import document_words
 from staging import corrections as clerk_time
 from staging import review as q
 from staging import review_actions as actions
+from staging import vendor_review
 
 router = APIRouter()
 MAX_COMMENT_CHARS = 4000
@@ -82,6 +83,7 @@ def _load(request: Request, exception_id: int) -> dict[str, Any]:
                 pm.get("po_number")) else None
             row["po"] = po_panel(pm, order, row["lines"], request.app.state.settings,
                                  row.get("vendor_id"))
+        row["vendor_proposal"] = vendor_review.pending_vendor_proposal(conn, row["document_id"])
     return row
 
 

@@ -214,3 +214,41 @@ def correction_samples(conn: Conn) -> list[dict[str, Any]]:
         "             AND e.status = 'resolved'))"
         " ORDER BY i.document_id, kv.key"
     ).fetchall()
+
+
+def vendor_drift(conn: Conn, *, runs: int, share: float, min_values: int) -> list[dict[str, Any]]:
+    """Vendors whose auto-accepted values clerks have started to correct: over the last `runs`
+    completed runs, at least `min_values` auto-accepted header values (of straight-through
+    invoices: no exception but an audit sample) of which more than `share` were corrected.
+    Each row: vendor_id, vendor_name, auto_accepted, corrected, corrected_share, fields (the
+    corrected ones), and the same share over the `runs` runs before (earlier_share, NULL when
+    there were none) with `new` true when that earlier share was not above `share`."""
+    return conn.execute(
+        "WITH ranked AS (SELECT run_id, row_number() OVER (ORDER BY started_at DESC, run_id)"
+        "   AS n FROM batch_runs WHERE status = 'completed'),"
+        " vals AS (SELECT i.vendor_id, r.n <= %(runs)s AS recent, kv.key AS field,"
+        "   EXISTS (SELECT 1 FROM field_corrections fc WHERE fc.document_id = i.document_id"
+        "     AND fc.field = kv.key AND fc.line_no IS NULL) AS corrected"
+        "   FROM invoices i JOIN ranked r USING (run_id)"
+        "   CROSS JOIN LATERAL jsonb_each(i.fields) kv"
+        "   WHERE r.n <= 2 * %(runs)s AND i.vendor_id IS NOT NULL"
+        "   AND jsonb_typeof(kv.value) = 'object' AND kv.value ? 'confidence'"
+        "   AND NOT EXISTS (SELECT 1 FROM exception_queue e WHERE e.document_id = i.document_id"
+        "     AND e.reason_codes <> ARRAY['AUDIT_SAMPLE'])),"
+        " per AS (SELECT vendor_id,"
+        "   count(*) FILTER (WHERE recent) AS auto_accepted,"
+        "   count(*) FILTER (WHERE recent AND corrected) AS corrected,"
+        "   array_agg(DISTINCT field ORDER BY field) FILTER (WHERE recent AND corrected) AS fields,"
+        "   count(*) FILTER (WHERE NOT recent) AS earlier,"
+        "   count(*) FILTER (WHERE NOT recent AND corrected) AS earlier_corrected"
+        "   FROM vals GROUP BY vendor_id)"
+        " SELECT p.vendor_id, v.name AS vendor_name, p.auto_accepted, p.corrected,"
+        " round(p.corrected::numeric / p.auto_accepted, 4)::float8 AS corrected_share,"
+        " p.fields, CASE WHEN p.earlier > 0 THEN"
+        "   round(p.earlier_corrected::numeric / p.earlier, 4)::float8 END AS earlier_share,"
+        " p.earlier = 0 OR p.earlier_corrected::numeric / p.earlier <= %(share)s AS new"
+        " FROM per p LEFT JOIN vendors v USING (vendor_id)"
+        " WHERE p.auto_accepted >= %(min)s AND p.corrected::numeric / p.auto_accepted > %(share)s"
+        " ORDER BY p.corrected::numeric / p.auto_accepted DESC, p.vendor_id",
+        {"runs": runs, "share": share, "min": min_values},
+    ).fetchall()

@@ -42,10 +42,10 @@ def reviewed_samples(conn: Conn) -> list[tuple[int, recalibration.Sample]]:
         if row["confidence"] is None:
             continue
         used = by_run.get(str(row["run_id"]), {})
-        raw = recalibration.raw(used, row["field"], float(row["confidence"]))
-        samples.append(
-            (row["document_id"], recalibration.Sample(row["field"], raw, not row["corrected"]))
-        )
+        method = row["method"]
+        raw = recalibration.raw(used, row["field"], float(row["confidence"]), method)
+        sample = recalibration.Sample(row["field"], raw, not row["corrected"], method)
+        samples.append((row["document_id"], sample))
     return samples
 
 

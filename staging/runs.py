@@ -151,6 +151,29 @@ def run_invoices_erp(conn: Conn, run_id: uuid.UUID) -> list[dict[str, Any]]:
     ).fetchall()
 
 
+def value_versions(conn: Conn, run_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The versions behind the values a run staged: per extractor (method, name, version) the
+    header values and invoices it produced, and per classification model the invoices it coded.
+    Rows: component, name, version, values, invoices."""
+    return conn.execute(
+        "SELECT 'extractor' AS component,"
+        " coalesce(kv.value -> 'provenance' ->> 'method', '') || ':'"
+        "   || coalesce(kv.value -> 'provenance' ->> 'extractor', '') AS name,"
+        " kv.value -> 'provenance' ->> 'version' AS version, count(*) AS values,"
+        " count(DISTINCT i.document_id) AS invoices"
+        " FROM invoices i CROSS JOIN LATERAL jsonb_each(i.fields) kv"
+        " WHERE i.run_id = %(run)s AND jsonb_typeof(kv.value) = 'object'"
+        " AND kv.value ? 'confidence' GROUP BY 1, 2, 3"
+        " UNION ALL"
+        " SELECT 'classification', m.key, m.value, NULL, count(DISTINCT i.document_id)"
+        " FROM invoices i CROSS JOIN LATERAL"
+        "   jsonb_each_text(coalesce(i.classification -> 'model_versions', '{}'::jsonb)) m"
+        " WHERE i.run_id = %(run)s GROUP BY 1, 2, 3"
+        " ORDER BY 1 DESC, 2, 3",
+        {"run": run_id},
+    ).fetchall()
+
+
 def record_run_report(conn: Conn, run_id: uuid.UUID, html: str, csv: str) -> None:
     """Remember where a run's exception report was written."""
     conn.execute(

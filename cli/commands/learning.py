@@ -10,7 +10,7 @@ import sys
 from invoices.settings import load_settings
 from staging.embedded import database
 
-KINDS = ["calibration", "history"]
+KINDS = ["calibration", "vendor_aliases", "history"]
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
