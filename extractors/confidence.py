@@ -178,10 +178,13 @@ def read_samples(path: Path) -> list[GroupedSample]:
 
 def vendor_folds(groups: Sequence[str], folds: int = 5) -> dict[str, int]:
     """Each vendor's fold: vendors by size, largest first, each to the lightest fold so far
-    (as scikit-learn's GroupKFold), ties broken by name so the split never changes."""
+    (as scikit-learn's GroupKFold), ties broken by name so the split never changes. With
+    `folds` 0, every vendor is a fold of its own (leave one vendor out)."""
     sizes: dict[str, int] = {}
     for group in groups:
         sizes[group] = sizes.get(group, 0) + 1
+    if folds <= 0:
+        return {group: index for index, group in enumerate(sorted(sizes))}
     load = [0] * max(1, min(folds, len(sizes)))
     out: dict[str, int] = {}
     for group, size in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -191,10 +194,11 @@ def vendor_folds(groups: Sequence[str], folds: int = 5) -> dict[str, int]:
     return out
 
 
-def out_of_fold(samples: Sequence[GroupedSample], folds: int = 5) -> list[float]:
+def out_of_fold(samples: Sequence[GroupedSample], folds: int = 0) -> list[float]:
     """Each sample's confidence under a calibration fitted without its vendor's values (folds
-    grouped by vendor), rounded as values carry it: how the calibration scores a vendor it
-    has never seen, which is what a threshold must be chosen on."""
+    grouped by vendor; 0: each vendor left out alone, as `invoices eval` scores a folder),
+    rounded as values carry it: how the calibration scores a vendor it has never seen, which
+    is what a threshold must be chosen on."""
     fold_of = vendor_folds([s[3] for s in samples], folds)
     out = [0.0] * len(samples)
     for fold in sorted(set(fold_of.values())):

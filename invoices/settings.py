@@ -49,10 +49,10 @@ class Settings(BaseSettings):
     # of a field listed here below its threshold routes the document to the exception queue.
     confidence_thresholds: dict[str, float] = Field(
         default_factory=lambda: {
-            "vendor_name": 0.9521,
-            "invoice_number": 0.9368,
-            "invoice_date": 0.9711,
-            "total": 0.9238,
+            "vendor_name": 0.9851,
+            "invoice_number": 0.9869,
+            "invoice_date": 0.9884,
+            "total": 0.9902,
             "currency": 0.9979,
         }
     )
@@ -60,15 +60,15 @@ class Settings(BaseSettings):
     # routed for it alone.
     auto_accept_thresholds: dict[str, float] = Field(
         default_factory=lambda: {
-            "document_type": 0.9994,
-            "buyer_name": 0.8543,
-            "vendor_vat_id": 0.9828,
-            "due_date": 0.9816,
-            "po_number": 0.7435,
-            "subtotal": 0.9568,
-            "tax": 0.9801,
-            "amount_due": 0.9888,
-            "vendor_address": 0.9755,
+            "document_type": 0.9939,
+            "buyer_name": 0.9903,
+            "vendor_vat_id": 0.9804,
+            "due_date": 0.9974,
+            "po_number": 1.0,
+            "subtotal": 0.9858,
+            "tax": 0.9973,
+            "amount_due": 0.9876,
+            "vendor_address": 0.9706,
             "iban": 0.9998,
         }
     )

@@ -122,6 +122,8 @@ def test_vendor_folds_put_each_vendor_in_one_fold_and_balance_them() -> None:
     assert max(load) - min(load) <= 10  # largest first, each to the lightest fold
     assert vendor_folds(list(reversed(groups)), folds=3) == folds  # the order never matters
     assert vendor_folds(["x", "y"], folds=5) == {"x": 0, "y": 1}  # no empty folds
+    alone = vendor_folds(groups, folds=0)  # leave one vendor out
+    assert sorted(alone.values()) == list(range(6)) and set(alone) == set(groups)
 
 
 def _vendor_with_its_own_habit() -> list[tuple[str, dict[str, float], bool, str]]:

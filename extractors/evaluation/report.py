@@ -177,17 +177,9 @@ def straight_through(preds: list[dict[str, Any]], routed: dict[str, float]) -> f
 
 
 def _fit(folder: Path, scores: Scores) -> str:
-    """Keep this folder's (evidence, right?, vendor) samples, refit on every folder's samples,
-    and choose the thresholds on out-of-fold confidences (each vendor scored by a model fitted
-    without it); returns what was done, for printing."""
-    from extractors.confidence import (
-        CALIBRATION_FILE,
-        fit_calibration,
-        out_of_fold,
-        read_samples,
-        save_calibration,
-        thresholds_on_scores,
-    )
+    """Keep this folder's (evidence, right?, vendor) samples and refit on every folder's
+    samples (`refit_stored`); returns what was done, for printing."""
+    from extractors.confidence import CALIBRATION_FILE
 
     store = CALIBRATION_FILE.parent / f"samples_{folder.resolve().name}.jsonl"
     store.parent.mkdir(parents=True, exist_ok=True)
@@ -197,9 +189,26 @@ def _fit(folder: Path, scores: Scores) -> str:
             for s, g in zip(scores.samples, scores.sample_groups, strict=True)
         )
     )
-    sets = {file.stem: read_samples(file) for file in sorted(store.parent.glob("samples_*.jsonl"))}
+    return refit_stored(store.parent)
+
+
+def refit_stored(store: Path) -> str:
+    """Refit the calibration on every samples file in `store` and choose the thresholds on
+    out-of-fold confidences (each vendor, in every set, scored by a model fitted without it:
+    the figure `invoices eval` prints as leave-vendor-out); returns what was done, for
+    printing."""
+    from extractors.confidence import (
+        CALIBRATION_FILE,
+        fit_calibration,
+        out_of_fold,
+        read_samples,
+        save_calibration,
+        thresholds_on_scores,
+    )
+
+    sets = {file.stem: read_samples(file) for file in sorted(store.glob("samples_*.jsonl"))}
     tagged = [(name, row) for name, rows in sets.items() for row in rows]
-    save_calibration(fit_calibration([row[:3] for _, row in tagged]))
+    save_calibration(fit_calibration([row[:3] for _, row in tagged]), store / CALIBRATION_FILE.name)
     held_out = out_of_fold([row for _, row in tagged])
     scored: dict[str, dict[str, list[tuple[float, bool]]]] = {}
     for (name, (field_name, _, ok, _)), conf in zip(tagged, held_out, strict=True):
@@ -209,9 +218,9 @@ def _fit(folder: Path, scores: Scores) -> str:
             pairs.sort(key=lambda r: -r[0])
     thresholds = thresholds_on_scores(scored)
     lines = [
-        f"calibration fitted on {len(tagged)} values from {store.parent}",
-        "thresholds for 99% precision on every set, on out-of-fold confidences (5 folds"
-        f" grouped by vendor): {thresholds}",
+        f"calibration fitted on {len(tagged)} values from {store}",
+        "thresholds for 99% precision on every set, on out-of-fold confidences (each vendor"
+        f" scored by a model fitted without it): {thresholds}",
     ]
     for name, per_set in scored.items():
         accepted = [ok for f, pairs in per_set.items() for c, ok in pairs
