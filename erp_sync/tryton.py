@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from erp_sync.adapters import ErpRejected, ErpUnavailable, Receipt
+from erp_sync.adapters import ErpRejected, ErpTimeout, ErpUnavailable, Receipt
 from invoices.erp_payload import ErpLine, ErpPayload
 from invoices.settings import Settings
 from staging.outbox import ClaimedEntry
@@ -90,7 +90,7 @@ class TrytonRpc:
         if self.deadline is not None:
             timeout = self.deadline - time.monotonic()
             if timeout <= 0:
-                raise ErpUnavailable(f"the push ran out of its {self.timeout} s before {method}")
+                raise ErpTimeout(f"the push ran out of its {self.timeout} s before {method}")
         headers = {"Authorization": self.auth} if self.auth else {}
         try:
             response = self.http.post(
@@ -99,6 +99,8 @@ class TrytonRpc:
                 headers=headers,
                 timeout=timeout,
             )
+        except httpx.TimeoutException as exc:
+            raise ErpTimeout(f"Tryton did not answer {method} in time: {exc!r}") from exc
         except httpx.HTTPError as exc:
             raise ErpUnavailable(f"Tryton unreachable ({method}): {exc!r}") from exc
         if response.status_code in (401, 403):
@@ -220,13 +222,24 @@ class TrytonAdapter:
             if bill["state"] == "draft" and abs(bill["total_amount"]) != payload.gross_total:
                 bill = self._align_taxes(bill, payload)
             if bill["state"] in ("draft", "validated"):
-                # posting a draft validates it on the way (one call less per bill)
                 self._check_totals(bill, payload)
-                self.rpc.call("model.account.invoice.post", [bill["id"]], self.rpc.context)
-                bill = self._read_bill(bill["id"])
+                bill, adopted = self._post(bill, adopted)
             return self._receipt(bill, adopted=adopted)
         finally:
             self.rpc.deadline = None
+
+    def _post(self, bill: dict[str, Any], adopted: bool) -> tuple[dict[str, Any], bool]:
+        """Post a bill (posting a draft validates it on the way). Refused because it is posted
+        already, by the call of an earlier attempt that Tryton was still working on when this
+        one read it: that bill is the one, adopted."""
+        try:
+            self.rpc.call("model.account.invoice.post", [bill["id"]], self.rpc.context)
+        except ErpRejected:
+            again = self._read_bill(bill["id"])
+            if again["state"] != "posted":
+                raise
+            return again, True
+        return self._read_bill(bill["id"]), adopted
 
     def _receipt(self, bill: dict[str, Any], *, adopted: bool) -> Receipt:
         return Receipt(
