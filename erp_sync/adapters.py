@@ -7,7 +7,9 @@ acknowledgement never makes a second bill), and `find(entry) -> Receipt | None` 
 
 Errors: `ErpRejected` is the ERP refusing this payload (an unknown tax, a closed period): no retry
 helps, the invoice goes back to the exception queue. `ErpUnavailable` is the ERP or the network
-failing: retried with backoff, and it counts towards opening the breaker.
+failing: retried with backoff, and it counts towards opening the breaker. `ErpTimeout`, the ERP
+not answering in time, is retried only once the attempt's lease has run out, so that the retry
+does not run beside the call the ERP may still be working on.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class ErpRejected(Exception):
 
 class ErpUnavailable(Exception):
     """The ERP could not be reached or failed on its side (worth retrying later)."""
+
+
+class ErpTimeout(ErpUnavailable):
+    """The ERP did not answer in time: it may still be working on the call (and commit it)."""
 
 
 @dataclass(frozen=True)

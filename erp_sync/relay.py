@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from erp_sync.adapters import ErpAdapter, ErpRejected, ErpUnavailable, adapter_for
+from erp_sync.adapters import ErpAdapter, ErpRejected, ErpTimeout, ErpUnavailable, adapter_for
 from invoices.settings import Settings
 from staging import db, outbox, outbox_relay
 
@@ -172,9 +172,13 @@ class Relay:
             self._fail(entry, exc.message, permanent=True)
             return
         except (ErpUnavailable, OSError) as exc:
-            self.stats.erp_seconds += time.perf_counter() - called
+            elapsed = time.perf_counter() - called
+            self.stats.erp_seconds += elapsed
             self.breaker.record_failure()
-            self._fail(entry, f"{type(exc).__name__}: {exc}", permanent=False)
+            # the ERP may still be working on a call that timed out: not again before the
+            # lease ends, so the retry cannot run beside it (and, say, create a second bill)
+            wait = self.settings.erp_lease_seconds - elapsed if isinstance(exc, ErpTimeout) else 0
+            self._fail(entry, f"{type(exc).__name__}: {exc}", permanent=False, at_least=wait)
             return
         self.stats.erp_seconds += time.perf_counter() - called
         self.breaker.record_success()
@@ -185,12 +189,22 @@ class Relay:
             self.stats.lost_lease += 1
             log.warning("entry %s was taken over by another relay", entry.entry_id)
 
-    def _fail(self, entry: outbox_relay.ClaimedEntry, message: str, *, permanent: bool) -> None:
-        delay = backoff_seconds(
-            entry.attempt,
-            self.settings.erp_backoff_base_seconds,
-            self.settings.erp_backoff_max_seconds,
-            self.rng,
+    def _fail(
+        self,
+        entry: outbox_relay.ClaimedEntry,
+        message: str,
+        *,
+        permanent: bool,
+        at_least: float = 0,
+    ) -> None:
+        delay = max(
+            at_least,
+            backoff_seconds(
+                entry.attempt,
+                self.settings.erp_backoff_base_seconds,
+                self.settings.erp_backoff_max_seconds,
+                self.rng,
+            ),
         )
         status = outbox_relay.fail_entry(
             self.conn,

@@ -241,3 +241,40 @@ def test_straight_through_approval_by_the_pipeline(conn, staged, erp_settings):
     )
     assert (rows[1]["status"], rows[1]["reason_codes"]) == ("exception", ["ERP_SYNC_FAILED"])
     assert outbox.outbox_counts(conn)["pending"] == 1
+
+
+def test_a_call_that_timed_out_is_not_retried_before_its_lease_ends(conn, staged, erp_settings):
+    """An ERP that took the request and never answered may still commit it: a retry beside
+    it could post a second bill, so the entry waits out the attempt's lease."""
+    import socket
+
+    from erp_sync.adapters import ErpTimeout
+    from erp_sync.tryton import TrytonAdapter
+
+    with socket.socket() as silent:  # takes connections on loopback and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        settings = erp_settings.model_copy(
+            update={
+                "erp_adapter": "tryton",
+                "erp_url": f"http://127.0.0.1:{silent.getsockname()[1]}",
+                "erp_database": "ap",
+                "erp_password": "x",
+                "erp_call_timeout_seconds": 1,
+                "erp_lease_seconds": 6,
+                "erp_breaker_failures": 100,
+            }
+        )
+        outbox.approve_invoice(conn, staged[0], "clerk", 1, settings=settings)
+        conn.commit()
+        adapter = TrytonAdapter.from_settings(settings)
+        with pytest.raises(ErpTimeout):
+            adapter.probe()
+        stats = sync(settings, adapter, max_seconds=3)
+    assert stats.retried == 1 and stats.dead == 0
+    row = conn.execute(
+        "SELECT attempts, status, last_error, extract(epoch FROM next_attempt_at - updated_at)"
+        " AS wait FROM erp_outbox"
+    ).fetchone()
+    assert row["attempts"] == 1 and row["status"] == "pending"
+    assert "ErpTimeout" in row["last_error"] and row["wait"] >= 6 - 1 - 0.5

@@ -1,10 +1,10 @@
 """Against a real Tryton 8.2 server on loopback: bills exactly once, read back through its API,
-after crashes, an outage and refusals.
+after crashes, an outage, refusals and a reversal.
 
 The template database is made once for this module (trytond-admin and the company set-up, about
-a minute); each test clones it and starts its own trytond. Tryton takes about 1.5 s per bill here
-(create, attach, validate, post over JSON-RPC on 2 shared cores), so the tests sync 16 to 30
-bills rather than 200: `invoices bench-sync` measures the rate.
+a minute and a half); each test clones it and starts its own trytond. One test syncs 200 bills
+through relays SIGKILLed at random points (from outside, and by the relay itself between
+Tryton's commit and our acknowledgement) and reads every bill back; the others sync a handful.
 """
 
 from __future__ import annotations
@@ -30,19 +30,16 @@ from tests.erp_support import TAX_RATES, gl_mapping, stage_corpus, tax_mapping
 from tests.tryton_server import ADMIN_PASSWORD, TrytonServer, TrytonTemplate
 
 pytestmark = pytest.mark.slow
-# The crash and outage tests did not pass yet on the shared 2-core machine (a loaded Tryton took
-# 10 s per bill): they run only when asked for, until they are made to hold under load.
-FAULT_TESTS = pytest.mark.skipif(
-    os.environ.get("INVOICES_TEST_TRYTON_FAULTS") != "1",
-    reason="set INVOICES_TEST_TRYTON_FAULTS=1: not yet passing under load (see erp_sync/README)",
-)
+# the issue's 200; a smaller number only for a quicker look on a busy machine
+CRASH_TEST_BILLS = int(os.environ.get("INVOICES_TEST_TRYTON_BILLS", "200"))
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tryton_corpus")
-    generate_corpus(out, invoices=44, seed=5, scanned_share=0.0, workers=1)
+    # about 85% of generated documents are billable: 240 give the 200 bills of the crash test
+    generate_corpus(out, invoices=240, seed=5, scanned_share=0.0, image_share=0.0, workers=2)
     return out
 
 
@@ -99,23 +96,84 @@ def _rpc(settings) -> TrytonRpc:
     return TrytonRpc(settings.erp_url, settings.erp_database, "admin", ADMIN_PASSWORD, 30)
 
 
+BILL_FIELDS = [
+    "reference",
+    "party",
+    "state",
+    "total_amount",
+    "untaxed_amount",
+    "tax_amount",
+    "lines",
+    "number",
+    "description",
+]
+
+
 def _bills(settings) -> list[dict]:
+    """Every supplier bill and credit note Tryton has, read through its API."""
     rpc = _rpc(settings)
-    ids = rpc.search("account.invoice", [("type", "=", "in")])
     return rpc.read(
-        "account.invoice",
-        ids,
-        [
-            "reference",
-            "party",
-            "state",
-            "total_amount",
-            "untaxed_amount",
-            "tax_amount",
-            "lines",
-            "number",
-        ],
+        "account.invoice", rpc.search("account.invoice", [("type", "=", "in")]), BILL_FIELDS
     )
+
+
+def _assert_each_bill_once_as_approved(conn, settings, expected: int) -> None:
+    """Tryton has exactly `expected` bills, one per outbox entry and none twice, each posted with
+    the payload's amounts, its lines on the mapped accounts and taxes, and the PDF attached."""
+    bills = _bills(settings)
+    assert len(bills) == expected
+    assert max(Counter((b["party"], b["reference"]) for b in bills).values()) == 1
+    rows = conn.execute(
+        "SELECT i.document_id, i.status, i.erp_id, o.payload, o.attachment_name,"
+        " o.idempotency_key FROM invoices i JOIN erp_outbox o USING (document_id)"
+        " WHERE o.kind = 'bill'"
+    ).fetchall()
+    assert len(rows) == expected and len({r["erp_id"] for r in rows}) == expected
+    rpc = _rpc(settings)
+    lines = {
+        ln["id"]: ln
+        for ln in rpc.read(
+            "account.invoice.line",
+            [ln for b in bills for ln in b["lines"]],
+            ["account.code", "taxes", "amount", "quantity"],
+        )
+    }
+    taxes = {
+        t["id"]: t["name"]
+        for t in rpc.read(
+            "account.tax", sorted({t for ln in lines.values() for t in ln["taxes"]}), ["name"]
+        )
+    }
+    attached = Counter(
+        (a["resource"], a["name"])
+        for a in rpc.read(
+            "ir.attachment",
+            rpc.search("ir.attachment", [("resource", "like", "account.invoice,%")]),
+            ["resource", "name"],
+        )
+    )
+    by_id = {str(b["id"]): b for b in bills}
+    for row in rows:
+        assert row["status"] == "synced"
+        bill, payload = by_id[row["erp_id"]], row["payload"]
+        assert bill["state"] == "posted" and bill["reference"] == payload["invoice_number"]
+        assert bill["description"] == row["idempotency_key"]
+        assert str(abs(bill["total_amount"])) == payload["gross_total"]
+        assert str(abs(bill["untaxed_amount"])) == payload["net_total"]
+        assert str(abs(bill["tax_amount"])) == payload["tax_total"]
+        got = sorted(
+            (
+                lines[i]["account."]["code"],
+                taxes[lines[i]["taxes"][0]],
+                str(abs(lines[i]["amount"])),
+            )
+            for i in bill["lines"]
+        )
+        want = sorted((p["erp_account"], p["tax_code"], p["net_amount"]) for p in payload["lines"])
+        assert got == want
+        assert attached[(f"account.invoice,{bill['id']}", row["attachment_name"])] == 1
+    audit = conn.execute("SELECT count(*) AS n FROM audit_log WHERE action = 'erp_synced'")
+    assert audit.fetchone()["n"] == expected
 
 
 def _env(settings) -> dict[str, str]:
@@ -135,145 +193,169 @@ def _env(settings) -> dict[str, str]:
         "INVOICES_ERP_POLL_SECONDS": "0.3",
         "INVOICES_ERP_BACKOFF_BASE_SECONDS": "0.2",
         "INVOICES_ERP_BACKOFF_MAX_SECONDS": "1",
+        "INVOICES_ERP_BREAKER_FAILURES": str(settings.erp_breaker_failures),
+        "INVOICES_ERP_BREAKER_COOLDOWN_SECONDS": str(settings.erp_breaker_cooldown_seconds),
     }
 
 
-def test_approved_invoices_reach_tryton_exactly_once_with_lines_accounts_taxes_and_pdf(
+def test_two_hundred_bills_reach_tryton_exactly_once_through_relays_killed_at_random_points(
+    conn, corpus, erp_settings, tmp_path
+):
+    """The issue's acceptance: 200 approved invoices; relays SIGKILLed from outside at random
+    moments (in a claim, mid-call to Tryton, in the acknowledgement) and killing themselves
+    between Tryton's commit and our acknowledgement; restarted until the outbox is empty. Then
+    every bill is read back: zero missing, zero doubled, amounts, lines, accounts, taxes, PDF."""
+    ids = _approve(conn, corpus, erp_settings, CRASH_TEST_BILLS)
+    assert len(ids) == CRASH_TEST_BILLS
+    rng = random.Random(14)
+    kill_log, relay_log = tmp_path / "self_killed.txt", tmp_path / "relays.log"
+    kill_log.touch()
+    env = {
+        **_env(erp_settings),
+        "ERP_TEST_DIE_AFTER_PUSH": "0.04",
+        "ERP_TEST_KILL_LOG": str(kill_log),
+        # a killed relay's entry is taken up again when its lease runs out
+        "INVOICES_ERP_LEASE_SECONDS": "30",
+        "INVOICES_ERP_CALL_TIMEOUT_SECONDS": "15",
+    }
+    started, runs, killed = time.monotonic(), 0, 0
+    while time.monotonic() - started < 1500:
+        counts = outbox.outbox_counts(conn)
+        conn.commit()
+        if counts["pending"] + counts["in_flight"] == 0:
+            break
+        runs += 1
+        with relay_log.open("ab") as log:
+            child = subprocess.Popen(
+                [sys.executable, "tests/erp_relay_child.py", "60"],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            child.wait(timeout=rng.uniform(3.0, 25.0))
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGKILL)  # from outside, wherever the relay is
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait(timeout=10)
+        killed += child.returncode == -signal.SIGKILL
+    seconds = time.monotonic() - started
+    counts = outbox.outbox_counts(conn)
+    conn.commit()
+    want = {"pending": 0, "in_flight": 0, "done": len(ids), "dead": 0}
+    assert counts == want, relay_log.read_text()[-3000:]
+    self_killed = {int(n) for n in kill_log.read_text().split()}
+    assert killed - len(self_killed) >= 5 and len(self_killed) >= 3
+    adopted = {
+        r["entry_id"]
+        for r in conn.execute(
+            "SELECT entry_id FROM erp_outbox WHERE receipt->>'adopted' = 'true'"
+        ).fetchall()
+    }
+    assert self_killed <= adopted  # each bill Tryton had before the relay died was adopted
+    _assert_each_bill_once_as_approved(conn, erp_settings, len(ids))
+    print(
+        f"{len(ids)} bills in {seconds:.0f} s over {runs} relay runs:"
+        f" {killed - len(self_killed)} killed from outside, {len(self_killed)} after Tryton's"
+        f" commit; {len(adopted)} bills adopted"
+    )
+
+
+def test_tryton_stopped_mid_sync_opens_the_breaker_and_nothing_is_lost(
+    conn, corpus, erp_settings, tryton
+):
+    from erp_sync.relay import Relay
+
+    ids = _approve(conn, corpus, erp_settings, 6)
+    relay = Relay(erp_settings)
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(stats=relay.run(max_seconds=240)))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 90
+        while outbox.outbox_counts(conn)["done"] < 2 and time.monotonic() < deadline:
+            conn.commit()
+            time.sleep(0.2)
+        tryton.stop()
+        deadline = time.monotonic() + 60
+        while relay.breaker.times_opened < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)  # opened by the failing pushes
+        conn.commit()
+        done_while_down = outbox.outbox_counts(conn)["done"]
+        while relay.breaker.times_opened < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)  # and opened again by a probe that failed
+        assert relay.breaker.times_opened >= 2
+        conn.commit()
+        assert outbox.outbox_counts(conn)["done"] == done_while_down < len(ids)
+        tryton.start()
+        worker.join(timeout=240)
+        assert not worker.is_alive()
+    finally:
+        worker.join(timeout=240)
+        relay.close()
+    stats = result["stats"]
+    assert stats.dead == 0 and stats.breaker_opened >= 2
+    conn.commit()
+    assert outbox.outbox_counts(conn) == {"pending": 0, "in_flight": 0, "done": 6, "dead": 0}
+    _assert_each_bill_once_as_approved(conn, erp_settings, len(ids))
+
+
+def test_voiding_a_synced_invoice_sends_a_credit_note_and_leaves_the_bill(
     conn, corpus, erp_settings
 ):
-    ids = _approve(conn, corpus, erp_settings, 20)
-    started = time.perf_counter()
+    from erp_sync.relay import sync
+
+    _approve(conn, corpus, erp_settings, 3)
+    assert sync(erp_settings, max_seconds=120).done == 3
+    before = {b["id"]: b for b in _bills(erp_settings)}
+    voided = conn.execute(
+        "SELECT min(document_id) AS d FROM invoices WHERE document_type = 'invoice'"
+    ).fetchone()["d"]
+    original = conn.execute(
+        "SELECT erp_id, invoice_number FROM invoices WHERE document_id = %s", (voided,)
+    ).fetchone()
+    outbox.void_invoice(conn, voided, "clerk", "paid twice by the vendor's mistake")
+    conn.commit()
     done = subprocess.run(
         [sys.executable, "-m", "cli.main", "sync"],
         env=_env(erp_settings),
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=300,
         check=True,
     )
-    seconds = time.perf_counter() - started
-    stats = json.loads(done.stdout.strip().splitlines()[-1])
-    assert stats["done"] == len(ids) and stats["dead"] == 0, done.stderr[-2000:]
-    print(f"{len(ids)} bills in {seconds:.1f} s: {len(ids) / seconds:.2f} per second")
-    bills = _bills(erp_settings)
-    assert len(bills) == len(ids)
-    assert Counter((b["party"], b["reference"]) for b in bills).most_common(1)[0][1] == 1
-    rows = conn.execute(
-        "SELECT i.document_id, i.status, i.erp_id, o.payload, o.attachment_name FROM invoices i"
-        " JOIN erp_outbox o USING (document_id)"
-    ).fetchall()
-    by_id = {str(b["id"]): b for b in bills}
+    assert json.loads(done.stdout.strip().splitlines()[-1])["done"] == 1, done.stderr[-2000:]
+    after = {b["id"]: b for b in _bills(erp_settings)}
+    assert set(before) < set(after) and len(after) == 4  # nothing deleted, one more
+    for bill_id, bill in before.items():
+        assert after[bill_id] == bill  # the bills, the voided one too, are untouched
+    (credit,) = [b for i, b in after.items() if i not in before]
+    bill = before[int(original["erp_id"])]
+    assert credit["reference"] == f"CN-{original['invoice_number']}"
+    assert credit["state"] == "posted" and credit["party"] == bill["party"]
+    assert credit["total_amount"] == -bill["total_amount"] and bill["total_amount"] > 0
+    assert credit["tax_amount"] == -bill["tax_amount"]
     rpc = _rpc(erp_settings)
-    for row in rows:
-        assert row["status"] == "synced"
-        bill, payload = by_id[row["erp_id"]], row["payload"]
-        assert bill["state"] == "posted" and bill["reference"] == payload["invoice_number"]
-        assert str(abs(bill["total_amount"])) == payload["gross_total"]
-        assert str(abs(bill["untaxed_amount"])) == payload["net_total"]
-        assert str(abs(bill["tax_amount"])) == payload["tax_total"]
-        lines = rpc.read(
-            "account.invoice.line",
-            bill["lines"],
-            ["account.code", "taxes", "amount", "description"],
-        )
-        taxes = {
-            t["id"]: t["name"]
-            for t in rpc.read(
-                "account.tax", sorted({t for line in lines for t in line["taxes"]}), ["name"]
-            )
-        }
-        got = sorted(
-            (ln["account."]["code"], taxes[ln["taxes"][0]], str(abs(ln["amount"]))) for ln in lines
-        )
-        want = sorted((p["erp_account"], p["tax_code"], p["net_amount"]) for p in payload["lines"])
-        assert got == want
-        attachments = rpc.search(
-            "ir.attachment",
-            [
-                ("resource", "=", f"account.invoice,{bill['id']}"),
-                ("name", "=", row["attachment_name"]),
-            ],
-        )
-        assert len(attachments) == 1
-    audit = conn.execute("SELECT count(*) AS n FROM audit_log WHERE action = 'erp_synced'")
-    assert audit.fetchone()["n"] == len(ids)
-
-
-@FAULT_TESTS
-def test_relay_killed_at_random_points_leaves_no_bill_missing_or_doubled(
-    conn, corpus, erp_settings
-):
-    ids = _approve(conn, corpus, erp_settings, 14)
-    rng, kills, rounds = random.Random(14), 0, 0
-    # short leases, so that an entry a killed relay held is taken up again soon
-    env = {
-        **_env(erp_settings),
-        "ERP_TEST_DIE_AFTER_PUSH": "0.15",
-        "INVOICES_ERP_LEASE_SECONDS": "30",
-        "INVOICES_ERP_CALL_TIMEOUT_SECONDS": "15",
-    }
-    while True:
-        counts = outbox.outbox_counts(conn)
-        conn.commit()
-        if counts["pending"] + counts["in_flight"] == 0 or rounds > 80:
-            break
-        rounds += 1
-        child = subprocess.Popen(
-            [sys.executable, "tests/erp_relay_child.py", "120"],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            child.wait(timeout=rng.uniform(2.0, 10.0))
-        except subprocess.TimeoutExpired:
-            child.send_signal(signal.SIGKILL)  # from outside, anywhere in the loop
-            child.wait(timeout=10)
-        kills += child.returncode == -signal.SIGKILL
-    assert outbox.outbox_counts(conn)["done"] == len(ids)
-    assert kills >= 3
-    bills = _bills(erp_settings)
-    keys = Counter((b["party"], b["reference"]) for b in bills)
-    assert len(bills) == len(ids) and max(keys.values()) == 1
-    assert {b["state"] for b in bills} == {"posted"}
-    adopted = conn.execute(
-        "SELECT count(*) AS n FROM erp_outbox WHERE receipt->>'adopted' = 'true'"
+    fields = ["account.code", "taxes", "amount", "quantity"]
+    credit_lines = rpc.read("account.invoice.line", credit["lines"], fields)
+    bill_lines = rpc.read("account.invoice.line", bill["lines"], fields)
+    assert sorted((ln["account."]["code"], ln["taxes"], -ln["amount"]) for ln in credit_lines) == (
+        sorted((ln["account."]["code"], ln["taxes"], ln["amount"]) for ln in bill_lines)
     )
-    print(f"{kills} kills over {rounds} relay runs; {adopted.fetchone()['n']} bills adopted")
-
-
-@FAULT_TESTS
-def test_tryton_stopped_mid_sync_opens_the_breaker_and_nothing_is_lost(
-    conn, corpus, erp_settings, tryton
-):
-    from erp_sync.relay import Relay
-
-    ids = _approve(conn, corpus, erp_settings, 10)
-    relay = Relay(erp_settings)
-    result = {}
-    worker = threading.Thread(target=lambda: result.update(stats=relay.run(max_seconds=200)))
-    worker.start()
-    try:
-        deadline = time.monotonic() + 60
-        while outbox.outbox_counts(conn)["done"] < 3 and time.monotonic() < deadline:
-            conn.commit()
-            time.sleep(0.2)
-        tryton.stop()
-        time.sleep(6)  # failures open the breaker; its probes fail while Tryton is down
-        assert relay.breaker.times_opened >= 1
-        tryton.start()
-        worker.join(timeout=180)
-    finally:
-        relay.close() if not worker.is_alive() else None
-    stats = result["stats"]
-    assert stats.dead == 0 and stats.breaker_opened >= 1
-    conn.commit()
-    assert outbox.outbox_counts(conn)["done"] == len(ids)
-    bills = _bills(erp_settings)
-    assert len(bills) == len(ids)
-    assert max(Counter((b["party"], b["reference"]) for b in bills).values()) == 1
+    row = conn.execute(
+        "SELECT status, erp_id, credit_erp_id FROM invoices WHERE document_id = %s", (voided,)
+    ).fetchone()
+    assert row["status"] == "synced" and row["erp_id"] == original["erp_id"]
+    assert row["credit_erp_id"] == str(credit["id"])
+    audit = conn.execute(
+        "SELECT count(*) AS n FROM audit_log WHERE action = 'erp_reversed' AND document_id = %s",
+        (voided,),
+    )
+    assert audit.fetchone()["n"] == 1
 
 
 def test_payloads_tryton_refuses_become_erp_sync_failed_and_the_others_go_on(
@@ -317,3 +399,22 @@ def test_payloads_tryton_refuses_become_erp_sync_failed_and_the_others_go_on(
     messages = {r["document_id"]: r["message"] for r in rows}
     assert "Tryton UserError" in messages[ids[0]] and "reopen the period" in messages[ids[0]]
     assert "Input VAT that Tryton does not have" in messages[ids[1]]
+
+
+def test_bench_sync_prints_entries_per_second_to_tryton_and_to_files(corpus, erp_settings):
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "cli.main", "bench-sync", "--corpus", str(corpus),
+            "--entries", "30", "--adapters", "tryton,en16931",
+        ],
+        env={**_env(erp_settings), "INVOICES_ERP_BUSINESS_RULES": "true"},
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    print(done.stdout)
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[2:]}
+    assert set(rows) == {"tryton", "en16931"}, done.stdout + done.stderr[-2000:]
+    entries, dead = int(rows["tryton"][1]), int(rows["tryton"][2])
+    assert entries == 30 and dead == 0
+    assert float(rows["tryton"][4]) > 0 and float(rows["tryton"][5]) > 0
+    assert int(rows["en16931"][1]) + int(rows["en16931"][2]) == 30  # a seller without VAT id
+    assert len(_bills(erp_settings)) == 30  # is refused by the business rules: counted dead

@@ -3,9 +3,10 @@
     python tests/tryton_setup.py CONFIG DATABASE GL_CODES TAX_RATES
 
 On a database trytond-admin made with account_invoice: the company (EUR), the minimal chart,
-fiscal years 2024-2026 with monthly periods and invoice sequences, document tax rounding, the
-currencies the generator prints (with rates), one expense account per GL code ("E" + code) and
-one supplier tax per rate ("Input VAT <rate>%"). The flow of account_invoice's
+fiscal years 2024-2026 with monthly periods and invoice sequences, document tax rounding,
+currency-exchange accounts (bills in USD, GBP and CHF need them to post), the currencies the
+generator prints (with rates), one expense account per GL code ("E" + code) and one supplier
+tax per rate ("Input VAT <rate>%"). The flow of account_invoice's
 scenario_invoice_supplier.rst, with the helpers the wheels ship.
 """
 
@@ -44,8 +45,11 @@ def main(config_file: str, database: str, gl_codes: str, tax_rates: str) -> None
     AccountConfig = Model.get("account.configuration")
     account_config = AccountConfig(1)
     account_config.tax_rounding = "document"
-    account_config.save()
     accounts = get_accounts(company)
+    # bills in USD, GBP and CHF post a currency-exchange line for their rounding difference
+    account_config.currency_exchange_credit_account = accounts["revenue"]
+    account_config.currency_exchange_debit_account = accounts["expense"]
+    account_config.save()
     Account = Model.get("account.account")
     for code in gl_codes.split(","):
         Account(
