@@ -27,6 +27,7 @@ from flows.matching import match_against_store
 from flows.process import RunContext, failed_intake, fingerprint, process_document
 from flows.run_summary import Progress, build_summary, cpu_seconds, publish
 from flows.runners import chunk_size, release_context, task_runner, worker_context
+from flows.server import api_or_throwaway
 from invoices.records import Document, DocumentResult, ReasonCode, StageError
 from invoices.run_metrics import document_record
 from invoices.settings import Settings, load_settings
@@ -337,7 +338,8 @@ def run_inbox(
     workers = workers or settings.task_workers
     flow_with_runner = nightly_batch.with_options(task_runner=task_runner(settings, workers))
     overrides = {**settings_overrides(settings), "task_workers": workers}
-    return flow_with_runner(inbox=str(inbox.resolve()), overrides=overrides)
+    with api_or_throwaway():
+        return flow_with_runner(inbox=str(inbox.resolve()), overrides=overrides)
 
 
 def settings_overrides(settings: Settings) -> dict[str, Any]:
