@@ -26,7 +26,14 @@ from flows import logs
 from flows.matching import ALIASES_KIND, match_against_store
 from flows.process import RunContext, failed_intake, fingerprint, process_document
 from flows.run_summary import Progress, build_summary, cpu_seconds, publish
-from flows.runners import chunk_size, release_context, task_runner, worker_context
+from flows.runners import (
+    chunk_size,
+    release_context,
+    task_runner,
+    thread_pool_size,
+    worker_context,
+)
+from flows.server import api_or_throwaway
 from invoices.records import Document, DocumentResult, ReasonCode, StageError
 from invoices.run_metrics import document_record
 from invoices.settings import Settings, load_settings
@@ -306,7 +313,11 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-@flow(name="nightly_batch", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
+@flow(
+    name="nightly_batch",
+    task_runner=ThreadPoolTaskRunner(max_workers=thread_pool_size(2)),
+    log_prints=True,
+)
 def nightly_batch(
     inbox: str, overrides: dict[str, Any] | None = None, scheduled_for: str | None = None
 ) -> dict[str, Any]:
@@ -351,7 +362,8 @@ def run_inbox(
     workers = workers or settings.task_workers
     flow_with_runner = nightly_batch.with_options(task_runner=task_runner(settings, workers))
     overrides = {**settings_overrides(settings), "task_workers": workers}
-    return flow_with_runner(inbox=str(inbox.resolve()), overrides=overrides)
+    with api_or_throwaway():
+        return flow_with_runner(inbox=str(inbox.resolve()), overrides=overrides)
 
 
 def settings_overrides(settings: Settings) -> dict[str, Any]:

@@ -54,7 +54,15 @@ def task_runner(settings: Settings, workers: int) -> Any:
                     "dashboard_address": None,
                 }
             )
-    return ThreadPoolTaskRunner(max_workers=max(1, workers))
+    return ThreadPoolTaskRunner(max_workers=thread_pool_size(workers))
+
+
+def thread_pool_size(workers: int) -> int:
+    """Threads for `workers` documents processed at once: twice as many, because each
+    document's staging task is submitted with it and holds a thread while it waits for its
+    turn (documents are staged in inbox order). With only `workers` threads the waiting
+    staging tasks took every other thread and the documents ran one at a time."""
+    return 2 * max(1, workers)
 
 
 def chunk_size(settings: Settings) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +30,7 @@ from prefect.types.entrypoint import EntrypointType
 
 from flows.nightly import nightly_batch, settings_overrides
 from flows.runners import task_runner
-from flows.server import start_server
+from flows.server import PrefectServer, start_server, wait_healthy
 from invoices.settings import Settings, load_settings
 from staging import master
 
@@ -162,12 +163,60 @@ def serve_on_this_machine(
                 settings.schedule_timezone,
                 api_url,
             )
-            serve_nightly(deployment)
+            server = serve_through_outages(deployment, settings, api_url, server)
     except KeyboardInterrupt:
         log.info("stopping: the schedule stays active; the next slot is late, not lost")
     finally:
         if server is not None:
             server.stop()
+
+
+def serve_through_outages(
+    deployment: Any, settings: Settings, api_url: str, server: PrefectServer | None
+) -> PrefectServer | None:
+    """Serve the deployment until interrupted, through outages of the Prefect server.
+
+    Prefect's runner gives up after three failed polls in a row ("Service exceeded error
+    threshold") and `serve` returns with that error: the process would live on, serving
+    nothing, and every slot after the server came back would be missed. Here a lost API is
+    waited for (a server this process started and that died is started again) and the
+    deployment served again; the runs whose slot passed meanwhile are still Scheduled (Late)
+    on the server, and are run then. Returns the server this process now runs, if any.
+    """
+    while True:
+        try:
+            serve_nightly(deployment)
+            return server  # interrupted (Ctrl-C): Prefect's serve returns
+        except Exception as exc:  # noqa: BLE001 - the API went away; SystemExit passes
+            log.warning(
+                "lost the Prefect API at %s (%s): serving again once it is back", api_url, exc
+            )
+        signal.signal(signal.SIGTERM, _interrupt)  # Prefect's runner had put in its own
+        server = wait_for_api(settings, api_url, server)
+
+
+def wait_for_api(
+    settings: Settings, api_url: str, server: PrefectServer | None, poll: float = 5.0
+) -> PrefectServer | None:
+    """Block until the Prefect API answers again; a server this process started that has
+    exited is started again. Returns the server this process runs, if any."""
+    while True:
+        if server is not None and server.process.poll() is not None:
+            log.warning(
+                "the Prefect server exited (%s): starting it again", server.process.returncode
+            )
+            try:
+                return start_server(settings)
+            except (RuntimeError, TimeoutError) as exc:
+                log.warning("the Prefect server did not start (%s): trying again", exc)
+                time.sleep(poll)
+                continue
+        try:
+            wait_healthy(api_url, 60.0, server.process if server is not None else None)
+            log.info("the Prefect API at %s is back", api_url)
+            return server
+        except (RuntimeError, TimeoutError):
+            log.info("the Prefect API at %s is still down", api_url)
 
 
 def _interrupt(signum: int, frame: Any) -> None:

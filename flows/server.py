@@ -12,6 +12,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,3 +117,26 @@ def wait_healthy(
             pass
         time.sleep(0.5)
     raise TimeoutError(f"the Prefect server at {api_url} was not healthy in {timeout:.0f} s")
+
+
+@contextmanager
+def api_or_throwaway(timeout: float = 5.0) -> Iterator[str | None]:
+    """Within: the Prefect API named in the settings when it answers, else none, so that a
+    run started by hand while the server is down (or being restarted) still runs, on a
+    throwaway server of its own; yields the API URL used (None: throwaway)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        yield None
+        return
+    try:
+        wait_healthy(url, timeout)
+    except TimeoutError:
+        log.warning(
+            "the Prefect server at %s does not answer: this run uses a throwaway server", url
+        )
+        with temporary_settings(restore_defaults={PREFECT_API_URL}):
+            yield None
+        return
+    yield url

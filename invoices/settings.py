@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     ocr_dpi: int = 300
     ocr_workers: int = 0  # 0: one per core
     ocr_timeout_seconds: int = 120
+    # OCR passes beyond the first that are left out (comma-separated: rotation, binarised,
+    # table); for measuring what each pass earns with `invoices eval`
+    ocr_skip_passes: str = ""
     min_text_chars_per_page: int = 20
     max_image_pixels: int = 60_000_000
     max_file_bytes: int = 100 * 1024 * 1024

@@ -128,8 +128,14 @@ class ConnectionPool:
             conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
 
         connect(url, schema).close()  # creates the schema when missing, fails clearly when down
-        self._pool = _Pool(url, min_size=1, max_size=size, open=True, configure=configure,
-                           kwargs={"row_factory": dict_row, "connect_timeout": 10})
+        self._pool = _Pool(
+            url,
+            min_size=1,
+            max_size=size,
+            open=True,
+            configure=configure,
+            kwargs={"row_factory": dict_row, "connect_timeout": 10},
+        )
 
     @contextmanager
     def connection(self) -> Iterator[Conn]:
@@ -140,6 +146,8 @@ class ConnectionPool:
     def close(self) -> None:
         """Close every connection."""
         self._pool.close()
+
+
 def ensure_database(url: str, name: str) -> str:
     """The URL of database `name` on the server of `url`, created when missing (the Prefect
     server keeps its own database beside the staging one)."""
@@ -162,3 +170,11 @@ def drop_database(url: str, name: str) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+def drop_schema(url: str, schema: str) -> None:
+    """Drop a schema and its analytics views' schema (bench-batch's throwaway store)."""
+    check_schema_name(schema)
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        for name in (schema, f"{schema}_analytics"):
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))

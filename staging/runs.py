@@ -198,3 +198,12 @@ def staged_by_run(conn: Conn, sha256: str, source_path: str, run_id: uuid.UUID) 
         (sha256, source_path, run_id),
     ).fetchone()
     return int(row["document_id"]) if row else None
+
+
+def document_timings(conn: Conn, run_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Pages, text methods and seconds per stage of every document a run staged (bench-batch)."""
+    return conn.execute(
+        "SELECT document_id, file_name, pages, text_methods, timings FROM documents"
+        " WHERE first_run_id = %s ORDER BY document_id",
+        (run_id,),
+    ).fetchall()

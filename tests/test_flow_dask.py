@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -120,3 +121,61 @@ def test_dask_cluster_stages_the_same_rows_as_threads(cluster, database_url, tmp
     assert type(task_runner(load_settings(dask_address=cluster), 2)).__name__ == "DaskTaskRunner"
     assert len(results["dask"]) == 5
     assert results["dask"] == results["threads"]
+
+
+def _kill_a_busy_worker(address: str, settings, stop: threading.Event, killed: list) -> None:
+    """Once a document is staged, SIGKILL a Dask worker process (by its pid, a child of the
+    `dask worker` started here) that is running a task (most likely a chunk of documents:
+    those take seconds, staging milliseconds)."""
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=60) as client:
+            while not stop.is_set():
+                with db.connection(settings.database_url, settings.db_schema) as conn:
+                    staged = conn.execute("SELECT count(*) AS n FROM documents").fetchone()["n"]
+                if staged:
+                    pids = client.run(os.getpid)  # worker address -> its process id
+                    for worker, keys in client.processing().items():
+                        if keys and worker in pids:
+                            os.kill(pids[worker], signal.SIGKILL)
+                            killed.append((pids[worker], staged))
+                            return
+                stop.wait(0.2)
+    except Exception as exc:  # noqa: BLE001 - reported by the test
+        killed.append(("watcher failed", repr(exc)))
+
+
+def test_a_dask_worker_killed_mid_batch_the_run_completes(cluster, database_url, tmp_path):
+    corpus = tmp_path / "corpus"
+    generate_corpus(corpus, invoices=8, seed=43, workers=1, scanned_share=0.0, image_share=0.0)
+    with prefect_test_harness(server_startup_timeout=120), throwaway_schema(database_url) as schema:
+        settings = load_settings(
+            database_url=database_url,
+            db_schema=schema,
+            reports_dir=tmp_path / "reports",
+            documents_per_task=2,
+            dask_address=cluster,
+        )
+        with db.connection(database_url, schema) as conn:
+            master.load_master_dir(conn, corpus / "master")
+        stop, killed = threading.Event(), []
+        watcher = threading.Thread(
+            target=_kill_a_busy_worker, args=(cluster, settings, stop, killed), daemon=True
+        )
+        watcher.start()
+        try:
+            summary = nightly.nightly_batch.with_options(task_runner=task_runner(settings, 2))(
+                inbox=str(corpus / "docs"), overrides=nightly.settings_overrides(settings)
+            )
+        finally:
+            stop.set()
+            watcher.join(30)
+        assert killed and isinstance(killed[0][0], int), f"no worker killed mid-batch: {killed}"
+        with db.connection(database_url, schema) as conn:
+            docs = conn.execute("SELECT sha256 FROM documents").fetchall()
+            runs = conn.execute("SELECT status FROM batch_runs").fetchall()
+    assert killed[0][1] < 8, killed
+    assert summary["staged"] == 8 and summary["failures"] == 0
+    assert len(docs) == 8 and len({d["sha256"] for d in docs}) == 8  # nothing staged twice
+    assert [r["status"] for r in runs] == ["completed"]

@@ -28,7 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="first N documents only")
     parser.add_argument("--workers", type=int, default=0, help="OCR processes (0: one per core)")
     parser.add_argument("--no-xml", action="store_true", help="do not read embedded e-invoices")
+    parser.add_argument(
+        "--passes",
+        action="store_true",
+        help="count and time tesseract passes by purpose (implies --workers 1)",
+    )
     args = parser.parse_args(argv)
+    passes = _count_passes() if args.passes else None
+    if passes is not None:
+        args.workers = 1
     settings = load_settings(ocr_workers=args.workers, read_einvoice_xml=not args.no_xml)
     files = sorted(p for p in args.directory.iterdir() if p.is_file())
     if args.limit:
@@ -63,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if confidences:
         print(f"OCR mean word confidence {statistics.fmean(confidences):.3f}")
+    if passes is not None:
+        _print_passes(passes, len(per_method.get("ocr", [])))
     if pages:
         print(f"stage wall time {wall:.1f} s: {wall / pages:.3f} s/page (incl. opening, XML)")
         cpu = _cpu_seconds() - cpu_start
@@ -70,6 +80,53 @@ def main(argv: list[str] | None = None) -> int:
             f"CPU time {cpu:.1f} s: {cpu / pages:.3f} s/page (this process and finished children)"
         )
     return 0
+
+
+def _count_passes() -> dict[str, list[float]]:
+    """Wrap the OCR procedure's tesseract calls (inline, in this process) to record the
+    seconds of each pass by its purpose: first pass, orientation check (OSD), rotated re-read,
+    binarised retry, table re-read."""
+    from extractors.text import ocr
+
+    passes: dict[str, list[float]] = defaultdict(list)
+    purpose: list[str] = []
+    real_words, real_osd, real_try = ocr.tesseract_words, ocr.detect_rotation, ocr._try
+
+    def words(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return real_words(*args, **kwargs)
+        finally:
+            what = purpose[-1] if purpose else "first pass"
+            passes[what.split(" ")[0]].append(time.perf_counter() - started)
+
+    def osd(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return real_osd(*args, **kwargs)
+        finally:
+            passes["orientation (OSD)"].append(time.perf_counter() - started)
+
+    def tried(image, languages, deadline, to_units, notes, what, mode=None):  # type: ignore[no-untyped-def]
+        purpose.append(what)
+        try:
+            return real_try(image, languages, deadline, to_units, notes, what, mode)
+        finally:
+            purpose.pop()
+
+    ocr.tesseract_words, ocr.detect_rotation, ocr._try = words, osd, tried  # type: ignore[assignment]
+    return passes
+
+
+def _print_passes(passes: dict[str, list[float]], ocr_pages: int) -> None:
+    total = sum(sum(v) for v in passes.values())
+    print(f"tesseract passes over {ocr_pages} OCR pages ({total:.1f} s in tesseract):")
+    for what, seconds in sorted(passes.items(), key=lambda kv: -sum(kv[1])):
+        share = 100 * sum(seconds) / max(total, 1e-9)
+        print(
+            f"{what:>18}: {len(seconds)} passes, {sum(seconds):.1f} s ({share:.0f}%), "
+            f"mean {statistics.fmean(seconds):.2f} s"
+        )
 
 
 def _cpu_seconds() -> float:

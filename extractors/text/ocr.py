@@ -98,6 +98,7 @@ class OcrJob:
     timeout: float = 120.0
     password: str | None = None
     max_pixels: int = 60_000_000
+    skip: tuple[str, ...] = ()  # passes left out: "rotation", "binarised", "table"
 
 
 @dataclass
@@ -122,7 +123,7 @@ def run_job(job: OcrJob) -> OcrResult:
     started = time.perf_counter()
     deadline = started + job.timeout
     image, to_units = load_page_image(job)
-    result = ocr_image(image, job.languages, deadline, to_units)
+    result = ocr_image(image, job.languages, deadline, to_units, job.skip)
     result.index = job.index
     result.seconds = time.perf_counter() - started
     return result
@@ -175,7 +176,13 @@ def _on_white(image: Image.Image) -> Image.Image:
     return image
 
 
-def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: float) -> OcrResult:
+def ocr_image(
+    image: Image.Image,
+    languages: str,
+    deadline: float,
+    to_units: float,
+    skip: tuple[str, ...] = (),
+) -> OcrResult:
     """OCR one grey page image: deskew, tesseract, then orientation or binarisation retries.
 
     The common case (an upright page) costs one tesseract pass: orientation detection runs only
@@ -204,12 +211,13 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
     how = (languages, deadline, to_units, notes)
     vertical = looks_vertical(words)
     garbled = reads_upside_down(words)
-    if vertical or garbled or reads_poorly(words, confidence, ROTATE_BELOW_CONFIDENCE):
+    poor = reads_poorly(words, confidence, ROTATE_BELOW_CONFIDENCE)
+    if "rotation" not in skip and (vertical or garbled or poor):
         image, words, confidence, rotation = _turn_upright(
             image, (words, confidence), vertical, garbled, how
         )
     binarised = False
-    if reads_poorly(words, confidence, RETRY_BELOW_CONFIDENCE):
+    if "binarised" not in skip and reads_poorly(words, confidence, RETRY_BELOW_CONFIDENCE):
         budget = time.perf_counter() + max(RETRY_MIN_SECONDS, RETRY_BUDGET * first_pass)
         retry_deadline = min(deadline, budget)
         binary = local_threshold(image)
@@ -224,7 +232,8 @@ def ocr_image(image: Image.Image, languages: str, deadline: float, to_units: flo
     if tilt:
         words = straightened(words, tilt, size)
         notes.append(f"word boxes straightened {tilt:+.1f}")
-    if not page_mode(image.width, image.height) and rows.table_lost(words):
+    lost = "table" not in skip and not page_mode(image.width, image.height)
+    if lost and rows.table_lost(words):
         read = binary if binarised else image
         words, confidence = _reread_table(read, (words, confidence), (first_pass, tilt), how)
     return OcrResult(

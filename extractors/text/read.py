@@ -163,6 +163,7 @@ def _job(
         timeout=float(settings.ocr_timeout_seconds),
         password=password,
         max_pixels=settings.max_image_pixels,
+        skip=tuple(x.strip() for x in settings.ocr_skip_passes.split(",") if x.strip()),
     )
 
 
