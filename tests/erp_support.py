@@ -11,6 +11,7 @@ from invoices.settings import Settings, load_settings
 from staging import master, runs, store
 from staging.db import Conn
 from synthetic.staged import (  # noqa: F401  (the tests import them from here)
+    PROVENANCE,
     TAX_RATES,
     billable_labels,
     classification_from_truth,
