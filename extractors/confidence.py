@@ -94,24 +94,56 @@ def confidence(
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+# The direction each kind of evidence may move the confidence: a stronger label, a better
+# position, agreeing candidates, a checksum or arithmetic that holds never make a value less
+# likely right; text skipped between label and value, or a value derived by rule, never more.
+# Fitted freely, a field with few samples learnt the opposite (a broken reading surer than a
+# whole one), which describes the sample, not the next vendor.
+SIGNS: dict[str, tuple[float | None, float | None]] = {
+    "label": (0.0, None),
+    "position": (0.0, None),
+    "agreement": (0.0, None),
+    "support": (0.0, None),
+    "checksum": (0.0, None),
+    "arithmetic": (0.0, None),
+    "word_confidence": (0.0, None),
+    "address": (0.0, None),
+    "skipped": (None, 0.0),
+    "derived": (None, 0.0),
+}
+
+
 def fit_calibration(
     samples: list[tuple[str, dict[str, float], bool]], min_samples: int = 25
 ) -> dict[str, dict[str, float]]:
-    """Logistic weights per field from (field, evidence, was_right) samples.
+    """Logistic weights per field from (field, evidence, was_right) samples, each weight kept
+    to the direction `SIGNS` allows (L2-penalised log loss, as a logistic regression with C=1).
 
     Fields with fewer than `min_samples` samples share one model fitted on all of them.
     """
-    from sklearn.linear_model import LogisticRegression
+    import numpy as np
+    from scipy.optimize import minimize
+
+    names = [name for name in FEATURES if name != "bias"]
+    bounds = [SIGNS.get(name, (None, None)) for name in names] + [(None, None)]
 
     def fit(rows: list[tuple[str, dict[str, float], bool]]) -> dict[str, float]:
-        x = [[ev.get(name, 0.0) for name in FEATURES if name != "bias"] for _, ev, _ in rows]
-        y = [int(ok) for _, _, ok in rows]
-        if len(set(y)) < 2:
-            return dict(_PRIOR, bias=4.0 if y and y[0] else -4.0)
-        model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
-        names = [name for name in FEATURES if name != "bias"]
-        weights = {name: float(w) for name, w in zip(names, model.coef_[0], strict=True)}
-        weights["bias"] = float(model.intercept_[0])
+        x = np.array([[ev.get(name, 0.0) for name in names] for _, ev, _ in rows], dtype=float)
+        y = np.array([float(ok) for _, _, ok in rows])
+        if len(set(y.tolist())) < 2:
+            return dict(_PRIOR, bias=4.0 if y.size and y[0] else -4.0)
+
+        def loss(w: Any) -> tuple[float, Any]:
+            # L2-penalised log loss (as scikit-learn's LogisticRegression with C=1), the bias free
+            z = x @ w[:-1] + w[-1]
+            p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+            value = float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * w[:-1] @ w[:-1])
+            grad = np.append(x.T @ (p - y) + w[:-1], np.sum(p - y))
+            return value, grad
+
+        found = minimize(loss, np.zeros(len(names) + 1), jac=True, method="L-BFGS-B", bounds=bounds)
+        weights = {name: float(w) for name, w in zip(names, found.x[:-1], strict=True)}
+        weights["bias"] = float(found.x[-1])
         return weights
 
     out: dict[str, dict[str, float]] = {"*": fit(samples)}

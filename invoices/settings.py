@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # of a field listed here below its threshold routes the document to the exception queue.
     confidence_thresholds: dict[str, float] = Field(
         default_factory=lambda: {
-            "vendor_name": 0.9851,
+            "vendor_name": 0.9841,
             "invoice_number": 0.9869,
             "invoice_date": 0.9884,
             "total": 0.9902,
@@ -63,14 +63,14 @@ class Settings(BaseSettings):
     # routed for it alone.
     auto_accept_thresholds: dict[str, float] = Field(
         default_factory=lambda: {
-            "document_type": 0.9939,
-            "buyer_name": 0.9903,
-            "vendor_vat_id": 0.9804,
+            "document_type": 0.9943,
+            "buyer_name": 0.9902,
+            "vendor_vat_id": 0.9811,
             "due_date": 0.9974,
             "po_number": 1.0,
-            "subtotal": 0.9858,
+            "subtotal": 0.9853,
             "tax": 0.9973,
-            "amount_due": 0.9876,
+            "amount_due": 0.9897,
             "vendor_address": 0.9706,
             "iban": 0.9998,
         }
