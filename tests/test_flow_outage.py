@@ -157,6 +157,17 @@ def test_server_down_scheduled_run_late_not_lost_and_manual_run_works(database_u
                     staged = conn.execute("SELECT count(*) AS n FROM documents").fetchone()["n"]
                 assert staged == 3
 
+                # the served runner gives up once its client's retries run out; how long that
+                # takes depends on the load, so the outage lasts until it has
+                _wait(
+                    "serve to notice the outage",
+                    lambda: (
+                        "serving again once it is back" in log.read_text(errors="replace") or None
+                    ),
+                    300,
+                    log,
+                    step=2,
+                )
                 server = start_server(server_settings, timeout=120)  # the server is back
 
                 def missed_run_completed():
