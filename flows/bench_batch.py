@@ -45,7 +45,7 @@ class MemorySampler:
     def run(self) -> None:
         root = os.getpid()
         while not self._stop.is_set():
-            for pid in [root, *_descendants(root)]:
+            for pid in [root, *descendants(root)]:
                 sample = _rss_mb(pid)
                 if sample is None:
                     continue
@@ -75,7 +75,8 @@ class MemorySampler:
         return sorted(rows, key=lambda r: -r[2])
 
 
-def _descendants(root: int) -> list[int]:
+def descendants(root: int) -> list[int]:
+    """Every living descendant of `root`, read from /proc."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

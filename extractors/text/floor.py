@@ -25,7 +25,13 @@ from extractors.text import ocr  # noqa: E402
 from extractors.text.intake import IMAGE_MEDIA_TYPES, PDF, describe  # noqa: E402
 from extractors.text.ocr_tesseract import TESSERACT_CONFIG, page_mode  # noqa: E402
 from extractors.text.pdf import open_pdf, read_text_layer  # noqa: E402
-from extractors.text.read import check_image, layout_text, needs_ocr, usable_chars  # noqa: E402
+from extractors.text.read import (  # noqa: E402
+    check_image,
+    layout_text,
+    needs_ocr,
+    ocr_job,
+    usable_chars,
+)
 from invoices.errors import DocumentError  # noqa: E402
 from invoices.settings import Settings  # noqa: E402
 
@@ -46,7 +52,7 @@ def ocr_jobs(path: Path, settings: Settings) -> list[ocr.OcrJob]:
         document = describe(path, settings)
         if document.media_type in IMAGE_MEDIA_TYPES:
             frames = check_image(path, settings)
-            return [_job(path, False, i, settings, None) for i in range(frames)]
+            return [ocr_job(path, False, i, settings, None) for i in range(frames)]
         if document.media_type != PDF:
             return []
         info = open_pdf(path, settings, want_einvoice=False)
@@ -54,26 +60,10 @@ def ocr_jobs(path: Path, settings: Settings) -> list[ocr.OcrJob]:
     except DocumentError:
         return []
     return [
-        _job(path, True, lp.number - 1, settings, info.password)
+        ocr_job(path, True, lp.number - 1, settings, info.password)
         for lp in layer
         if needs_ocr(usable_chars(layout_text(lp.words)), lp.image_coverage, settings)
     ]
-
-
-def _job(
-    path: Path, is_pdf: bool, index: int, settings: Settings, password: str | None
-) -> ocr.OcrJob:
-    return ocr.OcrJob(
-        path=str(path),
-        is_pdf=is_pdf,
-        index=index,
-        languages=settings.ocr_languages,
-        dpi=settings.ocr_dpi,
-        timeout=float(settings.ocr_timeout_seconds),
-        password=password,
-        max_pixels=settings.max_image_pixels,
-        skip=tuple(x.strip() for x in settings.ocr_skip_passes.split(",") if x.strip()),
-    )
 
 
 def plain_pass(job: ocr.OcrJob) -> float:

@@ -100,7 +100,7 @@ def _read_pdf(path: Path, settings: Settings) -> DocumentText:
             )
         )
         if needs_ocr(usable_chars(text), lp.image_coverage, settings):
-            jobs.append(_job(path, True, lp.number - 1, settings, info.password))
+            jobs.append(ocr_job(path, True, lp.number - 1, settings, info.password))
     errors = _apply_ocr(pages, jobs, settings, path)
     return DocumentText(
         pages=pages, einvoice_xml=info.einvoice_xml, einvoice_name=info.einvoice_name, errors=errors
@@ -110,7 +110,7 @@ def _read_pdf(path: Path, settings: Settings) -> DocumentText:
 def _read_image(path: Path, settings: Settings) -> DocumentText:
     frames = check_image(path, settings)
     pages = [PageText(number=i + 1, method=Method.OCR, text="") for i in range(frames)]
-    jobs = [_job(path, False, i, settings, None) for i in range(frames)]
+    jobs = [ocr_job(path, False, i, settings, None) for i in range(frames)]
     errors = _apply_ocr(pages, jobs, settings, path)
     if (
         errors
@@ -151,9 +151,10 @@ def check_image(path: Path, settings: Settings) -> int:
     return frames
 
 
-def _job(
+def ocr_job(
     path: Path, is_pdf: bool, index: int, settings: Settings, password: str | None
 ) -> ocr.OcrJob:
+    """The OCR job of one page as the text stage runs it (languages, resolution, limits)."""
     return ocr.OcrJob(
         path=str(path),
         is_pdf=is_pdf,
