@@ -116,6 +116,27 @@ def _fill_by_rule(values: dict[str, Any], evidence: dict[str, dict[str, float]])
     return values
 
 
+# a value filled by rule (its provenance's extractor) and the fields it was computed from
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "rule:due=total": ("total",),
+    "rule:total-tax": ("total", "tax"),
+}
+
+
+def cap_derived(invoice: Invoice) -> Invoice:
+    """The invoice with every value filled by rule no surer than the values it came from: a
+    step after extraction that lowers a source's confidence (a recalibration) lowers the
+    values derived from it too, so an amount due never reads surer than its total."""
+    update: dict[str, Any] = {}
+    for name in HEADER_FIELDS:
+        fv = getattr(invoice, name)
+        sources = DERIVED_FROM.get(fv.provenance.extractor, ()) if fv and fv.provenance else ()
+        known = [getattr(invoice, s) for s in sources if getattr(invoice, s) is not None]
+        if known and fv.confidence > (cap := min(s.confidence for s in known)):
+            update[name] = fv.with_confidence(cap)
+    return invoice.model_copy(update=update) if update else invoice
+
+
 def _derived_confidence(name: str, evidence: dict[str, dict[str, float]]) -> float:
     """The calibrated confidence of a value filled by rule (0 without evidence to go by)."""
     return round(confidence(name, evidence[name]), 4) if name in evidence else 0.0

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from extractors.confidence import confidence, read_samples
+from extractors.extract import cap_derived
 from invoices.records import HEADER_FIELDS, Invoice
 
 EPS = 1e-4
@@ -236,7 +237,8 @@ def worse_on(candidate: Mapping[str, float], current: Mapping[str, float]) -> li
 
 
 def recalibrate_invoice(invoice: Invoice, model: Mapping[str, Sequence[float]]) -> Invoice:
-    """The invoice with each header value's confidence recalibrated (values untouched)."""
+    """The invoice with each header value's confidence recalibrated (values untouched), a
+    value filled by rule capped at its sources' new confidence (`cap_derived`)."""
     if not model:
         return invoice
     update: dict[str, Any] = {}
@@ -245,7 +247,7 @@ def recalibrate_invoice(invoice: Invoice, model: Mapping[str, Sequence[float]]) 
         if fv is not None:
             method = fv.provenance.method.value if fv.provenance else None
             update[name] = fv.with_confidence(round(apply(model, name, fv.confidence, method), 4))
-    return invoice.model_copy(update=update)
+    return cap_derived(invoice.model_copy(update=update))
 
 
 @dataclass

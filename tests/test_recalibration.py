@@ -81,3 +81,28 @@ def test_cross_validation_leaves_a_well_calibrated_field_alone():
                   for p in (rng.choice((0.6, 0.8, 0.95)),)]  # fmt: skip
     model, chosen = r.fit_grouped(calibrated)
     assert chosen == {"total": None} and model == {}
+
+
+def test_a_value_filled_by_rule_is_never_surer_than_its_recalibrated_source():
+    """A recalibration that learns totals are over-confident lowers the total; the amount due
+    filled from it (`rule:due=total`) and the subtotal computed as total less tax go down with
+    it, though their own fields' mappings are the identity."""
+    from decimal import Decimal
+
+    from invoices.records import FieldValue, Invoice, Method, Provenance
+
+    def value(amount: str, conf: float, method: Method, extractor: str) -> FieldValue:
+        prov = Provenance(method=method, extractor=extractor, page=1, raw_text=amount)
+        return FieldValue(value=Decimal(amount), confidence=conf, provenance=prov)
+
+    invoice = Invoice(
+        total=value("119.00", 0.99, Method.TEXT_LAYER, "label"),
+        tax=value("19.00", 0.98, Method.TEXT_LAYER, "label"),
+        amount_due=value("119.00", 0.99, Method.RULE, "rule:due=total"),
+        subtotal=value("100.00", 0.97, Method.RULE, "rule:total-tax"),
+    )
+    lowered = r.recalibrate_invoice(invoice, {"total": (1.0, -4.0)})
+    assert lowered.total.confidence < 0.9
+    assert lowered.amount_due.confidence == lowered.total.confidence
+    assert lowered.subtotal.confidence == lowered.total.confidence
+    assert lowered.tax.confidence == 0.98  # not derived: left as its own mapping says
