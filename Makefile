@@ -66,7 +66,7 @@ review: run
 # the layer contracts first (a wrong import fails in seconds), then every test
 test: setup
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --durations=30
 
 test-quick: setup
 	$(VENV)/bin/pytest -q -m "not slow and not ocr"
