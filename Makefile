@@ -2,9 +2,10 @@
 #   make run   - install what is missing, then run the nightly batch on the sample invoices
 #   make test  - install what is missing (the local language model too), then run every test
 # Debian packages the pipeline needs at run time (OCR, PDF rendering, a Postgres server for the
-# private local cluster, fonts for the generated invoices).
+# private local cluster, fonts for the generated invoices), the browser of the review page's
+# tests and Redis (the Prefect server's event broker when INVOICES_PREFECT_REDIS_URL is set).
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra \
-	tesseract-ocr-osd poppler-utils postgresql fonts-dejavu-core util-linux chromium
+	tesseract-ocr-osd poppler-utils postgresql fonts-dejavu-core util-linux chromium redis-server
 
 PYTHON ?= python3.11
 VENV := .venv
