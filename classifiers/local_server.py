@@ -113,6 +113,9 @@ def start_server(
     log_path: Path | None = None,
 ) -> LocalServer:
     """Start the server on a loopback port and wait until it answers /v1/models."""
+    if not llama_server_available():
+        # the set-up builds it only for what uses it (make llm, make test)
+        raise RuntimeError("llama-cpp-python[server] is not installed: `make llm` builds it")
     model = model_path or packaged_gguf()
     port = port or free_port()
     cmd = server_command(model, port, threads=threads, n_ctx=n_ctx)

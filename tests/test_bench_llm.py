@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from classifiers import local_server
 from classifiers.bench_llm import (
     call_figures,
     labelled_invoices,
@@ -106,3 +109,9 @@ def test_the_local_server_uses_one_thread_for_generation_and_for_the_prompt(tmp_
     assert DEFAULT_THREADS == 1
     assert flags["--n_threads"] == flags["--n_threads_batch"] == "1"
     assert flags["--host"] == "127.0.0.1" and flags["--model_alias"] == "m"
+
+
+def test_starting_the_local_server_without_llama_cpp_says_how_to_build_it(monkeypatch):
+    monkeypatch.setattr(local_server, "llama_server_available", lambda: False)
+    with pytest.raises(RuntimeError, match="make llm"):
+        local_server.start_server()
