@@ -286,3 +286,4 @@ def _add_usage(total: LLMUsage, part: LLMUsage) -> None:
     for name in ("calls", "cache_hits", "prompt_tokens", "completion_tokens", "lines_sent"):
         setattr(total, name, getattr(total, name) + getattr(part, name))
     total.seconds += part.seconds
+    total.call_seconds += part.call_seconds

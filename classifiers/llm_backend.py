@@ -72,6 +72,7 @@ class LLMBackend:
                     outcome.usage, name, getattr(outcome.usage, name) + getattr(part.usage, name)
                 )
             outcome.usage.seconds += part.usage.seconds
+            outcome.usage.call_seconds += part.usage.call_seconds
         return outcome
 
     def _suggest_batch(self, batch: list[LineQuery], hints: dict[int, Hint]) -> LLMOutcome:
@@ -139,6 +140,7 @@ class LLMBackend:
             outcome.usage.prompt_tokens += result.prompt_tokens
             outcome.usage.completion_tokens += result.completion_tokens
             outcome.usage.seconds += elapsed
+            outcome.usage.call_seconds.append(round(elapsed, 3))
             record.prompt_tokens, record.completion_tokens = (
                 result.prompt_tokens,
                 result.completion_tokens,

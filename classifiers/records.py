@@ -73,6 +73,7 @@ class LLMUsage(BaseModel):
     completion_tokens: int = 0
     seconds: float = 0.0
     lines_sent: int = 0
+    call_seconds: list[float] = Field(default_factory=list)  # each call's latency, in order
 
 
 class Classification(BaseModel):

@@ -107,6 +107,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     pages = summary.get("pages") or {}
     per_doc = summary.get("seconds_per_document") or {}
     llm = summary.get("llm") or {}
+    per_call = llm.get("seconds_per_call") or {}
     cost = summary.get("cost") or {}
     reasons = ", ".join(f"{k} {v}" for k, v in (summary.get("exceptions_by_reason") or {}).items())
     return "\n".join(
@@ -128,7 +129,9 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             f"Seconds per document: p50 {per_doc.get('p50', 0)}, p95 {per_doc.get('p95', 0)},"
             f" max {per_doc.get('max', 0)}",
             f"LLM: {llm.get('calls', 0)} calls, {llm.get('tokens', 0)} tokens,"
-            f" {llm.get('seconds', 0)} s",
+            f" {llm.get('seconds', 0)} s; per call: seconds p50 {per_call.get('p50', 0)},"
+            f" p95 {per_call.get('p95', 0)}, prompt tokens {llm.get('prompt_tokens_per_call', 0)},"
+            f" completion tokens {llm.get('completion_tokens_per_call', 0)}",
             f"Peak memory: {summary.get('peak_memory_mb', 0)} MB; cost per 1,000 invoices:"
             f" {cost.get('per_1000_invoices', 0)} {cost.get('currency', '')}",
             "Versions: "

@@ -74,11 +74,24 @@ def server_environment(settings: Settings, api_url: str) -> dict[str, str]:
     return env
 
 
+def broker_environment(settings: Settings) -> dict[str, str]:
+    """The server's event broker and cache: on Redis when `prefect_redis_url` names one (the
+    in-memory broker drops events past about 10,000 queued), else Prefect's defaults."""
+    if not settings.prefect_redis_url:
+        return {}
+    return {
+        "PREFECT_MESSAGING_BROKER": "prefect_redis.messaging",
+        "PREFECT_MESSAGING_CACHE": "prefect_redis.messaging",
+        "PREFECT_REDIS_MESSAGING_URL": settings.prefect_redis_url,
+    }
+
+
 def start_server(settings: Settings, timeout: float = 90.0) -> PrefectServer:
     """Start `prefect server start` on 127.0.0.1:`prefect_port` and wait until it is healthy."""
     api_url = f"http://127.0.0.1:{settings.prefect_port}/api"
     env = server_environment(settings, api_url)
     env["PREFECT_API_DATABASE_CONNECTION_URL"] = server_database_url(settings)
+    env.update(broker_environment(settings))
     log_path = Path(settings.data_dir) / "prefect" / f"server-{settings.prefect_port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     prefect = Path(sys.executable).with_name("prefect")

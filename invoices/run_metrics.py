@@ -72,7 +72,10 @@ def document_record(
         "fields_accepted": accepted,
         "llm_calls": int(usage.get("calls", 0)),
         "llm_tokens": int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0)),
+        "llm_prompt_tokens": int(usage.get("prompt_tokens", 0)),
+        "llm_completion_tokens": int(usage.get("completion_tokens", 0)),
         "llm_seconds": float(usage.get("seconds", 0.0)),
+        "llm_call_seconds": [float(s) for s in usage.get("call_seconds") or []],
         "model_versions": dict(versions),
     }
 
@@ -94,19 +97,35 @@ def cost(cpu_seconds: float, llm_tokens: int, invoices: int, settings: Settings)
     }
 
 
+def _call_seconds(record: dict[str, Any]) -> list[float]:
+    """Each LLM call's seconds in one document; a record without them (written before they
+    were kept) counts its mean once per call."""
+    if record.get("llm_call_seconds"):
+        return list(record["llm_call_seconds"])
+    calls = record["llm_calls"]
+    return [record["llm_seconds"] / calls] * calls if calls else []
+
+
+def _per_call(total: int, calls: int) -> float:
+    return round(total / calls, 1) if calls else 0.0
+
+
 def _llm(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's LLM calls: tokens (prompt, completion), seconds in all and per call."""
     calls = sum(r["llm_calls"] for r in records)
     tokens = sum(r["llm_tokens"] for r in records)
-    per_call = [r["llm_seconds"] / r["llm_calls"] for r in records if r["llm_calls"]]
-    tokens_per_call = [r["llm_tokens"] / r["llm_calls"] for r in records if r["llm_calls"]]
+    prompt = sum(r.get("llm_prompt_tokens", 0) for r in records)
+    completion = sum(r.get("llm_completion_tokens", 0) for r in records)
     return {
         "calls": calls,
         "tokens": tokens,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
         "seconds": round(sum(r["llm_seconds"] for r in records), 3),
-        "seconds_per_call": spread(per_call),
-        "tokens_per_call": round(sum(tokens_per_call) / len(tokens_per_call), 1)
-        if tokens_per_call
-        else 0.0,
+        "seconds_per_call": spread([s for r in records for s in _call_seconds(r)]),
+        "tokens_per_call": _per_call(tokens, calls),
+        "prompt_tokens_per_call": _per_call(prompt, calls),
+        "completion_tokens_per_call": _per_call(completion, calls),
     }
 
 

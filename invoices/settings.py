@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     prefect_port: int = 4200
     prefect_api_url: str | None = None  # an existing server; None: `invoices serve` starts one
     prefect_database: str = "prefect"  # its own database on the Postgres server; SQLite if none
+    # the server's event broker and cache on Redis (prefect-redis), e.g. redis://127.0.0.1:6379/0;
+    # None: Prefect's in-memory broker, which drops events past about 10,000 queued
+    prefect_redis_url: str | None = None
     heartbeat_seconds: int = 30  # flow-run heartbeat (Prefect allows 30 s or more)
     heartbeat_window_seconds: int = 300  # no heartbeat for this long: the run is marked crashed
 

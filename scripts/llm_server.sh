@@ -6,4 +6,4 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 python="${PYTHON:-$here/.venv/bin/python}"
-exec "$python" -m classifiers.local_server --port "${PORT:-8080}" --threads "${THREADS:-2}" "$@"
+exec "$python" -m classifiers.local_server --port "${PORT:-8080}" --threads "${THREADS:-1}" "$@"

@@ -167,8 +167,12 @@ def test_uncertain_lines_go_to_the_llm_in_batches_and_are_cached(history_model) 
     assert result.reasons == [] and result.llm.calls == 2 and result.llm.prompt_tokens == 240
     assert [r.outcome for r in log] == ["ok", "ok"] and log[0].completion_tokens == 30
     assert len(log[0].input_hash) == 64
+    # each call's own seconds, for the run's p50 / p95 per call
+    assert len(result.llm.call_seconds) == 2
+    assert cascade.usage.call_seconds == result.llm.call_seconds
     again = _run(cascade, invoice, vendor="V2")
     assert len(endpoint.calls) == 2 and again.llm.cache_hits == 2
+    assert again.llm.call_seconds == [] and len(cascade.usage.call_seconds) == 2
     assert [ln.gl_account.code for ln in again.lines] == ["6410"] * 3
     assert cascade.run_metrics()["llm_share"] == 1.0
 

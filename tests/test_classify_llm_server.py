@@ -40,7 +40,7 @@ def llm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer
     if not llama_server_available():
         pytest.skip("llama-cpp-python[server] is not installed (the Makefile installs it)")
     log_path = tmp_path_factory.mktemp("llm") / "server.log"
-    server = start_server(packaged_gguf(), threads=2, n_ctx=2048, log_path=log_path)
+    server = start_server(packaged_gguf(), n_ctx=2048, log_path=log_path)
     try:
         yield server
     finally:

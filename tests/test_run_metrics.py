@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from flows import logs
+from flows.run_summary import summary_markdown
 from invoices.run_metrics import cost, percentile, spread, summarise
 from invoices.settings import load_settings
 
@@ -80,6 +81,49 @@ def test_summarise_counts_rates_stages_and_llm():
     assert m["cost"]["total"] == Decimal("0.51")
     assert m["cost"]["per_1000_invoices"] == Decimal("170.0000")
     assert m["model_versions"] == {"history": "h1"}
+
+
+def test_llm_seconds_per_call_are_each_calls_own():
+    records = [
+        _record(
+            llm_calls=2,
+            llm_tokens=900,
+            llm_prompt_tokens=800,
+            llm_completion_tokens=100,
+            llm_seconds=10.0,
+            llm_call_seconds=[1.0, 9.0],
+        ),
+        _record(
+            llm_calls=1,
+            llm_tokens=300,
+            llm_prompt_tokens=250,
+            llm_completion_tokens=50,
+            llm_seconds=2.0,
+            llm_call_seconds=[2.0],
+        ),
+        _record(llm_calls=1, llm_tokens=100, llm_seconds=3.0),  # written before call seconds
+    ]
+    llm = summarise(records, load_settings())["llm"]
+    # per call, not per document: a document's mean (5 s) would hide its 9 s call
+    assert llm["seconds_per_call"] == {"p50": 2.0, "p95": 9.0, "max": 9.0, "total": 15.0}
+    assert llm["prompt_tokens"] == 1050 and llm["completion_tokens"] == 150
+    assert llm["prompt_tokens_per_call"] == 262.5 and llm["completion_tokens_per_call"] == 37.5
+    assert llm["tokens_per_call"] == 325.0
+    text = summary_markdown(
+        {
+            "run_id": "r",
+            "documents": 3,
+            "staged": 3,
+            "identical_files": 0,
+            "skipped": 0,
+            "exceptions": 0,
+            "failures": 0,
+            "straight_through_rate": 1.0,
+            "seconds_per_stage": {},
+            "llm": llm,
+        }
+    )
+    assert "seconds p50 2.0, p95 9.0, prompt tokens 262.5, completion tokens 37.5" in text
 
 
 def test_cost_of_nothing_is_zero():

@@ -1,9 +1,11 @@
-"""Classification commands: `train-classifier`, `eval-classification DIR`, `llm-server`."""
+"""Classification commands: `train-classifier`, `eval-classification DIR`, `llm-server`,
+`bench-llm`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,50 @@ def cmd_llm_server(args: argparse.Namespace) -> int:
     return main(["--port", str(args.port), "--threads", str(args.threads)])
 
 
+def cmd_bench_llm(args: argparse.Namespace) -> int:
+    """Time the language model on generated lines, called as the cascade calls it."""
+    from classifiers.bench_llm import labelled_invoices, parse_llama_perf, run_bench
+    from classifiers.llm_http import HttpChatEndpoint
+    from classifiers.local_server import packaged_gguf, start_server
+    from synthetic.coding import chart_of_accounts, coded_invoices, cost_centre_codes
+
+    invoices = labelled_invoices(coded_invoices(args.invoices, args.lines, args.seed))
+    server, url, model = None, args.url, args.llm_model
+    if url is None:
+        log_path = Path(tempfile.mkdtemp(prefix="bench-llm-")) / "server.log"
+        server = start_server(
+            packaged_gguf(), threads=args.threads, n_ctx=args.n_ctx, log_path=log_path
+        )
+        url, model = server.base_url, server.model_path.stem
+    endpoint = HttpChatEndpoint(
+        url,
+        model or "smollm2",
+        local=True,
+        timeout_seconds=args.timeout,
+        response_format=args.response_format,
+    )
+    try:
+        figures = run_bench(
+            endpoint,
+            chart_of_accounts(),
+            cost_centre_codes(),
+            invoices,
+            batch_lines=args.batch_lines,
+            max_tokens=args.max_tokens,
+        )
+    finally:
+        endpoint.close()
+        if server is not None:
+            server.stop()
+    if server is not None and server.log_path is not None:
+        figures["llama_cpp"] = parse_llama_perf(server.log_path.read_text(errors="replace"))
+    settings = {k: getattr(args, k) for k in ("response_format", "batch_lines", "max_tokens")}
+    if server is not None:
+        settings.update(threads=args.threads, n_ctx=args.n_ctx)
+    print(json.dumps({"settings": settings, **figures}, indent=2, default=str))
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the classification sub-commands."""
     p = subparsers.add_parser("train-classifier", help="retrain the GL history model")
@@ -108,5 +154,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("llm-server", help="run the local llama.cpp server (SmolLM2)")
     p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="llama.cpp threads")
     p.set_defaults(handler=cmd_llm_server)
+
+    p = subparsers.add_parser(
+        "bench-llm", help="seconds, tokens and accuracy per LLM call on generated lines"
+    )
+    p.add_argument("--url", default=None, help="an endpoint (default: start the packaged one)")
+    p.add_argument("--llm-model", default=None, help="model name at --url")
+    p.add_argument("--invoices", type=int, default=6, help="generated invoices (one call each)")
+    p.add_argument("--lines", type=int, default=8, help="lines per invoice, at most")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--batch-lines", type=int, default=8, help="lines per call")
+    p.add_argument("--max-tokens", type=int, default=64, help="completion tokens per line")
+    p.add_argument(
+        "--response-format", default="json_object", choices=("json_object", "json_schema")
+    )
+    p.add_argument("--threads", type=int, default=1, help="threads of the started server")
+    p.add_argument("--n-ctx", type=int, default=2048, help="context of the started server")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds per call")
+    p.set_defaults(handler=cmd_bench_llm)
