@@ -290,13 +290,21 @@ def is_held_back(document_id: int) -> bool:
     return document_id % 10 in (0, 3, 6)
 
 
+def _labelled_method(evidence: Mapping[str, float]) -> str:
+    """How a labelled value was read, as its evidence tells: filled or derived by rule (the
+    extractor marks those `derived`), else by OCR or from the text layer."""
+    if evidence.get("derived", 0.0) > 0:
+        return "rule"
+    return "ocr" if evidence.get("ocr", 0.0) > 0 else "text_layer"
+
+
 def labelled_samples(paths: Iterable[Any]) -> list[Sample]:
     """The labelled sets' values (`data/calibration/samples_*.jsonl`) with the confidence the
     shipped model gives them: the candidates are scored on these too."""
     samples = []
     for path in paths:
         for field, evidence, right, _ in read_samples(Path(path)):
-            method = "ocr" if evidence.get("ocr", 0.0) > 0 else "text_layer"
+            method = _labelled_method(evidence)
             samples.append(
                 Sample(field, round(confidence(field, evidence), 4), bool(right), method)
             )

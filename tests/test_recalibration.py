@@ -81,3 +81,19 @@ def test_cross_validation_leaves_a_well_calibrated_field_alone():
                   for p in (rng.choice((0.6, 0.8, 0.95)),)]  # fmt: skip
     model, chosen = r.fit_grouped(calibrated)
     assert chosen == {"total": None} and model == {}
+
+
+def test_labelled_values_carry_the_method_their_evidence_tells(tmp_path):
+    """A labelled value filled by rule (evidence `derived`) is scored as a rule value, so a
+    mapping for rule values is judged on the labelled rule values, not on text-layer ones."""
+    import json
+
+    rows = [
+        ["amount_due", {"label": 1.0, "position": 1.0, "derived": 1.0, "bias": 1.0}, True, "a"],
+        ["amount_due", {"label": 1.0, "position": 1.0, "ocr": 1.0, "bias": 1.0}, True, "b"],
+        ["total", {"label": 1.0, "position": 1.0, "bias": 1.0}, False, "c"],
+    ]
+    path = tmp_path / "samples_x.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    methods = [s.method for s in r.labelled_samples([path])]
+    assert methods == ["rule", "ocr", "text_layer"]
