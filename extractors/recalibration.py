@@ -270,18 +270,19 @@ def _keep_if_not_worse(
     """The fitted mapping of each field (or field and method) that is not worse than the current
     one on the labelled values it would apply to (the labelled sets are independent of the
     held-back documents, so this choice does not flatter the held-back score); the current
-    mapping for the others."""
+    mapping for the others. The mappings of a field and method are judged first: a field's own
+    mapping then applies to every method left without one, and is judged on all of those."""
     kept: Recalibration = {k: (float(v[0]), float(v[1])) for k, v in current.items()}
     dropped = []
-    for key, mapping in model.items():
+    for key in sorted(model, key=lambda k: ("@" not in k, k)):
         field, _, method = key.partition("@")
-        own = {k.partition("@")[2] for k in model if k.startswith(field + "@")}
+        own = {k.partition("@")[2] for k in kept if k.startswith(field + "@")}
         values = [s for s in labelled if s.field == field
                   and (s.method == method if method else s.method not in own)]  # fmt: skip
-        if values and worse_on(score({key: mapping}, values), score(current, values)):
+        if values and worse_on(score({key: model[key]}, values), score(current, values)):
             dropped.append(key)
         else:
-            kept[key] = mapping
+            kept[key] = model[key]
     return kept, sorted(dropped)
 
 
