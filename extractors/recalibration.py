@@ -272,18 +272,19 @@ def _keep_if_not_worse(
     """The fitted mapping of each field (or field and method) that is not worse than the current
     one on the labelled values it would apply to (the labelled sets are independent of the
     held-back documents, so this choice does not flatter the held-back score); the current
-    mapping for the others."""
+    mapping for the others. The mappings of a field and method are judged first: a field's own
+    mapping then applies to every method left without one, and is judged on all of those."""
     kept: Recalibration = {k: (float(v[0]), float(v[1])) for k, v in current.items()}
     dropped = []
-    for key, mapping in model.items():
+    for key in sorted(model, key=lambda k: ("@" not in k, k)):
         field, _, method = key.partition("@")
-        own = {k.partition("@")[2] for k in model if k.startswith(field + "@")}
+        own = {k.partition("@")[2] for k in kept if k.startswith(field + "@")}
         values = [s for s in labelled if s.field == field
                   and (s.method == method if method else s.method not in own)]  # fmt: skip
-        if values and worse_on(score({key: mapping}, values), score(current, values)):
+        if values and worse_on(score({key: model[key]}, values), score(current, values)):
             dropped.append(key)
         else:
-            kept[key] = mapping
+            kept[key] = model[key]
     return kept, sorted(dropped)
 
 
@@ -292,13 +293,21 @@ def is_held_back(document_id: int) -> bool:
     return document_id % 10 in (0, 3, 6)
 
 
+def _labelled_method(evidence: Mapping[str, float]) -> str:
+    """How a labelled value was read, as its evidence tells: filled or derived by rule (the
+    extractor marks those `derived`), else by OCR or from the text layer."""
+    if evidence.get("derived", 0.0) > 0:
+        return "rule"
+    return "ocr" if evidence.get("ocr", 0.0) > 0 else "text_layer"
+
+
 def labelled_samples(paths: Iterable[Any]) -> list[Sample]:
     """The labelled sets' values (`data/calibration/samples_*.jsonl`) with the confidence the
     shipped model gives them: the candidates are scored on these too."""
     samples = []
     for path in paths:
         for field, evidence, right, _ in read_samples(Path(path)):
-            method = "ocr" if evidence.get("ocr", 0.0) > 0 else "text_layer"
+            method = _labelled_method(evidence)
             samples.append(
                 Sample(field, round(confidence(field, evidence), 4), bool(right), method)
             )

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from synthetic.canvas import LEFT, PAGE_H, RIGHT, Canvas
+from synthetic.families import VARIANT_WORDS, family_word
 from synthetic.layouts import Layout
 from synthetic.locales import format_amount, format_date, word
 from synthetic.model import DocSpec
@@ -24,9 +25,21 @@ class Doc:
     lang: str
     y: float = 0.0
 
+    def has(self, family: str) -> bool:
+        """Whether the document is printed in a layout family (synthetic.families)."""
+        return family in self.spec.families
+
     def w(self, key: str, variant: int | None = None) -> str:
         """A label in the document's language and the layout's wording."""
-        return word(key, self.lang, self.lay.words if variant is None else variant)
+        index = self.lay.words if variant is None else variant
+        if key in VARIANT_WORDS and self.has("label_variants"):
+            return family_word(VARIANT_WORDS[key], self.lang, index)
+        return word(key, self.lang, index)
+
+    def signed(self, value: Decimal) -> Decimal:
+        """An amount with the sign the document prints it with (a credit note may print it
+        negative)."""
+        return -value if self.has("credit_note_sign") else value
 
     def money(self, value: Decimal, bare: bool = False) -> str:
         """An amount as the layout prints it."""
@@ -34,7 +47,9 @@ class Doc:
         return format_amount(value, self.spec.currency, self.spec.locale, style)
 
     def date(self, value: date) -> str:
-        """A date as the layout prints it."""
+        """A date as the layout prints it (month first for a `month_first_dates` vendor)."""
+        if self.has("month_first_dates") and self.lay.date_style == "numeric":
+            return f"{value.month:02d}/{value.day:02d}/{value.year}"
         return format_date(value, self.spec.locale, self.lay.date_style)
 
 

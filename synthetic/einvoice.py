@@ -120,6 +120,8 @@ def _settlement(parent: ET.Element, spec: DocSpec) -> None:
     _sub(sums, "ram:LineTotalAmount", _amount(t.subtotal))
     _sub(sums, "ram:TaxBasisTotalAmount", _amount(t.subtotal))
     _sub(sums, "ram:TaxTotalAmount", _amount(t.tax), currencyID=spec.currency)
+    if t.rounding:
+        _sub(sums, "ram:RoundingAmount", _amount(t.rounding))
     _sub(sums, "ram:GrandTotalAmount", _amount(t.total))
     _sub(sums, "ram:TotalPrepaidAmount", _amount(t.prepaid))
     _sub(sums, "ram:DuePayableAmount", _amount(t.amount_due))

@@ -103,6 +103,7 @@ def truth(spec: DocSpec, doc_ids: dict[int, str]) -> dict[str, Any]:
         "einvoice": attachment_name(spec) if spec.einvoice and not spec.scanned else None,
         "layout": spec.layout,
         "locale": spec.locale,
+        "families": list(spec.families),
         "lines": [
             {
                 "line_no": ln.line_no,

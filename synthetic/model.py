@@ -156,6 +156,7 @@ class Totals:
     total: Decimal
     amount_due: Decimal
     prepaid: Decimal = Decimal("0.00")
+    rounding: Decimal = Decimal("0.00")  # cash rounding: amount_due = total - prepaid + rounding
 
 
 @dataclass(frozen=True)
@@ -209,3 +210,4 @@ class DocSpec:
     einvoice: bool = False  # the born-digital PDF carries the CII XML of the invoice
     copy_of: int | None = None  # key of the document whose file an exact duplicate copies
     of_key: int | None = None  # key of the document a duplicate or credit note refers to
+    families: tuple[str, ...] = ()  # layout families (synthetic.families) it is printed in

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from synthetic import documents, master
 from synthetic.catalog import CATEGORY_BY_NAME
+from synthetic.families import DEFAULT_FAMILY_RATES, assign_families
 from synthetic.identity import LEGAL_FORMS, LOCALE_COUNTRY, language, name_variants
 from synthetic.locales import stamp_text
 from synthetic.model import ANOMALY_KINDS, Anomaly, DocSpec, PurchaseOrder, Receipt, Vendor
@@ -58,6 +59,8 @@ class Options:
     multipage_share: float = 0.08
     locales: tuple[str, ...] = ALL_LOCALES
     anomaly_rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ANOMALY_RATES))
+    # layout family -> share of the documents it can apply to (synthetic.families)
+    family_rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FAMILY_RATES))
     start: date = date(2025, 1, 1)
     days: int = 365
 
@@ -271,7 +274,9 @@ def plan_corpus(opts: Options) -> Plan:
     history = master.make_history(rng, vendors, opts.history_count(), opts.start)
     book = documents.Book(rng)
     counts = _counts(opts)
-    base = _scan_choices(opts, rng, _base_documents(opts, rng, book, vendors, counts))
+    planned = _base_documents(opts, rng, book, vendors, counts)
+    planned = assign_families(opts.family_rates, opts.seed, planned)
+    base = _scan_choices(opts, rng, planned)
     dups = _duplicates(rng, base, counts)
     by_key = {d.key: d for d in base}
     dups = [

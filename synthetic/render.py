@@ -167,25 +167,30 @@ def _parties(doc: Doc, top: float) -> float:
     """Buyer address and document details; returns the y where the body starts."""
     cv, lay, s = doc.cv, doc.lay, doc.spec
     by = top + 25 if lay.header == "din" else top
-    cv.font(lay.size - 1, bold=True)
-    cv.text(LEFT, by, doc.w("bill_to"))
+    if not doc.has("unheaded_parties"):
+        cv.font(lay.size - 1, bold=True)
+        cv.text(LEFT, by, doc.w("bill_to"))
     cv.font(lay.size)
     buyer = [s.buyer.name, *s.buyer.address.lines(doc.lang)]
     for i, ln in enumerate(buyer):
         cv.text(LEFT, by + 13 + i * 12, ln)
     bottom = by + 13 + len(buyer) * 12
     pairs = _meta_pairs(doc)
+    captions = doc.has("label_variants")  # each label printed under its value
     if lay.meta == "grid":
         gy = bottom + 12
         x = LEFT
+        label_y, value_y = (gy + 24, gy + 12) if captions else (gy + 11, gy + 24)
         for (label, value), cw in zip(pairs, _grid_widths(doc, pairs), strict=True):
             cv.box(x, gy, cw, 30, fill=(238, 238, 238) if lay.table != "plain" else None)
             cv.font(lay.size - 2)
-            cv.text(x + 4, gy + 11, label)
+            cv.text(x + 4, label_y, label)
             cv.fitting_size(value, cw - 2 * GRID_PAD, lay.size, bold=True)
-            cv.text(x + 4, gy + 24, value)
+            cv.text(x + 4, value_y, value)
             x += cw
         return gy + 50
+    if captions and lay.meta == "right":
+        return _captioned_pairs(doc, pairs, top + (40 if lay.header == "din" else 0), bottom)
     if lay.meta == "left":
         cv.font(lay.size)
         for i, (label, value) in enumerate(pairs):
@@ -199,6 +204,19 @@ def _parties(doc: Doc, top: float) -> float:
         cv.font(lay.size, bold=(i == 0))
         cv.text(RIGHT, my + i * 13, value, "R")
     return max(bottom, my + len(pairs) * 13) + 22
+
+
+def _captioned_pairs(doc: Doc, pairs: list[tuple[str, str]], my: float, bottom: float) -> float:
+    """Document details as values in a right-hand column, each with its label in small print
+    under it; returns the y where the body starts."""
+    cv, lay = doc.cv, doc.lay
+    step = 2 * lay.size + 5
+    for i, (label, value) in enumerate(pairs):
+        cv.font(lay.size, bold=True)
+        cv.text(RIGHT, my + i * step, value, "R")
+        cv.font(lay.size - 2)
+        cv.text(RIGHT, my + i * step + lay.size + 1, label, "R")
+    return max(bottom, my + len(pairs) * step) + 22
 
 
 def _grid_widths(doc: Doc, pairs: list[tuple[str, str]]) -> list[float]:

@@ -6,6 +6,13 @@ from decimal import Decimal
 
 from synthetic.canvas import LEFT, RIGHT
 from synthetic.drawing import BOTTOM, Doc, continuation_header
+from synthetic.families import (
+    PREPAID_WORDS,
+    ROUNDING_WORDS,
+    TABLE_HEADS,
+    US_TABLE_HEADS,
+    family_word,
+)
 from synthetic.locales import format_number, format_quantity, tax_label
 from synthetic.model import Line
 
@@ -39,11 +46,11 @@ def _cell_text(doc: Doc, key: str, ln: Line) -> str:
         "pos": str(ln.line_no),
         "sku": ln.sku,
         "description": ln.description,
-        "quantity": format_quantity(ln.quantity, loc),
+        "quantity": format_quantity(doc.signed(ln.quantity), loc),
         "unit": ln.unit,
         "unit_price": format_number(ln.unit_price, loc),
         "tax_rate": format_quantity(ln.tax_rate, loc) + " %",
-        "line_total": format_number(ln.total, loc),
+        "line_total": format_number(doc.signed(ln.total), loc),
     }[key]
 
 
@@ -102,11 +109,13 @@ def table(doc: Doc) -> None:
     _table_header(doc)
     leading = lay.size + 2.5
     running = Decimal("0.00")
+    two_rows = doc.has("two_row_items")
     for i, ln in enumerate(doc.spec.lines):
-        desc_w = next(wdt for k, _, wdt in _columns(doc) if k == "description") - 6
+        desc_x, desc_w = next((x, wdt) for k, x, wdt in _columns(doc) if k == "description")
         cv.font(lay.size)
-        desc = cv.fit(ln.description, desc_w)
-        h = len(desc) * leading + 6
+        # two rows: the code and the numbers first, the description under them to the right edge
+        desc = cv.fit(ln.description, (RIGHT - desc_x if two_rows else desc_w) - 6)
+        h = (len(desc) + two_rows) * leading + 6
         if doc.y + h > BOTTOM - 20:
             _sum_row(doc, doc.w("carried_forward"), running)
             cv.add_page()
@@ -118,7 +127,7 @@ def table(doc: Doc) -> None:
         cv.font(lay.size)
         for key, x, wdt in _columns(doc):
             if key == "description":
-                for j, part in enumerate(desc):
+                for j, part in enumerate(desc, start=int(two_rows)):
                     cv.text(x + 3, doc.y + 3 + lay.size + j * leading, part)
             elif key in NUMERIC:
                 cv.text(x + wdt - 3, doc.y + 3 + lay.size, _cell_text(doc, key, ln), "R")
@@ -133,29 +142,46 @@ def table(doc: Doc) -> None:
     doc.y += 14
 
 
-def totals(doc: Doc) -> None:
-    """Subtotal, tax per rate, total, any deposit and the amount due."""
-    cv, lay, s = doc.cv, doc.lay, doc.spec
+def _total_rows(doc: Doc) -> list[tuple[str, str, bool]]:
+    """The labelled rows of the totals: (label, amount, bold)."""
+    lay, s = doc.lay, doc.spec
     t = s.totals
     assert t is not None
-    rows = [(doc.w("subtotal"), doc.money(t.subtotal), False)]
-    country = s.vendor.address.country
-    for rate, _base, amount in t.tax_lines:
-        rows.append(
-            (tax_label(doc.lang, lay.words, rate, s.locale, country), doc.money(amount), False)
-        )
-    rows.append((doc.w("total"), doc.money(t.total), True))
-    if t.prepaid:
+    rows = []
+    if not doc.has("totals_table"):  # a totals table states these in its columns
+        rows.append((doc.w("subtotal"), doc.money(doc.signed(t.subtotal)), False))
+        country = s.vendor.address.country
+        for rate, _base, amount in t.tax_lines:
+            label = tax_label(doc.lang, lay.words, rate, s.locale, country)
+            rows.append((label, doc.money(doc.signed(amount)), False))
+        rows.append((doc.w("total"), doc.money(doc.signed(t.total)), True))
+    if t.prepaid and doc.has("prepayment"):  # the amount paid, printed as it was received
+        rows.append((family_word(PREPAID_WORDS, doc.lang, lay.words), doc.money(t.prepaid), False))
+    elif t.prepaid:
         rows.append((doc.w("prepaid"), doc.money(-t.prepaid), False))
-    if lay.amount_due or t.prepaid:
-        rows.append((doc.w("amount_due"), doc.money(t.amount_due), True))
-    height = len(rows) * (lay.size + 6) + 16
+    if t.rounding:
+        label = family_word(ROUNDING_WORDS, doc.lang, lay.words)
+        rows.append((label, doc.money(t.rounding), False))
+    if lay.amount_due or t.prepaid or t.rounding:
+        rows.append((doc.w("amount_due"), doc.money(doc.signed(t.amount_due)), True))
+    return rows
+
+
+def totals(doc: Doc) -> None:
+    """Subtotal, tax per rate, total, any deposit, any rounding and the amount due."""
+    cv, lay = doc.cv, doc.lay
+    rows = _total_rows(doc)
+    table_rows = len(doc.spec.totals.tax_lines) + 2 if doc.has("totals_table") else 0
+    height = (len(rows) + table_rows) * (lay.size + 6) + 16
     if doc.y + height > BOTTOM:
         cv.add_page()
         continuation_header(doc)
+    if table_rows:
+        _totals_table(doc)
     x0 = 320.0
-    if lay.totals == "box":
-        cv.box(x0 - 8, doc.y - 4, RIGHT - x0 + 8, height - 4, fill=(245, 245, 245))
+    if lay.totals == "box" and rows:
+        box_h = len(rows) * (lay.size + 6) + 12
+        cv.box(x0 - 8, doc.y - 4, RIGHT - x0 + 8, box_h, fill=(245, 245, 245))
     y = doc.y + lay.size + 4
     for label, value, bold in rows:
         cv.font(lay.size + (1 if bold else 0), bold=bold)
@@ -163,6 +189,38 @@ def totals(doc: Doc) -> None:
         cv.text(RIGHT - (4 if lay.totals == "box" else 0), y, value, "R")
         y += lay.size + 6
     doc.y = y + 10
+
+
+TABLE_X = (230.0, 360.0, 450.0, RIGHT)  # the rate column's left edge, the amounts' right edges
+
+
+def _totals_table(doc: Doc) -> None:
+    """Net, tax and gross per tax rate under column heads, then an unlabelled sum row."""
+    cv, lay, s = doc.cv, doc.lay, doc.spec
+    t = s.totals
+    assert t is not None
+    heads = US_TABLE_HEADS if s.vendor.address.country == "US" else TABLE_HEADS[doc.lang]
+    step = lay.size + 6
+    y = doc.y + lay.size
+    cv.font(lay.size, bold=True)
+    cv.text(TABLE_X[0], y, heads[0])
+    for head, x in zip(heads[1:], TABLE_X[1:], strict=True):
+        cv.text(x, y, head, "R")
+    cv.rule(TABLE_X[0], y + 3, RIGHT, 0.5)
+    cv.font(lay.size)
+    for rate, base, amount in t.tax_lines:
+        y += step
+        cv.text(TABLE_X[0], y, format_quantity(rate, s.locale) + " %")
+        for value, x in zip((base, amount, base + amount), TABLE_X[1:], strict=True):
+            cv.text(x, y, format_number(doc.signed(value), s.locale), "R")
+    cv.rule(TABLE_X[1] - 60, y + 4, RIGHT, 0.5)
+    y += step
+    cv.font(lay.size, bold=True)
+    sums = (t.subtotal, t.tax, t.total)
+    for value, x in zip(sums, TABLE_X[1:], strict=True):
+        amount = doc.signed(value)  # the gross sum with the currency, as the page's total
+        cv.text(x, y, doc.money(amount) if x == RIGHT else format_number(amount, s.locale), "R")
+    doc.y = y + 12
 
 
 def open_items(doc: Doc) -> None:

@@ -90,22 +90,29 @@ class StagedBatch:
     resolved: int
 
 
+STAGED_INVOICES = 96
+STAGED_FAMILY_SHARE = 0.7
+
+
 @pytest.fixture(scope="session")
 def staged_batch(database_url, tmp_path_factory) -> Iterator[StagedBatch]:
-    """One generated batch (born-digital, with duplicates and PO anomalies) staged once for the
-    session: the notebooks and the learning loop read it."""
+    """One generated batch staged once for the session: born-digital, with duplicates, PO
+    anomalies and credit notes, half of it printed in each layout family (where the extraction
+    errs as it does on real invoices, so the clerk has real errors to correct); the notebooks
+    and the learning loop read it."""
     from prefect.testing.utilities import prefect_test_harness
 
     import flows.nightly as nightly
     from staging import master
-    from synthetic import generate_corpus
+    from synthetic import FAMILY_KINDS, generate_corpus
     from tests.clerk import correct_to_truth, work_queue
 
     corpus = tmp_path_factory.mktemp("staged_batch")
     generate_corpus(
-        corpus, invoices=36, seed=11, workers=1, scanned_share=0.0, image_share=0.0,
+        corpus, invoices=STAGED_INVOICES, seed=11, workers=1, scanned_share=0.0, image_share=0.0,
         anomaly_rates={"number_variant_duplicate": 0.08, "exact_duplicate": 0.06,
-                       "price_variance": 0.08, "rescanned_duplicate": 0.0},
+                       "price_variance": 0.08, "rescanned_duplicate": 0.0, "credit_note": 0.06},
+        family_rates={kind: STAGED_FAMILY_SHARE for kind in FAMILY_KINDS},
     )  # fmt: skip
     with throwaway_schema(database_url) as schema:
         with db.connection(database_url, schema) as conn:

@@ -106,3 +106,36 @@ def test_a_value_filled_by_rule_is_never_surer_than_its_recalibrated_source():
     assert lowered.amount_due.confidence == lowered.total.confidence
     assert lowered.subtotal.confidence == lowered.total.confidence
     assert lowered.tax.confidence == 0.98  # not derived: left as its own mapping says
+
+
+def test_labelled_values_carry_the_method_their_evidence_tells(tmp_path):
+    """A labelled value filled by rule (evidence `derived`) is scored as a rule value, so a
+    mapping for rule values is judged on the labelled rule values, not on text-layer ones."""
+    import json
+
+    rows = [
+        ["amount_due", {"label": 1.0, "position": 1.0, "derived": 1.0, "bias": 1.0}, True, "a"],
+        ["amount_due", {"label": 1.0, "position": 1.0, "ocr": 1.0, "bias": 1.0}, True, "b"],
+        ["total", {"label": 1.0, "position": 1.0, "bias": 1.0}, False, "c"],
+    ]
+    path = tmp_path / "samples_x.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    methods = [s.method for s in r.labelled_samples([path])]
+    assert methods == ["rule", "ocr", "text_layer"]
+
+
+def test_a_field_mapping_is_judged_on_the_methods_it_ends_up_covering():
+    """The text-layer mapping of a field is worse on the labelled text-layer values and left
+    out; the field's own mapping then covers those values too, so it is judged on them (and left
+    out as well) instead of on the OCR values alone: the kept model is never worse on the
+    labelled values than the current one."""
+    rng = random.Random(3)
+    reviewed = [(doc, Sample("subtotal", 0.95, rng.random() < 0.6, method))
+                for doc in range(200) for method in ("text_layer", "ocr")]  # fmt: skip
+    labelled = [Sample("subtotal", 0.95, True, "text_layer") for _ in range(50)]
+    labelled += [Sample("subtotal", 0.95, i < 30, "ocr") for i in range(50)]  # 60% right
+    model = {"subtotal": (0.5, -1.0), "subtotal@text_layer": (0.5, -1.0)}
+    kept, dropped = r._keep_if_not_worse(model, {}, labelled)
+    assert dropped == ["subtotal", "subtotal@text_layer"] and kept == {}
+    cand = r.train_candidate(reviewed, {}, labelled)
+    assert not r.worse_on(cand.metrics["labelled"], cand.baseline["labelled"])

@@ -6,17 +6,21 @@ import argparse
 import logging
 from pathlib import Path
 
-from synthetic import ANOMALY_KINDS, DEFAULT_ANOMALY_RATES, generate_corpus
+from synthetic import ANOMALY_KINDS, DEFAULT_ANOMALY_RATES, FAMILY_KINDS, generate_corpus
 from synthetic.plan import ALL_LOCALES
 
 
-def _rate(text: str) -> tuple[str, float]:
-    kind, sep, value = text.partition("=")
-    if not sep or kind not in ANOMALY_KINDS:
-        raise argparse.ArgumentTypeError(
-            f"expected KIND=RATE with KIND in {', '.join(ANOMALY_KINDS)}"
-        )
-    return kind, float(value)
+def _kind_rate(kinds: tuple[str, ...]):
+    def parse(text: str) -> tuple[str, float]:
+        kind, sep, value = text.partition("=")
+        if not sep or kind not in kinds:
+            raise argparse.ArgumentTypeError(f"expected KIND=RATE with KIND in {', '.join(kinds)}")
+        return kind, float(value)
+
+    return parse
+
+
+_rate = _kind_rate(ANOMALY_KINDS)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,6 +50,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="override one anomaly rate (repeatable)",
     )
     p.add_argument("--no-anomalies", action="store_true", help="set every anomaly rate to 0")
+    p.add_argument(
+        "--families",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="print every layout family (synthetic/families.py) at this share (default 0)",
+    )
+    p.add_argument(
+        "--family-rate",
+        type=_kind_rate(FAMILY_KINDS),
+        action="append",
+        default=[],
+        metavar="KIND=SHARE",
+        help="override one layout family's share (repeatable)",
+    )
     p.add_argument("--workers", type=int, default=0, help="render processes (0: one per core)")
     p.set_defaults(handler=run)
 
@@ -55,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # one line per subset table
     rates = {k: 0.0 for k in ANOMALY_KINDS} if args.no_anomalies else dict(DEFAULT_ANOMALY_RATES)
     rates.update(dict(args.anomaly_rate))
+    families = {k: args.families for k in FAMILY_KINDS} | dict(args.family_rate)
     locales = tuple(x.strip() for x in args.locales.split(",") if x.strip())
     unknown = set(locales) - set(ALL_LOCALES)
     if unknown:
@@ -74,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         multipage_share=args.multipage,
         locales=locales,
         anomaly_rates=rates,
+        family_rates=families,
     )
     print(summary.report())
     return 0
