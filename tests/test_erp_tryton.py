@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from erp_sync.tryton import TrytonRpc
+from erp_sync.tryton_rpc import TrytonRpc
 from invoices.settings import load_settings
 from staging import outbox
 from synthetic import generate_corpus
