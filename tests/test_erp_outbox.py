@@ -334,3 +334,38 @@ def test_attempts_lost_to_a_killed_relay_count_and_the_entry_ends_dead(conn, sta
     assert (row["status"], row["attempts"], row["invoice"]) == ("dead", 3, "exception")
     assert row["reason_codes"] == ["ERP_SYNC_FAILED"]
     assert "without an outcome on attempt 3 of 3" in row["details"]["erp_sync"]["erp_message"]
+
+
+def test_void_command_queues_one_credit_note_and_refuses_the_rest(
+    conn, staged, erp_settings, monkeypatch, capsys
+):
+    from cli.main import main
+
+    outbox.approve_invoice(conn, staged[0], "clerk", 1, settings=erp_settings)
+    conn.commit()
+    assert sync(erp_settings, max_seconds=30).done == 1
+    for name, value in {
+        "DATABASE_URL": erp_settings.database_url,
+        "INVOICES_DB_SCHEMA": erp_settings.db_schema,
+        "INVOICES_ERP_VOID_ACTOR": "clerk.cli",
+    }.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    assert main(["void", str(staged[0]), "--reason", "returned goods"]) == 0
+    assert "credit note queued" in capsys.readouterr().out
+    assert main(["void", str(staged[0]), "--reason", "again"]) == 2
+    assert "was voided" in capsys.readouterr().err
+    assert main(["void", str(staged[1]), "--reason", "never sent"]) == 2
+    assert "not synced" in capsys.readouterr().err
+    assert main(["void", "999999", "--reason", "no such"]) == 2
+    assert "no staged invoice 999999" in capsys.readouterr().err
+    rows = conn.execute(
+        "SELECT o.kind, o.status, a.actor, a.detail ->> 'reason' AS reason FROM erp_outbox o"
+        " LEFT JOIN audit_log a ON a.document_id = o.document_id AND a.action = 'invoice_voided'"
+        " WHERE o.kind = 'reversal'"
+    ).fetchall()
+    assert [(r["status"], r["actor"], r["reason"]) for r in rows] == [
+        ("pending", "clerk.cli", "returned goods")
+    ]
+    assert sync(erp_settings, max_seconds=30).done == 1
+    assert len(list(erp_settings.erp_outbound_dir.glob("*reversal*.xml"))) == 1
