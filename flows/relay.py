@@ -6,22 +6,19 @@ exception report). One run drains the entries due now (it does not wait for retr
 nor for new approvals) and publishes what it did (done, adopted, retried, dead, and what is left
 in the outbox) as a table artifact. The nightly batch runs it as a subflow after staging
 (`sync_after_batch`, switched off by `erp_sync_after_batch`); `invoices serve` serves it as its
-own deployment every `erp_sync_interval_seconds` (`relay_deployment`), so an approval a clerk
-makes during the day reaches the ERP without waiting for the next batch.
+own deployment every `erp_sync_interval_seconds` (`flows.schedule.relay_deployment`), so an
+approval a clerk makes during the day reaches the ERP without waiting for the next batch.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.client.schemas.schedules import IntervalSchedule
-from prefect.types.entrypoint import EntrypointType
 
 from invoices.settings import Settings, load_settings
 
@@ -79,19 +76,3 @@ def sync_after_batch(
     except Exception as exc:  # noqa: BLE001 - the batch is staged; its report must still come
         log.exception("the ERP relay after the batch failed: the scheduled relay retries")
         return {"error": f"{type(exc).__name__}: {exc}"}
-
-
-def relay_deployment(relay: Any, entrypoint: str, settings: Settings) -> Any:
-    """The relay's own deployment: every `erp_sync_interval_seconds` (none when 0)."""
-    schedules: list[Any] = []
-    if settings.erp_sync_interval_seconds > 0:
-        interval = timedelta(seconds=settings.erp_sync_interval_seconds)
-        schedules.append(IntervalSchedule(interval=interval))
-    deployment = relay.to_deployment(
-        name=settings.erp_sync_deployment_name,
-        schedules=schedules,
-        entrypoint_type=EntrypointType.MODULE_PATH,
-        description="The ERP outbox relay: approved invoices to the ERP",
-    )
-    deployment.entrypoint = entrypoint
-    return deployment

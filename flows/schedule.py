@@ -31,7 +31,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.types.entrypoint import EntrypointType
 
 from flows.nightly import nightly_batch, settings_overrides
-from flows.relay import relay_deployment, sync_after_batch
+from flows.relay import sync_after_batch
 from flows.runners import task_runner
 from flows.server import PrefectServer, start_server, wait_healthy
 from invoices.settings import Settings, load_settings
@@ -93,11 +93,35 @@ def nightly_deployment(
     ]
     if interval_seconds:
         schedules.append(IntervalSchedule(interval=timedelta(seconds=interval_seconds)))
-    deployment = scheduled.to_deployment(
-        name=settings.deployment_name,
+    return _module_deployment(
+        scheduled, settings.deployment_name, schedules, entrypoint,
+        "The nightly accounts-payable batch",
+    )  # fmt: skip
+
+
+def relay_deployment(relay: Any, entrypoint: str, settings: Settings) -> Any:
+    """The ERP relay's own deployment (`flows.relay`): every `erp_sync_interval_seconds`
+    (no schedule when 0)."""
+    schedules: list[Any] = []
+    if settings.erp_sync_interval_seconds > 0:
+        interval = timedelta(seconds=settings.erp_sync_interval_seconds)
+        schedules.append(IntervalSchedule(interval=interval))
+    return _module_deployment(
+        relay, settings.erp_sync_deployment_name, schedules, entrypoint,
+        "The ERP outbox relay: approved invoices to the ERP",
+    )  # fmt: skip
+
+
+def _module_deployment(
+    flow_: Any, name: str, schedules: list[Any], entrypoint: str, description: str
+) -> Any:
+    """A deployment whose runs load the flow from a module path (the composed flow objects of
+    `cli`), not from the file that defines it."""
+    deployment = flow_.to_deployment(
+        name=name,
         schedules=schedules,
         entrypoint_type=EntrypointType.MODULE_PATH,
-        description="The nightly accounts-payable batch",
+        description=description,
     )
     deployment.entrypoint = entrypoint
     return deployment

@@ -252,11 +252,22 @@ def test_a_page_correction_reaches_analytics_export_and_retrain(site, tmp_path):
     assert not samples[(doc, "total")].right  # the retrain learns the extractor was wrong
 
 
+def sync_to_files(site, tmp_path, monkeypatch) -> int:
+    """`invoices sync` over the site's schema to EN 16931 files under `tmp_path/outbound`."""
+    from cli.main import main
+
+    s = site["settings"]
+    for name, value in {"DATABASE_URL": s.database_url, "INVOICES_DB_SCHEMA": s.db_schema,
+                        "INVOICES_ERP_ADAPTER": "en16931",
+                        "INVOICES_ERP_OUTBOUND_DIR": str(tmp_path / "outbound"),
+                        "INVOICES_ERP_BUSINESS_RULES": "false"}.items():
+        monkeypatch.setenv(name, value)
+    return main(["sync"])
+
+
 def test_page_approval_enters_the_outbox_once_and_sync_pushes_it(site, tmp_path, monkeypatch,
                                                                     capsys):
     import json
-
-    from cli.main import main
 
     eid = site["exceptions"][6]
     c = login(site, "approver")
@@ -272,14 +283,8 @@ def test_page_approval_enters_the_outbox_once_and_sync_pushes_it(site, tmp_path,
     approval = db_row(site, "SELECT detail FROM audit_log WHERE action = 'review_approve'"
                       " AND (detail->>'exception_id')::int = %s", eid)
     assert len(approval) == 1 and approval[0]["detail"]["outbox_entry"]
-    s = site["settings"]
-    for name, value in {"DATABASE_URL": s.database_url, "INVOICES_DB_SCHEMA": s.db_schema,
-                        "INVOICES_ERP_ADAPTER": "en16931",
-                        "INVOICES_ERP_OUTBOUND_DIR": str(tmp_path / "outbound"),
-                        "INVOICES_ERP_BUSINESS_RULES": "false"}.items():
-        monkeypatch.setenv(name, value)
     capsys.readouterr()
-    assert main(["sync"]) == 0
+    assert sync_to_files(site, tmp_path, monkeypatch) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["dead"] == 0
     row = db_row(site, "SELECT i.document_id, i.status, i.erp_id FROM invoices i"
                  " JOIN exception_queue e USING (document_id) WHERE e.exception_id = %s", eid)[0]
@@ -776,7 +781,6 @@ def test_void_a_synced_invoice_from_its_page(site, tmp_path, monkeypatch, capsys
     """The Void button: approver or admin only (a clerk and an auditor are refused), with the
     CSRF token, a reason and the confirmation; the credit note is queued once through the
     outbox and audited; an invoice that is not synced, or was voided before, is refused."""
-    from cli.main import main
 
     eid, unsynced = site["exceptions"][8], site["exceptions"][9]
     approver, clerk, auditor = login(site, "approver"), login(site, "clerk"), login(site, "auditor")
@@ -790,13 +794,7 @@ def test_void_a_synced_invoice_from_its_page(site, tmp_path, monkeypatch, capsys
         r = approver.post(f"/items/{eid}/decision",
                           data={"csrf_token": csrf, "version": version, "decision": "approve"})
         assert r.status_code == 303
-    s = site["settings"]
-    for name, value in {"DATABASE_URL": s.database_url, "INVOICES_DB_SCHEMA": s.db_schema,
-                        "INVOICES_ERP_ADAPTER": "en16931",
-                        "INVOICES_ERP_OUTBOUND_DIR": str(tmp_path / "outbound"),
-                        "INVOICES_ERP_BUSINESS_RULES": "false"}.items():
-        monkeypatch.setenv(name, value)
-    assert main(["sync"]) == 0
+    assert sync_to_files(site, tmp_path, monkeypatch) == 0
     assert [e["status"] for e in outbox_entries(site, eid)] == ["done"]
     _, _, page = page_state(clerk, eid)
     assert 'id="void-form"' not in page  # a clerk is not offered the button
