@@ -20,6 +20,7 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from invoices.errors import DatabaseUnavailable
 from invoices.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,16 @@ COUNT_COLUMNS = ("done", "adopted", "retried", "dead", "lost_lease", "breaker_op
 def relay_flow(drain: Drain) -> Any:
     """The relay flow around `drain`: one run relays what is due now and reports the counts."""
 
-    @task(name="drain-outbox", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+    @task(
+        name="drain-outbox",
+        cache_policy=NO_CACHE,
+        retries=2,
+        retry_delay_seconds=[5, 30],
+        retry_condition_fn=_database_down,
+    )
     def drain_outbox(settings: Settings) -> dict[str, Any]:
-        """Relay the due entries (retried: it is I/O; an entry done stays done)."""
+        """Relay the due entries (retried when the database was down: an entry done stays
+        done; the ERP's own faults are the relay's to retry, per entry)."""
         return drain(settings)
 
     @flow(name="erp-relay", log_prints=True)
@@ -52,6 +60,18 @@ def relay_flow(drain: Drain) -> Any:
         return counts
 
     return erp_relay
+
+
+def _database_down(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry the drain only for an infrastructure fault of our own (settings that name no ERP,
+    say, fail the same way every time)."""
+    try:
+        state.result()
+    except DatabaseUnavailable:
+        return True
+    except Exception:  # noqa: BLE001 - any other failure: no retry
+        return False
+    return False
 
 
 def counts_row(counts: dict[str, Any]) -> dict[str, Any]:
