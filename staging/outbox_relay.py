@@ -194,12 +194,13 @@ def _back_to_exception_queue(
 
 def next_due_in(conn: Conn) -> float | None:
     """Seconds until the next entry is due (0 when one is due now; None when none waits)."""
+    # not greatest(0, ...) in SQL: it skips a NULL, and "none waits" would read as "due now"
     row = conn.execute(
-        "SELECT greatest(0, extract(epoch FROM min(CASE WHEN status = 'pending' THEN"
-        " next_attempt_at ELSE lease_until END) - now()))::float8 AS s FROM erp_outbox"
+        "SELECT extract(epoch FROM min(CASE WHEN status = 'pending' THEN"
+        " next_attempt_at ELSE lease_until END) - now())::float8 AS s FROM erp_outbox"
         " WHERE status IN ('pending', 'in_flight')"
     ).fetchone()
-    return None if row is None or row["s"] is None else float(row["s"])
+    return None if row is None or row["s"] is None else max(0.0, float(row["s"]))
 
 
 def listen(conn: Conn) -> None:

@@ -369,3 +369,22 @@ def test_void_command_queues_one_credit_note_and_refuses_the_rest(
     ]
     assert sync(erp_settings, max_seconds=30).done == 1
     assert len(list(erp_settings.erp_outbound_dir.glob("*reversal*.xml"))) == 1
+
+
+def test_drain_relays_what_is_due_and_makes_no_adapter_when_nothing_is(
+    conn, staged, erp_settings, monkeypatch
+):
+    import erp_sync.relay as relay_module
+
+    def no_adapter(settings, name=None):
+        raise AssertionError("an adapter was made with nothing due")
+
+    monkeypatch.setattr(relay_module, "adapter_for", no_adapter)
+    assert relay_module.drain(erp_settings)["done"] == 0
+    monkeypatch.undo()
+    for document_id in staged[:2]:
+        outbox.approve_invoice(conn, document_id, "clerk", 1, settings=erp_settings)
+    conn.commit()
+    counts = relay_module.drain(erp_settings)
+    assert (counts["done"], counts["dead"]) == (2, 0)
+    assert counts["left"] == {"pending": 0, "in_flight": 0, "done": 2, "dead": 0}
