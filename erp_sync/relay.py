@@ -186,8 +186,8 @@ class Relay:
                 return False
             due = outbox_relay.next_due_in(self.conn)
             self.conn.commit()
-            wait = self.settings.erp_poll_seconds if due is None else min(due, 1.0)
-            outbox_relay.wait_for_notify(self.listener, max(wait, 0.05))
+            timeout = self.settings.erp_poll_seconds if due is None else min(due, 1.0)
+            outbox_relay.wait_for_notify(self.listener, max(timeout, 0.05))
             return False
         self._push(entry)
         return True

@@ -1,13 +1,13 @@
 """The ERP outbox relay as a Prefect flow: after each batch, and as a deployment of its own.
 
 `relay_flow(drain)` builds the flow around the relay that the command line passes in (flows may
-not import erp_sync: `cli.scheduled` composes them, as it composes the nightly flow with the
-exception report). One run drains the entries due now (it does not wait for retries due later,
-nor for new approvals) and publishes what it did (done, adopted, retried, dead, and what is left
-in the outbox) as a table artifact. The nightly batch runs it as a subflow after staging
-(`sync_after_batch`, switched off by `erp_sync_after_batch`); `invoices serve` serves it as its
-own deployment every `erp_sync_interval_seconds` (`flows.schedule.relay_deployment`), so an
-approval a clerk makes during the day reaches the ERP without waiting for the next batch.
+not import erp_sync: `cli.relay` composes them, as `cli.scheduled` composes the nightly flow
+with the exception report). One run drains the entries due now (it does not wait for retries
+due later, nor for new approvals) and publishes what it did (done, adopted, retried, dead, and
+what is left in the outbox) as a table artifact. The nightly batch runs it as a subflow after
+staging (`sync_after_batch`, switched off by `erp_sync_after_batch`); `invoices serve` serves
+it as its own deployment every `erp_sync_interval_seconds` (`flows.schedule.relay_deployment`),
+so an approval a clerk makes during the day reaches the ERP without waiting for the next batch.
 """
 
 from __future__ import annotations
