@@ -1,5 +1,5 @@
 """The nightly deployment for real: `invoices serve` starts a Prefect server on loopback (its
-database on the test Postgres) and serves the nightly cron plus a 10 s interval, and the ERP
+database on the test Postgres) and serves the nightly cron plus a 20 s interval, and the ERP
 relay's deployment on its own 20 s interval; a scheduled run completes on a small generated inbox
 with its artifacts and report, the invoices it approved straight through are written (EN 16931
 files) by the relay after the batch, each once, `run_deployment` triggers another by hand, and
@@ -94,7 +94,7 @@ def served(database_url, tmp_path_factory):
         env.pop("PREFECT_API_URL", None)
         log = (base / "serve.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve", "--interval", "10"],
+            [sys.executable, "-m", "cli.main", "serve", "--interval", "20"],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -106,7 +106,7 @@ def served(database_url, tmp_path_factory):
             _wait_for_deployment(api, process, base / "serve.log")
             with temporary_settings(updates={PREFECT_API_URL: api}):
                 # the relay's own runs wait until its test: on a busy machine the runs of the
-                # 10 s nightly interval already queue up behind each other (one at a time)
+                # nightly interval already queue up behind each other (one at a time)
                 asyncio.run(_set_paused(RELAY_DEPLOYMENT, True))
                 yield {"api": api, "schema": schema, "url": database_url, "base": base,
                        "env": env}  # fmt: skip
