@@ -19,6 +19,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from erp_sync.adapters import ErpAdapter, ErpRejected, ErpTimeout, ErpUnavailable, adapter_for
 from invoices.settings import Settings
@@ -90,6 +91,17 @@ class SyncStats:
         """The relay's own time: everything but the adapter's calls."""
         return max(0.0, self.seconds - self.erp_seconds)
 
+    def as_counts(self) -> dict[str, Any]:
+        """The figures as a JSON-ready dict (`invoices sync` prints it, the flow reports it)."""
+        counts: dict[str, Any] = {
+            k: getattr(self, k)
+            for k in ("done", "adopted", "retried", "dead", "lost_lease", "breaker_opened")
+        }
+        counts.update(
+            {k: round(getattr(self, k), 3) for k in ("seconds", "erp_seconds", "relay_seconds")}
+        )
+        return counts
+
 
 def check_timeouts(settings: Settings) -> None:
     """Refuse settings whose push timeout is not well inside the lease (a push outliving its
@@ -115,6 +127,7 @@ class Relay:
         )
         self.rng = random.Random()
         self.stats = SyncStats()
+        self.idle = False
         self.conn = db.connect(settings.database_url, settings.db_schema)
         self.listener = db.connect(settings.database_url, settings.db_schema, autocommit=True)
         outbox_relay.listen(self.listener)
@@ -124,30 +137,57 @@ class Relay:
         self.conn.close()
         self.listener.close()
 
-    def run(self, *, until_empty: bool = True, max_seconds: float | None = None) -> SyncStats:
-        """Relay entries until nothing is left to do (`until_empty`) or `max_seconds` passed."""
+    def run(
+        self,
+        *,
+        until_empty: bool = True,
+        until_idle: bool = False,
+        max_seconds: float | None = None,
+    ) -> SyncStats:
+        """Relay entries until nothing is left to do (`until_empty`: nothing pending or in
+        flight), until nothing is due now (`until_idle`: not waiting for retries due later,
+        leases held by other relays or new approvals, nor for an open breaker), or until
+        `max_seconds` passed."""
         started = time.perf_counter()
         self.stats.breaker_opened = self.breaker.times_opened
         while max_seconds is None or time.perf_counter() - started < max_seconds:
-            if not self.step() and until_empty and self._nothing_left():
+            if self.step(wait=not until_idle):
+                continue
+            if until_idle and (self.idle or self.breaker.state == "open"):
+                break
+            if until_empty and self._nothing_left():
                 break
         self.stats.seconds += time.perf_counter() - started
         self.stats.breaker_opened = self.breaker.times_opened
         return self.stats
 
-    def step(self) -> bool:
-        """Do one thing (probe, push one entry, or wait); True when an entry was worked."""
+    def step(self, *, wait: bool = True) -> bool:
+        """Do one thing (probe, push one entry, or wait unless `wait` is off); True when an
+        entry was worked. `idle` tells afterwards whether nothing was due."""
+        self.idle = False
         if not self.breaker.allow():
+            if not wait:
+                return False
             time.sleep(min(self.breaker.seconds_until_probe(), self.settings.erp_poll_seconds))
             return False
         if self.breaker.state == "half_open":
             return self._probe()
-        entry = outbox_relay.claim_entry(self.conn, self.worker, self.settings.erp_lease_seconds)
+        for message in outbox_relay.bury_abandoned(self.conn, self.settings.erp_max_attempts):
+            self.stats.dead += 1
+            self.stats.dead_messages.append(message)
+            log.error("entry dead: %s", message)
+        entry = outbox_relay.claim_entry(
+            self.conn, self.worker, self.settings.erp_lease_seconds, self.settings.erp_max_attempts
+        )
         if entry is None:
+            self.idle = True
+            if not wait:
+                self.conn.commit()
+                return False
             due = outbox_relay.next_due_in(self.conn)
             self.conn.commit()
-            wait = self.settings.erp_poll_seconds if due is None else min(due, 1.0)
-            outbox_relay.wait_for_notify(self.listener, max(wait, 0.05))
+            timeout = self.settings.erp_poll_seconds if due is None else min(due, 1.0)
+            outbox_relay.wait_for_notify(self.listener, max(timeout, 0.05))
             return False
         self._push(entry)
         return True
@@ -241,3 +281,24 @@ def sync(
         return relay.run(until_empty=until_empty, max_seconds=max_seconds)
     finally:
         relay.close()
+
+
+def drain(settings: Settings) -> dict[str, Any]:
+    """Relay the entries due now, once, and return the counts with what is left in the outbox
+    (`left`): the relay flow (`flows.relay`) runs this after each batch and on its schedule.
+    When nothing is due no adapter is made (the files adapter compiles its rules, Tryton
+    logs in)."""
+    assert settings.database_url
+    with db.connection(settings.database_url, settings.db_schema) as conn:
+        due = outbox_relay.next_due_in(conn)
+        left = outbox.outbox_counts(conn)
+    if due is None or due > 0:
+        return {**SyncStats().as_counts(), "left": left}
+    relay = Relay(settings)
+    try:
+        stats = relay.run(until_empty=False, until_idle=True)
+        left = outbox.outbox_counts(relay.conn)
+        relay.conn.commit()
+    finally:
+        relay.close()
+    return {**stats.as_counts(), "left": left}

@@ -1,4 +1,4 @@
-"""The `tryton` adapter: supplier bills in Tryton 8.2 over JSON-RPC (`POST /<db>/rpc/`).
+"""The `tryton` adapter: supplier bills in Tryton 8.2 over JSON-RPC (`erp_sync.tryton_rpc`).
 
 A push finds or creates the supplier party by VAT id, then looks for the bill by supplier and
 reference (Tryton has no external id and only warns on a similar invoice, so this lookup is what
@@ -13,159 +13,24 @@ errors are `ErpUnavailable`. A whole push must finish within `erp_call_timeout_s
 
 from __future__ import annotations
 
-import base64
 import time
-from datetime import date
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import partial
 from typing import Any
 
-import httpx
-
-from erp_sync.adapters import ErpRejected, ErpTimeout, ErpUnavailable, Receipt
+from erp_sync.adapters import ErpRejected, ErpUnavailable, Receipt
+from erp_sync.tryton_rpc import TrytonRpc
 from invoices.erp_payload import ErpLine, ErpPayload
 from invoices.settings import Settings
 from staging.outbox import ClaimedEntry
+from staging.outbox_relay import erp_lock
+
+# (lock name, seconds to wait) -> held for a `with` block (`staging.outbox_relay.erp_lock`)
+Lock = Callable[[str, float], AbstractContextManager[None]]
 
 CENT = Decimal("0.01")
-REFUSALS = (
-    "UserError",
-    "UserWarning",
-    "AccessError",
-    "ValidationError",
-    "RequiredValidationError",
-    "DomainValidationError",
-    "SelectionValidationError",
-)
-
-
-def encode(value: Any) -> Any:
-    """A value in Tryton's JSON (Decimal, date and bytes as tagged objects)."""
-    if isinstance(value, Decimal):
-        return {"__class__": "Decimal", "decimal": str(value)}
-    if isinstance(value, date):
-        return {"__class__": "date", "year": value.year, "month": value.month, "day": value.day}
-    if isinstance(value, bytes):
-        return {"__class__": "bytes", "base64": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, dict):
-        return {k: encode(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [encode(v) for v in value]
-    return value
-
-
-def decode(value: Any) -> Any:
-    """A value from Tryton's JSON."""
-    if isinstance(value, dict):
-        kind = value.get("__class__")
-        if kind == "Decimal":
-            return Decimal(value["decimal"])
-        if kind == "date":
-            return date(value["year"], value["month"], value["day"])
-        if kind == "bytes":
-            return base64.b64decode(value["base64"])
-        return {k: decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    return value
-
-
-class TrytonRpc:
-    """A JSON-RPC session with one Tryton database."""
-
-    def __init__(self, url: str, database: str, user: str, password: str, timeout: float) -> None:
-        self.endpoint = f"{url.rstrip('/')}/{database}/rpc/"
-        self.user, self.password, self.timeout = user, password, timeout
-        self.http = httpx.Client(timeout=timeout)
-        self.auth: str | None = None
-        self.deadline: float | None = None
-        self.context: dict[str, Any] = {}
-        self.company: int | None = None  # None: the user's current company
-
-    def close(self) -> None:
-        """Close the HTTP client."""
-        self.http.close()
-
-    def _post(self, method: str, params: list[Any]) -> Any:
-        timeout = self.timeout
-        if self.deadline is not None:
-            timeout = self.deadline - time.monotonic()
-            if timeout <= 0:
-                raise ErpTimeout(f"the push ran out of its {self.timeout} s before {method}")
-        headers = {"Authorization": self.auth} if self.auth else {}
-        try:
-            response = self.http.post(
-                self.endpoint,
-                json={"id": 1, "method": method, "params": encode(params)},
-                headers=headers,
-                timeout=timeout,
-            )
-        except httpx.TimeoutException as exc:
-            raise ErpTimeout(f"Tryton did not answer {method} in time: {exc!r}") from exc
-        except httpx.HTTPError as exc:
-            raise ErpUnavailable(f"Tryton unreachable ({method}): {exc!r}") from exc
-        if response.status_code in (401, 403):
-            return _Unauthorized
-        if response.status_code != 200:
-            raise ErpUnavailable(f"Tryton answered HTTP {response.status_code} to {method}")
-        body = response.json()
-        if "error" in body and body["error"]:
-            _raise_error(method, body["error"])
-        return decode(body.get("result"))
-
-    def login(self) -> None:
-        """Open a session (user and password from the settings)."""
-        self.auth = None
-        result = self._post("common.db.login", [self.user, {"password": self.password}, "en"])
-        if result is _Unauthorized or not result:
-            raise ErpRejected(f"Tryton refused the login of {self.user}")
-        token = f"{self.user}:{result[0]}:{result[1]}".encode()
-        self.auth = "Session " + base64.b64encode(token).decode("ascii")
-        preferences = self._post("model.res.user.get_preferences", [True, {}])
-        company = self.company or (preferences or {}).get("company")
-        self.context = {"company": company, "companies": [company]} if company else {}
-
-    def call(self, method: str, *params: Any) -> Any:
-        """Call a method (logging in first, and again once if the session expired)."""
-        if self.auth is None:
-            self.login()
-        result = self._post(method, list(params))
-        if result is _Unauthorized:
-            self.login()
-            result = self._post(method, list(params))
-            if result is _Unauthorized:
-                raise ErpRejected(f"Tryton refused {method} to {self.user}")
-        return result
-
-    def search(self, model: str, domain: list[Any], limit: int | None = None) -> list[int]:
-        """Ids of the records of `model` matching a domain."""
-        return list(self.call(f"model.{model}.search", domain, 0, limit, None, self.context))
-
-    def read(self, model: str, ids: list[int], fields: list[str]) -> list[dict[str, Any]]:
-        """The fields of some records."""
-        return list(self.call(f"model.{model}.read", ids, fields, self.context))
-
-    def create(self, model: str, values: dict[str, Any]) -> int:
-        """Create one record; its id."""
-        return int(self.call(f"model.{model}.create", [values], self.context)[0])
-
-
-class _UnauthorizedType:
-    pass
-
-
-_Unauthorized = _UnauthorizedType()
-
-
-def _raise_error(method: str, error: Any) -> None:
-    kind = error[0] if isinstance(error, list) and error else str(error)
-    args = error[1] if isinstance(error, list) and len(error) > 1 else []
-    if kind == "UserWarning" and isinstance(args, list) and len(args) > 1:
-        args = args[1:]  # the warning's name first
-    text = " ".join(str(a) for a in (args if isinstance(args, list) else [args]) if a)
-    message = f"Tryton {kind} in {method}: {text}".strip()[:600]
-    if kind in REFUSALS:
-        raise ErpRejected(message)
-    raise ErpUnavailable(message)
 
 
 class TrytonAdapter:
@@ -173,8 +38,9 @@ class TrytonAdapter:
 
     name = "tryton"
 
-    def __init__(self, rpc: TrytonRpc) -> None:
+    def __init__(self, rpc: TrytonRpc, lock: Lock | None = None) -> None:
         self.rpc = rpc
+        self.lock = lock  # serialises creating a party across relays (None: one relay only)
         self._ids: dict[tuple[str, str], int] = {}  # (model, key) -> id: accounts, taxes, ...
 
     @classmethod
@@ -190,7 +56,10 @@ class TrytonAdapter:
             settings.erp_call_timeout_seconds,
         )
         rpc.company = settings.erp_company
-        return cls(rpc)
+        lock = None
+        if settings.database_url:
+            lock = partial(erp_lock, settings.database_url, settings.db_schema)
+        return cls(rpc, lock)
 
     def probe(self) -> None:
         """Raise ErpUnavailable unless Tryton answers a login."""
@@ -286,23 +155,30 @@ class TrytonAdapter:
             if vendor.vat_id
             else [("name", "=", vendor.name)]
         )
-        ids = self.rpc.search("party.party", domain, limit=1)
-        if not ids and not create:
-            return None
-        party = (
-            ids[0]
-            if ids
-            else self.rpc.create(
-                "party.party",
-                {
-                    "name": vendor.name,
-                    "identifiers": [["create", [{"code": vendor.vat_id}]]] if vendor.vat_id else [],
-                    "addresses": [["create", [{"street": vendor.address or ""}]]],
-                },
-            )
-        )
+        with self._one_relay_at_a_time(f"tryton:{self.rpc.endpoint}:party:{key}"):
+            # found and created under the lock: two relays pushing bills of a new supplier
+            # at once would otherwise both find none and create two parties with one VAT id
+            ids = self.rpc.search("party.party", domain, limit=1)
+            if not ids and not create:
+                return None
+            party = ids[0] if ids else self.rpc.create("party.party", _party_values(payload))
         self._ids[("party", key)] = party
         return party
+
+    @contextmanager
+    def _one_relay_at_a_time(self, name: str) -> Iterator[None]:
+        """Hold the named lock for the block, waiting at most what is left of the push's time
+        (ErpUnavailable when another relay holds it that long)."""
+        left = self.rpc.timeout
+        if self.rpc.deadline is not None:
+            left = max(0.0, self.rpc.deadline - time.monotonic())
+        with ExitStack() as held:
+            if self.lock is not None:
+                try:
+                    held.enter_context(self.lock(name, left))
+                except TimeoutError as exc:
+                    raise ErpUnavailable(str(exc)) from exc
+            yield
 
     def _lookup(self, model: str, key: str, domain: list[Any], what: str) -> int:
         if (model, key) not in self._ids:
@@ -433,6 +309,16 @@ def _quantity_and_price(line: ErpLine, sign: Decimal) -> dict[str, Any]:
         f" {line.unit_price.normalize():f})",
         "quantity": float(sign),
         "unit_price": line.net_amount,
+    }
+
+
+def _party_values(payload: ErpPayload) -> dict[str, Any]:
+    """A new supplier party: name, VAT id (its identifier) and address."""
+    vendor = payload.vendor
+    return {
+        "name": vendor.name,
+        "identifiers": [["create", [{"code": vendor.vat_id}]]] if vendor.vat_id else [],
+        "addresses": [["create", [{"street": vendor.address or ""}]]],
     }
 
 

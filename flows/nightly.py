@@ -25,6 +25,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows import logs
 from flows.matching import ALIASES_KIND, match_against_store
 from flows.process import RunContext, failed_intake, fingerprint, process_document
+from flows.relay import sync_after_batch
 from flows.run_summary import Progress, build_summary, cpu_seconds, publish
 from flows.runners import (
     chunk_size,
@@ -351,10 +352,15 @@ def nightly_batch(
 
 
 def run_inbox(
-    settings: Settings, inbox: Path, master_dir: Path | None = None, workers: int = 0
+    settings: Settings,
+    inbox: Path,
+    master_dir: Path | None = None,
+    workers: int = 0,
+    relay: Any | None = None,
 ) -> dict[str, Any]:
     """The nightly batch, now, on a database that is up: load the master-data folder when one
-    is given, then run the flow with `workers` documents processed at once."""
+    is given, then run the flow with `workers` documents processed at once, then the ERP relay
+    flow when one is given (`flows.relay`; its counts under `erp_sync` in the summary)."""
     assert settings.database_url
     if master_dir is not None:
         counts = master.load_master_folder(settings.database_url, settings.db_schema, master_dir)
@@ -363,7 +369,11 @@ def run_inbox(
     flow_with_runner = nightly_batch.with_options(task_runner=task_runner(settings, workers))
     overrides = {**settings_overrides(settings), "task_workers": workers}
     with api_or_throwaway():
-        return flow_with_runner(inbox=str(inbox.resolve()), overrides=overrides)
+        summary = flow_with_runner(inbox=str(inbox.resolve()), overrides=overrides)
+        synced = sync_after_batch(relay, settings, settings_overrides(settings))
+    if synced is not None:
+        summary["erp_sync"] = synced
+    return summary
 
 
 def settings_overrides(settings: Settings) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """The nightly batch on a schedule: a deployment with a cron in an explicit timezone, served
 against a Prefect server, and the heartbeat automation that marks a run whose host died.
 
-`scheduled_flow(report)` builds the deployment's flow; the command line composes it with the
-exception report (flows may not import review) as a module-level object, `cli.scheduled`, so
-the served deployment's entry point is that module path. The flow reads its settings from the
-environment of the serving process (inbox, master folder, database), and the business date of
-the run is its scheduled slot, not the hour it happened to start.
+`scheduled_flow(report, relay)` builds the deployment's flow; the command line composes it with
+the exception report (flows may not import review) and the ERP relay flow (`flows.relay`; nor
+erp_sync) as module-level objects, `cli.scheduled`, so the served deployments' entry points are
+those module paths. The relay runs after the batch and before the report, so the report shows
+the receipts; it is also served as a deployment of its own, on its own interval. The flow reads
+its settings from the environment of the serving process (inbox, master folder, database), and
+the business date of the run is its scheduled slot, not the hour it happened to start.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.types.entrypoint import EntrypointType
 
 from flows.nightly import nightly_batch, settings_overrides
+from flows.relay import sync_after_batch
 from flows.runners import task_runner
 from flows.server import PrefectServer, start_server, wait_healthy
 from invoices.settings import Settings, load_settings
@@ -48,9 +51,10 @@ FINAL_EVENTS = {
 Report = Callable[[Settings, dict[str, Any]], dict[str, str]]
 
 
-def scheduled_flow(report: Report) -> Any:
+def scheduled_flow(report: Report, relay: Any | None = None) -> Any:
     """The flow a deployment runs: load the master folder when one is set, run the nightly
-    batch on `schedule_inbox` for this run's scheduled slot, then write its report."""
+    batch on `schedule_inbox` for this run's scheduled slot, relay what it approved to the ERP
+    (the `relay` flow, unless `erp_sync_after_batch` is off), then write its report."""
 
     @flow(name="nightly-scheduled", log_prints=True)
     def nightly_scheduled() -> dict[str, Any]:
@@ -70,6 +74,9 @@ def scheduled_flow(report: Report) -> Any:
             overrides=settings_overrides(settings),
             scheduled_for=slot.isoformat(),
         )
+        synced = sync_after_batch(relay, settings, settings_overrides(settings))
+        if synced is not None:
+            summary["erp_sync"] = synced
         summary.update(report(settings, summary))
         return summary
 
@@ -86,11 +93,35 @@ def nightly_deployment(
     ]
     if interval_seconds:
         schedules.append(IntervalSchedule(interval=timedelta(seconds=interval_seconds)))
-    deployment = scheduled.to_deployment(
-        name=settings.deployment_name,
+    return _module_deployment(
+        scheduled, settings.deployment_name, schedules, entrypoint,
+        "The nightly accounts-payable batch",
+    )  # fmt: skip
+
+
+def relay_deployment(relay: Any, entrypoint: str, settings: Settings) -> Any:
+    """The ERP relay's own deployment (`flows.relay`): every `erp_sync_interval_seconds`
+    (no schedule when 0)."""
+    schedules: list[Any] = []
+    if settings.erp_sync_interval_seconds > 0:
+        interval = timedelta(seconds=settings.erp_sync_interval_seconds)
+        schedules.append(IntervalSchedule(interval=interval))
+    return _module_deployment(
+        relay, settings.erp_sync_deployment_name, schedules, entrypoint,
+        "The ERP outbox relay: approved invoices to the ERP",
+    )  # fmt: skip
+
+
+def _module_deployment(
+    flow_: Any, name: str, schedules: list[Any], entrypoint: str, description: str
+) -> Any:
+    """A deployment whose runs load the flow from a module path (the composed flow objects of
+    `cli`), not from the file that defines it."""
+    deployment = flow_.to_deployment(
+        name=name,
         schedules=schedules,
         entrypoint_type=EntrypointType.MODULE_PATH,
-        description="The nightly accounts-payable batch",
+        description=description,
     )
     deployment.entrypoint = entrypoint
     return deployment
@@ -126,19 +157,25 @@ def ensure_heartbeat_automation(settings: Settings) -> Any:
     return automation.create()
 
 
-def serve_nightly(deployment: Any) -> None:
-    """Serve the deployment until interrupted (SIGINT or SIGTERM). Its schedule is not paused
-    on the way out, so a run due while nothing serves it is late, not lost. One run at a
-    time: a slot due while a run is still going waits for it."""
-    serve(deployment, pause_on_shutdown=False, print_starting_message=False, limit=1)
+def serve_nightly(*deployments: Any) -> None:
+    """Serve the deployments until interrupted (SIGINT or SIGTERM). Their schedules are not
+    paused on the way out, so a run due while nothing serves it is late, not lost. One run at a
+    time: a slot due while a run is still going waits for it (so the relay's own runs never
+    overlap a batch, which relays what it approved itself)."""
+    serve(*deployments, pause_on_shutdown=False, print_starting_message=False, limit=1)
 
 
 def serve_on_this_machine(
-    settings: Settings, scheduled: Any, entrypoint: str, interval_seconds: float | None = None
+    settings: Settings,
+    scheduled: Any,
+    entrypoint: str,
+    interval_seconds: float | None = None,
+    relay: tuple[Any, str] | None = None,
 ) -> None:
     """Everything one machine needs: a Prefect server on 127.0.0.1 (unless `prefect_api_url`
-    names one), the heartbeat automation, and the served deployment, until interrupted; the
-    server started here is stopped on the way out."""
+    names one), the heartbeat automation, and the served deployments (the nightly one, and the
+    relay's, `relay` being its flow and entry point, every `erp_sync_interval_seconds`), until
+    interrupted; the server started here is stopped on the way out."""
     assert settings.database_url
     server = None if settings.prefect_api_url else start_server(settings)
     api_url = settings.prefect_api_url or (server.api_url if server else "")
@@ -154,7 +191,9 @@ def serve_on_this_machine(
     try:
         with temporary_settings(updates={PREFECT_API_URL: api_url}):
             ensure_heartbeat_automation(settings)
-            deployment = nightly_deployment(scheduled, entrypoint, settings, interval_seconds)
+            deployments = [nightly_deployment(scheduled, entrypoint, settings, interval_seconds)]
+            if relay is not None:
+                deployments.append(relay_deployment(*relay, settings))
             log.info(
                 "serving %s/%s: cron %r in %s on %s",
                 scheduled.name,
@@ -163,7 +202,7 @@ def serve_on_this_machine(
                 settings.schedule_timezone,
                 api_url,
             )
-            server = serve_through_outages(deployment, settings, api_url, server)
+            server = serve_through_outages(deployments, settings, api_url, server)
     except KeyboardInterrupt:
         log.info("stopping: the schedule stays active; the next slot is late, not lost")
     finally:
@@ -172,9 +211,9 @@ def serve_on_this_machine(
 
 
 def serve_through_outages(
-    deployment: Any, settings: Settings, api_url: str, server: PrefectServer | None
+    deployments: list[Any], settings: Settings, api_url: str, server: PrefectServer | None
 ) -> PrefectServer | None:
-    """Serve the deployment until interrupted, through outages of the Prefect server.
+    """Serve the deployments until interrupted, through outages of the Prefect server.
 
     Prefect's runner gives up after three failed polls in a row ("Service exceeded error
     threshold") and `serve` returns with that error: the process would live on, serving
@@ -185,7 +224,7 @@ def serve_through_outages(
     """
     while True:
         try:
-            serve_nightly(deployment)
+            serve_nightly(*deployments)
             return server  # interrupted (Ctrl-C): Prefect's serve returns
         except Exception as exc:  # noqa: BLE001 - the API went away; SystemExit passes
             log.warning(

@@ -16,7 +16,7 @@ approval is refused with the reasons instead of failing later in the ERP.
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -176,7 +176,12 @@ def map_invoice(staged: StagedInvoice, mapping: ErpMapping) -> ErpPayload:
     problems: list[str] = []
     kind: PayloadKind = "credit_note" if staged.document_type == "credit_note" else "invoice"
     sign = _sign(staged)
-    lines = [_line(line, staged, mapping, sign, problems) for line in staged.lines]
+    rate = (
+        None
+        if any(ln.tax_rate is not None for ln in staged.lines)
+        else document_rate(staged, mapping)
+    )
+    lines = [_line(line, staged, mapping, sign, problems, rate) for line in staged.lines]
     erp_lines = [line for line in lines if line is not None]
     if not staged.lines:
         problems.append("no lines")
@@ -227,13 +232,32 @@ def _sign(staged: StagedInvoice) -> Decimal:
     return Decimal(1)
 
 
+def document_rate(staged: StagedInvoice, mapping: ErpMapping) -> Decimal | None:
+    """The one tax rate of an invoice whose lines print none (many invoices print the rate
+    once, beside the tax): the mapped rate whose tax on the subtotal is the printed tax, to the
+    cent. None when no mapped rate gives it, or more than one does."""
+    if staged.subtotal is None or staged.tax is None:
+        return None
+    rates = set()
+    for key in mapping.tax_codes:
+        try:
+            rates.add(Decimal(key.rsplit(":", 1)[-1]))
+        except InvalidOperation:
+            continue  # not a rate: the mapping's own check reports it where it is used
+    fitting = {r for r in rates if cents(staged.subtotal * r / 100) == staged.tax}
+    return fitting.pop() if len(fitting) == 1 else None
+
+
 def _line(
     line: StagedLine,
     staged: StagedInvoice,
     mapping: ErpMapping,
     sign: Decimal,
     problems: list[str],
+    document_rate: Decimal | None = None,
 ) -> ErpLine | None:
+    if line.tax_rate is None and document_rate is not None:
+        line = line.model_copy(update={"tax_rate": document_rate})
     where = f"line {line.line_no}"
     gl = line.gl_account or staged.gl_account
     net = _net_amount(line)

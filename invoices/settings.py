@@ -185,6 +185,12 @@ class Settings(BaseSettings):
     erp_poll_seconds: float = 5.0  # the fallback when no NOTIFY arrives
     # straight-through invoices approved by the pipeline (and so queued for the ERP)
     erp_approve_straight_through: bool = False
+    # the relay as a Prefect flow (flows/relay.py): after each batch (the nightly and
+    # `invoices run`), and as its own deployment served by `invoices serve` every N seconds
+    erp_sync_after_batch: bool = True
+    erp_sync_interval_seconds: float = 300.0  # 0: the relay deployment has no schedule
+    erp_sync_deployment_name: str = "erp-relay"
+    erp_void_actor: str | None = None  # who `invoices void` records (None: the login name)
     # the clerks' review page (review/app.py, `invoices review`)
     review_host: str = "127.0.0.1"
     review_port: int = 8765

@@ -54,7 +54,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 
 def create_app(settings: Settings) -> FastAPI:
     """The review page for the store named by settings."""
-    from review import routes, vendor_routes
+    from review import erp_routes, routes, vendor_routes
 
     app = FastAPI(title="AP review", docs_url=None, redoc_url=None, openapi_url=None)
     state = _State(settings)
@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.post("/logout")(logout)
     app.include_router(routes.router)
     app.include_router(vendor_routes.router)
+    app.include_router(erp_routes.router)
     return app
 
 

@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "work": WORK,  # claim, correct, hold, reject, reassign, comment, not a duplicate, propose
     "approve": WORK,  # over the amount limit: approver or admin only (see may_approve)
     "confirm_bank": ("vendor_admin", "approver", "admin"),
+    "void": ("approver", "admin"),  # a synced invoice: a credit note goes to the ERP
     "logout": READ,
 }
 _hasher = PasswordHasher()
@@ -118,3 +119,4 @@ AsRead = Annotated[Clerk, Depends(require("read"))]
 AsWork = Annotated[Clerk, Depends(require("work"))]
 AsConfirmBank = Annotated[Clerk, Depends(require("confirm_bank"))]
 AsLogout = Annotated[Clerk, Depends(require("logout"))]
+AsVoid = Annotated[Clerk, Depends(require("void"))]

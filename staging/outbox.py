@@ -29,6 +29,18 @@ class ApprovalRefused(ValueError):
     """The invoice cannot be approved at this version (its status or version say why)."""
 
 
+class VoidRefused(ApprovalRefused):
+    """The invoice cannot be voided: it is not synced (nothing in the ERP to reverse)."""
+
+
+class AlreadyVoided(VoidRefused):
+    """The invoice was voided before: its credit note is queued (`entry_id`) or sent."""
+
+    def __init__(self, message: str, entry_id: int) -> None:
+        super().__init__(message)
+        self.entry_id = entry_id
+
+
 @dataclass(frozen=True)
 class Approval:
     """The outcome of an approval: the outbox entry, and whether this call created it."""
@@ -152,18 +164,32 @@ def _entry_id(conn: Conn, document_id: int, version: int, kind: str = "bill") ->
 
 def void_invoice(conn: Conn, document_id: int, voided_by: str, reason: str) -> int:
     """Void a synced invoice: queue a credit note for its bill through the same outbox (nothing
-    is deleted in the ERP). Voiding twice adds nothing; returns the reversal's entry id."""
+    is deleted in the ERP), audited with who voided it and why; returns the reversal's entry
+    id. Raises VoidRefused for an invoice that is not synced, AlreadyVoided for one voided
+    before (nothing is added), LookupError for no such invoice."""
+    if not reason.strip():
+        raise VoidRefused("voiding an invoice needs a reason")
     with conn.transaction():
         row = conn.execute(
-            "SELECT status, approval_version, voided_at FROM invoices WHERE document_id = %s"
-            " FOR UPDATE",
+            "SELECT status, approval_version, voided_at, erp_id FROM invoices"
+            " WHERE document_id = %s FOR UPDATE",
             (document_id,),
         ).fetchone()
-        if row is None or row["status"] != "synced":
-            raise ApprovalRefused(f"invoice {document_id} is not synced: nothing to reverse")
+        if row is None:
+            raise LookupError(f"no staged invoice {document_id}")
+        if row["status"] != "synced":
+            raise VoidRefused(
+                f"invoice {document_id} is {row['status']}, not synced: there is no ERP bill to"
+                " reverse (only an invoice the ERP has posted can be voided)"
+            )
         version = row["approval_version"]
         if row["voided_at"] is not None:
-            return _entry_id(conn, document_id, version, "reversal")
+            entry = _entry_id(conn, document_id, version, "reversal")
+            raise AlreadyVoided(
+                f"invoice {document_id} was voided at {row['voided_at']:%Y-%m-%d %H:%M}: its"
+                f" credit note is outbox entry {entry}",
+                entry,
+            )
         bill = conn.execute(
             "SELECT payload FROM erp_outbox WHERE idempotency_key = %s",
             (_key(document_id, "bill", version),),

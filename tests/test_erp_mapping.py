@@ -181,3 +181,42 @@ def test_no_lines_is_refused():
 )
 def test_rate_keys(rate, key):
     assert rate_key(rate) == key
+
+
+def _without_line_rates(**overrides) -> StagedInvoice:
+    invoice = staged(**overrides)
+    lines = [ln.model_copy(update={"tax_rate": None}) for ln in invoice.lines]
+    return invoice.model_copy(update={"lines": lines})
+
+
+def test_lines_without_a_rate_take_the_one_rate_that_gives_the_printed_tax():
+    """Invoices that print the rate once, beside the tax, and not on each line (what the
+    batch extracts from most PDFs): the mapped rate whose tax on the subtotal is the printed
+    tax goes on every line."""
+    payload = map_invoice(_without_line_rates(), MAPPING)
+    assert [(ln.tax_rate, ln.tax_code) for ln in payload.lines] == [
+        (D("19"), "VAT 19"),
+        (D("19"), "VAT 19 IT"),
+    ]
+    assert [(t.tax_rate, t.amount) for t in payload.taxes] == [
+        (D("19"), D("5.70")),
+        (D("19"), D("19.00")),
+    ]
+
+
+@pytest.mark.parametrize(
+    "tax, total",
+    [(D("20.00"), D("150.00")), (D("0.00"), D("130.00"))],  # no mapped rate gives 20.00; 0 %
+)
+def test_no_rate_is_guessed_when_none_or_several_fit(tax, total):
+    with pytest.raises(PayloadIncomplete) as refused:
+        map_invoice(_without_line_rates(tax=tax, total=total), MAPPING)
+    assert "line 1: no tax rate" in refused.value.problems
+
+
+def test_a_line_printing_its_rate_keeps_the_others_unguessed():
+    invoice = staged()
+    lines = [invoice.lines[0], invoice.lines[1].model_copy(update={"tax_rate": None})]
+    with pytest.raises(PayloadIncomplete) as refused:
+        map_invoice(invoice.model_copy(update={"lines": lines}), MAPPING)
+    assert refused.value.problems == ["line 2: no tax rate"]

@@ -112,8 +112,10 @@ def test_relay_writes_one_file_per_bill_and_records_receipts(conn, staged, erp_s
     conn.commit()
     # a second run finds nothing to do; a reversal goes through the same outbox
     assert sync(erp_settings, max_seconds=10).done == 0
-    outbox.void_invoice(conn, staged[0], "clerk", "returned goods")
-    assert outbox.void_invoice(conn, staged[0], "clerk", "again") is not None
+    reversal = outbox.void_invoice(conn, staged[0], "clerk", "returned goods")
+    with pytest.raises(outbox.AlreadyVoided) as again:  # voiding twice adds nothing
+        outbox.void_invoice(conn, staged[0], "clerk", "again")
+    assert again.value.entry_id == reversal
     assert sync(erp_settings, max_seconds=30).done == 1
     assert len(list(erp_settings.erp_outbound_dir.glob("*reversal*.xml"))) == 1
 
@@ -278,3 +280,111 @@ def test_a_call_that_timed_out_is_not_retried_before_its_lease_ends(conn, staged
     ).fetchone()
     assert row["attempts"] == 1 and row["status"] == "pending"
     assert "ErpTimeout" in row["last_error"] and row["wait"] >= 6 - 1 - 0.5
+
+
+class _RelayKilled(BaseException):
+    """Stands for SIGKILL in the middle of a push: nothing the relay could catch and record."""
+
+
+class _PoisonAdapter:
+    """Every push of this entry takes the relay down with it (a payload that crashes it)."""
+
+    name = "poison"
+
+    def __init__(self) -> None:
+        self.pushes = 0
+
+    def push(self, entry):
+        self.pushes += 1
+        raise _RelayKilled
+
+    def find(self, entry):
+        return None
+
+    def probe(self):
+        return None
+
+
+def test_attempts_lost_to_a_killed_relay_count_and_the_entry_ends_dead(conn, staged, erp_settings):
+    """An entry whose push kills the relay every time: each lost attempt counts toward
+    erp_max_attempts (its lease ran out without an outcome), so after the last one the next
+    relay makes it dead as ERP_SYNC_FAILED instead of taking it up again for ever."""
+    settings = erp_settings.model_copy(
+        update={"erp_max_attempts": 3, "erp_lease_seconds": 0.4, "erp_call_timeout_seconds": 0.2}
+    )
+    outbox.approve_invoice(conn, staged[0], "clerk", 1, settings=settings)
+    conn.commit()
+    adapter, killed, stats = _PoisonAdapter(), 0, None
+    for _ in range(6):  # relays restarted after each crash, as a supervisor would
+        relay = Relay(settings, adapter)
+        try:
+            stats = relay.run(max_seconds=5)
+            break
+        except _RelayKilled:
+            killed += 1
+        finally:
+            relay.close()
+    assert (killed, adapter.pushes) == (3, 3)
+    assert stats is not None and stats.dead == 1 and stats.done == 0
+    row = conn.execute(
+        "SELECT o.status, o.attempts, o.last_error, i.status AS invoice, e.reason_codes,"
+        " e.details FROM erp_outbox o JOIN invoices i USING (document_id)"
+        " JOIN exception_queue e ON e.document_id = o.document_id AND e.status = 'open'"
+    ).fetchone()
+    assert (row["status"], row["attempts"], row["invoice"]) == ("dead", 3, "exception")
+    assert row["reason_codes"] == ["ERP_SYNC_FAILED"]
+    assert "without an outcome on attempt 3 of 3" in row["details"]["erp_sync"]["erp_message"]
+
+
+def test_void_command_queues_one_credit_note_and_refuses_the_rest(
+    conn, staged, erp_settings, monkeypatch, capsys
+):
+    from cli.main import main
+
+    outbox.approve_invoice(conn, staged[0], "clerk", 1, settings=erp_settings)
+    conn.commit()
+    assert sync(erp_settings, max_seconds=30).done == 1
+    for name, value in {
+        "DATABASE_URL": erp_settings.database_url,
+        "INVOICES_DB_SCHEMA": erp_settings.db_schema,
+        "INVOICES_ERP_VOID_ACTOR": "clerk.cli",
+    }.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    assert main(["void", str(staged[0]), "--reason", "returned goods"]) == 0
+    assert "credit note queued" in capsys.readouterr().out
+    assert main(["void", str(staged[0]), "--reason", "again"]) == 2
+    assert "was voided" in capsys.readouterr().err
+    assert main(["void", str(staged[1]), "--reason", "never sent"]) == 2
+    assert "not synced" in capsys.readouterr().err
+    assert main(["void", "999999", "--reason", "no such"]) == 2
+    assert "no staged invoice 999999" in capsys.readouterr().err
+    rows = conn.execute(
+        "SELECT o.kind, o.status, a.actor, a.detail ->> 'reason' AS reason FROM erp_outbox o"
+        " LEFT JOIN audit_log a ON a.document_id = o.document_id AND a.action = 'invoice_voided'"
+        " WHERE o.kind = 'reversal'"
+    ).fetchall()
+    assert [(r["status"], r["actor"], r["reason"]) for r in rows] == [
+        ("pending", "clerk.cli", "returned goods")
+    ]
+    assert sync(erp_settings, max_seconds=30).done == 1
+    assert len(list(erp_settings.erp_outbound_dir.glob("*reversal*.xml"))) == 1
+
+
+def test_drain_relays_what_is_due_and_makes_no_adapter_when_nothing_is(
+    conn, staged, erp_settings, monkeypatch
+):
+    import erp_sync.relay as relay_module
+
+    def no_adapter(settings, name=None):
+        raise AssertionError("an adapter was made with nothing due")
+
+    monkeypatch.setattr(relay_module, "adapter_for", no_adapter)
+    assert relay_module.drain(erp_settings)["done"] == 0
+    monkeypatch.undo()
+    for document_id in staged[:2]:
+        outbox.approve_invoice(conn, document_id, "clerk", 1, settings=erp_settings)
+    conn.commit()
+    counts = relay_module.drain(erp_settings)
+    assert (counts["done"], counts["dead"]) == (2, 0)
+    assert counts["left"] == {"pending": 0, "in_flight": 0, "done": 2, "dead": 0}

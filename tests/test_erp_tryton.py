@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from erp_sync.tryton import TrytonRpc
+from erp_sync.tryton_rpc import TrytonRpc
 from invoices.settings import load_settings
 from staging import outbox
 from synthetic import generate_corpus
@@ -418,3 +418,62 @@ def test_bench_sync_prints_entries_per_second_to_tryton_and_to_files(corpus, erp
     assert float(rows["tryton"][4]) > 0 and float(rows["tryton"][5]) > 0
     assert int(rows["en16931"][1]) + int(rows["en16931"][2]) == 30  # a seller without VAT id
     assert len(_bills(erp_settings)) == 30  # is refused by the business rules: counted dead
+
+
+class _SlowPartySearch(TrytonRpc):
+    """Tryton's RPC with its party searches slowed down, so two relays pushing bills of one new
+    supplier at once certainly both search before either has created the party."""
+
+    def search(self, model, domain, limit=None):
+        found = super().search(model, domain, limit)
+        if model == "party.party":
+            time.sleep(1.5)
+        return found
+
+
+def test_two_relays_pushing_bills_of_a_new_supplier_at_once_create_one_party(
+    conn, corpus, erp_settings
+):
+    """Find-or-create of the supplier party by VAT id is serialised across relays (an advisory
+    lock in our database): without it both relays find no party and both create one."""
+    from erp_sync.relay import Relay
+    from erp_sync.tryton import TrytonAdapter
+    from invoices.erp_payload import map_invoice
+    from staging.erp_staged import erp_mapping, load_staged_invoice
+
+    ids = stage_corpus(conn, corpus, limit=40)
+    by_vat: dict[str, list[int]] = {}
+    for document_id in ids:
+        payload = map_invoice(load_staged_invoice(conn, document_id), erp_mapping(erp_settings))
+        if payload.vendor.vat_id:
+            by_vat.setdefault(payload.vendor.vat_id, []).append(document_id)
+    vat, (first, second, *_) = next((v, d) for v, d in by_vat.items() if len(d) >= 2)
+    for document_id in (first, second):
+        outbox.approve_invoice(conn, document_id, "clerk", 1, settings=erp_settings)
+    conn.commit()
+
+    def relay_once(results: list) -> None:
+        rpc = _SlowPartySearch(erp_settings.erp_url, erp_settings.erp_database, "admin",
+                               ADMIN_PASSWORD, erp_settings.erp_call_timeout_seconds)  # fmt: skip
+        adapter = TrytonAdapter.from_settings(erp_settings)
+        adapter.rpc = rpc
+        relay = Relay(erp_settings, adapter)
+        try:  # each claims one entry at once (the other relay the other) and pushes it; two
+            # posts at once may get Tryton's 503 (its sequence is locked): retried, as any fault
+            results.append(relay.run(max_seconds=90).done)
+        finally:
+            relay.close()
+
+    results: list[int] = []
+    relays = [threading.Thread(target=relay_once, args=(results,)) for _ in range(2)]
+    for relay in relays:
+        relay.start()
+    for relay in relays:
+        relay.join(120)
+    assert sorted(results) in ([0, 2], [1, 1]) and sum(results) == 2
+    rpc = _rpc(erp_settings)
+    parties = rpc.search("party.party", [("identifiers.code", "=", vat)])
+    assert len(parties) == 1, f"{len(parties)} parties with VAT id {vat}"
+    bills = rpc.read("account.invoice", rpc.search("account.invoice", [("type", "=", "in")]),
+                     ["party", "state"])  # fmt: skip
+    assert [(b["party"], b["state"]) for b in bills] == [(parties[0], "posted")] * 2

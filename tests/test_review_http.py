@@ -252,11 +252,22 @@ def test_a_page_correction_reaches_analytics_export_and_retrain(site, tmp_path):
     assert not samples[(doc, "total")].right  # the retrain learns the extractor was wrong
 
 
+def sync_to_files(site, tmp_path, monkeypatch) -> int:
+    """`invoices sync` over the site's schema to EN 16931 files under `tmp_path/outbound`."""
+    from cli.main import main
+
+    s = site["settings"]
+    for name, value in {"DATABASE_URL": s.database_url, "INVOICES_DB_SCHEMA": s.db_schema,
+                        "INVOICES_ERP_ADAPTER": "en16931",
+                        "INVOICES_ERP_OUTBOUND_DIR": str(tmp_path / "outbound"),
+                        "INVOICES_ERP_BUSINESS_RULES": "false"}.items():
+        monkeypatch.setenv(name, value)
+    return main(["sync"])
+
+
 def test_page_approval_enters_the_outbox_once_and_sync_pushes_it(site, tmp_path, monkeypatch,
                                                                     capsys):
     import json
-
-    from cli.main import main
 
     eid = site["exceptions"][6]
     c = login(site, "approver")
@@ -272,14 +283,8 @@ def test_page_approval_enters_the_outbox_once_and_sync_pushes_it(site, tmp_path,
     approval = db_row(site, "SELECT detail FROM audit_log WHERE action = 'review_approve'"
                       " AND (detail->>'exception_id')::int = %s", eid)
     assert len(approval) == 1 and approval[0]["detail"]["outbox_entry"]
-    s = site["settings"]
-    for name, value in {"DATABASE_URL": s.database_url, "INVOICES_DB_SCHEMA": s.db_schema,
-                        "INVOICES_ERP_ADAPTER": "en16931",
-                        "INVOICES_ERP_OUTBOUND_DIR": str(tmp_path / "outbound"),
-                        "INVOICES_ERP_BUSINESS_RULES": "false"}.items():
-        monkeypatch.setenv(name, value)
     capsys.readouterr()
-    assert main(["sync"]) == 0
+    assert sync_to_files(site, tmp_path, monkeypatch) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["dead"] == 0
     row = db_row(site, "SELECT i.document_id, i.status, i.erp_id FROM invoices i"
                  " JOIN exception_queue e USING (document_id) WHERE e.exception_id = %s", eid)[0]
@@ -770,3 +775,52 @@ def test_item_page_shows_model_versions_and_the_erp_receipt_once_synced(site):
     erp = text.split('id="erp-receipt"')[1].split("</section>")[0]
     assert "synced" in erp and "account.invoice:4711" in erp and "SUP/0042" in erp
     assert "approved by approver" in erp
+
+
+def test_void_a_synced_invoice_from_its_page(site, tmp_path, monkeypatch, capsys):
+    """The Void button: approver or admin only (a clerk and an auditor are refused), with the
+    CSRF token, a reason and the confirmation; the credit note is queued once through the
+    outbox and audited; an invoice that is not synced, or was voided before, is refused."""
+
+    eid, unsynced = site["exceptions"][8], site["exceptions"][9]
+    approver, clerk, auditor = login(site, "approver"), login(site, "clerk"), login(site, "auditor")
+    csrf, _, _ = page_state(approver, unsynced)
+    void = {"csrf_token": csrf, "reason": "billed twice", "confirm": "yes"}
+    r = approver.post(f"/items/{unsynced}/void", data=void)
+    assert r.status_code == 422 and "not synced" in r.text
+    if db_row(site, "SELECT status FROM exception_queue WHERE exception_id = %s",
+              eid)[0]["status"] == "open":  # fmt: skip
+        csrf, version, _ = page_state(approver, eid)
+        r = approver.post(f"/items/{eid}/decision",
+                          data={"csrf_token": csrf, "version": version, "decision": "approve"})
+        assert r.status_code == 303
+    assert sync_to_files(site, tmp_path, monkeypatch) == 0
+    assert [e["status"] for e in outbox_entries(site, eid)] == ["done"]
+    _, _, page = page_state(clerk, eid)
+    assert 'id="void-form"' not in page  # a clerk is not offered the button
+    csrf, _, page = page_state(approver, eid)
+    assert 'id="void-form"' in page and 'name="confirm"' in page
+    void = {"csrf_token": csrf, "reason": "billed twice", "confirm": "yes"}
+    for who in (clerk, auditor):
+        token, _, _ = page_state(who, eid)
+        assert who.post(f"/items/{eid}/void", data={**void, "csrf_token": token}
+                        ).status_code == 403  # fmt: skip
+    assert approver.post(f"/items/{eid}/void", data={**void, "csrf_token": "stale"}
+                         ).status_code == 403  # fmt: skip
+    r = approver.post(f"/items/{eid}/void", data={**void, "confirm": ""})
+    assert r.status_code == 422 and "confirmation" in r.text
+    assert [e["kind"] for e in outbox_entries(site, eid)] == ["bill"]
+    r = approver.post(f"/items/{eid}/void", data=void)
+    assert r.status_code == 303
+    entries = outbox_entries(site, eid)
+    assert [(e["kind"], e["status"]) for e in entries] == [("bill", "done"),
+                                                           ("reversal", "pending")]
+    audit = db_row(site, "SELECT a.actor, a.detail FROM audit_log a JOIN exception_queue e"
+                   " USING (document_id) WHERE a.action = 'invoice_voided'"
+                   " AND e.exception_id = %s", eid)  # fmt: skip
+    assert [(a["actor"], a["detail"]["reason"]) for a in audit] == [("approver", "billed twice")]
+    _, _, page = page_state(approver, eid)
+    assert 'id="void-form"' not in page and "Voided" in page
+    again = approver.post(f"/items/{eid}/void", data=void)
+    assert again.status_code == 409 and "was voided" in again.text
+    assert outbox_entries(site, eid) == entries

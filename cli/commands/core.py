@@ -51,11 +51,13 @@ def cmd_load_master(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """`invoices run --inbox DIR`: the nightly batch, now, then its exception report."""
+    """`invoices run --inbox DIR`: the nightly batch, now, then the ERP relay and the batch's
+    exception report."""
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     # with no server named, Prefect starts a throwaway one; on a busy machine it needs longer
     # than the default 20 s to come up
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    from cli.relay import erp_relay
     from flows.nightly import run_inbox
     from flows.run_summary import PROGRESS_LISTENERS
     from review.report import write_run_report
@@ -68,7 +70,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     with database(settings) as s:
         master = Path(args.master) if args.master else None
-        summary = run_inbox(s, Path(args.inbox), master, args.workers)
+        # the ERP relay after the batch (unless INVOICES_ERP_SYNC_AFTER_BATCH=false), so the
+        # report shows the receipts of what the batch approved
+        summary = run_inbox(s, Path(args.inbox), master, args.workers, erp_relay)
         summary.update(write_run_report(s, summary))
     print(json.dumps(summary, indent=2, default=str))
     print(f"exception report: {summary['report_html']}")

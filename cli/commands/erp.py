@@ -1,4 +1,4 @@
-"""ERP commands: `invoices sync` (the outbox relay) and `invoices bench-sync`."""
+"""ERP commands: `invoices sync` (the outbox relay), `invoices void` and `invoices bench-sync`."""
 
 from __future__ import annotations
 
@@ -16,21 +16,31 @@ def cmd_sync(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     with database(load_settings()) as settings:
         stats = sync(settings, until_empty=not args.forever, max_seconds=args.max_seconds)
-    print(
-        json.dumps(
-            {
-                "done": stats.done,
-                "adopted": stats.adopted,
-                "retried": stats.retried,
-                "dead": stats.dead,
-                "lost_lease": stats.lost_lease,
-                "breaker_opened": stats.breaker_opened,
-                "seconds": round(stats.seconds, 3),
-                "erp_seconds": round(stats.erp_seconds, 3),
-                "relay_seconds": round(stats.relay_seconds, 3),
-            }
-        )
-    )
+    print(json.dumps(stats.as_counts()))
+    return 0
+
+
+def cmd_void(args: argparse.Namespace) -> int:
+    """`invoices void DOCUMENT_ID --reason TEXT`: queue a credit note for a synced invoice's
+    ERP bill (the relay sends it); who voids is `erp_void_actor`, else the login name."""
+    import getpass
+    import sys
+
+    from invoices.settings import load_settings
+    from staging import db, outbox
+    from staging.embedded import database
+
+    with database(load_settings()) as settings:
+        assert settings.database_url
+        actor = settings.erp_void_actor or getpass.getuser()
+        with db.connection(settings.database_url, settings.db_schema) as conn:
+            try:
+                entry = outbox.void_invoice(conn, args.document_id, actor, args.reason)
+            except (outbox.VoidRefused, LookupError) as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+    print(f"invoice {args.document_id} voided by {actor}: credit note queued as outbox entry"
+          f" {entry} (`invoices sync` or the scheduled relay sends it)")  # fmt: skip
     return 0
 
 
@@ -90,6 +100,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--max-seconds", type=float, default=None, help="stop after this long")
     p.set_defaults(handler=cmd_sync)
+    v = subparsers.add_parser(
+        "void", help="void a synced invoice: a credit note for its ERP bill through the outbox"
+    )
+    v.add_argument("document_id", type=int, help="the staged invoice's document id")
+    v.add_argument("--reason", required=True, help="why (in the audit log)")
+    v.set_defaults(handler=cmd_void)
     b = subparsers.add_parser(
         "bench-sync", help="entries per second to Tryton and to EN 16931 files, ERP vs relay time"
     )

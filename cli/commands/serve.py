@@ -1,4 +1,5 @@
-"""`invoices serve`: what one machine needs for the nightly schedule (server and deployment)."""
+"""`invoices serve`: what one machine needs for the nightly schedule (server and deployments:
+the nightly batch, and the ERP relay on its own interval)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,20 @@ from staging.embedded import database
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Start the Prefect server (unless one is named) and serve the nightly deployment until
-    interrupted; then stop what was started here."""
+    """Start the Prefect server (unless one is named) and serve the nightly and ERP relay
+    deployments until interrupted; then stop what was started here."""
     from flows.schedule import serve_on_this_machine
 
     settings = load_settings()
     if settings.schedule_inbox is None or not settings.schedule_inbox.is_dir():
         print("error: set INVOICES_SCHEDULE_INBOX to the inbox folder", file=sys.stderr)
         return 2
+    from cli.relay import RELAY_ENTRYPOINT, erp_relay
     from cli.scheduled import ENTRYPOINT, nightly_scheduled
 
     with database(settings, keep_running=True) as s:
-        serve_on_this_machine(s, nightly_scheduled, ENTRYPOINT, args.interval)
+        relay = (erp_relay, RELAY_ENTRYPOINT)
+        serve_on_this_machine(s, nightly_scheduled, ENTRYPOINT, args.interval, relay)
     return 0
 
 
