@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # OCR passes beyond the first that are left out (comma-separated: rotation, binarised,
     # table); for measuring what each pass earns with `invoices eval`
     ocr_skip_passes: str = ""
+    # a folder of stored OCR readings (extractors.text.ocr_cache), keyed by the file's content
+    # and everything that decides the reading; empty: none (the nightly batch), `invoices eval`
+    # sets one for repeated evaluations of scans
+    ocr_cache_dir: str = ""
     min_text_chars_per_page: int = 20
     max_image_pixels: int = 60_000_000
     max_file_bytes: int = 100 * 1024 * 1024
