@@ -28,6 +28,7 @@ FEATURES: tuple[str, ...] = (
     "arithmetic",
     "ocr",
     "word_confidence",
+    "value_confidence",
     "derived",
     "skipped",
     "address",
@@ -49,6 +50,7 @@ _PRIOR = {
     "arithmetic": 1.5,
     "ocr": -0.8,
     "word_confidence": 0.5,
+    "value_confidence": 0.5,
     "derived": -0.5,
     "skipped": -0.5,
     "address": 0.3,
@@ -68,11 +70,31 @@ def features(cand: Candidate) -> dict[str, float]:
         "arithmetic": cand.extra.get("arithmetic", 0.0),
         "ocr": 1.0 if ocr else 0.0,
         "word_confidence": cand.line.confidence if ocr else 1.0,
+        "value_confidence": value_confidence(cand) if ocr else 1.0,
         "derived": cand.extra.get("derived", 0.0),
         "skipped": cand.extra.get("skipped", 0.0),
         "address": cand.extra.get("address", 0.0),
         "bias": 1.0,
     }
+
+
+def value_confidence(cand: Candidate) -> float:
+    """Tesseract's confidence in the value's own characters: the least sure of the words under
+    the value's box (a misread digit lowers its word, not the mean of a long line); the line's
+    confidence when the value has no box or no word under it."""
+    if cand.bbox is None or not cand.line.words:
+        return cand.line.confidence
+    left, right = cand.bbox[0], cand.bbox[2]
+    under = [w.confidence for w in cand.line.words if w.bbox[0] < right and w.bbox[2] > left]
+    return min(under) if under else cand.line.confidence
+
+
+def with_defaults(evidence: dict[str, float]) -> dict[str, float]:
+    """Evidence recorded before a feature existed, completed from what it had: the value's
+    own word confidence is taken as its line's."""
+    if "value_confidence" in evidence:
+        return evidence
+    return dict(evidence, value_confidence=evidence.get("word_confidence", 1.0))
 
 
 @lru_cache(maxsize=4)
@@ -107,6 +129,7 @@ SIGNS: dict[str, tuple[float | None, float | None]] = {
     "checksum": (0.0, None),
     "arithmetic": (0.0, None),
     "word_confidence": (0.0, None),
+    "value_confidence": (0.0, None),
     "address": (0.0, None),
     "skipped": (None, 0.0),
     "derived": (None, 0.0),
@@ -204,7 +227,7 @@ def read_samples(path: Path) -> list[GroupedSample]:
             continue
         item = json.loads(raw)
         group = item[3] if len(item) > 3 and item[3] else f"{path.stem}#{number}"
-        rows.append((item[0], item[1], bool(item[2]), str(group)))
+        rows.append((item[0], with_defaults(item[1]), bool(item[2]), str(group)))
     return rows
 
 

@@ -1,0 +1,59 @@
+"""The evidence the confidence model weighs on scans: tesseract's word confidence of the value."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from extractors.confidence import features, read_samples
+from extractors.fields.search import Candidate
+from extractors.layout.lines import Line
+from invoices.records import Method, Word
+
+
+def _total_line(method: Method, amount_confidence: float) -> tuple[Line, Word]:
+    words = [
+        Word(text="Gesamtbetrag", bbox=(40.0, 700.0, 110.0, 710.0), confidence=0.96),
+        Word(text="inkl.", bbox=(114.0, 700.0, 140.0, 710.0), confidence=0.95),
+        Word(text="MwSt.", bbox=(144.0, 700.0, 175.0, 710.0), confidence=0.95),
+        Word(text="1.190,00", bbox=(480.0, 700.0, 530.0, 710.0), confidence=amount_confidence),
+        Word(text="EUR", bbox=(534.0, 700.0, 555.0, 710.0), confidence=0.97),
+    ]
+    mean = sum(w.confidence for w in words) / len(words)
+    line = Line(page=1, index=30, text=" ".join(w.text for w in words), segments=[],
+                bbox=(40.0, 700.0, 555.0, 710.0), method=method, confidence=mean,
+                page_height=842.0, page_width=595.0, words=words)  # fmt: skip
+    return line, words[3]
+
+
+def _total(method: Method, amount_confidence: float) -> Candidate:
+    line, amount = _total_line(method, amount_confidence)
+    return Candidate("total", 1190, amount.text, line, amount.bbox, 1.0, 1.0)
+
+
+def test_a_doubtful_amount_in_a_sure_line_carries_its_own_doubt() -> None:
+    doubtful = features(_total(Method.OCR, 0.41))
+    assert doubtful["value_confidence"] == 0.41
+    assert doubtful["word_confidence"] > 0.8  # the line's mean hides the doubtful digits
+    assert features(_total(Method.OCR, 0.93))["value_confidence"] == 0.93
+
+
+def test_a_text_layer_value_is_read_as_printed() -> None:
+    assert features(_total(Method.TEXT_LAYER, 0.41))["value_confidence"] == 1.0
+
+
+def test_a_value_without_a_box_takes_its_lines_confidence() -> None:
+    cand = _total(Method.OCR, 0.41)
+    cand.bbox = None
+    assert features(cand)["value_confidence"] == cand.line.confidence
+
+
+def test_samples_written_before_the_value_confidence_take_the_lines(tmp_path: Path) -> None:
+    old = {"label": 1.0, "ocr": 1.0, "word_confidence": 0.83, "bias": 1.0}
+    new = dict(old, value_confidence=0.4)
+    store = tmp_path / "samples_x.jsonl"
+    store.write_text(json.dumps(["total", old, True, "v"]) + "\n"
+                     + json.dumps(["total", new, False, "v"]) + "\n")  # fmt: skip
+    (first, second) = read_samples(store)
+    assert first[1]["value_confidence"] == 0.83
+    assert second[1]["value_confidence"] == 0.4
