@@ -26,6 +26,7 @@ FEATURES: tuple[str, ...] = (
     "support",
     "checksum",
     "arithmetic",
+    "line_sum",
     "ocr",
     "word_confidence",
     "value_confidence",
@@ -48,6 +49,7 @@ _PRIOR = {
     "support": 0.2,
     "checksum": 2.0,
     "arithmetic": 1.5,
+    "line_sum": 1.0,
     "ocr": -0.8,
     "word_confidence": 0.5,
     "value_confidence": 0.5,
@@ -68,6 +70,7 @@ def features(cand: Candidate) -> dict[str, float]:
         "support": min(cand.extra.get("support", 1.0), 4.0) / 4.0,
         "checksum": cand.extra.get("checksum", 0.0),
         "arithmetic": cand.extra.get("arithmetic", 0.0),
+        "line_sum": cand.extra.get("line_sum", 0.0),
         "ocr": 1.0 if ocr else 0.0,
         "word_confidence": cand.line.confidence if ocr else 1.0,
         "value_confidence": value_confidence(cand) if ocr else 1.0,
@@ -92,9 +95,9 @@ def value_confidence(cand: Candidate) -> float:
 def with_defaults(evidence: dict[str, float]) -> dict[str, float]:
     """Evidence recorded before a feature existed, completed from what it had: the value's
     own word confidence is taken as its line's."""
-    if "value_confidence" in evidence:
+    if "value_confidence" in evidence or "word_confidence" not in evidence:
         return evidence
-    return dict(evidence, value_confidence=evidence.get("word_confidence", 1.0))
+    return dict(evidence, value_confidence=evidence["word_confidence"])
 
 
 @lru_cache(maxsize=4)
@@ -128,6 +131,7 @@ SIGNS: dict[str, tuple[float | None, float | None]] = {
     "support": (0.0, None),
     "checksum": (0.0, None),
     "arithmetic": (0.0, None),
+    "line_sum": (0.0, None),
     "word_confidence": (0.0, None),
     "value_confidence": (0.0, None),
     "address": (0.0, None),

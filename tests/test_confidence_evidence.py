@@ -1,14 +1,17 @@
-"""The evidence the confidence model weighs on scans: tesseract's word confidence of the value."""
+"""Evidence the confidence model weighs: the value's own OCR word confidence, and arithmetic
+that closes around a money value (item lines, subtotal, tax, total, amount due)."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from extractors.confidence import features, read_samples
+from extractors.extract import closes_around
 from extractors.fields.search import Candidate
 from extractors.layout.lines import Line
-from invoices.records import Method, Word
+from invoices.records import FieldValue, LineItem, Method, Provenance, Word
 
 
 def _total_line(method: Method, amount_confidence: float) -> tuple[Line, Word]:
@@ -57,3 +60,50 @@ def test_samples_written_before_the_value_confidence_take_the_lines(tmp_path: Pa
     (first, second) = read_samples(store)
     assert first[1]["value_confidence"] == 0.83
     assert second[1]["value_confidence"] == 0.4
+
+
+def _money(name: str, value: str, **extra: float) -> Candidate:
+    line, _ = _total_line(Method.OCR, 0.9)
+    return Candidate(name, Decimal(value), value, line, None, 1.0, 1.0, dict(extra))
+
+
+def _items(*amounts: str) -> list[LineItem]:
+    return [
+        LineItem(line_total=FieldValue[Decimal](value=Decimal(a), confidence=0.9,
+                                                provenance=Provenance(method=Method.OCR)))
+        for a in amounts
+    ]  # fmt: skip
+
+
+def test_items_adding_up_to_the_subtotal_close_the_subtotal_tax_and_total() -> None:
+    picked = {
+        "subtotal": _money("subtotal", "1000.00", arithmetic=1.0),
+        "tax": _money("tax", "190.00", arithmetic=1.0),
+        "total": _money("total", "1190.00", arithmetic=1.0),
+        "amount_due": _money("amount_due", "1190.00"),
+    }
+    closes_around(picked, _items("400.00", "600.00"), Decimal("0.02"))
+    assert [features(picked[n])["line_sum"] for n in ("subtotal", "tax", "total")] == [1.0] * 3
+    assert features(picked["amount_due"])["arithmetic"] == 1.0
+
+
+def test_items_that_do_not_add_up_or_a_total_that_does_not_close_prove_nothing() -> None:
+    picked = {
+        "subtotal": _money("subtotal", "1000.00"),
+        "tax": _money("tax", "190.00"),
+        "total": _money("total", "1180.00"),
+        "amount_due": _money("amount_due", "1180.00"),
+    }
+    closes_around(picked, _items("400.00", "600.00"), Decimal("0.02"))
+    assert features(picked["subtotal"])["line_sum"] == 1.0
+    assert features(picked["total"])["line_sum"] == 0.0  # subtotal + tax is not this total
+    assert features(picked["amount_due"])["arithmetic"] == 0.0
+    other = {"subtotal": _money("subtotal", "1000.00"), "total": _money("total", "1190.00")}
+    closes_around(other, _items("400.00", "500.00"), Decimal("0.02"))
+    assert features(other["subtotal"])["line_sum"] == 0.0
+
+
+def test_items_adding_up_to_the_total_of_an_untaxed_document_close_it() -> None:
+    picked = {"total": _money("total", "250.00")}
+    closes_around(picked, _items("100.00", "150.00"), Decimal("0.02"))
+    assert features(picked["total"])["line_sum"] == 1.0
