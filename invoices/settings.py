@@ -56,27 +56,27 @@ class Settings(BaseSettings):
     # of a field listed here below its threshold routes the document to the exception queue.
     confidence_thresholds: dict[str, float] = Field(
         default_factory=lambda: {
-            "vendor_name": 0.9841,
-            "invoice_number": 0.9869,
-            "invoice_date": 0.9884,
-            "total": 0.9902,
-            "currency": 0.9979,
+            "vendor_name": 0.9809,
+            "invoice_number": 0.985,
+            "invoice_date": 0.991,
+            "total": 0.9929,
+            "currency": 0.9894,
         }
     )
     # The same for the other fields: below it a value is shown for review, the document is not
     # routed for it alone.
     auto_accept_thresholds: dict[str, float] = Field(
         default_factory=lambda: {
-            "document_type": 0.9943,
-            "buyer_name": 0.9902,
-            "vendor_vat_id": 0.9811,
-            "due_date": 0.9974,
+            "document_type": 0.9985,
+            "buyer_name": 0.9777,
+            "vendor_vat_id": 0.9667,
+            "due_date": 0.9981,
             "po_number": 1.0,
-            "subtotal": 0.9853,
-            "tax": 0.9973,
-            "amount_due": 0.9897,
-            "vendor_address": 0.9706,
-            "iban": 0.9998,
+            "subtotal": 0.9886,
+            "tax": 0.9882,
+            "amount_due": 0.9647,
+            "vendor_address": 0.971,
+            "iban": 0.9999,
         }
     )
     amount_tolerance: Decimal = Decimal("0.02")
