@@ -33,8 +33,19 @@ FEATURES: tuple[str, ...] = (
     "derived",
     "skipped",
     "address",
+    "ocr_arithmetic",
+    "ocr_checksum",
     "bias",
 )
+
+# Evidence worth more on a scan: a misread digit breaks the arithmetic or the checksum, so a
+# scanned value that passes them is proven as read, while on a text layer the characters were
+# hardly in doubt. Computed from the recorded evidence (`with_interactions`), so stored samples
+# carry them too.
+INTERACTIONS: dict[str, tuple[str, str]] = {
+    "ocr_arithmetic": ("ocr", "arithmetic"),
+    "ocr_checksum": ("ocr", "checksum"),
+}
 
 CALIBRATION_FILE = (
     Path(__file__).resolve().parent.parent / "data" / "calibration" / "confidence.json"
@@ -56,6 +67,8 @@ _PRIOR = {
     "derived": -0.5,
     "skipped": -0.5,
     "address": 0.3,
+    "ocr_arithmetic": 0.5,
+    "ocr_checksum": 0.5,
     "bias": -2.0,
 }
 
@@ -100,6 +113,12 @@ def with_defaults(evidence: dict[str, float]) -> dict[str, float]:
     return dict(evidence, value_confidence=evidence["word_confidence"])
 
 
+def with_interactions(evidence: dict[str, float]) -> dict[str, float]:
+    """The evidence with its `INTERACTIONS` (products of two recorded features) added."""
+    extra = {n: evidence.get(a, 0.0) * evidence.get(b, 0.0) for n, (a, b) in INTERACTIONS.items()}
+    return {**evidence, **extra}
+
+
 @lru_cache(maxsize=4)
 def load_model(path: str = str(CALIBRATION_FILE)) -> dict[str, dict[str, float]]:
     """The fitted weights per field ("*" for fields without their own), or the prior."""
@@ -115,6 +134,7 @@ def confidence(
     """The calibrated probability that a value with this evidence is right."""
     weights_by_field = model if model is not None else load_model()
     weights = weights_by_field.get(field) or weights_by_field.get("*") or _PRIOR
+    evidence = with_interactions(evidence)
     z = sum(weights.get(name, 0.0) * evidence.get(name, 0.0) for name in FEATURES)
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
@@ -135,6 +155,8 @@ SIGNS: dict[str, tuple[float | None, float | None]] = {
     "word_confidence": (0.0, None),
     "value_confidence": (0.0, None),
     "address": (0.0, None),
+    "ocr_arithmetic": (0.0, None),
+    "ocr_checksum": (0.0, None),
     "skipped": (None, 0.0),
     "derived": (None, 0.0),
 }
@@ -155,7 +177,8 @@ def fit_calibration(
     bounds = [SIGNS.get(name, (None, None)) for name in names] + [(None, None)]
 
     def fit(rows: list[tuple[str, dict[str, float], bool]]) -> dict[str, float]:
-        x = np.array([[ev.get(name, 0.0) for name in names] for _, ev, _ in rows], dtype=float)
+        full = [with_interactions(ev) for _, ev, _ in rows]
+        x = np.array([[ev.get(name, 0.0) for name in names] for ev in full], dtype=float)
         y = np.array([float(ok) for _, _, ok in rows])
         if len(set(y.tolist())) < 2:
             return dict(_PRIOR, bias=4.0 if y.size and y[0] else -4.0)

@@ -7,7 +7,13 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from extractors.confidence import features, read_samples
+from extractors.confidence import (
+    confidence,
+    features,
+    fit_calibration,
+    read_samples,
+    with_interactions,
+)
 from extractors.extract import closes_around
 from extractors.fields.search import Candidate
 from extractors.layout.lines import Line
@@ -107,3 +113,23 @@ def test_items_adding_up_to_the_total_of_an_untaxed_document_close_it() -> None:
     picked = {"total": _money("total", "250.00")}
     closes_around(picked, _items("100.00", "150.00"), Decimal("0.02"))
     assert features(picked["total"])["line_sum"] == 1.0
+
+
+def test_arithmetic_and_checksums_weigh_as_proof_of_the_reading_on_scans_only() -> None:
+    scanned = with_interactions({"ocr": 1.0, "arithmetic": 1.0, "checksum": 0.0})
+    printed = with_interactions({"ocr": 0.0, "arithmetic": 1.0, "checksum": 1.0})
+    assert (scanned["ocr_arithmetic"], scanned["ocr_checksum"]) == (1.0, 0.0)
+    assert (printed["ocr_arithmetic"], printed["ocr_checksum"]) == (0.0, 0.0)
+    model = {"*": {"ocr_arithmetic": 2.0, "bias": 0.0}}
+    assert confidence("total", {"ocr": 1.0, "arithmetic": 1.0}, model) > 0.88
+    assert confidence("total", {"ocr": 0.0, "arithmetic": 1.0}, model) == 0.5
+
+
+def test_a_fitted_model_learns_that_arithmetic_proves_a_scanned_amount() -> None:
+    rows = [("total", {"ocr": 1.0, "arithmetic": 1.0, "bias": 1.0}, True)] * 40
+    broken = {"ocr": 1.0, "arithmetic": 0.0, "bias": 1.0}
+    rows += [("total", broken, ok) for ok in [True, False] * 20]
+    rows += [("total", {"ocr": 0.0, "arithmetic": a, "bias": 1.0}, True) for a in [0.0, 1.0] * 20]
+    rows += [("total", {"ocr": 0.0, "arithmetic": 1.0, "bias": 1.0}, False)] * 2
+    model = fit_calibration(rows)
+    assert model["total"]["ocr_arithmetic"] > 0.0
