@@ -26,13 +26,26 @@ FEATURES: tuple[str, ...] = (
     "support",
     "checksum",
     "arithmetic",
+    "line_sum",
     "ocr",
     "word_confidence",
+    "value_confidence",
     "derived",
     "skipped",
     "address",
+    "ocr_arithmetic",
+    "ocr_checksum",
     "bias",
 )
+
+# Evidence worth more on a scan: a misread digit breaks the arithmetic or the checksum, so a
+# scanned value that passes them is proven as read, while on a text layer the characters were
+# hardly in doubt. Computed from the recorded evidence (`with_interactions`), so stored samples
+# carry them too.
+INTERACTIONS: dict[str, tuple[str, str]] = {
+    "ocr_arithmetic": ("ocr", "arithmetic"),
+    "ocr_checksum": ("ocr", "checksum"),
+}
 
 CALIBRATION_FILE = (
     Path(__file__).resolve().parent.parent / "data" / "calibration" / "confidence.json"
@@ -47,11 +60,15 @@ _PRIOR = {
     "support": 0.2,
     "checksum": 2.0,
     "arithmetic": 1.5,
+    "line_sum": 1.0,
     "ocr": -0.8,
     "word_confidence": 0.5,
+    "value_confidence": 0.5,
     "derived": -0.5,
     "skipped": -0.5,
     "address": 0.3,
+    "ocr_arithmetic": 0.5,
+    "ocr_checksum": 0.5,
     "bias": -2.0,
 }
 
@@ -66,13 +83,40 @@ def features(cand: Candidate) -> dict[str, float]:
         "support": min(cand.extra.get("support", 1.0), 4.0) / 4.0,
         "checksum": cand.extra.get("checksum", 0.0),
         "arithmetic": cand.extra.get("arithmetic", 0.0),
+        "line_sum": cand.extra.get("line_sum", 0.0),
         "ocr": 1.0 if ocr else 0.0,
         "word_confidence": cand.line.confidence if ocr else 1.0,
+        "value_confidence": value_confidence(cand) if ocr else 1.0,
         "derived": cand.extra.get("derived", 0.0),
         "skipped": cand.extra.get("skipped", 0.0),
         "address": cand.extra.get("address", 0.0),
         "bias": 1.0,
     }
+
+
+def value_confidence(cand: Candidate) -> float:
+    """Tesseract's confidence in the value's own characters: the least sure of the words under
+    the value's box (a misread digit lowers its word, not the mean of a long line); the line's
+    confidence when the value has no box or no word under it."""
+    if cand.bbox is None or not cand.line.words:
+        return cand.line.confidence
+    left, right = cand.bbox[0], cand.bbox[2]
+    under = [w.confidence for w in cand.line.words if w.bbox[0] < right and w.bbox[2] > left]
+    return min(under) if under else cand.line.confidence
+
+
+def with_defaults(evidence: dict[str, float]) -> dict[str, float]:
+    """Evidence recorded before a feature existed, completed from what it had: the value's
+    own word confidence is taken as its line's."""
+    if "value_confidence" in evidence or "word_confidence" not in evidence:
+        return evidence
+    return dict(evidence, value_confidence=evidence["word_confidence"])
+
+
+def with_interactions(evidence: dict[str, float]) -> dict[str, float]:
+    """The evidence with its `INTERACTIONS` (products of two recorded features) added."""
+    extra = {n: evidence.get(a, 0.0) * evidence.get(b, 0.0) for n, (a, b) in INTERACTIONS.items()}
+    return {**evidence, **extra}
 
 
 @lru_cache(maxsize=4)
@@ -90,6 +134,7 @@ def confidence(
     """The calibrated probability that a value with this evidence is right."""
     weights_by_field = model if model is not None else load_model()
     weights = weights_by_field.get(field) or weights_by_field.get("*") or _PRIOR
+    evidence = with_interactions(evidence)
     z = sum(weights.get(name, 0.0) * evidence.get(name, 0.0) for name in FEATURES)
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
@@ -106,8 +151,12 @@ SIGNS: dict[str, tuple[float | None, float | None]] = {
     "support": (0.0, None),
     "checksum": (0.0, None),
     "arithmetic": (0.0, None),
+    "line_sum": (0.0, None),
     "word_confidence": (0.0, None),
+    "value_confidence": (0.0, None),
     "address": (0.0, None),
+    "ocr_arithmetic": (0.0, None),
+    "ocr_checksum": (0.0, None),
     "skipped": (None, 0.0),
     "derived": (None, 0.0),
 }
@@ -128,7 +177,8 @@ def fit_calibration(
     bounds = [SIGNS.get(name, (None, None)) for name in names] + [(None, None)]
 
     def fit(rows: list[tuple[str, dict[str, float], bool]]) -> dict[str, float]:
-        x = np.array([[ev.get(name, 0.0) for name in names] for _, ev, _ in rows], dtype=float)
+        full = [with_interactions(ev) for _, ev, _ in rows]
+        x = np.array([[ev.get(name, 0.0) for name in names] for ev in full], dtype=float)
         y = np.array([float(ok) for _, _, ok in rows])
         if len(set(y.tolist())) < 2:
             return dict(_PRIOR, bias=4.0 if y.size and y[0] else -4.0)
@@ -204,7 +254,7 @@ def read_samples(path: Path) -> list[GroupedSample]:
             continue
         item = json.loads(raw)
         group = item[3] if len(item) > 3 and item[3] else f"{path.stem}#{number}"
-        rows.append((item[0], item[1], bool(item[2]), str(group)))
+        rows.append((item[0], with_defaults(item[1]), bool(item[2]), str(group)))
     return rows
 
 

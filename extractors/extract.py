@@ -26,6 +26,7 @@ from invoices.records import (
     DocumentText,
     FieldValue,
     Invoice,
+    LineItem,
     Method,
     Provenance,
 )
@@ -77,14 +78,39 @@ def extract_visual_with_evidence(
 ) -> tuple[Invoice, dict[str, dict[str, float]]]:
     """The visual invoice and, per field, the evidence its confidence was computed from."""
     picked, (lines, ctx, breakdown) = _header_candidates(text, settings)
+    items = extract_line_items(lines, ctx)
+    closes_around(picked, items, settings.amount_tolerance)
     values: dict[str, Any] = {
         name: field_value(cand) for name, cand in picked.items() if name in HEADER_FIELDS
     }
     evidence = {name: features(cand) for name, cand in picked.items() if name in HEADER_FIELDS}
     values = _fill_by_rule(values, evidence)
-    items = extract_line_items(lines, ctx)
     references = document_references(lines)
     return Invoice(**values, tax_lines=breakdown, lines=items, references=references), evidence
+
+
+def closes_around(
+    picked: dict[str, Candidate], items: list[LineItem], tolerance: Decimal
+) -> None:
+    """Record where the document's arithmetic closes around a money value, read independently
+    of it: the item lines' amounts add up to the subtotal (or, with no tax read, to the total),
+    and a total whose subtotal and tax add up then closes too (`line_sum`); an amount due read
+    from its own label that equals a total whose arithmetic holds (`arithmetic`)."""
+    amounts = [i.line_total.value for i in items if i.line_total is not None]
+    subtotal, tax, total = (picked.get(n) for n in ("subtotal", "tax", "total"))
+    if amounts:
+        lines_sum = sum(amounts, Decimal(0))
+        base = subtotal if subtotal is not None else total if tax is None else None
+        if base is not None and abs(lines_sum - Decimal(base.value)) <= tolerance:
+            base.extra["line_sum"] = 1.0
+            if base is subtotal and total is not None and total.extra.get("arithmetic"):
+                total.extra["line_sum"] = 1.0
+                if tax is not None:
+                    tax.extra["line_sum"] = 1.0
+    due = picked.get("amount_due")
+    if due is not None and total is not None and total.extra.get("arithmetic"):
+        if Decimal(due.value) == Decimal(total.value) and not due.extra.get("derived"):
+            due.extra["arithmetic"] = 1.0
 
 
 def _fill_by_rule(values: dict[str, Any], evidence: dict[str, dict[str, float]]) -> dict[str, Any]:

@@ -33,6 +33,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="score these predictions (JSON per doc_id) instead of running",
     )
     parser.add_argument(
+        "--ocr-cache",
+        type=Path,
+        default=None,
+        help="folder of stored OCR readings, reused when file and OCR settings match"
+        " (default: data/cache/ocr under the data folder)",
+    )
+    parser.add_argument("--no-ocr-cache", action="store_true", help="OCR every scanned page afresh")
+    parser.add_argument(
         "--fit-calibration",
         action="store_true",
         help="fit the confidence calibration on this folder and save it",
@@ -42,15 +50,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the extraction over the folder and print the scores."""
+    settings = load_settings()
+    cache = None if args.no_ocr_cache else args.ocr_cache or settings.data_dir / "cache" / "ocr"
     evaluation = evaluate_folder(
         args.folder,
-        load_settings(),
+        settings,
         split=args.split,
         limit=args.limit,
         predictions=args.predictions,
         use_einvoice=not args.no_einvoice,
         workers=args.workers,
         fit_calibration=args.fit_calibration,
+        ocr_cache=cache,
     )
     print(evaluation.text)
     if args.json:

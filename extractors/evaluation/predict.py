@@ -44,12 +44,13 @@ def _warm_up() -> None:
     import extractors.text.read  # noqa: F401
 
 
-def predict_one(job: tuple[str, str, bool]) -> dict[str, Any]:
-    """Read and extract one document; return its prediction and timings (runs in a worker)."""
+def predict_one(job: tuple[str, str, bool, str]) -> dict[str, Any]:
+    """Read and extract one document; return its prediction and timings (runs in a worker).
+    The job: doc_id, path, whether to read embedded XML, the OCR cache folder ("" for none)."""
     from extractors.extract import extract_invoice, extract_visual_with_evidence
 
-    doc_id, path, use_einvoice = job
-    settings = load_settings(ocr_workers=1)
+    doc_id, path, use_einvoice, ocr_cache = job
+    settings = load_settings(ocr_workers=1, ocr_cache_dir=ocr_cache)
     started = time.perf_counter()
     cpu_started = _cpu_seconds()
     try:
@@ -113,9 +114,16 @@ def _prediction(invoice: Any, evidence: dict[str, Any] | None) -> dict[str, Any]
 
 
 def predict_folder(
-    folder: Path, rows: list[dict[str, Any]], *, use_einvoice: bool, workers: int = 1
+    folder: Path,
+    rows: list[dict[str, Any]],
+    *,
+    use_einvoice: bool,
+    workers: int = 1,
+    ocr_cache: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """One prediction per manifest row (its first document), `workers` documents at once."""
-    jobs = [(r["doc_id"], str(folder / r["documents"][0]), use_einvoice) for r in rows]
+    """One prediction per manifest row (its first document), `workers` documents at once;
+    OCR readings kept in and reused from `ocr_cache` when given."""
+    cache = str(ocr_cache) if ocr_cache else ""
+    jobs = [(r["doc_id"], str(folder / r["documents"][0]), use_einvoice, cache) for r in rows]
     with ProcessPoolExecutor(max_workers=max(1, workers), initializer=_warm_up) as pool:
         return list(pool.map(predict_one, jobs))

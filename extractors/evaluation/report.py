@@ -33,9 +33,11 @@ def evaluate_folder(
     use_einvoice: bool = True,
     workers: int = 1,
     fit_calibration: bool = False,
+    ocr_cache: Path | None = None,
 ) -> Evaluation:
     """Run the extraction over a labelled folder (or score saved `predictions`, JSON per
-    doc_id) and score it; with `fit_calibration`, also refit the confidence calibration."""
+    doc_id) and score it; with `fit_calibration`, also refit the confidence calibration.
+    With `ocr_cache`, OCR readings are kept in and reused from that folder."""
     rows = load_manifest(folder, split)
     if limit:
         rows = rows[:limit]
@@ -43,7 +45,9 @@ def evaluate_folder(
         by_id = json.loads(predictions.read_text())
         preds = [dict(by_id.get(r["doc_id"], {}), doc_id=r["doc_id"]) for r in rows]
     else:
-        preds = predict_folder(folder, rows, use_einvoice=use_einvoice, workers=workers)
+        preds = predict_folder(
+            folder, rows, use_einvoice=use_einvoice, workers=workers, ocr_cache=ocr_cache
+        )
     evaluation = score(rows, preds, settings, folder)
     if fit_calibration:
         evaluation.text += "\n" + _fit(folder, evaluation.scores)

@@ -19,7 +19,7 @@ from pathlib import Path
 from PIL import Image
 
 from extractors.layout.rows import group_lines, join_line
-from extractors.text import ocr
+from extractors.text import ocr, ocr_cache
 from extractors.text.intake import IMAGE_MEDIA_TYPES, PDF, XML
 from extractors.text.ocr_tesseract import OcrTimeout, is_setup_fault
 from extractors.text.pdf import open_pdf, read_text_layer
@@ -174,7 +174,11 @@ def _apply_ocr(
     """Replace the pages of `jobs` by their OCR text in place; failures become StageErrors."""
     errors: list[StageError] = []
     workers = settings.ocr_workers or os.cpu_count() or 1
-    for job, result in zip(jobs, ocr.ocr_pages(jobs, workers), strict=True):
+    if settings.ocr_cache_dir:
+        results = ocr_cache.ocr_pages_cached(jobs, workers, Path(settings.ocr_cache_dir))
+    else:
+        results = ocr.ocr_pages(jobs, workers)
+    for job, result in zip(jobs, results, strict=True):
         number = job.index + 1
         if isinstance(result, BaseException):
             if is_setup_fault(result):
