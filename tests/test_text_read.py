@@ -528,3 +528,23 @@ def test_tesseract_reads_the_page_from_an_uncompressed_file(monkeypatch) -> None
     assert not Path(path).exists()
     assert [w.text for w in words] == ["Total"] and words[0].bbox == (5.0, 5.0, 10.0, 10.0)
     assert confidence == 0.9
+
+
+@needs_eval
+def test_text_layer_words_are_pdfplumbers_own() -> None:
+    """The text layer's characters are taken from pdfminer's layout without pdfplumber's
+    `page.chars` (it converts every attribute of every character): the words stay exactly
+    pdfplumber's."""
+    import pdfplumber
+
+    from extractors.text import pdf
+
+    layer = pdf.read_text_layer(SAMPLE_PDF, None)
+    with pdfplumber.open(str(SAMPLE_PDF)) as doc:
+        for page, got in zip(doc.pages, layer, strict=True):
+            raw = page.extract_words(
+                x_tolerance=pdf.X_TOLERANCE, y_tolerance=pdf.Y_TOLERANCE, use_text_flow=False
+            )
+            expected = [(w["text"], (w["x0"], w["top"], w["x1"], w["bottom"])) for w in raw]
+            assert [(w.text, w.bbox) for w in got.words] == expected
+            assert got.words
