@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -503,3 +504,47 @@ def test_a_table_the_first_reading_lost_is_read_again() -> None:
     assert _priced_rows(got) == 3
     assert "Boreapro" in {w.text for w in got}, "words outside the table stay"
     assert "table rows from the single-block reading" in notes
+
+
+def test_tesseract_reads_the_page_from_an_uncompressed_file(monkeypatch) -> None:
+    """A PNG costs tesseract a good part of a pass in deflating and inflating: the page goes to
+    it as an uncompressed TIFF file, with the same pixels, removed afterwards."""
+    seen: list[tuple[str, bytes]] = []
+
+    def image_to_data(image, **kwargs):  # type: ignore[no-untyped-def]
+        assert isinstance(image, str), "the page must reach tesseract as a file, not a PIL image"
+        seen.append((image, Path(image).read_bytes()))
+        keys = ("text", "conf", "left", "top", "width", "height")
+        return {k: ["Total"] if k == "text" else [90 if k == "conf" else 10] for k in keys}
+
+    monkeypatch.setattr(ocr_tesseract.pytesseract, "image_to_data", image_to_data)
+    page = Image.new("L", (300, 200), 255)
+    ImageDraw.Draw(page).rectangle((10, 10, 60, 30), fill=0)
+    words, confidence = ocr_tesseract.tesseract_words(page, "eng", 10, 0.5)
+    path, data = seen[0]
+    assert data[:4] in (b"II*\x00", b"MM\x00*") and path.endswith(".tif")
+    with Image.open(io.BytesIO(data)) as back:
+        assert back.info.get("compression") == "raw" and back.tobytes() == page.tobytes()
+    assert not Path(path).exists()
+    assert [w.text for w in words] == ["Total"] and words[0].bbox == (5.0, 5.0, 10.0, 10.0)
+    assert confidence == 0.9
+
+
+@needs_eval
+def test_text_layer_words_are_pdfplumbers_own() -> None:
+    """The text layer's characters are taken from pdfminer's layout without pdfplumber's
+    `page.chars` (it converts every attribute of every character): the words stay exactly
+    pdfplumber's."""
+    import pdfplumber
+
+    from extractors.text import pdf
+
+    layer = pdf.read_text_layer(SAMPLE_PDF, None)
+    with pdfplumber.open(str(SAMPLE_PDF)) as doc:
+        for page, got in zip(doc.pages, layer, strict=True):
+            raw = page.extract_words(
+                x_tolerance=pdf.X_TOLERANCE, y_tolerance=pdf.Y_TOLERANCE, use_text_flow=False
+            )
+            expected = [(w["text"], (w["x0"], w["top"], w["x1"], w["bottom"])) for w in raw]
+            assert [(w.text, w.bbox) for w in got.words] == expected
+            assert got.words

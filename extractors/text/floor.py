@@ -2,10 +2,10 @@
 
 What the text stage cannot go below on this machine: every page the batch sends to OCR (an
 image's frames, a PDF page whose text layer is too thin, by the same rule as `read_document`)
-is loaded at the same resolution and read once by tesseract with the same languages and the
-same options as the stage's first pass — no deskew, no rule removal, no orientation check, no
-binarised retry, no table re-read. `bench-batch` measures it in the same run as the batch, so
-that the ratio of the two is taken under the same load.
+is loaded at the same resolution and read once by tesseract with the same languages, the same
+options and the same call (`tesseract_words`) as the stage's first pass — no deskew, no rule
+removal, no orientation check, no binarised retry, no table re-read. `bench-batch` measures
+it in the same run as the batch, so that the ratio of the two is taken under the same load.
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
-import pytesseract  # noqa: E402
-
 from extractors.text import ocr  # noqa: E402
 from extractors.text.intake import IMAGE_MEDIA_TYPES, PDF, describe  # noqa: E402
-from extractors.text.ocr_tesseract import TESSERACT_CONFIG, page_mode  # noqa: E402
+from extractors.text.ocr_tesseract import tesseract_words  # noqa: E402
 from extractors.text.pdf import open_pdf, read_text_layer  # noqa: E402
 from extractors.text.read import (  # noqa: E402
     check_image,
@@ -72,12 +70,7 @@ def plain_pass(job: ocr.OcrJob) -> float:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     before = _cpu()
     image, _ = ocr.load_page_image(job)
-    pytesseract.image_to_data(
-        image,
-        lang=job.languages,
-        config=TESSERACT_CONFIG + page_mode(image.width, image.height),
-        timeout=job.timeout,
-    )
+    tesseract_words(image, job.languages, job.timeout, 1.0)
     return _cpu() - before
 
 
