@@ -84,3 +84,17 @@ def stop_tree(process: subprocess.Popen, timeout: float = 30.0) -> None:
         process.wait(5)
     except subprocess.TimeoutExpired:
         pass
+
+
+def drain_prefect_services(timeout: float = 60.0) -> None:
+    """Send what this process's Prefect event and log workers still hold, and stop them, while
+    the server they were made for is still up. The workers are process-wide singletons that keep
+    the API URL they started with: left running after a test's own server stops, a later flow in
+    the session queues its events for that dead server, and `prefect_test_harness` waits for
+    them at exit (a client timeout per event: the suite hung in the retrain fixture after the
+    Redis-broker test). Stopped, they start again for the next server."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for service in (EventsWorker, APILogWorker):
+        service.drain_all(timeout=timeout)

@@ -27,6 +27,7 @@ from classifiers.local_server import free_port
 from flows.server import broker_environment, start_server
 from invoices.settings import load_settings
 from staging import db
+from tests.processes import drain_prefect_services
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -106,14 +107,18 @@ def test_the_server_on_the_redis_broker_records_every_task_run(
     try:
         api = {PREFECT_API_URL: server.api_url, PREFECT_LOGGING_TO_API_ENABLED: False}
         with temporary_settings(updates=api):
-            state = small_batch(TASKS, return_state=True)
-            assert state.is_completed() and state.result() == TASKS * (TASKS - 1)
-            deadline, runs = time.monotonic() + 180, []
-            while time.monotonic() < deadline:
-                runs = asyncio.run(_task_runs(state.state_details.flow_run_id))
-                if len(runs) == TASKS and all(r.state_type.value == "COMPLETED" for r in runs):
-                    break
-                time.sleep(2)
+            try:
+                state = small_batch(TASKS, return_state=True)
+                assert state.is_completed() and state.result() == TASKS * (TASKS - 1)
+                deadline, runs = time.monotonic() + 180, []
+                while time.monotonic() < deadline:
+                    runs = asyncio.run(_task_runs(state.state_details.flow_run_id))
+                    done = all(r.state_type.value == "COMPLETED" for r in runs)
+                    if len(runs) == TASKS and done:
+                        break
+                    time.sleep(2)
+            finally:
+                drain_prefect_services()
         assert len(runs) == TASKS, f"{len(runs)} of {TASKS} task runs recorded"
         assert all(r.state_type.value == "COMPLETED" for r in runs)
         # the events went through this Redis: the broker's streams live there

@@ -29,6 +29,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from staging import db
 from synthetic import generate_corpus
+from tests.processes import drain_prefect_services
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -108,8 +109,11 @@ def served(database_url, tmp_path_factory):
                 # the relay's own runs wait until its test: on a busy machine the runs of the
                 # nightly interval already queue up behind each other (one at a time)
                 asyncio.run(_set_paused(RELAY_DEPLOYMENT, True))
-                yield {"api": api, "schema": schema, "url": database_url, "base": base,
-                       "env": env}  # fmt: skip
+                try:
+                    yield {"api": api, "schema": schema, "url": database_url, "base": base,
+                           "env": env}  # fmt: skip
+                finally:
+                    drain_prefect_services()
         finally:
             _stop_group(process)
             log.close()
