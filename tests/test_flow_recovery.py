@@ -1,7 +1,8 @@
 """Crash and outage recovery of the nightly batch, on a real Postgres.
 
 - `invoices run` SIGKILLed at a random moment after its first document is staged (mid-batch:
-  between documents or while reading the next), then run again: every document staged exactly
+  while reading the next document or waiting to stage it; the test holds the documents table's
+  write lock so the kill always lands before the last document), then run again: every document staged exactly
   once, nothing lost, the killed run marked crashed.
 - The staging connection cut by `pg_terminate_backend` in the middle of a document's staging
   transaction: the staging task retries and the batch completes, nothing staged twice.
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import psycopg.sql
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
@@ -51,17 +53,32 @@ def _rows(settings) -> tuple[list[dict], list[dict]]:
     return docs, runs
 
 
-def _wait_for_first_staged(settings, process: subprocess.Popen, timeout: float) -> None:
+def _hold_staging_after_first(settings, process: subprocess.Popen, timeout: float):
+    """Wait until a document is staged, then hold the batch's next staging.
+
+    Polls under `LOCK TABLE documents IN EXCLUSIVE MODE` (reads go on, inserts wait), so the
+    count seen is the count there will be until the lock is released: on an idle machine the
+    six documents stage well inside one polling interval, and a plain poll-then-kill could
+    find them all staged. Returns the open connection holding the lock; the caller kills the
+    batch (which goes on reading the next document and then waits on the lock) and closes it.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "the batch ended before it could be killed"
+        conn = psycopg.connect(settings.database_url)
         try:
-            docs, _ = _rows(settings)
+            conn.execute(
+                psycopg.sql.SQL("SET search_path TO {}").format(
+                    psycopg.sql.Identifier(settings.db_schema)
+                )
+            )
+            conn.execute("LOCK TABLE documents IN EXCLUSIVE MODE")
+            if conn.execute("SELECT count(*) FROM documents").fetchone()[0]:
+                return conn
         except psycopg.Error:
-            docs = []  # the schema is being migrated
-        if docs:
-            return
-        time.sleep(0.2)
+            pass  # the schema is being migrated
+        conn.close()
+        time.sleep(0.1)
     raise AssertionError("no document staged in time")
 
 
@@ -92,10 +109,13 @@ def test_sigkill_mid_batch_then_rerun_stages_each_document_once(corpus, settings
         start_new_session=True,
     )
     try:
-        _wait_for_first_staged(settings, process, timeout=240)
-        time.sleep(random.uniform(0.0, 1.0))  # a random point in the rest of the batch
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
+        held = _hold_staging_after_first(settings, process, timeout=240)
+        try:
+            time.sleep(random.uniform(0.0, 1.0))  # reading the next document, or waiting
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        finally:
+            held.close()
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
