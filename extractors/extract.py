@@ -24,6 +24,7 @@ from extractors.lines.items import extract_line_items
 from invoices.records import (
     HEADER_FIELDS,
     DocumentText,
+    DocumentType,
     FieldValue,
     Invoice,
     LineItem,
@@ -59,7 +60,9 @@ def _header_candidates(text: DocumentText, settings: Settings) -> tuple[dict[str
     lines = document_lines(text)
     ctx = document_context(text.full_text)
     picked = simple_fields(lines, ctx)
-    money, breakdown = money_fields(lines, ctx, settings.amount_tolerance)
+    doc_type = picked.get("document_type")
+    credit_note = doc_type is not None and doc_type.value == DocumentType.CREDIT_NOTE
+    money, breakdown = money_fields(lines, ctx, settings.amount_tolerance, credit_note)
     picked.update(money)
     vendor = vendor_candidate(lines)
     for cand in (vendor, buyer_candidate(lines), address_candidate(lines, vendor)):
@@ -89,9 +92,7 @@ def extract_visual_with_evidence(
     return Invoice(**values, tax_lines=breakdown, lines=items, references=references), evidence
 
 
-def closes_around(
-    picked: dict[str, Candidate], items: list[LineItem], tolerance: Decimal
-) -> None:
+def closes_around(picked: dict[str, Candidate], items: list[LineItem], tolerance: Decimal) -> None:
     """Record where the document's arithmetic closes around a money value, read independently
     of it: the item lines' amounts add up to the subtotal (or, with no tax read, to the total),
     and a total whose subtotal and tax add up then closes too (`line_sum`); an amount due read
@@ -101,7 +102,7 @@ def closes_around(
     if amounts:
         lines_sum = sum(amounts, Decimal(0))
         base = subtotal if subtotal is not None else total if tax is None else None
-        if base is not None and abs(lines_sum - Decimal(base.value)) <= tolerance:
+        if base is not None and abs(abs(lines_sum) - abs(Decimal(base.value))) <= tolerance:
             base.extra["line_sum"] = 1.0
             if base is subtotal and total is not None and total.extra.get("arithmetic"):
                 total.extra["line_sum"] = 1.0
