@@ -24,7 +24,6 @@ from extractors.lines.items import extract_line_items
 from invoices.records import (
     HEADER_FIELDS,
     DocumentText,
-    DocumentType,
     FieldValue,
     Invoice,
     LineItem,
@@ -60,9 +59,7 @@ def _header_candidates(text: DocumentText, settings: Settings) -> tuple[dict[str
     lines = document_lines(text)
     ctx = document_context(text.full_text)
     picked = simple_fields(lines, ctx)
-    doc_type = picked.get("document_type")
-    credit_note = doc_type is not None and doc_type.value == DocumentType.CREDIT_NOTE
-    money, breakdown = money_fields(lines, ctx, settings.amount_tolerance, credit_note)
+    money, breakdown = money_fields(lines, ctx, settings.amount_tolerance)
     picked.update(money)
     vendor = vendor_candidate(lines)
     for cand in (vendor, buyer_candidate(lines), address_candidate(lines, vendor)):

@@ -14,7 +14,7 @@ from stdnum import iban as std_iban
 from stdnum.eu import vat as std_vat
 from stdnum.exceptions import ValidationError
 
-from invoices.records import CheckResult, DocumentType, Invoice, ReasonCode
+from invoices.records import CheckResult, Invoice, ReasonCode
 from invoices.settings import Settings
 
 # Standard, reduced and zero rates in use in the EU, the UK, Switzerland, India, Malaysia, the US
@@ -72,13 +72,13 @@ def _money(invoice: Invoice, name: str) -> Decimal | None:
 def check_lines_subtotal(invoice: Invoice, tolerance: Decimal) -> CheckResult | None:
     """The line totals add up to the subtotal (allowing for document-level charges is not done).
     A credit note records its subtotal positive (EN 16931) while its lines may print negative:
-    there the lines' sum is compared by magnitude."""
+    negative lines under a positive subtotal are compared by magnitude."""
     subtotal = _money(invoice, "subtotal")
     totals = [i.line_total.value for i in invoice.lines if i.line_total is not None]
     if subtotal is None or not totals:
         return None
     lines_sum = sum((Decimal(t) for t in totals), Decimal(0))
-    if invoice.value("document_type") == DocumentType.CREDIT_NOTE and lines_sum < 0 < subtotal:
+    if lines_sum < 0 < subtotal:
         lines_sum = -lines_sum
     ok = abs(lines_sum - subtotal) <= tolerance
     return CheckResult(

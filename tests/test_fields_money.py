@@ -121,16 +121,22 @@ def test_credit_note_printed_negative_is_recorded_positive(amounts: tuple[str, .
     assert invoice.total is not None and invoice.total.confidence > 0
 
 
-def test_an_invoice_printed_negative_keeps_its_sign() -> None:
+def test_totals_printed_negative_are_recorded_positive_whatever_the_type_word() -> None:
     rows = [
-        *HEAD_EN[:3],
-        [(40, "Correction of invoice INV-3300")],
+        [(40, "Northwind Supplies Ltd")],
+        [(40, "invoices@northwind.co.uk")],
+        [(300, "Credit Note No."), (420, "CN-3301")],
         [(40, "Subtotal"), (450, "-300.00")],
         [(40, "VAT 20 %"), (450, "-60.00")],
+        [(40, "Discount"), (450, "-12.00")],
         [(40, "Total"), (450, "-360.00")],
     ]
-    assert _money(_read(rows))["total"] == Decimal("-360.00")
-    assert _money(_read(rows))["tax"] == Decimal("-60.00")
+    assert _money(_read(rows)) == {
+        "subtotal": Decimal("300.00"),
+        "tax": Decimal("60.00"),
+        "total": Decimal("360.00"),
+        "amount_due": Decimal("360.00"),
+    }
 
 
 @pytest.mark.parametrize(

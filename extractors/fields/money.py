@@ -41,7 +41,7 @@ _ROUNDED = re.compile(r"round|rundung|arrondi|afronding", re.I)
 # an amount already paid, to be taken off the total (not cash tendered at a till)
 _PREPAID = re.compile(
     r"(?<![\w])(?:already\s*paid|(?<!be\s)(?<!un)paid(?:\s*(?:on\s*account|in\s*advance))?|"
-    r"amount\s*paid|less\s*paid|payments?\s*received|deposit(?:\s*paid)?|"
+    r"amount\s*paid|less\s*paid|(?:less\s*)?payments?\s*(?:received|on\s*account)|deposit(?:\s*paid)?|"
     r"pre-?paid|pre-?payment|advance\s*payment|"
     r"bereits\s*(?:bezahlt|gezahlt|geleistet|erhalten)|geleistete\s*(?:an)?zahlung\w*|"
     r"erhaltene\s*(?:voraus|an|ab)?zahlung\w*|(?:voraus|an|ab)zahlung\w*|"
@@ -207,15 +207,14 @@ def money_fields(
     lines: list[Line],
     ctx: DocumentContext,
     tolerance: Decimal = Decimal("0.02"),
-    credit_note: bool = False,
 ) -> tuple[dict[str, Candidate], list[TaxLine]]:
     """Subtotal, tax, total and amount due that agree with each other, plus the tax breakdown.
 
     The choice is made on amounts of one sign: a document printing its totals negative (a
     credit note or a correction, "-119.00" or "119.00-") is read with every amount negated, so
-    "the largest total" and "subtotal <= total" keep their sense. A credit note's values are
-    recorded positive (EN 16931: the document type gives the direction); any other document
-    keeps the sign it prints."""
+    "the largest total" and "subtotal <= total" keep their sense, and its values are recorded
+    positive (EN 16931: a credit note's amounts are positive, its document type gives the
+    direction; a type word is easily misread, the printed sign is not)."""
     parse = money_parser(ctx)
 
     def found(name: str) -> list[Candidate]:
@@ -248,10 +247,6 @@ def money_fields(
     amount_due = _amount_due(lines, parse, picked.get("total"), due, adjust, sign)
     if amount_due is not None:
         picked["amount_due"] = amount_due
-    if sign < 0 and not credit_note:  # not a credit note: record the sign it prints
-        for cand in picked.values():
-            cand.value = -cand.value
-        breakdown = [_signed(t, -1) for t in breakdown]
     return picked, breakdown
 
 
