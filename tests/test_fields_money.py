@@ -88,6 +88,18 @@ def test_totals_table_heads_in_each_language(heads: str, row: str, sums: str) ->
     )
 
 
+def test_totals_table_head_misread_by_ocr_is_the_column_the_others_lack() -> None:
+    text = "Netto   os   Brutto\n2.300,48   437,09   2.737,57\n2.300,48   437,09   2.737,57 EUR"
+    found = table_candidates(_lines(text), ",")
+    assert {c.field: c.value for c in found} == {
+        "subtotal": Decimal("2300.48"),
+        "tax": Decimal("437.09"),
+        "total": Decimal("2737.57"),
+    }
+    wrong = text.replace("437,09   2.737,57", "437,09   2.737,99", 1).split("\n")[:2]
+    assert table_candidates(_lines("\n".join(wrong)), ",") == []
+
+
 CREDIT_NOTE = [
     [(40, "Kobalt Handel GmbH"), (400, "Gutschrift")],
     [(300, "Gutschriftsnummer:"), (420, "GS-2024-0475")],

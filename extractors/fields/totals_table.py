@@ -43,6 +43,7 @@ _HEADS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 _SEPARATOR = re.compile(r"[\s|:/]*")
+_MISREAD = re.compile(r"[^\s\d]{1,4}(?=\s|$)")  # a short head OCR garbled, never a number
 # a row of the table: numbers, percentages, signs and currency marks only
 _NUMERIC_ROW = re.compile(r"^[\s\d.,'%()+\-\u2212€$£¥₹|]*(?:[A-Z]{3})?[\s€$£]*$")
 MAX_ROWS = 8
@@ -55,15 +56,38 @@ def table_heads(line: Line) -> list[tuple[str, re.Match[str]]] | None:
     pos = _SEPARATOR.match(line.text).end()  # type: ignore[union-attr]
     while pos < len(line.text):
         hits = [(kind, m) for kind, p in _HEADS if (m := p.match(line.text, pos)) and m.end() > pos]
+        misread = _MISREAD.match(line.text, pos)
+        if not hits and misread is not None:
+            hits = [("?", misread)]
         if not hits:
             return None
         kind, match = max(hits, key=lambda h: h[1].end())
         heads.append((kind, match))
         pos = _SEPARATOR.match(line.text, match.end()).end()  # type: ignore[union-attr]
-    kinds = [k for k, _ in heads if k != "rate"]
-    if len(set(kinds)) < 2 or len(kinds) != len(set(kinds)):
+    return _complete(heads)
+
+
+def _complete(heads: list[tuple[str, re.Match[str]]]) -> list[tuple[str, re.Match[str]]] | None:
+    """The heads with one misread head named after the money column the others lack (OCR
+    reads "USt." as "os"); None unless two of net, tax and gross are read."""
+    kinds = [k for k, _ in heads if k not in ("rate", "?")]
+    unread = [k for k, _ in heads if k == "?"]
+    if len(set(kinds)) < 2 or len(kinds) != len(set(kinds)) or len(unread) > 1:
         return None
+    if unread:
+        missing = {"subtotal", "tax", "total"} - set(kinds)
+        if len(missing) != 1:
+            return None
+        heads = [(missing.pop() if k == "?" else k, m) for k, m in heads]
     return heads
+
+
+def _closes(row: dict[str, AmountMatch]) -> bool:
+    """Whether a row's net and tax make its gross."""
+    if set(row) != {"subtotal", "tax", "total"}:
+        return False
+    gap = row["subtotal"].value + row["tax"].value - row["total"].value
+    return abs(gap) <= Decimal("0.01")
 
 
 def _row_amounts(line: Line, decimal_sep: str | None) -> list[AmountMatch]:
@@ -141,7 +165,9 @@ def table_candidates(lines: list[Line], decimal_sep: str | None) -> list[Candida
             or _sum_row(rows)
             or (unrated and all("%" in r.text for r in row_lines[:-1]))
         ):
-            return _candidates(header, heads, rows[-1], row_lines[-1])
+            guessed = any(m.re is _MISREAD for _, m in heads)
+            if not guessed or _closes(rows[-1]):  # a guessed head must add up
+                return _candidates(header, heads, rows[-1], row_lines[-1])
     return []
 
 
