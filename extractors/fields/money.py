@@ -4,6 +4,10 @@ Each of subtotal, tax, total and amount due has labelled candidates; the combina
 makes the arithmetic hold wins over the strongest single labels, so a "Gesamtbetrag der
 Zuschläge" does not become the total. The per-rate tax breakdown is found without labels:
 any row with a rate, a base and an amount where base x rate = amount.
+
+Totals printed as a table under column heads are read by `totals_table`. Amounts are chosen
+with one sign (a credit note printed negative is read negated and recorded positive), and the
+amount due is total - prepaid + rounding (EN 16931) when a prepayment or a rounding is printed.
 """
 
 from __future__ import annotations
