@@ -156,6 +156,8 @@ def test_totals_printed_negative_are_recorded_positive_whatever_the_type_word() 
     [
         ("Acompte déjà versé", "360,00", "Montant à régler"),
         ("Déjà réglé", "-360,00", "Solde"),
+        ("Less payment on account", "-360,00", "Please pay"),
+        ("Abschlagszahlung", "360,00", "Restzahlung"),
     ],
 )
 def test_amount_due_is_the_total_less_what_was_paid(

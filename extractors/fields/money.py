@@ -46,9 +46,9 @@ _ROUNDED = re.compile(r"round|rundung|arrondi|afronding", re.I)
 _PREPAID = re.compile(
     r"(?<![\w])(?:already\s*paid|(?<!be\s)(?<!un)paid(?:\s*(?:on\s*account|in\s*advance))?|"
     r"amount\s*paid|less\s*paid|(?:less\s*)?payments?\s*(?:received|on\s*account)|deposit(?:\s*paid)?|"
-    r"pre-?paid|pre-?payment|advance\s*payment|"
+    r"pre-?paid|pre-?payment|advance\s*(?:payment|received)|amount\s*received|"
     r"bereits\s*(?:bezahlt|gezahlt|geleistet|erhalten)|geleistete\s*(?:an)?zahlung\w*|"
-    r"erhaltene\s*(?:voraus|an|ab)?zahlung\w*|(?:voraus|an|ab)zahlung\w*|"
+    r"erhaltene\s*(?:voraus|an|ab)?zahlung\w*|(?:voraus|an|ab|abschlags?)zahlung\w*|"
     r"acomptes?(?:\s*d[ée]j[àa]\s*(?:vers[ée]|r[ée]gl[ée]|pay[ée]))?|d[ée]j[àa]\s*(?:r[ée]gl[ée]|pay[ée]|vers[ée])|"
     r"paiements?\s*re[çc]us?|avance\s*re[çc]ue|versement\s*re[çc]u)(?![\w])",
     re.I,
