@@ -62,7 +62,7 @@ def _header_candidates(text: DocumentText, settings: Settings) -> tuple[dict[str
     money, breakdown = money_fields(lines, ctx, settings.amount_tolerance)
     picked.update(money)
     vendor = vendor_candidate(lines)
-    for cand in (vendor, buyer_candidate(lines), address_candidate(lines, vendor)):
+    for cand in (vendor, buyer_candidate(lines, vendor), address_candidate(lines, vendor)):
         if cand is not None:
             picked[cand.field] = cand
     return picked, (lines, ctx, breakdown)
@@ -89,9 +89,7 @@ def extract_visual_with_evidence(
     return Invoice(**values, tax_lines=breakdown, lines=items, references=references), evidence
 
 
-def closes_around(
-    picked: dict[str, Candidate], items: list[LineItem], tolerance: Decimal
-) -> None:
+def closes_around(picked: dict[str, Candidate], items: list[LineItem], tolerance: Decimal) -> None:
     """Record where the document's arithmetic closes around a money value, read independently
     of it: the item lines' amounts add up to the subtotal (or, with no tax read, to the total),
     and a total whose subtotal and tax add up then closes too (`line_sum`); an amount due read
