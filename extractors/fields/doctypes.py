@@ -4,8 +4,8 @@ A type word turns up in much besides the title: a letterhead line ("Invoices and
 to: ..."), an e-mail address ("invoices@..."), a label ("Rechnungsdatum"), the rows of a
 statement. The title is a segment that is the type phrase alone (with a qualifier such as "Tax"
 or "1." and its number: "Invoice No. 123", "Gutschrift-Nr."), the largest of them when several
-are printed. Without a title, a type word elsewhere still gives the type, with weaker evidence
-(its confidence stays below auto-accept); without any, the document is taken for an invoice.
+are printed. Without a title, another type word elsewhere still gives the type, with weaker
+evidence (its confidence stays below auto-accept); else the document is taken for an invoice.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def document_type_candidate(lines: list[Line]) -> Candidate | None:
         return Candidate(
             "document_type", doc_type, line.text[:60], line, line.bbox, TITLE_WEIGHT, 1.0
         )
-    if mention is not None:
+    if mention is not None and mention[0] != DocumentType.INVOICE:
         doc_type, line = mention
         return Candidate(
             "document_type",
@@ -123,4 +123,7 @@ def document_type_candidate(lines: list[Line]) -> Candidate | None:
             1.0,
             {"skipped": 1.0},
         )
-    return Candidate("document_type", DocumentType.INVOICE, "", lines[0], None, DEFAULT_WEIGHT, 1.0)
+    # an invoice named only in passing is as likely as one not named: most of AP is invoices
+    line = mention[1] if mention is not None else lines[0]
+    raw = line.text[:60] if mention is not None else ""
+    return Candidate("document_type", DocumentType.INVOICE, raw, line, None, DEFAULT_WEIGHT, 1.0)
