@@ -62,7 +62,7 @@ def _header_candidates(text: DocumentText, settings: Settings) -> tuple[dict[str
     money, breakdown = money_fields(lines, ctx, settings.amount_tolerance)
     picked.update(money)
     vendor = vendor_candidate(lines)
-    for cand in (vendor, buyer_candidate(lines), address_candidate(lines, vendor)):
+    for cand in (vendor, buyer_candidate(lines, vendor), address_candidate(lines, vendor)):
         if cand is not None:
             picked[cand.field] = cand
     return picked, (lines, ctx, breakdown)

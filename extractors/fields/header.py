@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from extractors.fields.doctypes import document_type_candidate
 from extractors.fields.ids import bic_candidates, email_candidate, iban_candidates, vat_candidates
 from extractors.fields.parties import buyer_block
 from extractors.fields.search import (
@@ -29,7 +30,6 @@ from extractors.fields.search import (
 from extractors.layout.lines import Line
 from extractors.parsing.amounts import currency_in, detect_decimal_separator
 from extractors.parsing.dates import day_first_for, find_dates
-from invoices.records import DocumentType
 
 _ID_TOKEN = re.compile(r"#?[A-Za-z0-9][A-Za-z0-9/_.\-#]*[A-Za-z0-9]|\d")
 _ID_STOP = re.compile(r"^(?:nr|no|nummer|number|num|n°|datum|date|vom|du|of|page|seite)\.?$", re.I)
@@ -173,33 +173,6 @@ def currency_candidate(lines: list[Line]) -> Candidate | None:
     return Candidate(
         "currency", code, code, line, line.bbox, 0.6 + 0.4 * share, 1.0, {"agreement": share}
     )
-
-
-_DOC_TYPES = [
-    (DocumentType.CREDIT_NOTE, r"gutschrift|credit\s*note|avoir|creditnota|korekta|storno"),
-    (
-        DocumentType.CORRECTION,
-        r"rechnungskorrektur|korrekturrechnung|corrected\s*invoice|facture\s*rectificative",
-    ),
-    (DocumentType.REMINDER, r"zahlungserinnerung|mahnung|payment\s*reminder|relance"),
-    (DocumentType.STATEMENT, r"kontoauszug|statement\s*of\s*account|relev[ée]\s*de\s*compte"),
-    (DocumentType.INVOICE, r"rechnung|invoice|facture|factuur|faktura|bill\b|fattura"),
-    (DocumentType.RECEIPT, r"receipt|quittung|kassenbon|re[çc]u|cash\s*sale|tax\s*invoice"),
-]
-
-
-def document_type_candidate(lines: list[Line]) -> Candidate | None:
-    """The document type named by the first type word in the upper part of the first page."""
-    head = [ln for ln in lines if ln.page == lines[0].page][:40] if lines else []
-    for line in head:
-        for doc_type, pattern in _DOC_TYPES:
-            if re.search(rf"(?<![\w]){pattern}", line.text, re.I):
-                return Candidate(
-                    "document_type", doc_type, line.text[:60], line, line.bbox, 0.9, 1.0
-                )
-    if lines:
-        return Candidate("document_type", DocumentType.INVOICE, "", lines[0], None, 0.3, 1.0)
-    return None
 
 
 def payment_terms_candidate(lines: list[Line]) -> Candidate | None:
