@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from extractors.fields.header import DocumentContext
-from extractors.fields.labels import NOT_TOTAL
+from extractors.fields.labels import NET_TOTAL, NOT_TOTAL
 from extractors.fields.search import Candidate, candidates
 from extractors.layout.lines import Line
 from extractors.layout.rows import priced
@@ -150,6 +150,15 @@ def _item_below_heading(cand: Candidate, ctx: DocumentContext) -> bool:
     return cand.position < 1.0 and priced(cand.line.text, ctx.decimal_sep)
 
 
+def _before_tax(cand: Candidate, totals: list[Candidate], tax: list[Candidate]) -> bool:
+    """An English "net total" with tax printed under it and no other total over it is the
+    amount before tax, not the total (a receipt's "net total" after the rounding is)."""
+    if cand.label is None or not NET_TOTAL.search(cand.label[1].group(0)):
+        return False
+    over = any(o.line.index < cand.line.index for o in totals if o is not cand)
+    return not over and any(t.line.index > cand.line.index for t in tax)
+
+
 def money_fields(
     lines: list[Line], ctx: DocumentContext, tolerance: Decimal = Decimal("0.02")
 ) -> tuple[dict[str, Candidate], list[TaxLine]]:
@@ -162,6 +171,7 @@ def money_fields(
     subtotal = found("subtotal")
     tax = [c for c in found("tax") if c.value >= 0]
     total = [c for c in found("total") if _not_about(c, NOT_TOTAL)]
+    total = [c for c in total if not _before_tax(c, total, tax)]
     _repeated(total, lines, ctx)
     breakdown = tax_lines(lines, ctx)
     derived_tax, derived_base = _breakdown_candidates(breakdown, lines)
