@@ -163,7 +163,6 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"\w*endbetrag|gesamt\s*brutto|rechnungsbetrag\s*brutto", 1.0),
         (r"total\s*[àa]\s*payer|montant\s*ttc|total\s*(?:de\s*la\s*)?facture", 1.0),
         (r"rechnungsbetrag|gesamtsumme|montant\s*total", 0.9),
-        (r"balance\s*due|zahlbetrag|zu\s*zahlender\s*betrag|montant\s*[àa]\s*payer", 0.8),
         (r"total\s*\(?rm\)?", 0.9),
         (
             r"(?<![\w-])(?:total|totaal|summe|gesamt|betrag|amount|razem|do\s*zap[łl]aty)(?![\w-])",
@@ -172,9 +171,13 @@ LABELS: dict[str, list[tuple[str, float]]] = {
     ],
     "amount_due": [
         (r"zahlbetrag|zu\s*zahlen(?:der\s*betrag)?|offener\s*betrag|restbetrag", 1.0),
+        (r"montant\s*[àa]\s*payer|solde\s*(?:d[ûu]|[àa]\s*payer)", 0.9),
         (r"amount\s*due|balance\s*due|amount\s*payable|total\s*due|balance", 0.9),
         (r"montant\s*d[ûu]|reste\s*[àa]\s*payer|net\s*[àa]\s*payer|te\s*betalen", 0.9),
-        (r"please\s*pay|bitte\s*zahlen|veuillez\s*r[ée]gler|montant\s*[àa]\s*r[ée]gler", 0.8),
+        (
+            r"please\s*pay(?!\s*(?:within|by|before|until|to|in|on|the|via|at)\b)|bitte\s*zahlen|veuillez\s*r[ée]gler|montant\s*[àa]\s*r[ée]gler",
+            0.8,
+        ),
     ],
     "iban": [(r"iban(?:[\s-]*nr\.?)?", 1.0)],
     "bic": [(r"bic|swift(?:[\s-]*code)?", 1.0)],

@@ -145,9 +145,10 @@ def candidates(
         cand = _right_of(line, match, weight, name, parse)
         if cand is None and left:
             cand = _left_of(line, match, weight, name, parse)
-        if cand is None:
-            cand = _captioned(line, match, weight, name, parse, by_index)
-        if cand is None:
+        captions = _captions(line, match, by_index) if cand is None else None
+        if cand is None and captions is not False:
+            cand = _captioned(line, match, weight, name, parse, by_index, captions is True)
+        if cand is None and captions is not True:
             cand = _below(line, match, weight, name, parse, by_index, below)
         if cand is not None:
             cand.label = (line, match)
@@ -164,12 +165,13 @@ def search_again(
         return None
     line, match = cand.label
     by_index = {ln.index: ln for ln in lines}
-    weight = cand.label_weight
-    again = (
-        _right_of(line, match, weight, cand.field, parse)
-        or _captioned(line, match, weight, cand.field, parse, by_index)
-        or _below(line, match, weight, cand.field, parse, by_index, below)
-    )
+    weight, name = cand.label_weight, cand.field
+    again = _right_of(line, match, weight, name, parse)
+    captions = _captions(line, match, by_index) if again is None else None
+    if again is None and captions is not False:
+        again = _captioned(line, match, weight, name, parse, by_index, captions is True)
+    if again is None and captions is not True:
+        again = _below(line, match, weight, name, parse, by_index, below)
     if again is not None:
         again.label = cand.label
     return again
@@ -278,10 +280,12 @@ def _captioned(
     name: str,
     parse: Parser,
     by_index: dict[int, Line],
+    sure: bool = False,
 ) -> Candidate | None:
     """The value a label captions: printed just over the label in its column, nearer to it
-    than anything printed under it ("R0079323" over a small "Invoice no."), and not itself
-    the value of a label beside it on its own line."""
+    than anything printed under it ("R0079323" over a small "Invoice no."; `sure`: its column
+    is known to print captions, see `_captions`), and not itself the value of a label beside
+    it on its own line."""
     span = x_range(line, match.start(), match.end())
     label_box = text_box(line, match.start(), match.end())
     if span is None or label_box is None:
@@ -300,11 +304,60 @@ def _captioned(
     gap = label_box[1] - box[3]
     under = _next_in_column(line, span, by_index)
     height = label_box[3] - label_box[1]
-    if not (-1.0 <= gap <= max(height, 2.0)) or (under is not None and under - label_box[3] <= gap):
-        return None  # not tight over the label, or the label is as near to what follows it
+    if not (-1.0 <= gap <= max(height, 2.0)):
+        return None  # not tight over the label
+    if not sure and under is not None and under - label_box[3] <= gap:
+        return None  # the label is as near to what follows it
     return Candidate(
         name, value, text[start:end].strip(), over, box, weight, 0.85, _skipped(text[:start])
     )
+
+
+def _captions(line: Line, match: re.Match[str], by_index: dict[int, Line]) -> bool | None:
+    """Whether a label's column prints captions under values (True) or headings over them
+    (False), read from the ends of the tight stack of lines it stands in: a stack that starts
+    with a value (a digit in it) and ends with a label is captioned, one that starts with a
+    label and ends with a value is headed. None when the stack does not tell."""
+    span = x_range(line, match.start(), match.end())
+    box = text_box(line, match.start(), match.end())
+    if span is None or box is None:
+        return None
+    stack = [*reversed(list(_stacked(line, span, box, by_index, -1))), match.group(0)]
+    stack += list(_stacked(line, span, box, by_index, 1))
+    if len(stack) < 2:
+        return None
+    first, last = (bool(re.search(r"\d", text)) for text in (stack[0], stack[-1]))
+    if first and not last:
+        return True
+    if last and not first:
+        return False
+    return None
+
+
+def _stacked(
+    line: Line, span: tuple[float, float], box: BBox, by_index: dict[int, Line], step: int
+) -> Iterator[str]:
+    """The column texts of the lines stacked tight over (step -1) or under (step 1) a label
+    (at `box`) in its column: each less than about a line's height from the one before."""
+    index = line.index
+    while True:
+        for skip in range(1, 4):
+            nxt = by_index.get(index + step * skip)
+            if nxt is None or nxt.page != line.page:
+                return
+            text, offset = _column_below(nxt, span)
+            if text.strip():
+                break
+        else:
+            return
+        near = text_box(nxt, offset, offset + len(text))
+        if near is None:
+            return
+        gap = near[1] - box[3] if step > 0 else box[1] - near[3]
+        if gap > 1.2 * max(near[3] - near[1], box[3] - box[1]):
+            return
+        yield text
+        index, box = nxt.index, near
 
 
 def _over_in_column(
