@@ -137,19 +137,13 @@ def label_hits(lines: list[Line], name: str) -> Iterator[tuple[Line, re.Match[st
 def candidates(
     lines: list[Line], name: str, parse: Parser, below: int = 2, left: bool = False
 ) -> list[Candidate]:
-    """The values a parser finds right of or below each label of a field (with `left`, also
-    the lone value printed before a label that ends its line, as column layouts OCR'd do)."""
+    """The values a parser finds right of, over (as its caption) or below each label of a
+    field (with `left`, also the lone value printed before a label that ends its line, as
+    column layouts OCR'd do)."""
     found: list[Candidate] = []
     by_index = {ln.index: ln for ln in lines}
     for line, match, weight in label_hits(lines, name):
-        cand = _right_of(line, match, weight, name, parse)
-        if cand is None and left:
-            cand = _left_of(line, match, weight, name, parse)
-        captions = _captions(line, match, by_index) if cand is None else None
-        if cand is None and captions is not False:
-            cand = _captioned(line, match, weight, name, parse, by_index, captions is True)
-        if cand is None and captions is not True:
-            cand = _below(line, match, weight, name, parse, by_index, below)
+        cand = _announced(line, match, weight, name, parse, by_index, below, left)
         if cand is not None:
             cand.label = (line, match)
             found.append(cand)
@@ -165,16 +159,35 @@ def search_again(
         return None
     line, match = cand.label
     by_index = {ln.index: ln for ln in lines}
-    weight, name = cand.label_weight, cand.field
-    again = _right_of(line, match, weight, name, parse)
-    captions = _captions(line, match, by_index) if again is None else None
-    if again is None and captions is not False:
-        again = _captioned(line, match, weight, name, parse, by_index, captions is True)
-    if again is None and captions is not True:
-        again = _below(line, match, weight, name, parse, by_index, below)
+    again = _announced(line, match, cand.label_weight, cand.field, parse, by_index, below)
     if again is not None:
         again.label = cand.label
     return again
+
+
+def _announced(
+    line: Line,
+    match: re.Match[str],
+    weight: float,
+    name: str,
+    parse: Parser,
+    by_index: dict[int, Line],
+    below: int,
+    left: bool = False,
+) -> Candidate | None:
+    """The value a label announces: right of it, (with `left`) before it, over it where its
+    column prints captions, else below it."""
+    cand = _right_of(line, match, weight, name, parse)
+    if cand is None and left:
+        cand = _left_of(line, match, weight, name, parse)
+    if cand is not None:
+        return cand
+    captions = _captions(line, match, by_index)
+    if captions is not False:
+        cand = _captioned(line, match, weight, name, parse, by_index, captions is True)
+    if cand is None and captions is not True:
+        cand = _below(line, match, weight, name, parse, by_index, below)
+    return cand
 
 
 def same_print(a: Candidate, b: Candidate) -> bool:
