@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from extractors.fields.header import DocumentContext
-from extractors.fields.labels import COMPILED, NOT_TOTAL
+from extractors.fields.labels import COMPILED, NET_TOTAL, NOT_TOTAL
 from extractors.fields.search import Candidate, candidates, text_box
 from extractors.fields.totals_table import rate_rows, table_candidates
 from extractors.layout.lines import Line
@@ -186,6 +186,15 @@ def _item_below_heading(cand: Candidate, ctx: DocumentContext) -> bool:
     return cand.position < 1.0 and priced(cand.line.text, ctx.decimal_sep)
 
 
+def _before_tax(cand: Candidate, totals: list[Candidate], tax: list[Candidate]) -> bool:
+    """An English "net total" with tax printed under it and no other total over it is the
+    amount before tax, not the total (a receipt's "net total" after the rounding is)."""
+    if cand.label is None or not NET_TOTAL.search(cand.label[1].group(0)):
+        return False
+    over = any(o.line.index < cand.line.index for o in totals if o is not cand)
+    return not over and any(t.line.index > cand.line.index for t in tax)
+
+
 def _pick(
     subtotal: list[Candidate], tax: list[Candidate], total: list[Candidate], sums: Sums
 ) -> dict[str, Candidate]:
@@ -238,6 +247,7 @@ def money_fields(
         cand.value = cand.value * sign
     # a tax read on an item's own row is that item's tax (a per-line tax column), not the total's
     tax = [c for c in tax if c.value >= 0 and not priced(c.line.text, ctx.decimal_sep)]
+    total = [c for c in total if not _before_tax(c, total, tax)]
     adjust = adjustments(lines, parse, sign)
     total = _before_adjustments(total, adjust)
     _repeated(total, lines, ctx, sign)
