@@ -19,6 +19,8 @@ from typing import Any
 from extractors.fields.header import DocumentContext
 from extractors.layout.lines import Line
 from extractors.layout.rows import TOTALS, has_money, is_header, is_totals, priced, row_numbers
+from extractors.lines.boundary import ends_table, is_charge
+from extractors.lines.two_row import RowKind, item_groups, names_below
 from extractors.parsing.amounts import AmountMatch
 from invoices.records import FieldValue, LineItem, Provenance
 
@@ -36,6 +38,8 @@ _UNIT = re.compile(
     re.I,
 )
 CENT = Decimal("0.01")
+# A short word right after a number: its unit ("48 user", "6 pers.", "2 Std.").
+_AFTER_NUMBER = re.compile(r"\s?[^\W\d_]{1,6}\.?(?=\s|$)")
 # An item code: capitals and digits, both present, maybe in hyphenated parts ("BOR-2004",
 # "HAR-B003", "KR3M", "6204-2RS"). Its digits are no quantity, and "-2004" no negative amount.
 _CODE = re.compile(
@@ -43,11 +47,12 @@ _CODE = re.compile(
 )
 
 
-def _table_rows(lines: list[Line]) -> list[Line]:
-    """The rows inside item tables, across pages, without headers and carry-overs."""
+def _table_rows(lines: list[Line], ctx: DocumentContext) -> list[Line]:
+    """The rows inside item tables, across pages, without headers, carry-overs and noise;
+    a table ends at the totals block (after its first amount: a second header row may name
+    the tax columns)."""
     rows: list[Line] = []
-    open_table = False
-    inside = False
+    open_table = inside = amounts = False
     page = None
     for line in lines:
         if line.page != page:
@@ -60,10 +65,12 @@ def _table_rows(lines: list[Line]) -> list[Line]:
             continue
         if _CARRY.search(line.text):
             continue
-        if TOTALS.search(line.text):
+        if TOTALS.search(line.text) or (amounts and ends_table(_cells(line), ctx.decimal_sep)):
             inside = open_table = False
             continue
-        rows.append(line)
+        if sum(ch.isalnum() for ch in line.text) >= 2:  # not a stray mark or a rule's remnant
+            rows.append(line)
+            amounts = amounts or has_money(_cells(line), ctx.decimal_sep)
     return rows
 
 
@@ -130,16 +137,19 @@ def _split_qty_price(nums: list[AmountMatch], total: Decimal) -> tuple[Any, Any]
 
 
 def _description(line: Line, nums: list[AmountMatch]) -> str:
-    text = _cells(line)
+    return " ".join(_description_words(_cells(line), nums)).strip(" :").lstrip("-").strip()
+
+
+def _description_words(text: str, nums: list[AmountMatch]) -> list[str]:
+    """The words of a row's text without its numbers, units, currency and codes."""
     for num in sorted(nums, key=lambda n: -n.start):
-        text = text[: num.start] + " " + text[num.end :]
-    words = [
+        text = text[: num.start] + " " * (num.end - num.start) + text[num.end :]
+    return [
         w
         for w in text.split()
         if not _UNIT.match(w)
         and not re.fullmatch(r"[\W\d]*|%|€|\$|VAT|\(S\)|EUR|[A-Z]*\d+[A-Z\d]*", w)
     ]
-    return " ".join(words).strip(" :").lstrip("-").strip()
 
 
 def _item(line: Line, after: list[Line], ctx: DocumentContext, used: set[int]) -> LineItem | None:
@@ -211,7 +221,11 @@ def _line_item(line: Line, description: str, qty: Any, price: Any, total: Decima
 
 def extract_line_items(lines: list[Line], ctx: DocumentContext) -> list[LineItem]:
     """The invoice lines of a document, in order, stitched across pages."""
-    rows = _table_rows(lines) or _headerless_rows(lines, ctx)
+    rows = _table_rows(lines, ctx) or _headerless_rows(lines, ctx)
+    kinds = [_kind(row, ctx) for row in rows]
+    if names_below(kinds):
+        found = (_named_below(row, texts, ctx) for row, texts in item_groups(rows, kinds))
+        return [item for item in found if item is not None]
     items: list[LineItem] = []
     used: set[int] = set()
     for i, row in enumerate(rows):
@@ -222,6 +236,48 @@ def extract_line_items(lines: list[Line], ctx: DocumentContext) -> list[LineItem
         if item is not None:
             items.append(_continued(item, following, used))
     return items
+
+
+def _kind(line: Line, ctx: DocumentContext) -> RowKind:
+    """What the row holds; an item code (a word with a digit) and a unit after a number
+    ("48 user", "6 pers.") are no words here."""
+    nums = _numbers(line, ctx)
+    text = _cells(line)
+    units = [_AFTER_NUMBER.match(text, n.end) for n in nums]
+    for unit in filter(None, units):
+        text = text[: unit.start()] + " " * len(unit.group()) + text[unit.end() :]
+    kept = [w for w in _description_words(text, nums) if not any(ch.isdigit() for ch in w)]
+    words = sum(ch.isalpha() for w in kept for ch in w) >= 3
+    if any(n.decimals == 2 for n in nums):
+        return RowKind.FULL if words else RowKind.NUMBERS
+    return RowKind.TEXT if words else RowKind.NOISE
+
+
+def _named_below(line: Line, texts: list[Line], ctx: DocumentContext) -> LineItem | None:
+    """An item of a names-below table: the numbers (and any words) of its first row, the name
+    from the text rows under it."""
+    name = " ".join(" ".join(s.text for s in t.segments) if t.segments else t.text for t in texts)
+    nums = _numbers(line, ctx)
+    own = _description(line, nums) if _kind(line, ctx) is RowKind.FULL else ""
+    description = " ".join(filter(None, (own, name.strip(" -|_"))))
+    if not description or is_charge(description) or _NOT_ITEM.search(line.text):
+        return None
+    qty, price, total = _priced_as(nums)
+    return None if total is None else _line_item(line, description, qty, price, total)
+
+
+def _priced_as(nums: list[AmountMatch]) -> tuple[Any, Any, Decimal | None]:
+    """Quantity, unit price and line total of a row's numbers: the last money amount is the
+    total, two other numbers whose product it is are quantity and price; without them a price
+    printed twice reads as one piece."""
+    money = [n for n in nums if n.decimals == 2]
+    if not money:
+        return None, None, None
+    total = money[-1]
+    qty, price = _split_qty_price([n for n in nums if n is not total], total.value)
+    if qty is None and any(n is not total and n.value == total.value for n in nums):
+        qty, price = Decimal(1), total.value
+    return qty, price, total.value
 
 
 def _continued(item: LineItem, following: list[Line], used: set[int]) -> LineItem:
