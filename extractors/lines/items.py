@@ -158,6 +158,8 @@ def _item(line: Line, after: list[Line], ctx: DocumentContext, used: set[int]) -
     description = _description(line, nums)
     if sum(ch.isalpha() for ch in description) < 3 or _NOT_ITEM.search(line.text):
         return None
+    if is_charge(description) or _price_in_words(line, nums):
+        return None
     if money:
         total = money[-1]
         qty, price = _split_qty_price([n for n in nums if n is not total], total.value)
@@ -234,8 +236,19 @@ def extract_line_items(lines: list[Line], ctx: DocumentContext) -> list[LineItem
         following = [r for r in rows[i + 1 : i + 3] if r.page == row.page]
         item = _item(row, following, ctx, used)
         if item is not None:
-            items.append(_continued(item, following, used))
+            items.append(_continued(item, following, used, ctx))
     return items
+
+
+def _price_in_words(line: Line, nums: list[AmountMatch]) -> bool:
+    """Whether the row's last amount has words after it ("incl. cartridge at 4.90 each") and
+    no quantity and price make it: a wrapped description quoting a price, no item (a line's
+    amount stands last, in its own column)."""
+    money = [n for n in nums if n.decimals == 2]
+    if not money or _split_qty_price([n for n in nums if n is not money[-1]], money[-1].value)[0]:
+        return False
+    rest = _cells(line)[money[-1].end :]
+    return any(sum(ch.isalpha() for ch in w) >= 3 for w in _description_words(rest, []))
 
 
 def _kind(line: Line, ctx: DocumentContext) -> RowKind:
@@ -280,13 +293,19 @@ def _priced_as(nums: list[AmountMatch]) -> tuple[Any, Any, Decimal | None]:
     return qty, price, total.value
 
 
-def _continued(item: LineItem, following: list[Line], used: set[int]) -> LineItem:
-    """A description wrapped onto the next row ("Beamer-" / "Deckenhalterung") joined back."""
+def _continued(
+    item: LineItem, following: list[Line], used: set[int], ctx: DocumentContext
+) -> LineItem:
+    """A description wrapped onto the next row ("Beamer-" / "Deckenhalterung") joined back;
+    a wrapped row may quote a price ("Ersatzkartusche je 4,90 enthalten")."""
     nxt = next((r for r in following if r.index not in used), None)
     if item.description is None or nxt is None or following.index(nxt) != 0:
         return item
     text = nxt.text.strip()
-    if re.search(r"\d", text) or len(text) > 60 or _NOT_ITEM.search(text) or ":" in text:
+    quoted = _price_in_words(nxt, _numbers(nxt, ctx))
+    if (re.search(r"\d", text) and not quoted) or len(text) > 60 or ":" in text:
+        return item
+    if _NOT_ITEM.search(text) or is_charge(text) or ends_table(text, ctx.decimal_sep):
         return item
     head = item.description.value
     joined = f"{head}{text}" if head.endswith("-") else f"{head} {text}"
