@@ -136,3 +136,25 @@ def test_a_price_quoted_in_a_wrapped_description_is_no_item() -> None:
         ),
         ("Montage", Decimal(1), Decimal("55.00"), Decimal("55.00")),
     ]
+
+
+def _totals(net: str, tax: str, gross: str) -> list[list[tuple[float, str]]]:
+    return [
+        [(40, "Nettobetrag"), (450, net)],
+        [(40, f"USt. 19 % auf {net}"), (450, tax)],
+        [(40, "Bruttosumme"), (450, gross)],
+    ]
+
+
+def test_a_line_confirmed_by_its_row_and_the_subtotal_is_the_surest() -> None:
+    items = [
+        [(40, "1"), (80, "Kabel NYM 3x1,5"), (260, "10"), (330, "12,50"), (450, "125,00")],
+        [(40, "2"), (80, "Steckdose weiß"), (450, "15,00")],
+    ]
+    closing = _lines([HEADER, *items, *_totals("140,00", "26,60", "166,60")])
+    open_ = _lines([HEADER, *items, *_totals("150,00", "28,50", "178,50")])
+    conf = [[i.line_total.confidence for i in lines if i.line_total] for lines in (closing, open_)]
+    # row arithmetic and the sum to the subtotal > either alone > neither
+    assert conf[0][0] > conf[1][0] > conf[1][1]
+    assert conf[0][0] > conf[0][1] > conf[1][1]
+    assert all(i.quantity.confidence == i.line_total.confidence for i in closing if i.quantity)

