@@ -8,27 +8,15 @@ from decimal import Decimal
 
 from extractors.extract import extract_invoice
 from extractors.lines.two_row import RowKind, item_groups, names_below
-from invoices.records import DocumentText, LineItem, Method, PageText, Word
+from invoices.records import DocumentText, LineItem
 from invoices.settings import Settings
+from tests.test_fields_extract import _page
 
 HEADER = [(40, "Pos"), (80, "Bezeichnung"), (260, "Menge"), (330, "Einzelpreis"), (450, "Betrag")]
 
 
-def _page(rows: list[list[tuple[float, str]]]) -> PageText:
-    """A page from rows of (x, text) cells; each cell's words get boxes 6 pt per character."""
-    words = []
-    for i, row in enumerate(rows):
-        top = 40.0 + 14.0 * i
-        for x, cell in row:
-            for token in cell.split():
-                words.append(Word(text=token, bbox=(x, top, x + 6.0 * len(token), top + 10.0)))
-                x += 6.0 * len(token) + 4.0
-    text = "\n".join("   ".join(cell for _, cell in row) for row in rows)
-    return PageText(number=1, method=Method.TEXT_LAYER, text=text, words=words, width=595)
-
-
 def _lines(rows: list[list[tuple[float, str]]]) -> list[LineItem]:
-    return extract_invoice(DocumentText(pages=[_page(rows)]), Settings()).lines
+    return extract_invoice(DocumentText(pages=[_page(1, rows)]), Settings()).lines
 
 
 def _items(rows: list[list[tuple[float, str]]]) -> list[tuple]:
