@@ -146,3 +146,19 @@ def test_a_line_confirmed_by_its_row_and_the_subtotal_is_the_surest() -> None:
     assert conf[0][0] > conf[1][0] > conf[1][1]
     assert conf[0][0] > conf[0][1] > conf[1][1]
     assert all(i.quantity.confidence == i.line_total.confidence for i in closing if i.quantity)
+
+
+def test_a_header_on_two_rows_over_items_on_two_rows() -> None:
+    rows = [
+        [(40, "Pos"), (80, "Artikel"), (260, "Menge"), (330, "Preis"), (450, "Betrag")],
+        [(80, "Bezeichnung")],
+        [(40, "1"), (80, "KAB-1002"), (260, "2"), (330, "12,50"), (450, "25,00")],
+        [(80, "Kabelbinder schwarz")],
+        [(40, "2"), (80, "DUE-7"), (260, "1"), (330, "3,10"), (450, "3,10")],
+        [(80, "Dübel 6 mm")],
+        [(40, "Summe netto"), (450, "28,10")],
+    ]
+    assert [(d, t) for d, _, _, t in _items(rows)] == [
+        ("Kabelbinder schwarz", Decimal("25.00")),
+        ("Dübel 6 mm", Decimal("3.10")),
+    ]

@@ -18,7 +18,15 @@ from typing import Any
 
 from extractors.fields.header import DocumentContext
 from extractors.layout.lines import Line
-from extractors.layout.rows import TOTALS, has_money, is_header, is_totals, priced, row_numbers
+from extractors.layout.rows import (
+    COLUMNS,
+    TOTALS,
+    has_money,
+    is_header,
+    is_totals,
+    priced,
+    row_numbers,
+)
 from extractors.lines.boundary import ends_table, is_charge
 from extractors.lines.two_row import RowKind, item_groups, names_below
 from extractors.parsing.amounts import AmountMatch
@@ -56,15 +64,16 @@ def _table_rows(lines: list[Line], ctx: DocumentContext) -> list[Line]:
     a table ends at the totals block (after its first amount: a second header row may name
     the tax columns)."""
     rows: list[Line] = []
-    open_table = inside = amounts = False
+    open_table = inside = amounts = headed = False
     page = None
     for line in lines:
         if line.page != page:
             page = line.page
             inside = open_table
-        if is_header(line.text):
-            inside = open_table = True
+        if is_header(line.text) or (headed and _header_continued(line.text)):
+            inside = open_table = headed = True
             continue
+        headed = False
         if not inside:
             continue
         if _CARRY.search(line.text):
@@ -76,6 +85,15 @@ def _table_rows(lines: list[Line], ctx: DocumentContext) -> list[Line]:
             rows.append(line)
             amounts = amounts or has_money(_cells(line), ctx.decimal_sep)
     return rows
+
+
+def _header_continued(text: str) -> bool:
+    """Whether a row under a header row is its second row (column words only, no number:
+    "Pos  Artikel  Menge  Preis" over "Bezeichnung")."""
+    words = [w for w in re.findall(r"[^\W\d_]+", text) if len(w) > 3]
+    if not words or re.search(r"\d", text):
+        return False
+    return all(any(re.match(p, w, re.I) for p in COLUMNS.values()) for w in words)
 
 
 def _headerless_rows(lines: list[Line], ctx: DocumentContext) -> list[Line]:
