@@ -20,7 +20,7 @@ from extractors.fields.parties import buyer_candidate, vendor_candidate
 from extractors.fields.references import document_references
 from extractors.fields.search import Candidate
 from extractors.layout.lines import document_lines
-from extractors.lines.items import extract_line_items
+from extractors.lines.items import extract_line_items, with_sum_evidence
 from invoices.records import (
     HEADER_FIELDS,
     DocumentText,
@@ -80,6 +80,8 @@ def extract_visual_with_evidence(
     picked, (lines, ctx, breakdown) = _header_candidates(text, settings)
     items = extract_line_items(lines, ctx)
     closes_around(picked, items, settings.amount_tolerance)
+    sums = [picked[n].extra.get("line_sum") for n in ("subtotal", "total") if n in picked]
+    items = with_sum_evidence(items, any(sums))
     values: dict[str, Any] = {
         name: field_value(cand) for name, cand in picked.items() if name in HEADER_FIELDS
     }
