@@ -24,6 +24,7 @@ from extractors.lines.items import extract_line_items, with_sum_evidence
 from invoices.records import (
     HEADER_FIELDS,
     DocumentText,
+    DocumentType,
     FieldValue,
     Invoice,
     LineItem,
@@ -59,7 +60,9 @@ def _header_candidates(text: DocumentText, settings: Settings) -> tuple[dict[str
     lines = document_lines(text)
     ctx = document_context(text.full_text)
     picked = simple_fields(lines, ctx)
-    money, breakdown = money_fields(lines, ctx, settings.amount_tolerance)
+    kind = picked.get("document_type")
+    credit_note = kind is not None and kind.value == DocumentType.CREDIT_NOTE
+    money, breakdown = money_fields(lines, ctx, settings.amount_tolerance, credit_note=credit_note)
     picked.update(money)
     vendor = vendor_candidate(lines)
     for cand in (vendor, buyer_candidate(lines, vendor), address_candidate(lines, vendor)):

@@ -238,3 +238,17 @@ def test_per_line_tax_column_leaves_the_printed_tax_total() -> None:
         [(330, "Total"), (470, "432.00")],
     ]
     assert _money(_read(rows))["tax"] == Decimal("72.00")
+
+
+def test_negative_totals_keep_their_sign_on_a_document_that_is_no_credit_note() -> None:
+    """A refund receipt (no credit-note title) printing a negative total: the sign is the only
+    record of its direction, so it stays; read as a positive charge it would be paid out."""
+    rows = [
+        [(40, "Corner Bakery Sdn Bhd")],
+        [(40, "Cash Sale"), (300, "Date: 29/09/2017")],
+        [(40, "Returned bread"), (450, "-1.73")],
+        [(40, "Total"), (450, "-1.73")],
+    ]
+    invoice = _read(rows)
+    assert invoice.document_type is None or invoice.document_type.value != DocumentType.CREDIT_NOTE
+    assert invoice.total is not None and invoice.total.value == Decimal("-1.73")

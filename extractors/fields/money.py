@@ -220,14 +220,19 @@ def money_fields(
     lines: list[Line],
     ctx: DocumentContext,
     tolerance: Decimal = Decimal("0.02"),
+    *,
+    credit_note: bool = False,
 ) -> tuple[dict[str, Candidate], list[TaxLine]]:
     """Subtotal, tax, total and amount due that agree with each other, plus the tax breakdown.
 
     The choice is made on amounts of one sign: a document printing its totals negative (a
     credit note or a correction, "-119.00" or "119.00-") is read with every amount negated, so
     "the largest total" and "subtotal <= total" keep their sense, and its values are recorded
-    positive (EN 16931: a credit note's amounts are positive, its document type gives the
-    direction; a type word is easily misread, the printed sign is not)."""
+    positive when the document is a credit note (EN 16931: a credit note's amounts are
+    positive, its document type gives the direction). Any other document printing negative
+    totals (a refund receipt, a correction typed as an invoice) keeps the printed sign: the
+    sign is the only record of its direction then, and a bill must never carry a refund's
+    amount as a charge."""
     parse = money_parser(ctx)
 
     def found(name: str) -> list[Candidate]:
@@ -261,6 +266,10 @@ def money_fields(
     amount_due = _amount_due(lines, parse, picked.get("total"), due, adjust, sign)
     if amount_due is not None:
         picked["amount_due"] = amount_due
+    if sign < 0 and not credit_note:  # chosen on one sign, recorded as printed
+        for cand in {id(c): c for c in picked.values()}.values():
+            cand.value = -cand.value
+        breakdown = [_signed(t, sign) for t in breakdown]
     return picked, breakdown
 
 
