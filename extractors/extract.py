@@ -20,7 +20,7 @@ from extractors.fields.parties import buyer_candidate, vendor_candidate
 from extractors.fields.references import document_references
 from extractors.fields.search import Candidate
 from extractors.layout.lines import document_lines
-from extractors.lines.items import extract_line_items, with_sum_evidence
+from extractors.lines.items import credit_lines_positive, extract_line_items, with_sum_evidence
 from invoices.records import (
     HEADER_FIELDS,
     DocumentText,
@@ -56,6 +56,11 @@ def field_value(cand: Candidate) -> FieldValue[Any]:
     )
 
 
+def _credit_note(picked: dict[str, Candidate]) -> bool:
+    kind = picked.get("document_type")
+    return kind is not None and kind.value == DocumentType.CREDIT_NOTE
+
+
 def _header_candidates(text: DocumentText, settings: Settings) -> tuple[dict[str, Candidate], Any]:
     lines = document_lines(text)
     ctx = document_context(text.full_text)
@@ -82,6 +87,8 @@ def extract_visual_with_evidence(
     """The visual invoice and, per field, the evidence its confidence was computed from."""
     picked, (lines, ctx, breakdown) = _header_candidates(text, settings)
     items = extract_line_items(lines, ctx)
+    if _credit_note(picked):
+        items = credit_lines_positive(items)
     closes_around(picked, items, settings.amount_tolerance)
     sums = [picked[n].extra.get("line_sum") for n in ("subtotal", "total") if n in picked]
     items = with_sum_evidence(items, any(sums))

@@ -131,6 +131,11 @@ def test_credit_note_printed_negative_is_recorded_positive(amounts: tuple[str, .
         "amount_due": Decimal("113.05"),
     }
     assert invoice.total is not None and invoice.total.confidence > 0
+    # and its lines as EN 16931 records them: quantity and amount positive
+    assert [
+        (i.quantity and i.quantity.value, i.line_total and i.line_total.value)
+        for i in invoice.lines
+    ] == [(Decimal("10"), Decimal("100.00"))]
 
 
 def test_totals_printed_negative_are_recorded_positive_whatever_the_type_word() -> None:

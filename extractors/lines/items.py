@@ -352,3 +352,22 @@ def _confirmed(item: LineItem) -> LineItem:
         if (fv := getattr(item, name)) is not None
     }
     return item.model_copy(update=update)
+
+
+def credit_lines_positive(items: list[LineItem]) -> list[LineItem]:
+    """A credit note's lines as EN 16931 records them: quantities, prices and amounts positive
+    (the document type gives the direction). Applied only when the lines' amounts lean
+    negative, the way a credit note printing "-10 x 10,00 = -100,00" reads."""
+    amounts = [i.line_total.value for i in items if i.line_total is not None]
+    if not amounts or sum(amounts, Decimal(0)) >= 0:
+        return items
+    return [_magnitudes(item) for item in items]
+
+
+def _magnitudes(item: LineItem) -> LineItem:
+    update = {
+        name: fv.model_copy(update={"value": -fv.value})
+        for name in ("quantity", "unit_price", "line_total")
+        if (fv := getattr(item, name)) is not None and fv.value < 0
+    }
+    return item.model_copy(update=update)
