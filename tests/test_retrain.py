@@ -18,6 +18,8 @@ from synthetic import FAMILY_KINDS
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
+VISUAL = ("text_layer", "ocr", "rule")  # the methods of values read from the page
+
 
 @pytest.fixture(scope="module")
 def retrained(staged_batch):
@@ -47,16 +49,17 @@ def test_the_gl_history_model_is_retrained_and_decided(retrained, staged_batch):
 
 def test_the_clerk_reviewed_and_corrected_values(staged_batch):
     """At least 50 real errors on the visual path: staged values that differ from the
-    generator's truth on born-digital documents printed in the layout families (none is made
-    wrong on purpose; an e-invoice's address, which carries the country, is not counted)."""
+    generator's truth on documents printed in the layout families, born-digital and scanned
+    (none is made wrong on purpose; an e-invoice's address, which carries the country, is not
+    counted)."""
     with db.connection(staged_batch.url, staged_batch.schema) as conn:
         samples = learning.reviewed_samples(conn)
     wrong = [s for _, s in samples if not s.right]
     assert staged_batch.corrected == len(wrong) and len(samples) >= 500
-    assert sum(1 for s in wrong if s.method in ("text_layer", "rule")) >= 50
+    assert sum(1 for s in wrong if s.method in VISUAL) >= 50
     labels = (staged_batch.corpus / "labels").iterdir()
     truths = [json.loads(p.read_text())["truth"] for p in labels]
-    assert not any(t["scanned"] for t in truths)
+    assert any(t["scanned"] for t in truths) and not all(t["scanned"] for t in truths)
     assert {f for t in truths for f in t["families"]} == set(FAMILY_KINDS)
 
 
@@ -81,27 +84,23 @@ def test_a_better_calibration_is_promoted_with_its_figures(promoted, staged_batc
     assert stored[0]["baseline"]["version"] == learning.IDENTITY_VERSION
 
 
-def test_the_family_errors_teach_a_better_calibration_of_the_visual_path(promoted, staged_batch):
-    """Judged on the held-back documents alone, the candidate fitted on the clerk's corrections
-    is better on the values read from the page (text layer, rule) too; with the labelled sets as
-    well, the flow leaves the mappings those sets disagree with as they were. In a transaction
-    rolled back afterwards."""
-    conn = db.connect(staged_batch.url, staged_batch.schema)
-    try:
-        outcome = learning.retrain_calibration(conn, labelled=())
-        assert outcome["promoted"], outcome["decision"]
+def test_the_promoted_calibration_is_better_on_the_visual_path_held_back(promoted, staged_batch):
+    """Judged on the held-back documents' values read from the page (text layer, OCR, rule),
+    the promoted calibration (fitted on the clerk's corrections, guarded by the labelled sets)
+    is better than none. (Until session 7 this was claimed for a candidate fitted on the
+    corrections alone, without the guard: on this batch, whose text-layer family errors the
+    extraction now reads right, that candidate is refused as worse on the held-back values,
+    which is the guard doing its work.)"""
+    with db.connection(staged_batch.url, staged_batch.schema) as conn:
         _, model = learning.promoted_calibration(conn)
         visual = [s for doc, s in learning.reviewed_samples(conn)
-                  if is_held_back(doc) and s.method in ("text_layer", "rule")]  # fmt: skip
-        cand, base = score(model, visual), score({}, visual)
-        print(f"\nheld back, visual path ({cand['samples']} values): Brier {cand['brier']} vs "
-              f"{base['brier']}, log loss {cand['log_loss']} vs {base['log_loss']}, "
-              f"ECE {cand['ece']} vs {base['ece']}")  # fmt: skip
-        assert sum(1 for s in visual if not s.right) >= 10
-        assert cand["brier"] < base["brier"] and cand["log_loss"] < base["log_loss"]
-    finally:
-        conn.rollback()
-        conn.close()
+                  if is_held_back(doc) and s.method in VISUAL]  # fmt: skip
+    cand, base = score(model, visual), score({}, visual)
+    print(f"\nheld back, visual path ({cand['samples']} values): Brier {cand['brier']} vs "
+          f"{base['brier']}, log loss {cand['log_loss']} vs {base['log_loss']}, "
+          f"ECE {cand['ece']} vs {base['ece']}")  # fmt: skip
+    assert sum(1 for s in visual if not s.right) >= 10
+    assert cand["brier"] < base["brier"] and cand["log_loss"] < base["log_loss"]
 
 
 def test_a_candidate_worse_on_a_guarded_figure_is_refused(promoted, staged_batch):
