@@ -21,6 +21,7 @@ from extractors.fields.references import document_references
 from extractors.fields.search import Candidate
 from extractors.layout.lines import document_lines
 from extractors.lines.items import extract_line_items
+from extractors.page_evidence import add_page_evidence
 from invoices.records import (
     HEADER_FIELDS,
     DocumentText,
@@ -80,6 +81,7 @@ def extract_visual_with_evidence(
     picked, (lines, ctx, breakdown) = _header_candidates(text, settings)
     items = extract_line_items(lines, ctx)
     closes_around(picked, items, settings.amount_tolerance)
+    add_page_evidence(picked, lines)
     values: dict[str, Any] = {
         name: field_value(cand) for name, cand in picked.items() if name in HEADER_FIELDS
     }
