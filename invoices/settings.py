@@ -56,10 +56,10 @@ class Settings(BaseSettings):
     # of a field listed here below its threshold routes the document to the exception queue.
     confidence_thresholds: dict[str, float] = Field(
         default_factory=lambda: {
-            "vendor_name": 0.9809,
+            "vendor_name": 0.9835,
             "invoice_number": 0.985,
-            "invoice_date": 0.991,
-            "total": 0.9951,
+            "invoice_date": 0.9905,
+            "total": 0.9947,
             "currency": 0.9894,
         }
     )
@@ -72,10 +72,10 @@ class Settings(BaseSettings):
             "vendor_vat_id": 0.9667,
             "due_date": 0.9981,
             "po_number": 1.0,
-            "subtotal": 0.9894,
+            "subtotal": 0.9299,
             "tax": 0.9888,
             "amount_due": 0.9647,
-            "vendor_address": 0.971,
+            "vendor_address": 0.8493,
             "iban": 0.9999,
         }
     )
