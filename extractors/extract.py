@@ -20,11 +20,12 @@ from extractors.fields.parties import buyer_candidate, vendor_candidate
 from extractors.fields.references import document_references
 from extractors.fields.search import Candidate
 from extractors.layout.lines import document_lines
-from extractors.lines.items import extract_line_items
+from extractors.lines.items import credit_lines_positive, extract_line_items, with_sum_evidence
 from extractors.page_evidence import add_page_evidence
 from invoices.records import (
     HEADER_FIELDS,
     DocumentText,
+    DocumentType,
     FieldValue,
     Invoice,
     LineItem,
@@ -56,14 +57,21 @@ def field_value(cand: Candidate) -> FieldValue[Any]:
     )
 
 
+def _credit_note(picked: dict[str, Candidate]) -> bool:
+    kind = picked.get("document_type")
+    return kind is not None and kind.value == DocumentType.CREDIT_NOTE
+
+
 def _header_candidates(text: DocumentText, settings: Settings) -> tuple[dict[str, Candidate], Any]:
     lines = document_lines(text)
     ctx = document_context(text.full_text)
     picked = simple_fields(lines, ctx)
-    money, breakdown = money_fields(lines, ctx, settings.amount_tolerance)
+    kind = picked.get("document_type")
+    credit_note = kind is not None and kind.value == DocumentType.CREDIT_NOTE
+    money, breakdown = money_fields(lines, ctx, settings.amount_tolerance, credit_note=credit_note)
     picked.update(money)
     vendor = vendor_candidate(lines)
-    for cand in (vendor, buyer_candidate(lines), address_candidate(lines, vendor)):
+    for cand in (vendor, buyer_candidate(lines, vendor), address_candidate(lines, vendor)):
         if cand is not None:
             picked[cand.field] = cand
     return picked, (lines, ctx, breakdown)
@@ -80,8 +88,12 @@ def extract_visual_with_evidence(
     """The visual invoice and, per field, the evidence its confidence was computed from."""
     picked, (lines, ctx, breakdown) = _header_candidates(text, settings)
     items = extract_line_items(lines, ctx)
+    if _credit_note(picked):
+        items = credit_lines_positive(items)
     closes_around(picked, items, settings.amount_tolerance)
     add_page_evidence(picked, lines)
+    sums = [picked[n].extra.get("line_sum") for n in ("subtotal", "total") if n in picked]
+    items = with_sum_evidence(items, any(sums))
     values: dict[str, Any] = {
         name: field_value(cand) for name, cand in picked.items() if name in HEADER_FIELDS
     }
@@ -91,9 +103,7 @@ def extract_visual_with_evidence(
     return Invoice(**values, tax_lines=breakdown, lines=items, references=references), evidence
 
 
-def closes_around(
-    picked: dict[str, Candidate], items: list[LineItem], tolerance: Decimal
-) -> None:
+def closes_around(picked: dict[str, Candidate], items: list[LineItem], tolerance: Decimal) -> None:
     """Record where the document's arithmetic closes around a money value, read independently
     of it: the item lines' amounts add up to the subtotal (or, with no tax read, to the total),
     and a total whose subtotal and tax add up then closes too (`line_sum`); an amount due read
@@ -103,7 +113,7 @@ def closes_around(
     if amounts:
         lines_sum = sum(amounts, Decimal(0))
         base = subtotal if subtotal is not None else total if tax is None else None
-        if base is not None and abs(lines_sum - Decimal(base.value)) <= tolerance:
+        if base is not None and abs(abs(lines_sum) - abs(Decimal(base.value))) <= tolerance:
             base.extra["line_sum"] = 1.0
             if base is subtotal and total is not None and total.extra.get("arithmetic"):
                 total.extra["line_sum"] = 1.0

@@ -70,12 +70,16 @@ def _money(invoice: Invoice, name: str) -> Decimal | None:
 
 
 def check_lines_subtotal(invoice: Invoice, tolerance: Decimal) -> CheckResult | None:
-    """The line totals add up to the subtotal (allowing for document-level charges is not done)."""
+    """The line totals add up to the subtotal (allowing for document-level charges is not done).
+    A credit note records its subtotal positive (EN 16931) while its lines may print negative:
+    negative lines under a positive subtotal are compared by magnitude."""
     subtotal = _money(invoice, "subtotal")
     totals = [i.line_total.value for i in invoice.lines if i.line_total is not None]
     if subtotal is None or not totals:
         return None
     lines_sum = sum((Decimal(t) for t in totals), Decimal(0))
+    if lines_sum < 0 < subtotal:
+        lines_sum = -lines_sum
     ok = abs(lines_sum - subtotal) <= tolerance
     return CheckResult(
         name="lines_sum_to_subtotal",

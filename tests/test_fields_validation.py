@@ -8,6 +8,7 @@ from typing import Any
 
 from extractors.validation import validate
 from invoices.records import (
+    DocumentType,
     FieldValue,
     Invoice,
     LineItem,
@@ -77,3 +78,11 @@ def test_tolerance_allows_rounding_cents() -> None:
 def test_missing_values_fail_nothing() -> None:
     assert validate(Invoice(), Settings(), today=TODAY) == []
     assert _failed(Invoice(total=fv(Decimal("5.00")), vendor_vat_id=fv("GB123"))) == set()
+
+
+def test_a_credit_note_with_negative_lines_adds_up_to_its_positive_subtotal() -> None:
+    lines = [LineItem(line_total=fv(Decimal("-60.00"))), LineItem(line_total=fv(Decimal("-40.00")))]
+    credit = _good(document_type=fv(DocumentType.CREDIT_NOTE), lines=lines)
+    assert ReasonCode.ARITHMETIC_LINES_SUBTOTAL not in _failed(credit)
+    short = [LineItem(line_total=fv(Decimal("-60.00"))), LineItem(line_total=fv(Decimal("-30.00")))]
+    assert ReasonCode.ARITHMETIC_LINES_SUBTOTAL in _failed(_good(lines=short))

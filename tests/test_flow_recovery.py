@@ -1,9 +1,9 @@
 """Crash and outage recovery of the nightly batch, on a real Postgres.
 
 - `invoices run` SIGKILLed at a random moment after its first document is staged (mid-batch:
-  while reading the next document or waiting to stage it; the test holds the documents table's
-  write lock so the kill always lands before the last document), then run again: every document staged exactly
-  once, nothing lost, the killed run marked crashed.
+  while reading the next document or waiting to stage it; the test holds the documents
+  table's write lock, so the kill always lands before the last document), then run again:
+  every document staged exactly once, nothing lost, the killed run marked crashed.
 - The staging connection cut by `pg_terminate_backend` in the middle of a document's staging
   transaction: the staging task retries and the batch completes, nothing staged twice.
 Every process started here is stopped by its process group id, bounded in time.

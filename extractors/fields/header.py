@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from extractors.fields.doctypes import document_type_candidate
 from extractors.fields.ids import bic_candidates, email_candidate, iban_candidates, vat_candidates
 from extractors.fields.parties import buyer_block
 from extractors.fields.search import (
@@ -27,9 +28,9 @@ from extractors.fields.search import (
     text_box,
 )
 from extractors.layout.lines import Line
+from extractors.layout.rows import TOTALS, has_money, is_header
 from extractors.parsing.amounts import currency_in, detect_decimal_separator
-from extractors.parsing.dates import day_first_for, find_dates
-from invoices.records import DocumentType
+from extractors.parsing.dates import day_first_for, find_dates, proven_order
 
 _ID_TOKEN = re.compile(r"#?[A-Za-z0-9][A-Za-z0-9/_.\-#]*[A-Za-z0-9]|\d")
 _ID_STOP = re.compile(r"^(?:nr|no|nummer|number|num|n°|datum|date|vom|du|of|page|seite)\.?$", re.I)
@@ -63,8 +64,13 @@ def document_context(full_text: str) -> DocumentContext:
         re.search(r"\b[A-Z]{2} \d{5}(?:-\d{4})?\b", full_text) and "$" in full_text
     ):
         country = "US"
+    day_first = day_first_for(language, country)
+    proven = proven_order(full_text)  # "02/23/2025" printed anywhere settles "01/09/2025"
     return DocumentContext(
-        language, country, day_first_for(language, country), detect_decimal_separator(full_text)
+        language,
+        country,
+        day_first if proven is None else proven,
+        detect_decimal_separator(full_text),
     )
 
 
@@ -175,33 +181,6 @@ def currency_candidate(lines: list[Line]) -> Candidate | None:
     )
 
 
-_DOC_TYPES = [
-    (DocumentType.CREDIT_NOTE, r"gutschrift|credit\s*note|avoir|creditnota|korekta|storno"),
-    (
-        DocumentType.CORRECTION,
-        r"rechnungskorrektur|korrekturrechnung|corrected\s*invoice|facture\s*rectificative",
-    ),
-    (DocumentType.REMINDER, r"zahlungserinnerung|mahnung|payment\s*reminder|relance"),
-    (DocumentType.STATEMENT, r"kontoauszug|statement\s*of\s*account|relev[ée]\s*de\s*compte"),
-    (DocumentType.INVOICE, r"rechnung|invoice|facture|factuur|faktura|bill\b|fattura"),
-    (DocumentType.RECEIPT, r"receipt|quittung|kassenbon|re[çc]u|cash\s*sale|tax\s*invoice"),
-]
-
-
-def document_type_candidate(lines: list[Line]) -> Candidate | None:
-    """The document type named by the first type word in the upper part of the first page."""
-    head = [ln for ln in lines if ln.page == lines[0].page][:40] if lines else []
-    for line in head:
-        for doc_type, pattern in _DOC_TYPES:
-            if re.search(rf"(?<![\w]){pattern}", line.text, re.I):
-                return Candidate(
-                    "document_type", doc_type, line.text[:60], line, line.bbox, 0.9, 1.0
-                )
-    if lines:
-        return Candidate("document_type", DocumentType.INVOICE, "", lines[0], None, 0.3, 1.0)
-    return None
-
-
 def payment_terms_candidate(lines: list[Line]) -> Candidate | None:
     """The payment terms: a line that states them ("Zahlbar innerhalb 30 Tagen"), else the
     text after a "Payment terms:" label on its line."""
@@ -225,7 +204,8 @@ def simple_fields(lines: list[Line], ctx: DocumentContext) -> dict[str, Candidat
     picked["invoice_number"] = best(numbers)
     picked["invoice_date"], picked["due_date"] = _date_fields(lines, ctx)
     po = candidates(lines, "po_number", parse_order, left=True) or _self_named_orders(lines)
-    po = [c for c in po if not _is_number_of(c, picked)]
+    items = _item_rows(lines, ctx)
+    po = [c for c in po if not _is_number_of(c, picked) and _label_line(c).index not in items]
     for cand in po:
         if " " in cand.raw:  # read whole across a break OCR put inside it: less sure
             cand.position *= 0.85
@@ -261,6 +241,30 @@ def _self_named_orders(lines: list[Line]) -> list[Candidate]:
     return found
 
 
+def _item_rows(lines: list[Line], ctx: DocumentContext) -> set[int]:
+    """The lines of item tables (after a header row, before the totals), but a first row
+    without an amount: an order named there heads all the items ("Ihre Bestellung 4711 vom
+    ..."), one named in a later row is that item's order, not the document's."""
+    rows: set[int] = set()
+    first = False
+    inside = False
+    for line in lines:
+        if is_header(line.text):
+            inside = first = True
+            continue
+        if inside and TOTALS.search(line.text):
+            inside = False
+        if inside and not (first and not has_money(line.text, ctx.decimal_sep)):
+            rows.add(line.index)
+        first = False
+    return rows
+
+
+def _label_line(cand: Candidate) -> Line:
+    """The line a candidate's label is printed on (its own line without a label)."""
+    return cand.label[0] if cand.label is not None else cand.line
+
+
 def _is_number_of(cand: Candidate, picked: dict[str, Candidate | None]) -> bool:
     number = picked.get("invoice_number")
     return number is not None and number.value == cand.value
@@ -269,7 +273,7 @@ def _is_number_of(cand: Candidate, picked: dict[str, Candidate | None]) -> bool:
 def _date_fields(lines: list[Line], ctx: DocumentContext) -> tuple[Candidate | None, ...]:
     """The invoice and due dates; a printed date both labels claim goes to the nearer label,
     and the other label is read again past it."""
-    dates = candidates(lines, "invoice_date", _date_parser(ctx))
+    dates = [c for c in candidates(lines, "invoice_date", _date_parser(ctx)) if not _other_date(c)]
     due = candidates(lines, "due_date", _date_parser(ctx))
     for i, cand in enumerate(dates):
         for j, other in enumerate(due):
@@ -292,6 +296,28 @@ def _date_fields(lines: list[Line], ctx: DocumentContext) -> tuple[Candidate | N
     return guess, best(due)
 
 
+# what a date is of when it is not the invoice's: "Delivery date", "Version 3 vom", "Stand:"
+_OTHER_EVENT = re.compile(
+    r"(?:deliver\w*|shipp?\w*|dispatch\w*|liefer\w*|versand\w*|livraison|exp[ée]dition|"
+    r"order|bestell\w*|auftrags?|commande|service|leistungs?\w*|prestation|performance|"
+    r"version|rev(?:ision)?|stand|print\w*|druck\w*|valid\w*|g[üu]ltig\w*|period|zeitraum|"
+    r"p[ée]riode|due|payment|zahlungs?|paiement|[ée]ch[ée]ance)\W{0,3}(?:\S+\W{1,3})?"
+    r"(?:date|datum|vom|du|of|le|am|on)?\W*$",
+    re.I,
+)
+
+
+def _other_date(cand: Candidate) -> bool:
+    """Whether a date's bare label ("Date", "vom") belongs to another event printed before it
+    on its line ("Delivery date", "Version 2 vom"): that date is none of the invoice's."""
+    if cand.label is None:
+        return False
+    line, match = cand.label
+    if not re.fullmatch(r"\W*(?:datum|date|dated|tarikh)\W*", match.group(0), re.I):
+        return False
+    return bool(_OTHER_EVENT.search(line.text[max(0, match.start() - 30) : match.start()]))
+
+
 # an inbound mail stamp before a date: "EINGANG 04. JAN. 2025", "REÇU LE", "RECEIVED"
 _RECEIVED = re.compile(
     r"(?:eingang|eingegangen|erhalten|re[çc]u\s*l?\s*e?|received|rec'?d)\W{0,3}(?:am|on|le)?\W*$",
@@ -308,7 +334,8 @@ def _unlabelled_dates(
     found: list[Candidate] = []
     for line in lines[:60]:
         for match in find_dates(line.text, ctx.day_first):
-            if _RECEIVED.search(line.text[max(0, match.start - 16) : match.start]):
+            before = line.text[max(0, match.start - 30) : match.start]
+            if _RECEIVED.search(before[-16:]) or _OTHER_EVENT.search(before):
                 continue
             box = text_box(line, match.start, match.end)
             cand = Candidate("invoice_date", match.value, match.raw, line, box, 0.35, 0.5)

@@ -12,23 +12,41 @@ LABELS: dict[str, list[tuple[str, float]]] = {
     "invoice_number": [
         (r"rechnungs?[\s-]?(?:nummer|nr\.?|no\.?)", 1.0),
         (
-            r"\w*(?:rechnung|gutschrift|korrektur\w*|beleg)(?:\s\w+){0,2}?(?:\s*\([^)]{0,40}\))*\s*"
+            r"\w*(?:rechnung|gutschrift|korrektur\w*|beleg)(?:\s\w+){0,2}?(?:\s*\([^)]{0,40}\))*[\s-]*"
             r"(?:nr\.?|nummer|no\.?|#)(?![\w])",
             1.0,
         ),
-        (r"invoice\s*(?:no\.?|number|num\.?|nr\.?|#|id)", 1.0),
+        # the noun and its "No." joined by a hyphen ("Invoice-No.", "Credit-No.")
+        (r"invoice[\s-]*(?:no\.?|number|num\.?|nr\.?|#|id)", 1.0),
+        (r"r[eg]\.?[\s-]*(?:nr\.?|nummer)(?![\w])|dokument(?:en)?[\s-]*(?:nummer|nr\.?)", 0.9),
+        (r"inv(?:oice|\.)?\s*ref(?:erence|\.)?(?!\w)", 0.9),
+        (r"r[ée]f(?:[ée]rence|\.)?\s*(?:de\s*(?:la\s*)?)?facture", 1.0),
+        (r"(?:n\s?[°º]|num[ée]ro)\s*(?:de\s*)?pi[èe]ce|pi[èe]ce\s*n\s?[°º]", 0.8),
         (r"(?:tax\s)?invoice\s*:", 0.6),
-        (r"(?:credit\s*note|bill|receipt|document|doc)\s*(?:no\.?|number|#|nr\.?)", 0.8),
+        (
+            r"(?:credit(?:[\s-]*note)?|bill|receipt|document|doc)[\s-]*(?:no(?!\w)\.?|number|#|nr\.?)",
+            0.8,
+        ),
         # OCR reads "°" as "*" or "º", or loses it with the spaces ("Ndefacture")
         (r"(?:n\s?[°*º]|no\.?|num[ée]ro)\s*(?:de\s?)?facture|n\s?de\s?facture", 1.0),
         (r"facture\s*(?:n\s?[°*º]|no\.?|num[ée]ro|nr)", 1.0),
         (r"factuur\s?(?:nummer|nr\.?)", 1.0),
         (r"faktura\s*(?:vat\s*)?(?:nr\.?|numer)", 1.0),
         (r"belegnummer", 0.8),
-        (r"gutschrifts?nummer|(?:n°|no\.?|num[ée]ro)\s*d'\s?avoir|avoir\s*n°", 1.0),
+        (r"gutschrifts?nummer|(?:n°|no\.?|num[ée]ro)\s*d'\s?avoir|avoir\s*(?:n°|no\.?)", 1.0),
         (r"booking\s*(?:id|no\.?|number)", 0.6),
         (r"inv\s?(?:no|#)\.?", 0.8),
-        (r"(?:^|\s)(?:invoice|rechnung|facture|factuur)(?=\s+[A-Z#]*[\w/-]*\d)", 0.45),
+        # a title followed by its number ("Invoice 2025-17", "Credit note 12345", "Avoir 881")
+        (
+            r"(?:^|\s)(?:invoice|rechnung|facture|factuur|credit\s*note|gutschrift|avoir)"
+            r"(?=\s+[A-Z#]*[\w/-]*\d)",
+            0.45,
+        ),
+        # "Numéro" alone heads the invoice number; "Numéro de TVA", "numéro client" name others
+        (
+            r"num[ée]ro(?!\s*(?:de|d'|du|des|client|clt|tva|siret|siren|t[ée]l|fax|\w*commande))",
+            0.5,
+        ),
     ],
     "invoice_date": [
         (r"rechnungs?datum", 1.0),
@@ -37,6 +55,9 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"factuurdatum", 1.0),
         (r"data\s*wystawienia", 1.0),
         (r"(?:beleg|ausstellungs)datum", 0.8),
+        (r"issue\s*date|date\s*(?:of\s*)?issued?|issued\s*(?:on|date)|billing\s*date", 1.0),
+        (r"ausgestellt\s*am|r[eg]\.?[\s-]*datum|datum\s*der\s*rechnung|rechnung\s*vom", 1.0),
+        (r"[ée]mise?\s*le|factur[ée]e?\s*le|fait\s*le", 0.8),
         (
             r"\w*(?:rechnung|invoice|gutschrift|facture)(?:\s*\([^)]{0,40}\))*\s*(?:\w+\s+){0,2}"
             r"(?:nr\.?|no\.?|n°|#)\s*\S+\s+(?:vom|du|dated|of)(?![\w])",
@@ -45,7 +66,8 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         # not the "date" of "Due Date", "Date due", "Date d'échéance"
         (
             r"(?<![\w-])(?<!due\s)(?<!due\s\s)(?:datum|date|dated|tarikh)(?![\w-])"
-            r"(?!\s*(?:due(?!\s*date)|d'?\s*[ée]ch[ée]ance|limite))",
+            r"(?!\s*(?:due(?!\s*date)|d'?\s*[ée]ch[ée]ance|limite|"
+            r"of\s*(?:delivery|supply|service|order|shipment)|de\s*(?:livraison|commande|prestation)))",
             0.55,
         ),
     ],
@@ -58,7 +80,21 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"vervaldatum|uiterste\s*betaaldatum|date\s*limite\s*de\s*paiement", 1.0),
         (r"termin\s*p[łl]atno[śs]ci", 1.0),
         (r"(?:überweisen|zahlen)\s*sie(?:\s*bitte)?\s*bis\s*(?:zum)?", 0.8),
-        (r"f[äa]lligkeit(?=\s*(?::|$|teilzahlung|betrag))", 0.9),
+        # "Fälligkeit:" or a caption ("Fälligkeit  Ihre Bestellung"), not "Fälligkeit der ..."
+        (r"f[äa]lligkeit(?=\s*(?::|$|teilzahlung|betrag|(?-i:[A-ZÄÖÜ])))", 0.9),
+        (r"(?:remit|pay|payable|due)\s*(?:by|until|before|no\s*later\s*than)(?![\w])", 1.0),
+        (r"payment\s*(?:deadline|due\s*by)|last\s*day\s*of\s*payment", 1.0),
+        (r"payment\s*date", 0.8),
+        (r"(?:spätestens\s*)?zahlbar\s*(?:am|spätestens(?:\s*(?:am|bis))?)", 1.0),
+        (
+            r"spätestens\s*(?:am|bis)(?:\s*zum)?|zahlungs(?:frist|termin)|f[äa]llig\s*(?:am|bis|zum)",
+            0.9,
+        ),
+        (
+            r"(?:[àa]\s*r[ée]gler|r[èe]glement|[àa]\s*payer|payable|paiement)\s*"
+            r"(?:avant|au\s*plus\s*tard|jusqu'au|le)(?:\s*le)?",
+            1.0,
+        ),
     ],
     "po_number": [
         # OCR puts a space before the hyphen ("Bestell -Nr.")
@@ -72,6 +108,10 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         # OCR drops a letter of "commande" when the words run together ("Bondecommane")
         (r"(?:bon|n°)\s*de\s*commande|bon\s*de\s*comm?an?d?e|commande\s*n°", 1.0),
         (r"ordernummer|bestelnummer", 0.8),
+        # the buyer's own reference, which AP documents carry their order number in
+        (r"your\s*ref(?:erence|\.)?(?:\s*(?:no\.?|number))?|customer\s*(?:po|order)\b", 0.7),
+        (r"ihr(?:e)?\s*(?:zeichen|referenz|bestellnummer|auftragsnummer)", 0.7),
+        (r"votre\s*r[ée]f(?:[ée]rence|\.)?|v/\s?r[ée]f\.?", 0.7),
     ],
     "vendor_vat_id": [
         (r"ust\.?[\s-]*id(?:ent)?\.?[\s-]*(?:nr|nummer)?\.?", 1.0),
@@ -104,6 +144,7 @@ LABELS: dict[str, list[tuple[str, float]]] = {
         (r"(?:montant\s*)?tva|btw(?:[\s-]*bedrag)?", 0.8),
     ],
     "total": [
+        # an English "net total" before the tax is none: see NET_TOTAL
         (r"(?:rounded|nett?)\s*total|total\s*(?:rounded|payable)|grand\s*total", 1.1),
         (
             r"grand\s*total|total\s*(?:amount|due|payable|incl\w*|ttc|inkl\w*|sales|\(incl)|amount\s*payable",
@@ -118,6 +159,9 @@ LABELS: dict[str, list[tuple[str, float]]] = {
             1.0,
         ),
         (r"amount\s*to\s*(?:be\s*)?pa(?:id|y)|total\s*to\s*pay", 1.0),
+        (r"gross\s*(?:amount|total)|invoice\s*(?:amount|total)|amount\s*\(?\s*incl", 1.0),
+        (r"\w*endbetrag|gesamt\s*brutto|rechnungsbetrag\s*brutto", 1.0),
+        (r"total\s*[àa]\s*payer|montant\s*ttc|total\s*(?:de\s*la\s*)?facture", 1.0),
         (r"rechnungsbetrag|gesamtsumme|montant\s*total", 0.9),
         (r"total\s*\(?rm\)?", 0.9),
         (
@@ -127,8 +171,13 @@ LABELS: dict[str, list[tuple[str, float]]] = {
     ],
     "amount_due": [
         (r"zahlbetrag|zu\s*zahlen(?:der\s*betrag)?|offener\s*betrag|restbetrag", 1.0),
+        (r"montant\s*[àa]\s*payer|solde\s*(?:d[ûu]|[àa]\s*payer)", 0.9),
         (r"amount\s*due|balance\s*due|amount\s*payable|total\s*due|balance", 0.9),
         (r"montant\s*d[ûu]|reste\s*[àa]\s*payer|net\s*[àa]\s*payer|te\s*betalen", 0.9),
+        (
+            r"please\s*pay(?!\s*(?:within|by|before|until|to|in|on|the|via|at)\b)|bitte\s*zahlen|veuillez\s*r[ée]gler|montant\s*[àa]\s*r[ée]gler",
+            0.8,
+        ),
     ],
     "iban": [(r"iban(?:[\s-]*nr\.?)?", 1.0)],
     "bic": [(r"bic|swift(?:[\s-]*code)?", 1.0)],
@@ -171,6 +220,10 @@ NOT_TOTAL = re.compile(
     r"anzahlung|erhalten|supplies|total\s+\d{1,2}(?:[.,]\d+)?\s?%",
     re.IGNORECASE,
 )
+
+# An English "net total": the amount before tax where tax follows it (on a receipt, printed
+# after the other totals and the rounding, the amount paid).
+NET_TOTAL = re.compile(r"(?<![\w])net\s*total(?![\w])", re.IGNORECASE)
 
 LEGAL_FORMS = re.compile(
     r"(?<![\w])(gmbh|ag|a\.\s?g\.|kg|ohg|e\.\s?k\.|e\.\s?v\.|ug|se|ltd\.?|limited|llc|llp|inc\.?|corp\.?|"

@@ -22,6 +22,9 @@ _NOT_NAME = re.compile(
 )
 
 
+# a salutation printed on its own line over a person's name ("Herrn", "Madame")
+SALUTATION = re.compile(r"(?:herrn?|frau|mr\.?|mrs\.?|ms\.?|m\.|mme|monsieur|madame)", re.I)
+
 CONTACT = re.compile(
     r"\b(?:tel|fax|phone|gst|vat|ust|reg|e-?mail|www|invoice|rechnung|receipt|date|datum|"
     r"steuer-?nr|steuernummer|handelsname|siret|siren|hrb|ansprechpartner)\b",

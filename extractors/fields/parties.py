@@ -12,11 +12,31 @@ from __future__ import annotations
 import re
 
 from extractors.fields.address import is_address_line, is_country, is_street
+from extractors.fields.blocks import blocks_below, unheaded_buyer
 from extractors.fields.labels import ANY_LABEL, COMPILED, LEGAL_FORMS
-from extractors.fields.names import CONTACT, clean_name, is_noise, lead, name_like, party_text
+from extractors.fields.names import (
+    CONTACT,
+    SALUTATION,
+    clean_name,
+    is_noise,
+    lead,
+    name_like,
+    party_text,
+)
 from extractors.fields.search import Candidate
 from extractors.layout.lines import Line, Segment
 from invoices.records import Method
+
+# party words that also label the party's number ("Kunde: 12345", "Client : 4711")
+_NUMBER_WORD = re.compile(r"(?:kunde|customer|client|klant)\W*$", re.I)
+
+
+def _labels_a_number(word: str, rest: str) -> bool:
+    """Whether a party word is followed by a number ("Kunde: 12345", "Customer K-4711"): it
+    labels the customer number, not a block with the customer's name."""
+    token = rest.split()[0].strip(":#.,") if rest.split() else ""
+    digits = sum(ch.isdigit() for ch in token)
+    return bool(_NUMBER_WORD.search(word)) and digits >= 3 and digits >= len(token) / 2
 
 
 def _heading_hits(lines: list[Line], name: str) -> list[tuple[Line, str]]:
@@ -29,6 +49,8 @@ def _heading_hits(lines: list[Line], name: str) -> list[tuple[Line, str]]:
             if match is None or re.match(r"['’`]s\b", seg[match.end() :], re.I):
                 continue  # "CUSTOMER'S COPY": a word about the party, not its heading
             rest = line.text[offset + match.end() :].strip()
+            if _labels_a_number(match.group(0), rest):
+                continue  # "Kunde: 12345", "Client : 4711": the customer number, no heading
             if len(line.segments) > 1 and not seg[match.end() :].strip(" :"):
                 rest = ""  # the heading fills its own column; other columns are other fields
             elif rest and rest[0].isalnum() and not match.group(0).rstrip().endswith(":"):
@@ -49,9 +71,7 @@ def _value_after_heading(lines: list[Line], line: Line, rest: str) -> tuple[str,
         text = lead(nxt)[0]
         if ":" in text or _heading_hits([nxt], "buyer_name") or _heading_hits([nxt], "vendor_name"):
             continue
-        if re.fullmatch(
-            r"(?:herrn?|frau|mr\.?|mrs\.?|ms\.?|m\.|mme|monsieur|madame)", text.strip(), re.I
-        ):
+        if SALUTATION.fullmatch(text.strip()):
             following = lines[nxt.index + 1] if nxt.index + 1 < len(lines) else None
             if following is not None and name_like(following.text):
                 return clean_name(f"{text.strip()} {clean_name(following.text)}"), nxt
@@ -223,8 +243,11 @@ def vendor_candidate(lines: list[Line]) -> Candidate | None:
         headed.field = "vendor_name"
         return headed
     buyer = buyer_block(lines)
-    found = _legal_form_candidates(lines, buyer)
     letterhead = _letterhead(lines, buyer)
+    if letterhead is not None and letterhead.extra.get("address"):
+        # the address blocks under a letterhead with its address are the recipients'
+        buyer |= blocks_below(lines, letterhead.line, str(letterhead.value))
+    found = _legal_form_candidates(lines, buyer)
     if letterhead is not None and letterhead.extra.get("address"):
         found.append(letterhead)
     if found:
@@ -286,6 +309,10 @@ def _letterhead(lines: list[Line], buyer: set[int] | None = None) -> Candidate |
     return best
 
 
-def buyer_candidate(lines: list[Line]) -> Candidate | None:
-    """The buyer's name under a buyer heading ("Rechnungsempfänger", "Bill to")."""
-    return party_from_heading(lines, "buyer_name")
+def buyer_candidate(lines: list[Line], vendor: Candidate | None = None) -> Candidate | None:
+    """The buyer's name under a buyer heading ("Rechnungsempfänger", "Bill to"), else the one
+    address block printed without a heading that is not the vendor's (`fields_blocks`)."""
+    headed = party_from_heading(lines, "buyer_name")
+    if headed is not None or not lines:
+        return headed
+    return unheaded_buyer(lines, vendor)

@@ -89,7 +89,7 @@ def _rows(words: list[Word], ocr: bool = False) -> list[list[Word]]:
                 last.append(word)
                 continue
         rows.append([word])
-    return [_glue(sorted(row, key=lambda w: w.bbox[0])) for row in rows]
+    return [_unspaced(_glue(sorted(row, key=lambda w: w.bbox[0]))) for row in rows]
 
 
 def _glue(row: list[Word]) -> list[Word]:
@@ -108,6 +108,48 @@ def _glue(row: list[Word]) -> list[Word]:
                 continue
         out.append(word)
     return out
+
+
+def _unspaced(row: list[Word]) -> list[Word]:
+    """Letter-spaced words ("I n v o i c e  N o") joined again: runs of one-character words
+    closer together than a space, where the row has such a run of three or more letters."""
+    runs: list[list[Word]] = []
+    for word in row:
+        last = runs[-1][-1] if runs else None
+        height = max(1.0, word.bbox[3] - word.bbox[1])
+        if (
+            last is not None
+            and len(last.text) == len(word.text) == 1
+            and word.bbox[0] - last.bbox[2] <= 0.5 * height
+        ):
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    if not any(len(run) >= 3 and all(w.text.isalpha() for w in run) for run in runs):
+        return row
+    return [
+        Word(
+            text="".join(w.text for w in run),
+            bbox=_union([w.bbox for w in run]),
+            confidence=min(w.confidence for w in run),
+        )
+        if len(run) > 1
+        else run[0]
+        for run in runs
+    ]
+
+
+_SPACED = re.compile(r"(?<!\S)(?:[^\W\d_] ){2,}[^\W\d_](?!\S)")
+_SPACED_PAIR = re.compile(r"(?<!\S)[^\W\d_] [^\W\d_](?!\S)")
+
+
+def _unspaced_text(part: str, spaced_row: bool) -> str:
+    """A column part of a text line with its letter-spaced words joined again (a two-letter
+    run only where the row has a longer one: "N o" beside "I n v o i c e")."""
+    part = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), part)
+    if spaced_row:
+        part = _SPACED_PAIR.sub(lambda m: m.group(0).replace(" ", ""), part)
+    return part
 
 
 def _segments(row: list[Word]) -> list[Segment]:
@@ -158,6 +200,8 @@ def _page_lines_from_text(page: PageText, start: int) -> list[Line]:
         if not raw.strip():
             continue
         parts = [p for p in re.split(r"\s{2,}|\t", raw.strip()) if p]
+        spaced = bool(_SPACED.search(raw))
+        parts = [_unspaced_text(p, spaced) for p in parts]
         lines.append(
             Line(
                 page=page.number,

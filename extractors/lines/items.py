@@ -18,7 +18,17 @@ from typing import Any
 
 from extractors.fields.header import DocumentContext
 from extractors.layout.lines import Line
-from extractors.layout.rows import TOTALS, has_money, is_header, is_totals, priced, row_numbers
+from extractors.layout.rows import (
+    COLUMNS,
+    TOTALS,
+    has_money,
+    is_header,
+    is_totals,
+    priced,
+    row_numbers,
+)
+from extractors.lines.boundary import ends_table, is_charge
+from extractors.lines.two_row import RowKind, item_groups, names_below
 from extractors.parsing.amounts import AmountMatch
 from invoices.records import FieldValue, LineItem, Provenance
 
@@ -36,6 +46,12 @@ _UNIT = re.compile(
     re.I,
 )
 CENT = Decimal("0.01")
+# A line's confidence by its evidence: the row's arithmetic (quantity x unit price = amount),
+# the document's (the lines add up to the subtotal), both or neither. Measured on generated
+# and labelled documents (share of lines right): both 0.995, row 0.99, sum 0.94, neither 0.49.
+BOTH_CLOSE, ROW_ARITHMETIC, LINES_SUM, NO_EVIDENCE = 0.98, 0.93, 0.85, 0.5
+# A short word right after a number: its unit ("48 user", "6 pers.", "2 Std.").
+_AFTER_NUMBER = re.compile(r"\s?[^\W\d_]{1,6}\.?(?=\s|$)")
 # An item code: capitals and digits, both present, maybe in hyphenated parts ("BOR-2004",
 # "HAR-B003", "KR3M", "6204-2RS"). Its digits are no quantity, and "-2004" no negative amount.
 _CODE = re.compile(
@@ -43,28 +59,41 @@ _CODE = re.compile(
 )
 
 
-def _table_rows(lines: list[Line]) -> list[Line]:
-    """The rows inside item tables, across pages, without headers and carry-overs."""
+def _table_rows(lines: list[Line], ctx: DocumentContext) -> list[Line]:
+    """The rows inside item tables, across pages, without headers, carry-overs and noise;
+    a table ends at the totals block (after its first amount: a second header row may name
+    the tax columns)."""
     rows: list[Line] = []
-    open_table = False
-    inside = False
+    open_table = inside = amounts = headed = False
     page = None
     for line in lines:
         if line.page != page:
             page = line.page
             inside = open_table
-        if is_header(line.text):
-            inside = open_table = True
+        if is_header(line.text) or (headed and _header_continued(line.text)):
+            inside = open_table = headed = True
             continue
+        headed = False
         if not inside:
             continue
         if _CARRY.search(line.text):
             continue
-        if TOTALS.search(line.text):
+        if TOTALS.search(line.text) or (amounts and ends_table(_cells(line), ctx.decimal_sep)):
             inside = open_table = False
             continue
-        rows.append(line)
+        if sum(ch.isalnum() for ch in line.text) >= 2:  # not a stray mark or a rule's remnant
+            rows.append(line)
+            amounts = amounts or has_money(_cells(line), ctx.decimal_sep)
     return rows
+
+
+def _header_continued(text: str) -> bool:
+    """Whether a row under a header row is its second row (column words only, no number:
+    "Pos  Artikel  Menge  Preis" over "Bezeichnung")."""
+    words = [w for w in re.findall(r"[^\W\d_]+", text) if len(w) > 3]
+    if not words or re.search(r"\d", text):
+        return False
+    return all(any(re.match(p, w, re.I) for p in COLUMNS.values()) for w in words)
 
 
 def _headerless_rows(lines: list[Line], ctx: DocumentContext) -> list[Line]:
@@ -130,16 +159,19 @@ def _split_qty_price(nums: list[AmountMatch], total: Decimal) -> tuple[Any, Any]
 
 
 def _description(line: Line, nums: list[AmountMatch]) -> str:
-    text = _cells(line)
+    return " ".join(_description_words(_cells(line), nums)).strip(" :").lstrip("-").strip()
+
+
+def _description_words(text: str, nums: list[AmountMatch]) -> list[str]:
+    """The words of a row's text without its numbers, units, currency and codes."""
     for num in sorted(nums, key=lambda n: -n.start):
-        text = text[: num.start] + " " + text[num.end :]
-    words = [
+        text = text[: num.start] + " " * (num.end - num.start) + text[num.end :]
+    return [
         w
         for w in text.split()
         if not _UNIT.match(w)
         and not re.fullmatch(r"[\W\d]*|%|€|\$|VAT|\(S\)|EUR|[A-Z]*\d+[A-Z\d]*", w)
     ]
-    return " ".join(words).strip(" :").lstrip("-").strip()
 
 
 def _item(line: Line, after: list[Line], ctx: DocumentContext, used: set[int]) -> LineItem | None:
@@ -147,6 +179,8 @@ def _item(line: Line, after: list[Line], ctx: DocumentContext, used: set[int]) -
     money = [n for n in nums if n.decimals == 2]
     description = _description(line, nums)
     if sum(ch.isalpha() for ch in description) < 3 or _NOT_ITEM.search(line.text):
+        return None
+    if is_charge(description) or _price_in_words(line, nums):
         return None
     if money:
         total = money[-1]
@@ -181,8 +215,7 @@ def _opens_item(line: Line) -> bool:
 
 
 def _line_item(line: Line, description: str, qty: Any, price: Any, total: Decimal) -> LineItem:
-    checked = qty is not None
-    conf = 0.95 if checked else 0.6
+    conf = ROW_ARITHMETIC if qty is not None else NO_EVIDENCE
     prov = Provenance(
         method=line.method,
         extractor="layout-lines",
@@ -211,7 +244,11 @@ def _line_item(line: Line, description: str, qty: Any, price: Any, total: Decima
 
 def extract_line_items(lines: list[Line], ctx: DocumentContext) -> list[LineItem]:
     """The invoice lines of a document, in order, stitched across pages."""
-    rows = _table_rows(lines) or _headerless_rows(lines, ctx)
+    rows = _table_rows(lines, ctx) or _headerless_rows(lines, ctx)
+    kinds = [_kind(row, ctx) for row in rows]
+    if names_below(kinds):
+        found = (_named_below(row, texts, ctx) for row, texts in item_groups(rows, kinds))
+        return [item for item in found if item is not None]
     items: list[LineItem] = []
     used: set[int] = set()
     for i, row in enumerate(rows):
@@ -220,17 +257,76 @@ def extract_line_items(lines: list[Line], ctx: DocumentContext) -> list[LineItem
         following = [r for r in rows[i + 1 : i + 3] if r.page == row.page]
         item = _item(row, following, ctx, used)
         if item is not None:
-            items.append(_continued(item, following, used))
+            items.append(_continued(item, following, used, ctx))
     return items
 
 
-def _continued(item: LineItem, following: list[Line], used: set[int]) -> LineItem:
-    """A description wrapped onto the next row ("Beamer-" / "Deckenhalterung") joined back."""
+def _price_in_words(line: Line, nums: list[AmountMatch]) -> bool:
+    """Whether the row's last amount has words after it ("incl. cartridge at 4.90 each") and
+    no quantity and price make it: a wrapped description quoting a price, no item (a line's
+    amount stands last, in its own column)."""
+    money = [n for n in nums if n.decimals == 2]
+    if not money or _split_qty_price([n for n in nums if n is not money[-1]], money[-1].value)[0]:
+        return False
+    rest = _cells(line)[money[-1].end :]
+    return any(sum(ch.isalpha() for ch in w) >= 3 for w in _description_words(rest, []))
+
+
+def _kind(line: Line, ctx: DocumentContext) -> RowKind:
+    """What the row holds; an item code (a word with a digit) and a unit after a number
+    ("48 user", "6 pers.") are no words here."""
+    nums = _numbers(line, ctx)
+    text = _cells(line)
+    units = [_AFTER_NUMBER.match(text, n.end) for n in nums]
+    for unit in filter(None, units):
+        text = text[: unit.start()] + " " * len(unit.group()) + text[unit.end() :]
+    kept = [w for w in _description_words(text, nums) if not any(ch.isdigit() for ch in w)]
+    words = sum(ch.isalpha() for w in kept for ch in w) >= 3
+    if any(n.decimals == 2 for n in nums):
+        return RowKind.FULL if words else RowKind.NUMBERS
+    return RowKind.TEXT if words else RowKind.NOISE
+
+
+def _named_below(line: Line, texts: list[Line], ctx: DocumentContext) -> LineItem | None:
+    """An item of a names-below table: the numbers (and any words) of its first row, the name
+    from the text rows under it."""
+    name = " ".join(" ".join(s.text for s in t.segments) if t.segments else t.text for t in texts)
+    nums = _numbers(line, ctx)
+    own = _description(line, nums) if _kind(line, ctx) is RowKind.FULL else ""
+    description = " ".join(filter(None, (own, name.strip(" -|_"))))
+    if not description or is_charge(description) or _NOT_ITEM.search(line.text):
+        return None
+    qty, price, total = _priced_as(nums)
+    return None if total is None else _line_item(line, description, qty, price, total)
+
+
+def _priced_as(nums: list[AmountMatch]) -> tuple[Any, Any, Decimal | None]:
+    """Quantity, unit price and line total of a row's numbers: the last money amount is the
+    total, two other numbers whose product it is are quantity and price; without them a price
+    printed twice reads as one piece."""
+    money = [n for n in nums if n.decimals == 2]
+    if not money:
+        return None, None, None
+    total = money[-1]
+    qty, price = _split_qty_price([n for n in nums if n is not total], total.value)
+    if qty is None and any(n is not total and n.value == total.value for n in nums):
+        qty, price = Decimal(1), total.value
+    return qty, price, total.value
+
+
+def _continued(
+    item: LineItem, following: list[Line], used: set[int], ctx: DocumentContext
+) -> LineItem:
+    """A description wrapped onto the next row ("Beamer-" / "Deckenhalterung") joined back;
+    a wrapped row may quote a price ("Ersatzkartusche je 4,90 enthalten")."""
     nxt = next((r for r in following if r.index not in used), None)
     if item.description is None or nxt is None or following.index(nxt) != 0:
         return item
     text = nxt.text.strip()
-    if re.search(r"\d", text) or len(text) > 60 or _NOT_ITEM.search(text) or ":" in text:
+    quoted = _price_in_words(nxt, _numbers(nxt, ctx))
+    if (re.search(r"\d", text) and not quoted) or len(text) > 60 or ":" in text:
+        return item
+    if _NOT_ITEM.search(text) or is_charge(text) or ends_table(text, ctx.decimal_sep):
         return item
     head = item.description.value
     joined = f"{head}{text}" if head.endswith("-") else f"{head} {text}"
@@ -238,3 +334,40 @@ def _continued(item: LineItem, following: list[Line], used: set[int]) -> LineIte
     return item.model_copy(
         update={"description": item.description.model_copy(update={"value": joined})}
     )
+
+
+def with_sum_evidence(items: list[LineItem], lines_sum_close: bool) -> list[LineItem]:
+    """The lines with their confidence raised when they add up to the document's subtotal
+    (`lines_sum_close`): every line's amount is then confirmed by a total read apart from it."""
+    if not lines_sum_close:
+        return items
+    return [_confirmed(item) for item in items]
+
+
+def _confirmed(item: LineItem) -> LineItem:
+    conf = BOTH_CLOSE if item.quantity is not None else LINES_SUM
+    update = {
+        name: fv.model_copy(update={"confidence": conf})
+        for name in ("description", "sku", "quantity", "unit_price", "line_total")
+        if (fv := getattr(item, name)) is not None
+    }
+    return item.model_copy(update=update)
+
+
+def credit_lines_positive(items: list[LineItem]) -> list[LineItem]:
+    """A credit note's lines as EN 16931 records them: quantities, prices and amounts positive
+    (the document type gives the direction). Applied only when the lines' amounts lean
+    negative, the way a credit note printing "-10 x 10,00 = -100,00" reads."""
+    amounts = [i.line_total.value for i in items if i.line_total is not None]
+    if not amounts or sum(amounts, Decimal(0)) >= 0:
+        return items
+    return [_magnitudes(item) for item in items]
+
+
+def _magnitudes(item: LineItem) -> LineItem:
+    update = {
+        name: fv.model_copy(update={"value": -fv.value})
+        for name in ("quantity", "unit_price", "line_total")
+        if (fv := getattr(item, name)) is not None and fv.value < 0
+    }
+    return item.model_copy(update=update)

@@ -2,8 +2,8 @@
 
 "05.03.2018", "2018-03-05", "3/5/2018", "11. März 2014", "14th Dec, 2015", "1er janvier 2021",
 "05 MAR 2018". Whether "03/05/2018" is the 3rd of May or the 5th of March is decided by the
-document's language and country (`day_first_for`), never per date; a component above 12
-settles it regardless.
+document's language and country (`day_first_for`) unless another date on the page proves the
+order (`proven_order`), never per date; a component above 12 settles it regardless.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ _WRITTEN_DMY = re.compile(
     rf"(?<![\w]){_DAY}[\s-]*(?:de\s)?{_MONTH_WORD}[\s,-]*{_YEAR}(?![\w])", re.IGNORECASE
 )
 _WRITTEN_MDY = re.compile(
-    rf"(?<![\w]){_MONTH_WORD}[\s-]*{_DAY}\s?,?[\s-]*{_YEAR}(?![\w])", re.IGNORECASE
+    rf"(?<![\w]){_MONTH_WORD}[\s-]*{_DAY}(?:\s?,[\s-]*|[\s-]+|(?=\d{{4}}(?!\d))){_YEAR}(?![\w])",
+    re.IGNORECASE,
 )
 
 # Countries whose documents write month first (03/05/2018 = March 5th).
@@ -68,6 +69,23 @@ def day_first_for(language: str | None, country: str | None) -> bool:
     if country:
         return country.upper() not in MONTH_FIRST_COUNTRIES
     return language not in {"en-us"}
+
+
+def proven_order(text: str) -> bool | None:
+    """Whether the numeric dates of a text prove the day first (True) or the month first
+    (False): a slashed or hyphenated date with a first component above 12 is day-first, one
+    with a second component above 12 month-first. None when no date proves either, or both."""
+    votes = set()
+    for match in _NUMERIC.finditer(text):
+        a, b = match.group("a"), match.group("b")
+        if match.group("sep") == "." or len(a) == 4 or len(match.group("c")) == 3:
+            continue  # dotted dates are day-first everywhere; ISO dates have no doubt
+        first, second = int(a), int(b)
+        if first > 12 and 1 <= second <= 12:
+            votes.add(True)
+        elif second > 12 and 1 <= first <= 12 and second <= 31:
+            votes.add(False)
+    return votes.pop() if len(votes) == 1 else None
 
 
 def _year(text: str) -> int:
