@@ -33,8 +33,10 @@ FEATURES: tuple[str, ...] = (
     "derived",
     "skipped",
     "address",
+    "receipt",
     "ocr_arithmetic",
     "ocr_checksum",
+    "ocr_receipt",
     "bias",
 )
 
@@ -42,9 +44,13 @@ FEATURES: tuple[str, ...] = (
 # scanned value that passes them is proven as read, while on a text layer the characters were
 # hardly in doubt. Computed from the recorded evidence (`with_interactions`), so stored samples
 # carry them too.
+# A receipt's scan (`receipt`: a till roll's narrow column, `extractors.page_evidence`) is
+# weighed apart from an invoice's, so that receipts' OCR errors do not set the weight of
+# every scan.
 INTERACTIONS: dict[str, tuple[str, str]] = {
     "ocr_arithmetic": ("ocr", "arithmetic"),
     "ocr_checksum": ("ocr", "checksum"),
+    "ocr_receipt": ("ocr", "receipt"),
 }
 
 CALIBRATION_FILE = (
@@ -67,8 +73,10 @@ _PRIOR = {
     "derived": -0.5,
     "skipped": -0.5,
     "address": 0.3,
+    "receipt": 0.0,
     "ocr_arithmetic": 0.5,
     "ocr_checksum": 0.5,
+    "ocr_receipt": -0.5,
     "bias": -2.0,
 }
 
@@ -90,6 +98,7 @@ def features(cand: Candidate) -> dict[str, float]:
         "derived": cand.extra.get("derived", 0.0),
         "skipped": cand.extra.get("skipped", 0.0),
         "address": cand.extra.get("address", 0.0),
+        "receipt": cand.extra.get("receipt", 0.0),
         "bias": 1.0,
     }
 
@@ -159,6 +168,8 @@ SIGNS: dict[str, tuple[float | None, float | None]] = {
     "ocr_checksum": (0.0, None),
     "skipped": (None, 0.0),
     "derived": (None, 0.0),
+    "receipt": (None, 0.0),
+    "ocr_receipt": (None, 0.0),
 }
 
 

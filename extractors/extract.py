@@ -21,6 +21,7 @@ from extractors.fields.references import document_references
 from extractors.fields.search import Candidate
 from extractors.layout.lines import document_lines
 from extractors.lines.items import credit_lines_positive, extract_line_items, with_sum_evidence
+from extractors.page_evidence import add_page_evidence
 from invoices.records import (
     HEADER_FIELDS,
     DocumentText,
@@ -90,6 +91,7 @@ def extract_visual_with_evidence(
     if _credit_note(picked):
         items = credit_lines_positive(items)
     closes_around(picked, items, settings.amount_tolerance)
+    add_page_evidence(picked, lines)
     sums = [picked[n].extra.get("line_sum") for n in ("subtotal", "total") if n in picked]
     items = with_sum_evidence(items, any(sums))
     values: dict[str, Any] = {

@@ -56,11 +56,11 @@ class Settings(BaseSettings):
     # of a field listed here below its threshold routes the document to the exception queue.
     confidence_thresholds: dict[str, float] = Field(
         default_factory=lambda: {
-            "vendor_name": 0.9809,
+            "vendor_name": 0.9842,
             "invoice_number": 0.985,
-            "invoice_date": 0.991,
-            "total": 0.9951,
-            "currency": 0.9894,
+            "invoice_date": 0.9966,
+            "total": 0.968,
+            "currency": 0.9892,
         }
     )
     # The same for the other fields: below it a value is shown for review, the document is not
@@ -68,14 +68,14 @@ class Settings(BaseSettings):
     auto_accept_thresholds: dict[str, float] = Field(
         default_factory=lambda: {
             "document_type": 0.9985,
-            "buyer_name": 0.9777,
+            "buyer_name": 0.9736,
             "vendor_vat_id": 0.9667,
-            "due_date": 0.9981,
+            "due_date": 0.9982,
             "po_number": 1.0,
-            "subtotal": 0.9894,
-            "tax": 0.9888,
-            "amount_due": 0.9647,
-            "vendor_address": 0.971,
+            "subtotal": 0.9769,
+            "tax": 0.9798,
+            "amount_due": 0.9584,
+            "vendor_address": 0.8044,
             "iban": 0.9999,
         }
     )
