@@ -437,7 +437,11 @@ def test_unlabelled_dates_the_earlier_is_the_invoice_date_and_it_is_weak() -> No
     assert inv.invoice_date is not None and inv.invoice_date.value == date(2025, 1, 16)
     labelled = _ocr([[(40, "Invoice 2025/77241")], [(40, "Invoice Date: 2025-01-16")]])
     assert labelled.invoice_date is not None
-    assert inv.invoice_date.confidence < labelled.invoice_date.confidence - 0.03
+    # weaker than a labelled one, and too weak to pass without a clerk: it routes the document
+    # (the calibration of session 8 puts both OCR dates below the threshold, 0.004 apart; the
+    # 0.03 margin asked before described the calibration of then, not the routing)
+    assert inv.invoice_date.confidence < labelled.invoice_date.confidence
+    assert inv.invoice_date.confidence < Settings().confidence_thresholds["invoice_date"]
 
 
 @pytest.mark.parametrize(
