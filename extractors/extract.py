@@ -66,9 +66,9 @@ def _header_candidates(text: DocumentText, settings: Settings) -> tuple[dict[str
     lines = document_lines(text)
     ctx = document_context(text.full_text)
     picked = simple_fields(lines, ctx)
-    kind = picked.get("document_type")
-    credit_note = kind is not None and kind.value == DocumentType.CREDIT_NOTE
-    money, breakdown = money_fields(lines, ctx, settings.amount_tolerance, credit_note=credit_note)
+    money, breakdown = money_fields(
+        lines, ctx, settings.amount_tolerance, credit_note=_credit_note(picked)
+    )
     picked.update(money)
     vendor = vendor_candidate(lines)
     for cand in (vendor, buyer_candidate(lines, vendor), address_candidate(lines, vendor)):
