@@ -303,26 +303,58 @@ def out_of_fold(samples: Sequence[GroupedSample], folds: int = 0) -> list[float]
     return out
 
 
+# What the auto-accepted values of a set must be right at least as often as. A generated corpus
+# knows every value's truth and prints the layouts a new vendor may bring (the layout families),
+# so it is held to the stricter figure issue #17 asks of it; the real sets keep 0.99.
+TARGET = 0.99
+GENERATED_TARGET = 0.995
+# Each field's auto-accepted values, all sets together, must be right at least this often: the
+# joint target alone lets one weak field ride on the strong ones (a set of many sure totals can
+# carry a vendor address that is wrong one time in six).
+FIELD_TARGET = 0.98
+
+
+def set_targets(names: Sequence[str]) -> dict[str, float]:
+    """The target of each calibration set by its name: `GENERATED_TARGET` for the generated
+    corpora (`samples_generated_*`), `TARGET` for the real ones."""
+    return {
+        name: GENERATED_TARGET if name.removeprefix("samples_").startswith("generated") else TARGET
+        for name in names
+    }
+
+
 def thresholds_for_every_set(
     sample_sets: dict[str, list[tuple[str, dict[str, float], bool]]],
     target: float = 0.99,
     model: dict[str, Any] | None = None,
     floor: float = 0.5,
+    *,
+    targets: dict[str, float] | None = None,
+    field_target: float = 0.0,
 ) -> dict[str, float]:
     """Per-field thresholds under which the auto-accepted values of EVERY labelled set, all
-    fields together, are right at least `target` of the time, accepting as many right values
-    as possible.
+    fields together, are right at least `target` of the time (a set named in `targets` its own
+    figure there), and each field's, all sets together, at least `field_target`, accepting as
+    many right values as possible.
 
     Starting with nothing accepted, thresholds are lowered greedily: each step takes, over all
     fields, the lower threshold that admits the most right values per wrong one and keeps every
-    set at `target`. Fields whose values would break a set keep a threshold above them (1.0).
+    set at its target and the field at `field_target`. Fields whose values would break a set
+    keep a threshold above them (1.0).
     """
     model = model if model is not None else load_model()
-    return thresholds_on_scores(_scored_rows(sample_sets, model), target, floor)
+    return thresholds_on_scores(
+        _scored_rows(sample_sets, model), target, floor, targets=targets, field_target=field_target
+    )
 
 
 def thresholds_on_scores(
-    rows: dict[str, dict[str, list[tuple[float, bool]]]], target: float = 0.99, floor: float = 0.5
+    rows: dict[str, dict[str, list[tuple[float, bool]]]],
+    target: float = 0.99,
+    floor: float = 0.5,
+    *,
+    targets: dict[str, float] | None = None,
+    field_target: float = 0.0,
 ) -> dict[str, float]:
     """`thresholds_for_every_set` on confidences already given: per set and field,
     (confidence, was right) pairs, most confident first (e.g. from `out_of_fold`)."""
@@ -334,9 +366,10 @@ def thresholds_on_scores(
         )
         for name in fields
     }
+    per_set = {s: (targets or {}).get(s, target) for s in rows}
     chosen = {name: 1.01 for name in fields}
     while True:
-        move = _best_move(rows, levels, chosen, target)
+        move = _best_move(rows, levels, chosen, per_set, field_target)
         if move is None:
             break
         chosen[move[0]] = move[1]
@@ -373,9 +406,11 @@ def _best_move(
     rows: dict[str, dict[str, list[tuple[float, bool]]]],
     levels: dict[str, list[float]],
     chosen: dict[str, float],
-    target: float,
+    targets: dict[str, float],
+    field_target: float = 0.0,
 ) -> tuple[str, float] | None:
-    """The feasible lowering of one field's threshold with the best right-per-wrong gain."""
+    """The feasible lowering of one field's threshold with the best right-per-wrong gain: every
+    set stays at its target, and the field's values, all sets together, at `field_target`."""
     base = {
         s: [sum(x) for x in zip(*(_above(p, chosen[f]) for f, p in per.items()), strict=True)]
         or [0, 0]
@@ -385,18 +420,20 @@ def _best_move(
     for name, values in levels.items():
         now = {s: _above(per.get(name, []), chosen[name]) for s, per in rows.items()}
         for value in (v for v in values if v < chosen[name]):
-            gained = wrong = 0
+            gained = wrong = admitted = right_all = 0
             feasible = True
             for s, per in rows.items():
                 count, right = _above(per.get(name, []), value)
                 acc = base[s][0] - now[s][0] + count
                 ok = base[s][1] - now[s][1] + right
-                if acc and ok / acc < target:
+                if acc and ok / acc < targets[s]:
                     feasible = False
                     break
                 gained += right - now[s][1]
                 wrong += (count - right) - (now[s][0] - now[s][1])
-            if not feasible or gained <= 0:
+                admitted += count
+                right_all += right
+            if not feasible or gained <= 0 or (admitted and right_all / admitted < field_target):
                 continue
             key = (gained / (wrong + 1), gained, name, value)
             if best is None or key[:2] > best[:2]:

@@ -203,10 +203,14 @@ def refit_stored(store: Path) -> str:
     printing."""
     from extractors.confidence import (
         CALIBRATION_FILE,
+        FIELD_TARGET,
+        GENERATED_TARGET,
+        TARGET,
         fit_calibration,
         out_of_fold,
         read_samples,
         save_calibration,
+        set_targets,
         thresholds_on_scores,
     )
 
@@ -220,10 +224,13 @@ def refit_stored(store: Path) -> str:
     for per_set in scored.values():
         for pairs in per_set.values():
             pairs.sort(key=lambda r: -r[0])
-    thresholds = thresholds_on_scores(scored)
+    targets = set_targets(list(scored))
+    thresholds = thresholds_on_scores(scored, targets=targets, field_target=FIELD_TARGET)
     lines = [
         f"calibration fitted on {len(tagged)} values from {store}",
-        "thresholds for 99% precision on every set, on out-of-fold confidences (each vendor"
+        f"thresholds for a precision of {TARGET} on every real set, {GENERATED_TARGET} on every"
+        f" generated one and {FIELD_TARGET} on every field's values, on out-of-fold"
+        " confidences (each vendor"
         f" scored by a model fitted without it): {thresholds}",
     ]
     for name, per_set in scored.items():
