@@ -71,7 +71,8 @@ def _header_candidates(text: DocumentText, settings: Settings) -> tuple[dict[str
     )
     picked.update(money)
     vendor = vendor_candidate(lines)
-    for cand in (vendor, buyer_candidate(lines, vendor), address_candidate(lines, vendor)):
+    buyer = buyer_candidate(lines, vendor)
+    for cand in (vendor, buyer, address_candidate(lines, vendor, buyer)):
         if cand is not None:
             picked[cand.field] = cand
     return picked, (lines, ctx, breakdown)

@@ -4,6 +4,12 @@ The address is read under the vendor's name where it is first printed with an ad
 it (the letterhead, a sender line, the footer), split at "·" separators, without the country,
 contact lines or the name repeated. The line predicates here also tell the party reading
 (`fields_parties`) whether a name has an address under it.
+
+The candidate carries evidence for the confidence model (`address_evidence`): how much the
+value reads as a postal address (a street, a postcode and town), whether it holds what no
+address holds (a heading, a label, a date, an item code, a contact), whether its lines are the
+buyer's block, whether the seller's ids and contacts are printed on its rows or right under
+them, and OCR's confidence in the least sure word of all its lines (not only the name's).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import re
 
 from extractors.fields.names import CONTACT, REG_NO, clean_name, lead
 from extractors.fields.search import Candidate
-from extractors.layout.lines import Line
+from extractors.layout.lines import Line, Segment
 
 _ADDRESS_LINE = re.compile(
     r"\d.*,|,.*\d|\b\d{4,5}\b|\b(?:jalan|jln|lot|no\.?|str\.|street|road|rue)\b", re.I
@@ -32,6 +38,13 @@ _COUNTRY = re.compile(
     r"united\s+states(?:\s+of\s+america)?|malaysia|singapore|danmark|denmark|sverige|sweden|"
     r"norge|norway|česko|czech\s+republic|canada|australia)",
     re.I,
+)
+
+
+# a postcode and a town ("10115 Berlin", "F-67000 Strasbourg", "Zürich 8001"), or a UK one
+POSTCODE_TOWN = re.compile(
+    r"(?:^|\s)(?:[A-Z]{1,2}-)?\d{4,5}\s+[^\W\d_]{2,}|[^\W\d_]{3,}\s+\d{4,5}$|"
+    r"\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b"
 )
 
 
@@ -55,10 +68,14 @@ _PAGE_MARK = re.compile(r"^(?:seite|page|p\.)\s*\d", re.I)
 _SEPARATORS = re.compile(r"\s+[·•|]\s+|\s+-\s+")
 
 
-def _address_parts(lines: list[Line], start: Line, name: str = "") -> list[str]:
+def _address_parts(
+    lines: list[Line], start: Line, name: str = ""
+) -> tuple[list[str], list[Line]]:
     """The address lines printed under a name, split at "·" separators, without the country
-    (or the name repeated in a sender line: "Name · Street 1 · 12345 Town")."""
+    (or the name repeated in a sender line: "Name · Street 1 · 12345 Town"), and the lines
+    they were read from."""
     parts: list[str] = []
+    used: list[Line] = []
     for nxt in lines[start.index + 1 : start.index + 7]:
         if nxt.page != start.page or len(parts) >= 3:
             break
@@ -81,9 +98,10 @@ def _address_parts(lines: list[Line], start: Line, name: str = "") -> list[str]:
                 break
             continue
         parts.extend(keep)
+        used.append(nxt)
         if len(keep) < len(pieces):
             break  # the country or a contact ends the address
-    return parts[:3]
+    return parts[:3], used
 
 
 def _join_address(parts: list[str]) -> str:
@@ -98,9 +116,12 @@ def _join_address(parts: list[str]) -> str:
     return out
 
 
-def address_candidate(lines: list[Line], vendor: Candidate | None) -> Candidate | None:
+def address_candidate(
+    lines: list[Line], vendor: Candidate | None, buyer: Candidate | None = None
+) -> Candidate | None:
     """The vendor's address: the lines printed under its name (where it is printed first with
-    an address under it, e.g. the footer when the letterhead is the name alone)."""
+    an address under it, e.g. the footer when the letterhead is the name alone), with the
+    evidence of `address_evidence` (`buyer`: the buyer's name as read, if any)."""
     if vendor is None:
         return None
     name = vendor.value.casefold() if isinstance(vendor.value, str) else ""
@@ -112,10 +133,85 @@ def address_candidate(lines: list[Line], vendor: Candidate | None) -> Candidate 
         and any(clean_name(seg.text).casefold() == name for seg in (ln.segments or []))
     ]
     for start in starts:
-        parts = _address_parts(lines, start, name)
+        parts, used = _address_parts(lines, start, name)
         if parts and any(re.search(r"\d", p) for p in parts):
             value = _join_address(parts)
+            extra = address_evidence(lines, parts, used, buyer)
             return Candidate(
-                "vendor_address", value, value, vendor.line, vendor.line.bbox, 0.6, 0.8
+                "vendor_address", value, value, vendor.line, vendor.line.bbox, 0.6, 0.8, extra
             )
+    return None
+
+
+# what no postal address holds: a party heading, a document label, a date, an e-mail, an
+# item code or reference ("ELB-E001", "PO-2025-0042"), a VAT or tax number
+_FOREIGN = re.compile(
+    r"\b(?:destinataire|empf[äa]nger|rechnungsempf[äa]nger|bill\s+to|sold\s+to|invoice\s+to|"
+    r"customer|kunde|client|factur[ée]\s+[àa]|re[çc]u\s+le|eingegangen|received)\b|"
+    r"\b\d{1,2}\s*([./])\s*\d{1,2}\s*\1\s*\d{2,4}\b|\b\d{1,2}-\d{1,2}-\d{4}\b|@|\bwww\.|"
+    r"(?-i:\b[A-Z]{3,}-[A-Z]*\d{2,}\b|\b[A-Z]{2,}-[A-Z]+\d{2,}\b)|"
+    r"\b(?:uid|vat|tva|ust|ust-?id|gst|btw|mwst|siret|hrb|tel|fax|phone|iban|bic)\b",
+    re.I,
+)
+# the seller's ids and contacts, printed beside or under its address
+_SELLER_MARK = re.compile(
+    r"@|\bwww\.|https?:|\b(?:tel|t[ée]l[ée]phone|telefon|phone|fax|mobile)\b|"
+    r"\b(?:vat|tva|ust|uid|gst|btw|mwst|siret|siren|hrb|iban|bic|swift)\b|steuer|"
+    r"\+\d{2}\s?\d",
+    re.I,
+)
+
+
+def address_evidence(
+    lines: list[Line], parts: list[str], used: list[Line], buyer: Candidate | None
+) -> dict[str, float]:
+    """The evidence of an address read from `used` lines as `parts`:
+
+    - `address_form`: a street line (0.5) and a postcode with its town (0.5) among the parts;
+    - `address_foreign`: a part holds what no address does (`_FOREIGN`);
+    - `address_buyer`: a line of it is the buyer's name or one of the four lines under it;
+    - `address_seller`: the seller's ids or contacts (`_SELLER_MARK`) on its rows (any
+      column) or on the two lines under it;
+    - `value_confidence`: OCR's least sure word over the address's own text on every line.
+    """
+    form = 0.5 * any(is_street(p) for p in parts) + 0.5 * any(
+        POSTCODE_TOWN.search(p) for p in parts
+    )
+    foreign = any(_FOREIGN.search(p) for p in parts)
+    rows = {ln.index for ln in used}
+    near_buyer = False
+    if buyer is not None and used and buyer.line.page == used[0].page:
+        near_buyer = bool(rows & set(range(buyer.line.index, buyer.line.index + 5)))
+    last = used[-1].index if used else -1
+    after = [ln for ln in lines[last + 1 : last + 3] if used and ln.page == used[0].page]
+    seller = any(_SELLER_MARK.search(ln.text) for ln in [*used, *after])
+    return {
+        "address_form": form,
+        "address_foreign": 1.0 if foreign else 0.0,
+        "address_buyer": 1.0 if near_buyer else 0.0,
+        "address_seller": 1.0 if seller else 0.0,
+        "value_confidence": _least_word(used),
+    }
+
+
+def _least_word(used: list[Line]) -> float:
+    """The least OCR confidence among the words of the address's own text (the first column
+    of each line it was read from); 1.0 when no line has words."""
+    found = [
+        w.confidence
+        for ln in used
+        for w in ln.words
+        if (seg := _lead_segment(ln)) is None
+        or seg.bbox is None
+        or (w.bbox[0] < seg.bbox[2] and w.bbox[2] > seg.bbox[0])
+    ]
+    return min(found) if found else 1.0
+
+
+def _lead_segment(line: Line) -> Segment | None:
+    """The segment `lead` reads a line's text from (the first that is not OCR noise)."""
+    text = lead(line)[0]
+    for seg in line.segments:
+        if text and text in seg.text:
+            return seg
     return None

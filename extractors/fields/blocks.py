@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from extractors.fields.address import POSTCODE_TOWN as _POSTCODE_TOWN
 from extractors.fields.address import is_country, is_street
 from extractors.fields.labels import ANY_LABEL
 from extractors.fields.names import CONTACT, SALUTATION, clean_name, is_noise, name_like, party_text
@@ -22,11 +23,6 @@ from extractors.layout.lines import Line, Segment
 
 # the top part of the first page, where the parties are printed
 PARTY_ZONE = 0.5
-# a postcode and a town ("10115 Berlin", "F-67000 Strasbourg", "Zürich 8001"), or a UK one
-_POSTCODE_TOWN = re.compile(
-    r"(?:^|\s)(?:[A-Z]{1,2}-)?\d{4,5}\s+[^\W\d_]{2,}|[^\W\d_]{3,}\s+\d{4,5}$|"
-    r"\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b"
-)
 _WEB = re.compile(r"@|\bwww\.|https?:")
 _OTHER_PARTY = re.compile(
     r"ship|deliver|liefer|versand|livraison|exp[ée]di|leverings|absender|sender|exp[ée]diteur",
