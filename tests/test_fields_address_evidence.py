@@ -118,3 +118,17 @@ def test_the_calibration_never_lets_foreign_or_buyer_evidence_raise_an_address()
     assert model["vendor_address"]["address_buyer"] <= 0.0
     sure = confidence("vendor_address", base, model)
     assert confidence("vendor_address", dict(base, address_buyer=1.0), model) <= sure
+
+
+def test_an_ocr_address_line_split_where_the_dots_were_read_as_colons() -> None:
+    value, ev = _read(
+        [
+            (40, 40, "Schulz Technikservice GmbH", 16),
+            (62, 40, "Gewerbepark 106 : 50667 Köln : Deutschland", 8),
+            (72, 40, "UID: DE223095164", 8),
+            *DETAILS,
+        ],
+        Method.OCR,
+    )
+    assert value == "Gewerbepark 106, 50667 Köln"
+    assert ev["address_foreign"] == 0.0

@@ -65,7 +65,8 @@ def is_street(text: str) -> bool:
 
 
 _PAGE_MARK = re.compile(r"^(?:seite|page|p\.)\s*\d", re.I)
-_SEPARATORS = re.compile(r"\s+[·•|]\s+|\s+-\s+")
+# "·" between the parts of a one-line address; OCR reads the small dot as ":" as often as not
+_SEPARATORS = re.compile(r"\s+[·•|:]\s+|\s+-\s+")
 
 
 def _address_parts(
