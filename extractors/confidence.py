@@ -37,6 +37,7 @@ FEATURES: tuple[str, ...] = (
     "address_foreign",
     "address_buyer",
     "address_seller",
+    "address_other_seller",
     "receipt",
     "ocr_arithmetic",
     "ocr_checksum",
@@ -81,6 +82,7 @@ _PRIOR = {
     "address_foreign": -1.0,
     "address_buyer": -1.0,
     "address_seller": 0.3,
+    "address_other_seller": -0.5,
     "receipt": 0.0,
     "ocr_arithmetic": 0.5,
     "ocr_checksum": 0.5,
@@ -112,6 +114,7 @@ def features(cand: Candidate) -> dict[str, float]:
         "address_foreign": cand.extra.get("address_foreign", 0.0),
         "address_buyer": cand.extra.get("address_buyer", 0.0),
         "address_seller": cand.extra.get("address_seller", 0.0),
+        "address_other_seller": cand.extra.get("address_other_seller", 0.0),
         "receipt": cand.extra.get("receipt", 0.0),
         "bias": 1.0,
     }
@@ -188,6 +191,7 @@ SIGNS: dict[str, tuple[float | None, float | None]] = {
     "ocr_receipt": (None, 0.0),
     "address_foreign": (None, 0.0),
     "address_buyer": (None, 0.0),
+    "address_other_seller": (None, 0.0),
 }
 
 

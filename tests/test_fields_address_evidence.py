@@ -51,6 +51,7 @@ def test_a_letterhead_address_with_the_sellers_ids_reads_as_the_sellers() -> Non
     assert value == "Hafenstraße 12, 20457 Hamburg"
     assert ev["address_form"] == 1.0 and ev["address_seller"] == 1.0
     assert ev["address_foreign"] == 0.0 and ev["address_buyer"] == 0.0
+    assert ev["address_other_seller"] == 0.0
 
 
 def test_the_buyers_block_under_a_bare_letterhead_is_marked_foreign_and_the_buyers() -> None:
@@ -65,6 +66,7 @@ def test_the_buyers_block_under_a_bare_letterhead_is_marked_foreign_and_the_buye
             (146, 40, "69002 Lyon", 9),
             (700, 40, "Elbtec Formation SARL", 8),
             (710, 40, "150 avenue Victor Hugo", 8),
+            (710, 300, "IBAN: FR76 1027 8225 2357 5686 2648 564", 8),
             (720, 40, "67000 Strasbourg", 8),
             *DETAILS,
         ]
@@ -73,6 +75,28 @@ def test_the_buyers_block_under_a_bare_letterhead_is_marked_foreign_and_the_buye
     assert ev["address_foreign"] == 1.0  # the heading "Destinataire" inside it
     assert ev["address_buyer"] == 1.0
     assert ev["address_seller"] == 0.0
+    assert ev["address_other_seller"] == 1.0  # the seller's street is the footer's
+
+
+def test_a_sender_line_whose_street_the_footer_prints_with_the_sellers_ids() -> None:
+    value, ev = _read(
+        [
+            (40, 40, "Lumentronic KG", 16),
+            (110, 40, "Lumentronic KG · Parkstraße 142 · 50667 Köln", 6),
+            (122, 40, "Rechnungsempfänger", 9),
+            (134, 40, "Helios Industrietechnik GmbH", 9),
+            (146, 40, "Werkstraße 1", 9),
+            (158, 40, "30159 Hannover", 9),
+            (700, 40, "Lumentronic KG", 8),
+            (710, 40, "Parkstraße 142", 8),
+            (710, 300, "IBAN: DE36 3704 0044 5051 7978 24", 8),
+            (720, 40, "50667 Köln", 8),
+            *DETAILS,
+        ]
+    )
+    assert value == "Parkstraße 142, 50667 Köln"
+    assert ev["address_seller"] == 1.0 and ev["address_other_seller"] == 0.0
+    assert ev["address_buyer"] == 0.0 and ev["address_foreign"] == 0.0
 
 
 def test_item_codes_read_as_an_address_have_no_address_form() -> None:

@@ -9,12 +9,13 @@ The candidate carries evidence for the confidence model (`address_evidence`): ho
 value reads as a postal address (a street, a postcode and town), whether it holds what no
 address holds (a heading, a label, a date, an item code, a contact), whether its lines are the
 buyer's block, whether the seller's ids and contacts are printed on its rows or right under
-them, and OCR's confidence in the least sure word of all its lines (not only the name's).
+them (or beside another street: the seller's address is elsewhere), and OCR's confidence in the least sure word of all its lines (not only the name's).
 """
 
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 
 from extractors.fields.names import CONTACT, REG_NO, clean_name, lead
 from extractors.fields.search import Candidate
@@ -172,7 +173,9 @@ def address_evidence(
     - `address_foreign`: a part holds what no address does (`_FOREIGN`);
     - `address_buyer`: a line of it is the buyer's name or one of the four lines under it;
     - `address_seller`: the seller's ids or contacts (`_SELLER_MARK`) on its rows (any
-      column) or on the two lines under it;
+      column) or on the two lines under it, or its street printed again on such a row;
+    - `address_other_seller`: another street is printed on a row with the seller's ids (the
+      seller's own address is elsewhere: this one may be the buyer's);
     - `value_confidence`: OCR's least sure word over the address's own text on every line.
     """
     form = 0.5 * any(is_street(p) for p in parts) + 0.5 * any(
@@ -186,13 +189,34 @@ def address_evidence(
     last = used[-1].index if used else -1
     after = [ln for ln in lines[last + 1 : last + 3] if used and ln.page == used[0].page]
     seller = any(_SELLER_MARK.search(ln.text) for ln in [*used, *after])
+    # streets printed elsewhere on a row with the seller's ids (a footer, a sender block)
+    own = {ln.index for ln in used}
+    streets = [
+        _key(seg.text)
+        for ln in lines
+        if ln.index not in own and _SELLER_MARK.search(ln.text)
+        for seg in ln.segments
+        if is_street(seg.text)
+    ]
+    mine = [_key(p) for p in parts if is_street(p)]
+    repeated = any(_alike(a, b) for a in mine for b in streets)
     return {
         "address_form": form,
         "address_foreign": 1.0 if foreign else 0.0,
         "address_buyer": 1.0 if near_buyer else 0.0,
-        "address_seller": 1.0 if seller else 0.0,
+        "address_seller": 1.0 if seller or repeated else 0.0,
+        "address_other_seller": 1.0 if streets and not repeated else 0.0,
         "value_confidence": _least_word(used),
     }
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\W+", "", text).casefold()
+
+
+def _alike(a: str, b: str) -> bool:
+    """Two printings of one street, allowing a misread character or two."""
+    return a == b or (min(len(a), len(b)) >= 6 and SequenceMatcher(None, a, b).ratio() >= 0.85)
 
 
 def _least_word(used: list[Line]) -> float:
