@@ -63,7 +63,9 @@ CALIBRATION_FILE = (
 )
 
 # Before any calibration: a cautious hand-set model (every weight is a guess, so values stay
-# below the default auto-accept thresholds unless several kinds of evidence agree).
+# below the default auto-accept thresholds unless several kinds of evidence agree). It is also
+# the model of a field whose samples are all right (nothing to fit), so it must rank a value
+# after skipped text (a type word in a sentence) below a scanned but clean one.
 _PRIOR = {
     "label": 1.5,
     "position": 0.5,
@@ -76,7 +78,7 @@ _PRIOR = {
     "word_confidence": 0.5,
     "value_confidence": 0.5,
     "derived": -0.5,
-    "skipped": -0.5,
+    "skipped": -1.5,
     "address": 0.3,
     "address_form": 0.5,
     "address_foreign": -1.0,

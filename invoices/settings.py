@@ -72,13 +72,13 @@ class Settings(BaseSettings):
             "document_type": 0.9978,
             "buyer_name": 0.9618,
             "vendor_vat_id": 0.9739,
-            "due_date": 0.9982,
+            "due_date": 0.9951,
             "po_number": 1.0,
             "subtotal": 0.985,
             "tax": 0.9614,
             "amount_due": 0.9627,
-            "vendor_address": 0.9566,
-            "iban": 0.9999,
+            "vendor_address": 0.9648,
+            "iban": 0.9996,
         }
     )
     amount_tolerance: Decimal = Decimal("0.02")
