@@ -267,8 +267,12 @@ def test_evaluation_types_a_scan_from_the_text_the_pipeline_read(tmp_path) -> No
     cascade = Cascade(
         history=None, embedder=None, llm=None, rules=parse_rules(DEFAULT_APPROVAL_RULES)
     )
-    alone = evaluate_folder(cascade, tmp_path)
+    alone = evaluate_folder(cascade, tmp_path, misses=5)
     read = evaluate_folder(cascade, tmp_path, texts={"scan-1": "Sigmaserv SC\nAVOIR\nAvoir n° 8"})
     assert alone["document_type_confusion"] == {"credit_note->invoice": 1}
     assert read["document_type_confusion"] == {"credit_note->credit_note": 1}
     assert read["text"] == "as the pipeline reads it" and alone["text"] == "PDF text layer only"
+    # the documents typed wrong are listed when asked for, with the evidence behind the type
+    (miss,) = alone["document_type_misses"]
+    assert (miss["doc_id"], miss["expected"], miss["got"]) == ("scan-1", "credit_note", "invoice")
+    assert miss["evidence"] and "document_type_misses" not in read
