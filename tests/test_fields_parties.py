@@ -137,6 +137,34 @@ def test_the_largest_title_names_the_type() -> None:
     assert invoice.document_type.value == DocumentType.STATEMENT
 
 
+@pytest.mark.parametrize(
+    ("title", "column", "expected"),
+    [
+        ("KONTOAUSZUG", "Rechnungs-Nr.", DocumentType.STATEMENT),
+        ("STATEMENT OF ACCOUNT", "Invoice No.", DocumentType.STATEMENT),
+        ("ZAHLUNGSERINNERUNG", "Rechnung Nr.", DocumentType.REMINDER),
+        ("RELANCE DE PAIEMENT", "Numéro de facture", DocumentType.REMINDER),
+    ],
+)
+def test_a_title_naming_the_document_beats_the_number_label_of_its_listed_invoices(
+    title: str, column: str, expected: DocumentType
+) -> None:
+    """A statement or a reminder heads the column of the invoices it lists with their number's
+    label; on a scan that head (bold, with descenders) can read as tall as the all-caps title."""
+    cells: list[Cell] = [
+        *LETTERHEAD,
+        (110, 40, title, 11),
+        (150, 40, "Offene Posten / open items", 8),
+        (170, 40, column, 12),
+        (170, 300, "Betrag", 12),
+        (186, 40, "64367", 9),
+        (186, 300, "4.025,70", 9),
+    ]
+    invoice = _read(cells)
+    assert invoice.document_type is not None
+    assert invoice.document_type.value == expected
+
+
 @pytest.mark.parametrize("title", ["Relance de paiement", "1. Mahnung", "Payment reminder"])
 def test_reminder_title_under_a_letterhead_naming_invoices(title: str) -> None:
     cells: list[Cell] = [
