@@ -88,6 +88,56 @@ def test_document_type_from_words(text: str, expected: DocumentType) -> None:
     assert classify_document_type(None, text).value == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a reminder whose title a scan lost, under the heading of the party billed
+        (
+            "Parker & White Limited\n105 Market Street\nBirmingham B1 1BB\nUnited Kingdom\n"
+            "VAT Reg. No.: GB116067631\ninvoices@parkerwhite.co.uk\nInvoice to\n"
+            "Helios Industrial Ltd\n5 Canal Street\nManchester M1 1AE\nDate   Currency\n"
+            "18/02/2025   GBP\n"
+            "Our records show that the following invoice is overdue. Please settle it promptly.\n"
+            "Invoice Number   Payment due   Total\nINV-66072   631.82 GBP\nReminder fee 15.00",
+            DocumentType.REMINDER,
+        ),
+        (
+            "Astratec Logistik GmbH\nRechnung an   Datum: 2025-09-21\nHelios GmbH\n"
+            "Sicher haben Sie übersehen, dass folgende Rechnung noch offen ist.\n"
+            "Rechnung Nr.   Datum   Betrag\nINV-86489   2025-08-11   494,45 EUR",
+            DocumentType.REMINDER,
+        ),
+        (
+            _TITLE_BLOCK + "Les factures ci-dessous restent impayées à ce jour.\n"
+            "Numéro de facture   Montant\nF-77   1 225,81 EUR\nFacture F-78 du 03/01/2025",
+            DocumentType.REMINDER,
+        ),
+        # a statement whose title a scan lost: it lists the open items of the account
+        (
+            "Braun & Schulz e.K.\nRechnung an\nHelios GmbH\n"
+            "Offene Posten auf Ihrem Konto zum 22.01.2025:\nRechnung Nr.   Datum   Betrag\n"
+            "202415975   05.11.2024   3.396,54 EUR\n202415973   28.12.2024   3.118,22 EUR\n"
+            "Offener Saldo   6.514,76 EUR",
+            DocumentType.STATEMENT,
+        ),
+        (
+            _TITLE_BLOCK + "Open items on your account as of 2025-02-08:\n"
+            "Invoice No.   Date   Amount\nINV-1   2025-01-14   100.00\nINV-2   2025-01-20   50.00",
+            DocumentType.STATEMENT,
+        ),
+        # an invoice billed to a party says nothing of being another type
+        (
+            "Acme Ltd\nINVOICE\nBill to\nHelios Ltd\nInvoice No. 12\nTotal 100.00",
+            DocumentType.INVOICE,
+        ),
+    ],
+)
+def test_a_type_lost_with_its_title_is_read_from_what_the_document_says(
+    text: str, expected: DocumentType
+) -> None:
+    assert classify_document_type(None, text).value == expected
+
+
 def test_declared_einvoice_type_wins_and_negative_total_means_credit() -> None:
     xml = Provenance(method=Method.EINVOICE_XML)
     declared = FieldValue(value=DocumentType.CREDIT_NOTE, confidence=1.0, provenance=xml)
