@@ -63,8 +63,9 @@ _PATTERNS: dict[DocumentType, list[tuple[str, float]]] = {
             3.0,
         ),
         (r"\bquittung\b|\bkassenbon\b|\bkassenbeleg\b|\bbeleg-?nr\b|\bbar bezahlt\b", 3.0),
-        # "REÇU LE 17/02/2025" is an inbound mail stamp on an invoice, not a receipt
-        (r"\bre[çc]u\b(?!\s*le\b)|\bticket de caisse\b", 3.0),
+        # "REÇU LE 17/02/2025" is an inbound mail stamp on an invoice, not a receipt, also as a
+        # scan misreads it ("RECU LF 12/01/2025", "REÇU | 12.01.25")
+        (r"\bre[çc]u\b(?!\s*le\b)(?![^\w\n]*(?:l\S{0,2}[^\w\n]*)?\d)|\bticket de caisse\b", 3.0),
         (r"\bcash\b|\bchange\b|\btendered\b", 0.7),
     ],
 }

@@ -58,7 +58,11 @@ _TITLE_BLOCK = "".join(f"Letterhead line {n}\n" for n in range(12))
         ("Gutschrift (Selbst ausgestellte Rechnung) Nr. 1 vom 05.03.2018", DocumentType.INVOICE),
         # the inbound mail stamp of a French invoice is no receipt
         ("Atelier X SAS\nRECU LE 17/02/2025\nFacture N° 7\nClient : Y", DocumentType.INVOICE),
+        # ... also as a scan misreads it
+        ("Atelier X SAS\nRECU LF 17/02/2025\nFacture N° 7\nClient : Y", DocumentType.INVOICE),
+        ("Atelier X SAS\nREÇU | 12.01.25\nFacture N° 7\nClient : Y", DocumentType.INVOICE),
         ("Boulangerie Z\nREÇU\nMerci de votre visite\nTotal 4,20", DocumentType.RECEIPT),
+        ("Boulangerie Z\nReçu n° 12\nMerci de votre visite\nTotal 4,20", DocumentType.RECEIPT),
         ("Lorem ipsum dolor sit amet", DocumentType.OTHER),
         # the title lost to OCR: a reminder's words about the earlier invoice still name it
         (

@@ -165,6 +165,23 @@ def test_a_title_naming_the_document_beats_the_number_label_of_its_listed_invoic
     assert invoice.document_type.value == expected
 
 
+@pytest.mark.parametrize("stamp", ["RECU", "REÇU"])
+def test_an_inbound_mail_stamp_is_no_receipts_title(stamp: str) -> None:
+    """The stamp's word, set apart from its date and larger than the title, as a scan reads
+    it ("LE" misread "LF")."""
+    cells: list[Cell] = [
+        *LETTERHEAD,
+        (110, 40, "FACTURE", 14),
+        (110, 300, stamp, 20),
+        (110, 420, "LF 12/01/2025", 12),
+        (150, 40, "N° de facture", 9),
+        (150, 140, "RE-2025-01692", 9),
+    ]
+    invoice = _read(cells)
+    assert invoice.document_type is not None
+    assert invoice.document_type.value == DocumentType.INVOICE
+
+
 @pytest.mark.parametrize("title", ["Relance de paiement", "1. Mahnung", "Payment reminder"])
 def test_reminder_title_under_a_letterhead_naming_invoices(title: str) -> None:
     cells: list[Cell] = [

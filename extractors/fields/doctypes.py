@@ -57,6 +57,8 @@ _NUMBER_AFTER = re.compile(
 # the number's label before it ("N° d'avoir", "Numéro de facture")
 _NUMBER_BEFORE = re.compile(r"(?:n[°o]\.?|num[ée]ro)\s*(?:de\s+|d['’]\s*)?$", re.I)
 _WEB = re.compile(r"@|\bwww\.|https?:|\.(?:com|de|fr|net|org|eu)\b", re.I)
+# an inbound mail stamp ("REÇU LE 17/02/2025", misread "RECU LF 12/01/2025"): no receipt's title
+_MAIL_STAMP = re.compile(r"\bre[çc]u[^\w\n]*(?:l\S{0,2}[^\w\n]*)?\d", re.I)
 
 
 def _type_of(text: str) -> tuple[DocumentType, re.Match[str]] | None:
@@ -111,6 +113,8 @@ def document_type_candidate(lines: list[Line]) -> Candidate | None:
             if found is None:
                 continue
             doc_type, match = found
+            if doc_type == DocumentType.RECEIPT and _MAIL_STAMP.search(line.text):
+                continue
             if is_title(text, match):
                 alone = not names_a_number(text, match)
                 titles.append((alone, _height(seg), -line.index, doc_type, line))
