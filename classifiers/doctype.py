@@ -15,7 +15,7 @@ from decimal import Decimal
 from classifiers.records import DocumentTypeResult
 from invoices.records import DocumentType, Invoice, Method
 
-VERSION = "doctype-rules-2"
+VERSION = "doctype-rules-3"
 TITLE_LINES = 12
 TITLE_WEIGHT = 3.0
 
