@@ -91,14 +91,23 @@ def names_a_number(text: str, match: re.Match[str]) -> bool:
     return bool(_NUMBER_AFTER.match(after) or _NUMBER_BEFORE.search(text[: match.start()]))
 
 
+def heads_a_column(seg: Segment, line: Line) -> bool:
+    """Whether a segment without a number stands in a row of column heads (two more segments,
+    none with a number): "Numéro de facture  Date  Montant" over the invoices a statement
+    lists, which names those invoices, not the document."""
+    others = [s for s in line.segments or [] if s is not seg]
+    return len(others) >= 2 and not any(re.search(r"\d", s.text) for s in (seg, *others))
+
+
 def _height(seg: Segment) -> float:
     return seg.bbox[3] - seg.bbox[1] if seg.bbox is not None else 0.0
 
 
 def document_type_candidate(lines: list[Line]) -> Candidate | None:
     """The document type its title names (a title naming the document alone before a number's
-    label, then the largest when several are printed, the first of equal ones); else the first
-    type word in the upper part of the first page, as weaker evidence; else an invoice."""
+    label, then the largest when several are printed, the first of equal ones; a number's
+    label heading a column is no title); else the first type word in the upper part of the
+    first page, as weaker evidence; else an invoice."""
     if not lines:
         return None
     head = [ln for ln in lines if ln.page == lines[0].page][:HEAD_LINES]
@@ -115,8 +124,8 @@ def document_type_candidate(lines: list[Line]) -> Candidate | None:
             doc_type, match = found
             if doc_type == DocumentType.RECEIPT and _MAIL_STAMP.search(line.text):
                 continue
-            if is_title(text, match):
-                alone = not names_a_number(text, match)
+            alone = not names_a_number(text, match)
+            if is_title(text, match) and (alone or not heads_a_column(seg, line)):
                 titles.append((alone, _height(seg), -line.index, doc_type, line))
             elif mention is None:
                 mention = (doc_type, line)
