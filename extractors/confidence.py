@@ -34,6 +34,7 @@ FEATURES: tuple[str, ...] = (
     "skipped",
     "address",
     "receipt",
+    "sign_conflict",
     "ocr_arithmetic",
     "ocr_checksum",
     "ocr_receipt",
@@ -74,6 +75,9 @@ _PRIOR = {
     "skipped": -0.5,
     "address": 0.3,
     "receipt": 0.0,
+    # the amounts' printed sign against the document type (`extractors.page_evidence`): one
+    # of the two was read wrong, and nothing tells which
+    "sign_conflict": -2.0,
     "ocr_arithmetic": 0.5,
     "ocr_checksum": 0.5,
     "ocr_receipt": -0.5,
@@ -99,6 +103,7 @@ def features(cand: Candidate) -> dict[str, float]:
         "skipped": cand.extra.get("skipped", 0.0),
         "address": cand.extra.get("address", 0.0),
         "receipt": cand.extra.get("receipt", 0.0),
+        "sign_conflict": cand.extra.get("sign_conflict", 0.0),
         "bias": 1.0,
     }
 
@@ -116,7 +121,9 @@ def value_confidence(cand: Candidate) -> float:
 
 def with_defaults(evidence: dict[str, float]) -> dict[str, float]:
     """Evidence recorded before a feature existed, completed from what it had: the value's
-    own word confidence is taken as its line's."""
+    own word confidence is taken as its line's; a sign that was not compared is no conflict."""
+    evidence = dict(evidence)
+    evidence.setdefault("sign_conflict", 0.0)
     if "value_confidence" in evidence or "word_confidence" not in evidence:
         return evidence
     return dict(evidence, value_confidence=evidence["word_confidence"])
@@ -130,11 +137,14 @@ def with_interactions(evidence: dict[str, float]) -> dict[str, float]:
 
 @lru_cache(maxsize=4)
 def load_model(path: str = str(CALIBRATION_FILE)) -> dict[str, dict[str, float]]:
-    """The fitted weights per field ("*" for fields without their own), or the prior."""
+    """The fitted weights per field ("*" for fields without their own), or the prior. A
+    feature newer than the fit keeps its prior weight in every field until the next fit."""
     file = Path(path)
-    if file.exists():
-        return json.loads(file.read_text())["weights"]
-    return {"*": dict(_PRIOR)}
+    if not file.exists():
+        return {"*": dict(_PRIOR)}
+    stored = json.loads(file.read_text())
+    newer = {n: _PRIOR[n] for n in FEATURES if n not in stored.get("features", FEATURES)}
+    return {name: {**newer, **weights} for name, weights in stored["weights"].items()}
 
 
 def confidence(
@@ -170,6 +180,7 @@ SIGNS: dict[str, tuple[float | None, float | None]] = {
     "derived": (None, 0.0),
     "receipt": (None, 0.0),
     "ocr_receipt": (None, 0.0),
+    "sign_conflict": (None, 0.0),
 }
 
 
