@@ -1,0 +1,105 @@
+"""The vendor's address on scanned pages: OCR's separators, stamps and misreadings."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractors.fields.address import address_candidate, repair_address
+from extractors.fields.parties import vendor_candidate
+from extractors.layout.lines import document_lines
+from invoices.records import DocumentText, Method, PageText, Word
+
+
+def _address(rows: list[list[tuple[float, str]]]) -> str | None:
+    """The vendor address read from one OCR page built from rows of (x, text) cells."""
+    words = []
+    for i, row in enumerate(rows):
+        top = 40.0 + 14.0 * i
+        for x, cell in row:
+            for token in cell.split():
+                box = (x, top, x + 6.0 * len(token), top + 10.0)
+                words.append(Word(text=token, bbox=box, confidence=0.9))
+                x += 6.0 * len(token) + 4.0
+    text = "\n".join("   ".join(cell for _, cell in row) for row in rows)
+    page = PageText(number=1, method=Method.OCR, text=text, words=words, width=595, height=842)
+    lines = document_lines(DocumentText(pages=[page]))
+    found = address_candidate(lines, vendor_candidate(lines))
+    return None if found is None else str(found.value)
+
+
+_BUYER = [
+    [(40.0, "Rechnungsempfänger")],
+    [(40.0, "Helios Industrietechnik GmbH")],
+    [(40.0, "Werkstraße 1")],
+    [(40.0, "30159 Hannover")],
+]
+
+
+def test_sender_line_read_with_colons_under_a_receipt_stamp() -> None:
+    # "·" read as ":", and a stamp's text between the letterhead and the sender line
+    rows = [
+        [(400.0, "Centromark e.K.")],
+        [(330.0, "[EINGANG 12. FEB. 2025")],
+        [(40.0, "Centromark e.K. : Parkstraße 175 : 10115 Berlin")],
+        *_BUYER,
+    ]
+    assert _address(rows) == "Parkstraße 175, 10115 Berlin"
+
+
+def test_sender_line_cut_into_columns_after_a_separator() -> None:
+    # OCR cuts the line at the wide gap after a separator: the town is the next column
+    rows = [
+        [(400.0, "Lumenmark SA")],
+        [(330.0, "LE 03/02/2025")],
+        [(40.0, "Lumenmark SA - 47 rue des Lilas -"), (260.0, "5000 Namur")],
+        [(40.0, "Destinataire")],
+        [(40.0, "Helios Benelux SA")],
+        [(40.0, "22 boulevard du Roi Albert II")],
+        [(40.0, "1000 Bruxelles")],
+    ]
+    assert _address(rows) == "47 rue des Lilas, 5000 Namur"
+
+
+def test_tax_id_and_mail_after_the_address_are_not_part_of_it() -> None:
+    rows = [
+        [(40.0, "Vincent & Chevalier SA"), (450.0, "FACTURE")],
+        [(40.0, "112 avenue Jean Jaurès -"), (200.0, "6000 Charleroi -"), (320.0, "Belgique")],
+        [(40.0, "N° TVA: BE0845090427 - invoices@vincentchevalier.be")],
+        [(40.0, "Facturé à")],
+        [(40.0, "Helios Benelux SA")],
+    ]
+    assert _address(rows) == "112 avenue Jean Jaurès, 6000 Charleroi"
+
+
+def test_specks_around_the_address_lines_are_dropped() -> None:
+    rows = [
+        [(40.0, "Terratrade OG"), (450.0, "RECHNUNG")],
+        [(40.0, "‚Gartenweg 103 -")],
+        [(40.0, "8010 Graz.")],
+        [(40.0, "Österreich")],
+        *_BUYER,
+    ]
+    assert _address(rows) == "Gartenweg 103, 8010 Graz"
+
+
+@pytest.mark.parametrize(
+    ("read", "printed"),
+    [
+        ("Glasgow Gl 1XQ", "Glasgow G1 1XQ"),
+        ("Glasgow G1 IXQ", "Glasgow G1 1XQ"),
+        ("Glasgow Gi 1xQ", "Glasgow G1 1XQ"),
+        ("Manchester MI 1AE", "Manchester M1 1AE"),
+        ("London EC1A 1BB", "London EC1A 1BB"),
+        ("IndustriestraBe 168", "Industriestraße 168"),
+        ("101 15 Berlin", "10115 Berlin"),
+        ("8 0331 München", "80331 München"),
+        # left alone: nothing in the format says a character was misread
+        ("Amsterdam 1012 AB", "Amsterdam 1012 AB"),
+        ("Columbus, OH 43215", "Columbus, OH 43215"),
+        ("1 10 Downing Street", "1 10 Downing Street"),
+        ("Hauptstraße 5", "Hauptstraße 5"),
+        ("BERGSTRASSE 12", "BERGSTRASSE 12"),
+    ],
+)
+def test_ocr_misreadings_read_back_where_the_format_is_sure(read: str, printed: str) -> None:
+    assert repair_address(read) == printed
