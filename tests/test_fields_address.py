@@ -1,4 +1,4 @@
-"""The vendor's address on scanned pages: OCR's separators, stamps and misreadings."""
+"""The vendor's name and address on scanned pages: OCR's separators, stamps and misreadings."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from extractors.layout.lines import document_lines
 from invoices.records import DocumentText, Method, PageText, Word
 
 
-def _address(rows: list[list[tuple[float, str]]]) -> str | None:
-    """The vendor address read from one OCR page built from rows of (x, text) cells."""
+def _vendor(rows: list[list[tuple[float, str]]]) -> tuple[str | None, str | None]:
+    """The vendor's name and address read from one OCR page built from rows of (x, text)
+    cells."""
     words = []
     for i, row in enumerate(rows):
         top = 40.0 + 14.0 * i
@@ -23,8 +24,14 @@ def _address(rows: list[list[tuple[float, str]]]) -> str | None:
     text = "\n".join("   ".join(cell for _, cell in row) for row in rows)
     page = PageText(number=1, method=Method.OCR, text=text, words=words, width=595, height=842)
     lines = document_lines(DocumentText(pages=[page]))
-    found = address_candidate(lines, vendor_candidate(lines))
-    return None if found is None else str(found.value)
+    vendor = vendor_candidate(lines)
+    found = address_candidate(lines, vendor)
+    name = None if vendor is None else str(vendor.value)
+    return name, None if found is None else str(found.value)
+
+
+def _address(rows: list[list[tuple[float, str]]]) -> str | None:
+    return _vendor(rows)[1]
 
 
 _BUYER = [
@@ -80,6 +87,41 @@ def test_specks_around_the_address_lines_are_dropped() -> None:
         *_BUYER,
     ]
     assert _address(rows) == "Gartenweg 103, 8010 Graz"
+
+
+def test_sender_line_with_the_name_misread_and_no_space_after_a_separator() -> None:
+    rows = [
+        [(400.0, "Centromark e.K.")],
+        [(40.0, "Certromark e.K. -ParkstraGe 175 + 10115 Berlin")],
+        *_BUYER,
+    ]
+    assert _address(rows) == "Parkstraße 175, 10115 Berlin"
+
+
+def test_a_receipt_stamp_over_the_letterhead_is_not_the_vendor() -> None:
+    rows = [
+        [(40.0, "INVOICE"), (400.0, "Novaplan Consulting")],
+        [(330.0, "[RECEIVED 29 MAY")],
+        [(400.0, "159 High Street")],
+        [(400.0, "Bristol BS1 4DJ")],
+        [(40.0, "Invoice to")],
+        [(40.0, "Helios Industrial Ltd")],
+        [(40.0, "5 Canal Street")],
+    ]
+    assert _vendor(rows)[0] == "Novaplan Consulting"
+
+
+@pytest.mark.parametrize(
+    ("read", "name"),
+    [
+        ("Terratrade OG.", "Terratrade OG"),  # a speck after a form never written with a dot
+        ("GUTSCHRIFT Deltatrade Logistik GmbH", "Deltatrade Logistik GmbH"),
+        ("Deltatrade Ltd.", "Deltatrade Ltd."),  # "Ltd." is written so
+    ],
+)
+def test_ocr_specks_around_the_letterhead_name(read: str, name: str) -> None:
+    rows = [[(40.0, read)], [(40.0, "Gartenweg 103")], [(40.0, "8010 Graz")], *_BUYER]
+    assert _vendor(rows)[0] == name
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ contact lines or the name repeated. The line predicates here also tell the party
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 
 from extractors.fields.names import CONTACT, REG_NO, clean_name, lead
 from extractors.fields.search import Candidate
@@ -53,7 +54,7 @@ def is_street(text: str) -> bool:
 
 _PAGE_MARK = re.compile(r"^(?:seite|page|p\.)\s*\d", re.I)
 # "·" between a sender line's parts, as printed and as OCR reads it (":", "»", "-", ".")
-_SEPARATORS = re.compile(r"\s+[·•|:»«]\s+|\s+[-.]\s+")
+_SEPARATORS = re.compile(r"\s+[·•|:»«+]\s+|\s+[-.]\s+|\s+-\.?(?=[^\W_])")
 # a separator left dangling at the end of a column segment: the line goes on in the next one
 _DANGLING = re.compile(r"\s[·•|:»«.-]$")
 # the tax id or e-mail after the address ("N° TVA: BE...", "UID: ATU...", "invoices@..."):
@@ -69,6 +70,22 @@ _STAMP = re.compile(
 # specks OCR puts around an address part ("‚Gartenweg 103", "Parkstraße 175 -", "Wien.")
 _LEAD_SPECKS = re.compile(r"^[^\w(]+")
 _TRAIL_SPECKS = re.compile(r"(?:\s+[^\w)]+|[-:;|»«·•,]+)$")
+
+
+def is_stamp(text: str) -> bool:
+    """Whether a line is a receipt stamp's text or carries a date (no address or letterhead
+    line prints one)."""
+    return bool(_STAMP.search(text)) and not is_street(text)
+
+
+def _same_name(piece: str, name: str) -> bool:
+    """Whether a sender line's piece is the vendor's name, also as OCR misread it
+    ("Certromark e.K." for "Centromark e.K.")."""
+    piece = clean_name(piece).casefold()
+    if not name or re.search(r"\d", piece):
+        return piece == name
+    head = name[: len(piece)] if len(piece) >= 6 else name  # the legal form lost
+    return any(SequenceMatcher(None, piece, whole).ratio() >= 0.8 for whole in (name, head))
 
 
 def _line_text(line: Line) -> str:
@@ -99,8 +116,8 @@ def _clean_part(part: str) -> str:
 # a UK postcode as OCR reads it: "Gl 1XQ", "G1 IXQ", "MI 1AE" (I, l, i, O read for digits)
 _UK_POSTCODE = re.compile(r"\b([A-Z]{1,2})([0-9IilO])([0-9A-Z]?)\s+([0-9IilO])([A-Za-z]{2})$")
 _AS_DIGIT = str.maketrans("IilO", "1110")
-# "ß" read as "B" (or "8") inside a street word: "IndustriestraBe", "GroBe"
-_SHARP_S = re.compile(r"(?<=[a-zäöü])[B8](?=e\b|en\b|er\b)")
+# "ß" read as "B" (or "8", "G") inside a street word: "IndustriestraBe", "GroBe"
+_SHARP_S = re.compile(r"(?<=[a-zäöü])[B8G](?=e\b|en\b|er\b)")
 # a postcode split by OCR at a speck: "8 0331 München", "101 15 Berlin"
 _SPLIT_POSTCODE = re.compile(r"^(\d{1,4}) (\d{1,4})(?= [^\W\d_]{2,})")
 
@@ -132,7 +149,7 @@ def _address_parts(lines: list[Line], start: Line, name: str = "") -> list[str]:
         text = _line_text(nxt).strip()
         if REG_NO.fullmatch(text) or re.fullmatch(r"[\d\s:./-]+|.*\d{1,2}:\d{2}.*", text):
             continue  # a registration number or a date/time line between name and address
-        if _STAMP.search(text) and not is_street(text):
+        if is_stamp(text):
             continue  # a receipt stamp over the header
         if CONTACT.search(text) or _PAGE_MARK.match(text) or _ID_OR_MAIL.search(text):
             break
@@ -147,7 +164,7 @@ def _address_parts(lines: list[Line], start: Line, name: str = "") -> list[str]:
             if not is_country(p)
             and not CONTACT.search(p)
             and not _ID_OR_MAIL.search(p)
-            and clean_name(p).casefold() != name
+            and not _same_name(p, name)
         ]
         if not keep:
             if parts:

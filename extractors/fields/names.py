@@ -113,6 +113,10 @@ _LEAD_NOISE = re.compile(rf"^(?:{_NOISE_TOKEN}\s+)+(?=[A-ZÄÖÜÀ-Ý])")
 _TRAILING_NOISE = re.compile(r"(?:\s+[\W_]+|[-_:;|'\"~—=]+)$")
 # the legal form with its last letter lost at the edge of a stamp or the page ("... GMB")
 _GMBH_CUT = re.compile(r"(?<=\w )(?:GMB|Gmb)$")
+# a dot OCR put after a legal form that is never written with one ("Terratrade OG.")
+_FORM_DOT = re.compile(r"\b(KG|OG|AG|SE|SA|SAS|SARL|SRL|EURL|BV|NV|GmbH|GMBH|LLP|PLC)\.$")
+# the document's title OCR read into the line of the name ("GUTSCHRIFT Deltatrade GmbH")
+_LEADING_TITLE = re.compile(r"^(?:RECHNUNG|INVOICE|FACTURE|FACTUUR|GUTSCHRIFT|AVOIR|RECEIPT)\s+")
 _TRAILING_TITLE = re.compile(
     r"\s+(?:RECHNUNG|INVOICE|FACTURE|FACTUUR|GUTSCHRIFT|AVOIR|CREDIT NOTE|RECEIPT)\W*$"
 )
@@ -124,5 +128,6 @@ def party_text(text: str, line: Line) -> str:
     if line.method != Method.OCR:
         return value
     value = _TRAILING_TITLE.sub("", _LEAD_NOISE.sub("", value.lstrip(_SPECKS)))
+    value = _FORM_DOT.sub(r"\1", _LEADING_TITLE.sub("", value))
     value = _GMBH_CUT.sub(lambda m: m.group(0) + "H", value)
     return _TRAILING_NOISE.sub("", value).strip()

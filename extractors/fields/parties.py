@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from extractors.fields.address import is_address_line, is_country, is_street
+from extractors.fields.address import is_address_line, is_country, is_stamp, is_street
 from extractors.fields.blocks import blocks_below, unheaded_buyer
 from extractors.fields.labels import ANY_LABEL, COMPILED, LEGAL_FORMS
 from extractors.fields.names import (
@@ -292,6 +292,7 @@ def _letterhead(lines: list[Line], buyer: set[int] | None = None) -> Candidate |
             or CONTACT.search(text)
             or is_street(text)
             or is_country(text)
+            or is_stamp(text)
         ):
             continue
         cand = Candidate(
