@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.fields.address import address_candidate, repair_address
-from extractors.fields.parties import vendor_candidate
+from extractors.fields.parties import buyer_candidate, vendor_candidate
 from extractors.layout.lines import document_lines
 from invoices.records import DocumentText, Method, PageText, Word
 
@@ -145,3 +145,26 @@ def test_ocr_specks_around_the_letterhead_name(read: str, name: str) -> None:
 )
 def test_ocr_misreadings_read_back_where_the_format_is_sure(read: str, printed: str) -> None:
     assert repair_address(read) == printed
+
+
+def test_a_low_quote_speck_before_the_buyer_name_is_dropped() -> None:
+    rows = [
+        [(40.0, "Clarke & Morgan Ltd")],
+        [(40.0, "30 Mill Lane")],
+        [(40.0, "Glasgow G1 1XQ")],
+        [(40.0, "Invoice to")],
+        [(40.0, "‚Helios Industrial Ltd")],
+        [(40.0, "5 Canal Street")],
+    ]
+    words = []
+    for i, row in enumerate(rows):
+        for x, cell in row:
+            for token in cell.split():
+                box = (x, 40.0 + 14.0 * i, x + 6.0 * len(token), 50.0 + 14.0 * i)
+                words.append(Word(text=token, bbox=box, confidence=0.9))
+                x += 6.0 * len(token) + 4.0
+    text = "\n".join(cell for row in rows for _, cell in row)
+    page = PageText(number=1, method=Method.OCR, text=text, words=words, width=595, height=842)
+    lines = document_lines(DocumentText(pages=[page]))
+    buyer = buyer_candidate(lines, vendor_candidate(lines))
+    assert buyer is not None and buyer.value == "Helios Industrial Ltd"

@@ -63,7 +63,7 @@ def name_like(text: str) -> bool:
     )
 
 
-_SPECKS = " |_.,:;'‘’\"“”~—=-"
+_SPECKS = " |_.,:;'‘’‚„\"“”«»~—=-"
 
 
 def is_noise(text: str) -> bool:
