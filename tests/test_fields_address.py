@@ -168,3 +168,17 @@ def test_a_low_quote_speck_before_the_buyer_name_is_dropped() -> None:
     lines = document_lines(DocumentText(pages=[page]))
     buyer = buyer_candidate(lines, vendor_candidate(lines))
     assert buyer is not None and buyer.value == "Helios Industrial Ltd"
+
+
+@pytest.mark.parametrize(
+    ("mail", "name"),
+    [
+        ("invoices@nordnetgebaeuderei.de", "Nordnet Gebäudereinigung GmbH"),
+        ("www.mueller-buerobedarf.de", "Müller Bürobedarf GmbH"),
+        ("invoices@nordnet.de", "Nordnet Gebaudereinigung GmbH"),  # nothing spells it out
+    ],
+)
+def test_umlauts_ocr_dropped_are_read_back_from_the_vendors_domain(mail: str, name: str) -> None:
+    read = name.replace("ü", "u").replace("ä", "a") if "ae" in mail or "ue" in mail else name
+    rows = [[(40.0, read)], [(40.0, "Am Markt 7")], [(40.0, "90402 Nürnberg")], [(40.0, mail)]]
+    assert _vendor([*rows, *_BUYER])[0] == name

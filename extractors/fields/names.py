@@ -131,3 +131,32 @@ def party_text(text: str, line: Line) -> str:
     value = _FORM_DOT.sub(r"\1", _LEADING_TITLE.sub("", value))
     value = _GMBH_CUT.sub(lambda m: m.group(0) + "H", value)
     return _TRAILING_NOISE.sub("", value).strip()
+
+
+# the vendor's own e-mail or web domain ("invoices@mueller-buero.de", "www.mueller-buero.de")
+_DOMAIN = re.compile(r"(?:@\s*|\bwww\.)([\w-]+(?:\.[\w-]+)*)", re.I)
+_UMLAUT = {"a": "ä", "o": "ö", "u": "ü", "A": "Ä", "O": "Ö", "U": "Ü"}
+
+
+def web_domains(text: str) -> list[str]:
+    """The e-mail and web domains printed in a text, lower-case."""
+    return [m.group(1).casefold() for m in _DOMAIN.finditer(text)]
+
+
+def umlauts_from_domain(name: str, domains: list[str]) -> str:
+    """A German name with the umlauts OCR dropped ("Gebaudereinigung") put back where the
+    company's domain spells them out ("gebaeudereinigung.de": "ae" for "ä"). A vowel is
+    restored only where the word around it, six letters at least, is spelled so there."""
+    if not domains:
+        return name
+    words = name.split(" ")
+    for w, word in enumerate(words):
+        chars = list(word)
+        for i, ch in enumerate(word):
+            if ch not in _UMLAUT or i < 1 or len(word) < i + 4:
+                continue
+            spelled = (word[: i + 1] + "e" + word[i + 1 : i + 4]).casefold()
+            if len(spelled) >= 6 and any(spelled in domain for domain in domains):
+                chars[i] = _UMLAUT[ch]
+        words[w] = "".join(chars)
+    return " ".join(words)
