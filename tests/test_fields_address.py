@@ -131,6 +131,7 @@ def test_ocr_specks_around_the_letterhead_name(read: str, name: str) -> None:
         ("Glasgow G1 IXQ", "Glasgow G1 1XQ"),
         ("Glasgow Gi 1xQ", "Glasgow G1 1XQ"),
         ("Manchester MI 1AE", "Manchester M1 1AE"),
+        ("Glasgow. G1 1XQ", "Glasgow G1 1XQ"),  # a speck between the town and the postcode
         ("London EC1A 1BB", "London EC1A 1BB"),
         ("IndustriestraBe 168", "Industriestraße 168"),
         ("101 15 Berlin", "10115 Berlin"),

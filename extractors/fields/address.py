@@ -130,7 +130,8 @@ def repair_address(part: str) -> str:
     if uk:
         area, digit, rest, inward, unit = uk.groups()
         code = f"{area}{digit.translate(_AS_DIGIT)}{rest} {inward.translate(_AS_DIGIT)}{unit.upper()}"
-        part = part[: uk.start()] + code
+        town = part[: uk.start()].rstrip()
+        part = (town[:-1] if town.endswith(".") else town) + (" " if town else "") + code
     part = _SHARP_S.sub("ß", part)
     split = _SPLIT_POSTCODE.match(part)
     if split and not is_street(part) and 4 <= len(split.group(1) + split.group(2)) <= 5:
