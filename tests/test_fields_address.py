@@ -183,3 +183,17 @@ def test_umlauts_ocr_dropped_are_read_back_from_the_vendors_domain(mail: str, na
     read = name.replace("ü", "u").replace("ä", "a") if "ae" in mail or "ue" in mail else name
     rows = [[(40.0, read)], [(40.0, "Am Markt 7")], [(40.0, "90402 Nürnberg")], [(40.0, mail)]]
     assert _vendor([*rows, *_BUYER])[0] == name
+
+
+def test_address_under_a_repeat_of_the_name_once_its_umlauts_are_put_back() -> None:
+    name = "Nordnet Gebaudereinigung GmbH"  # as OCR read it, twice
+    rows = [
+        [(40.0, name)],
+        [(40.0, "invoices@nordnetgebaeuderei.de")],
+        *_BUYER,
+        [(40.0, "Vielen Dank für Ihren Auftrag.")],
+        [(40.0, name)],
+        [(40.0, "Am Markt 7")],
+        [(40.0, "90402 Nürnberg")],
+    ]
+    assert _vendor(rows) == ("Nordnet Gebäudereinigung GmbH", "Am Markt 7, 90402 Nürnberg")

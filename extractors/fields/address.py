@@ -88,6 +88,15 @@ def _same_name(piece: str, name: str) -> bool:
     return any(SequenceMatcher(None, piece, whole).ratio() >= 0.8 for whole in (name, head))
 
 
+_FOLD = str.maketrans("äöüÄÖÜ", "aouAOU")
+
+
+def _folded(name: str) -> str:
+    """A name compared without umlauts: the vendor's may have them back (`fields_names`)
+    where OCR dropped them in a repeat of it."""
+    return name.casefold().translate(_FOLD)
+
+
 def _line_text(line: Line) -> str:
     """The text of a line's first column, with the columns after it while a separator is
     left dangling at a column's end ("Name · Street 1 ·   12345 Town": OCR cuts the line at
@@ -200,7 +209,7 @@ def address_candidate(lines: list[Line], vendor: Candidate | None) -> Candidate 
         for ln in lines
         if ln is not vendor.line
         and name
-        and any(clean_name(seg.text).casefold() == name for seg in (ln.segments or []))
+        and any(_folded(clean_name(seg.text)) == _folded(name) for seg in (ln.segments or []))
     ]
     for start in starts:
         parts = _address_parts(lines, start, name)
