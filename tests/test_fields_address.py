@@ -67,6 +67,12 @@ def test_sender_line_cut_into_columns_after_a_separator() -> None:
     assert _address(rows) == "47 rue des Lilas, 5000 Namur"
 
 
+@pytest.mark.parametrize("after", ["IBAN, DE12 1234 5678 9012 3456 78", "USE.-Id,.-Nr. DE234567891"])
+def test_a_bank_account_or_tax_id_under_the_name_is_no_address(after: str) -> None:
+    rows = [[(40.0, "Musterfirma GmbH")], [(40.0, after)], [(40.0, "Musterstraße 20")]]
+    assert _vendor(rows) == ("Musterfirma GmbH", None)
+
+
 def test_tax_id_and_mail_after_the_address_are_not_part_of_it() -> None:
     rows = [
         [(40.0, "Vincent & Chevalier SA"), (450.0, "FACTURE")],

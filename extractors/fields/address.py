@@ -57,9 +57,11 @@ _PAGE_MARK = re.compile(r"^(?:seite|page|p\.)\s*\d", re.I)
 _SEPARATORS = re.compile(r"\s+[·•|:»«+]\s+|\s+[-.]\s+|\s+-\.?(?=[^\W_])")
 # a separator left dangling at the end of a column segment: the line goes on in the next one
 _DANGLING = re.compile(r"\s[·•|:»«.-]$")
-# the tax id or e-mail after the address ("N° TVA: BE...", "UID: ATU...", "invoices@..."):
-# the address has ended
-_ID_OR_MAIL = re.compile(r"@|\b(?:tva|uid|btw|mwst|ust-?id\w*|vat\s*(?:reg|no|id))\b", re.I)
+# the tax id, bank account or e-mail after the address ("N° TVA: BE...", "UID: ATU...",
+# "IBAN: DE...", "invoices@..."): the address has ended
+_ID_OR_MAIL = re.compile(
+    r"@|\b(?:tva|uid|btw|mwst|ust-?id\w*|vat\s*(?:reg|no|id)|iban|bic|swift|id\W{0,3}nr)\b", re.I
+)
 # a receipt stamp OCR read into the header ("[EINGANG 23. SEP. 2025", "REÇU LE 07/05/2025"),
 # or any line with a date: no address line prints one
 _STAMP = re.compile(
