@@ -13,7 +13,7 @@ import re
 from decimal import Decimal
 
 from classifiers.records import DocumentTypeResult
-from invoices.records import DocumentType, Invoice, Method
+from invoices.records import DocumentType, FieldValue, Invoice, Method, Provenance
 
 VERSION = "doctype-rules-3"
 TITLE_LINES = 12
@@ -260,3 +260,40 @@ def document_type_from_code(code: str) -> DocumentType:
     if code in _INVOICE_CODES:
         return DocumentType.INVOICE
     return DocumentType.OTHER
+
+
+def reconcile_document_type(
+    extracted: FieldValue[DocumentType] | None, classified: DocumentTypeResult
+) -> tuple[FieldValue[DocumentType] | None, bool]:
+    """The type to record when the extraction's reading (the title) and the classifier's
+    (which weighed that reading with every type word of the text and the total's sign)
+    disagree, and whether they did.
+
+    The classifier's answer is kept, since the cascade already routes and codes by it (a
+    statement is no bill whatever its title said), but at a confidence no higher than the
+    doubt the extraction leaves about its own reading: a type two readers disagree on is
+    never auto-accepted, and the document goes to a clerk (DOCUMENT_TYPE_UNCERTAIN) before an
+    invoice is booked as a credit note or the other way round. An e-invoice's type code is
+    the issuer's declaration: nothing to reconcile.
+    """
+    if extracted is None or extracted.provenance.method == Method.EINVOICE_XML:
+        return extracted, False
+    if classified.value == extracted.value:
+        return extracted, False
+    confidence = min(classified.confidence, 1.0 - extracted.confidence)
+    return (
+        FieldValue(
+            value=classified.value,
+            confidence=round(max(0.0, confidence), 4),
+            provenance=Provenance(
+                method=Method.RULE,
+                extractor=f"classifiers.{classified.backend}",
+                version=classified.model_version,
+                raw=(
+                    f"title read as {extracted.value.value} ({extracted.confidence:.4f}); "
+                    f"text: {classified.evidence}"
+                )[:200],
+            ),
+        ),
+        True,
+    )

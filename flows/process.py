@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from classifiers import Classification, ClassificationContext, DocumentClassifier, classify
+from classifiers.doctype import reconcile_document_type
 from extractors.text.intake import describe
 from flows.prepare import Prepared, Stages, failed_result, prepare_document
 from invoices.errors import DocumentError
@@ -123,6 +124,13 @@ def _match_and_classify(
         # matching treats credit notes, statements and reminders differently (no PO billing,
         # no duplicate of an invoice), so it must see the classified type
         invoice = invoice.model_copy(update={"document_type": _type_field(classification)})
+    elif classification is not None:
+        recorded, disputed = reconcile_document_type(
+            invoice.document_type, classification.document_type
+        )
+        if disputed:
+            invoice = invoice.model_copy(update={"document_type": recorded})
+            classification.reasons.append(ReasonCode.DOCUMENT_TYPE_UNCERTAIN)
     return invoice, vendor_match, classification
 
 
