@@ -13,9 +13,9 @@ import re
 from decimal import Decimal
 
 from classifiers.records import DocumentTypeResult
-from invoices.records import DocumentType, Invoice, Method
+from invoices.records import DocumentType, FieldValue, Invoice, Method, Provenance
 
-VERSION = "doctype-rules-2"
+VERSION = "doctype-rules-3"
 TITLE_LINES = 12
 TITLE_WEIGHT = 3.0
 
@@ -55,14 +55,6 @@ _PATTERNS: dict[DocumentType, list[tuple[str, float]]] = {
         (r"\brelance\b|\brappel\b|\bmise en demeure\b|\bimpay[ée]", 3.0),
         # the fee only a reminder charges
         (r"\bmahngeb[üu]hr|\breminder fee\b|\bfrais de relance\b", 2.0),
-        # what a reminder says of an earlier invoice, when its title is lost (a scan)
-        (
-            r"\bnoch (?:nicht )?(?:offen|beglichen|bezahlt)\b|\bübersehen\b"
-            r"|\bstill (?:outstanding|unpaid|open)\b|\bremains? (?:unpaid|outstanding)\b"
-            r"|\bhas not (?:yet )?been (?:paid|settled)\b"
-            r"|\bn'a pas (?:encore )?été (?:réglée?|payée?)\b|\btoujours impayée?",
-            3.0,
-        ),
     ],
     DocumentType.RECEIPT: [
         (
@@ -71,25 +63,62 @@ _PATTERNS: dict[DocumentType, list[tuple[str, float]]] = {
             3.0,
         ),
         (r"\bquittung\b|\bkassenbon\b|\bkassenbeleg\b|\bbeleg-?nr\b|\bbar bezahlt\b", 3.0),
-        # "REÇU LE 17/02/2025" is an inbound mail stamp on an invoice, not a receipt
-        (r"\bre[çc]u\b(?!\s*le\b)|\bticket de caisse\b", 3.0),
+        # "REÇU LE 17/02/2025" is an inbound mail stamp on an invoice, not a receipt, also as a
+        # scan misreads it ("RECU LF 12/01/2025", "REÇU | 12.01.25")
+        (r"\bre[çc]u\b(?!\s*le\b)(?![^\w\n]*(?:l\S{0,2}[^\w\n]*)?\d)|\bticket de caisse\b", 3.0),
         (r"\bcash\b|\bchange\b|\btendered\b", 0.7),
     ],
 }
+# What a document says of itself in a sentence, which no other type says: a reminder of the
+# earlier invoice it chases, a statement of the account it lists. Counted once wherever it
+# stands, not discounted in the body as a type word is: it is there when a scan lost the title.
+_SENTENCES: dict[DocumentType, list[tuple[str, float]]] = {
+    DocumentType.REMINDER: [
+        (
+            r"\bnoch (?:nicht )?(?:offen|beglichen|bezahlt)\b|\bübersehen\b"
+            r"|\bstill (?:outstanding|unpaid|open)\b|\bremains? (?:unpaid|outstanding)\b"
+            r"|\bhas not (?:yet )?been (?:paid|settled)\b"
+            r"|\bn'a pas (?:encore )?été (?:réglée?|payée?)\b|\btoujours impayée?"
+            r"|\b(?:following|below|above|listed|enclosed)\s+invoices?\b[^.\n]{0,30}?"
+            r"\b(?:is|are)\s+(?:now\s+)?(?:overdue|past\s+due)\b"
+            r"|\bfolgenden?\s+rechnung(?:en)?\b[^.\n]{0,30}?\büberf[äa]llig\b"
+            r"|\bfactures?\s+(?:suivantes?|ci-dessous)\b[^.\n]{0,30}?"
+            r"\b(?:rest(?:e|ent)\s+impay[ée]e?s?|(?:est|sont)\s+échue?s?)",
+            6.0,
+        ),
+    ],
+    DocumentType.STATEMENT: [
+        (
+            r"\bopen items\b|\boffene(?:n)? posten\b|\béléments ouverts\b"
+            r"|\b(?:balance|items) (?:on|of) your account\b|\bauf ihrem konto\b"
+            r"|\bsur votre compte\b|\bbalance brought forward\b|\bsaldovortrag\b"
+            r"|\breport (?:de|du) solde\b",
+            6.0,
+        ),
+    ],
+}
+# The headings of the party billed ("Rechnung an", "Invoice to", "Bill to"): every type prints
+# them, so their type word names no document.
+_PARTY_HEADINGS = re.compile(r"\b(?:rechnung\s+an|invoice\s+to|bill(?:ed)?\s+to)\b", re.IGNORECASE)
 _COMPILED = {
     kind: [(re.compile(p, re.IGNORECASE), w) for p, w in pats] for kind, pats in _PATTERNS.items()
+}
+_COMPILED_SENTENCES = {
+    kind: [(re.compile(p, re.IGNORECASE), w) for p, w in pats] for kind, pats in _SENTENCES.items()
 }
 _SELF_BILLED = _COMPILED[DocumentType.INVOICE][-1][0]
 
 
 def keyword_scores(text: str) -> dict[DocumentType, float]:
-    """Weighted keyword score of every document type; title lines count `TITLE_WEIGHT` times."""
+    """Weighted keyword score of every document type; title lines count `TITLE_WEIGHT` times,
+    a sentence only one type says (`_SENTENCES`) once wherever it stands, and the headings of
+    the party billed not at all."""
+    text, scores = _sentence_scores(_PARTY_HEADINGS.sub(" ", text))
     lines = [ln for ln in text.splitlines() if ln.strip()]
     title = "\n".join(lines[:TITLE_LINES])
     body = "\n".join(lines[TITLE_LINES:])
-    scores: dict[DocumentType, float] = {}
     for kind, patterns in _COMPILED.items():
-        score = 0.0
+        score = scores.get(kind, 0.0)
         for pattern, weight in patterns:
             score += TITLE_WEIGHT * weight * min(len(pattern.findall(title)), 2)
             score += weight * min(len(pattern.findall(body)), 3) * 0.5
@@ -98,6 +127,25 @@ def keyword_scores(text: str) -> dict[DocumentType, float]:
     if _SELF_BILLED.search(text):
         scores[DocumentType.CREDIT_NOTE] = 0.0
     return scores
+
+
+def _sentence_scores(text: str) -> tuple[str, dict[DocumentType, float]]:
+    """The score of each `_SENTENCES` type found, and the text without those sentences: the
+    invoice a reminder speaks of ("the following invoice is overdue") is not its own type."""
+    scores: dict[DocumentType, float] = {}
+    for kind, patterns in _COMPILED_SENTENCES.items():
+        for pattern, weight in patterns:
+            found = pattern.search(text)
+            if found is None:
+                continue
+            scores[kind] = scores.get(kind, 0.0) + weight
+            start = max(text.rfind(".", 0, found.start()), text.rfind("\n", 0, found.start()))
+            ends = [
+                i for i in (text.find(".", found.end()), text.find("\n", found.end())) if i >= 0
+            ]
+            end = min(ends) if ends else len(text)
+            text = text[: start + 1] + "-" + text[end:]
+    return text, scores
 
 
 def classify_document_type(invoice: Invoice | None, text: str) -> DocumentTypeResult:
@@ -212,3 +260,40 @@ def document_type_from_code(code: str) -> DocumentType:
     if code in _INVOICE_CODES:
         return DocumentType.INVOICE
     return DocumentType.OTHER
+
+
+def reconcile_document_type(
+    extracted: FieldValue[DocumentType] | None, classified: DocumentTypeResult
+) -> tuple[FieldValue[DocumentType] | None, bool]:
+    """The type to record when the extraction's reading (the title) and the classifier's
+    (which weighed that reading with every type word of the text and the total's sign)
+    disagree, and whether they did.
+
+    The classifier's answer is kept, since the cascade already routes and codes by it (a
+    statement is no bill whatever its title said), but at a confidence no higher than the
+    doubt the extraction leaves about its own reading: a type two readers disagree on is
+    never auto-accepted, and the document goes to a clerk (DOCUMENT_TYPE_UNCERTAIN) before an
+    invoice is booked as a credit note or the other way round. An e-invoice's type code is
+    the issuer's declaration: nothing to reconcile.
+    """
+    if extracted is None or extracted.provenance.method == Method.EINVOICE_XML:
+        return extracted, False
+    if classified.value == extracted.value:
+        return extracted, False
+    confidence = min(classified.confidence, 1.0 - extracted.confidence)
+    return (
+        FieldValue(
+            value=classified.value,
+            confidence=round(max(0.0, confidence), 4),
+            provenance=Provenance(
+                method=Method.RULE,
+                extractor=f"classifiers.{classified.backend}",
+                version=classified.model_version,
+                raw=(
+                    f"title read as {extracted.value.value} ({extracted.confidence:.4f}); "
+                    f"text: {classified.evidence}"
+                )[:200],
+            ),
+        ),
+        True,
+    )

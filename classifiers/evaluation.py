@@ -120,6 +120,8 @@ class Tally:
     route: list[int] = field(default_factory=lambda: [0, 0])
     reasons: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    # documents typed wrong: doc_id, expected, got, confidence and the evidence behind it
+    doctype_misses: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _truth_doctype(label: dict[str, Any]) -> str | None:
@@ -150,6 +152,17 @@ def score_document(cascade: Cascade, label: dict[str, Any], text: str, tally: Ta
         got = result.document_type.value.value
         tally.doctype_right += int(got == expected)
         tally.doctype_confusion[(expected, got)] += 1
+        if got != expected:
+            tally.doctype_misses.append(
+                {
+                    "doc_id": label.get("doc_id"),
+                    "expected": expected,
+                    "got": got,
+                    "scanned": truth.get("scanned"),
+                    "confidence": result.document_type.confidence,
+                    "evidence": result.document_type.evidence,
+                }
+            )
     _score_lines(cascade, result, truth, tally)
     if truth.get("approval_route") is not None and result.approval_route is not None:
         tally.route[1] += 1
@@ -223,8 +236,10 @@ def evaluate_folder(
     folder: Path,
     limit: int | None = None,
     texts: Mapping[str, str] | None = None,
+    misses: int = 0,
 ) -> dict[str, Any]:
-    """Score every labelled document of `folder` (the first `limit` ones, when set).
+    """Score every labelled document of `folder` (the first `limit` ones, when set), listing
+    the first `misses` documents typed wrong.
 
     `texts` holds each document's text by doc_id as the pipeline reads it (the text layer, OCR
     for scans and images); without it each PDF's text layer is used, which leaves scans and
@@ -237,4 +252,6 @@ def evaluate_folder(
         score_document(cascade, label, text, tally)
     summary = summarise(tally, cascade)
     summary["text"] = "as the pipeline reads it" if texts is not None else "PDF text layer only"
+    if misses:
+        summary["document_type_misses"] = tally.doctype_misses[:misses]
     return summary

@@ -39,6 +39,7 @@ FEATURES: tuple[str, ...] = (
     "address_seller",
     "address_other_seller",
     "receipt",
+    "sign_conflict",
     "ocr_arithmetic",
     "ocr_checksum",
     "ocr_receipt",
@@ -86,6 +87,9 @@ _PRIOR = {
     "address_seller": 0.3,
     "address_other_seller": -0.5,
     "receipt": 0.0,
+    # the amounts' printed sign against the document type (`extractors.page_evidence`): one
+    # of the two was read wrong, and nothing tells which
+    "sign_conflict": -2.0,
     "ocr_arithmetic": 0.5,
     "ocr_checksum": 0.5,
     "ocr_receipt": -0.5,
@@ -118,6 +122,7 @@ def features(cand: Candidate) -> dict[str, float]:
         "address_seller": cand.extra.get("address_seller", 0.0),
         "address_other_seller": cand.extra.get("address_other_seller", 0.0),
         "receipt": cand.extra.get("receipt", 0.0),
+        "sign_conflict": cand.extra.get("sign_conflict", 0.0),
         "bias": 1.0,
     }
 
@@ -135,7 +140,9 @@ def value_confidence(cand: Candidate) -> float:
 
 def with_defaults(evidence: dict[str, float]) -> dict[str, float]:
     """Evidence recorded before a feature existed, completed from what it had: the value's
-    own word confidence is taken as its line's."""
+    own word confidence is taken as its line's; a sign that was not compared is no conflict."""
+    evidence = dict(evidence)
+    evidence.setdefault("sign_conflict", 0.0)
     if "value_confidence" in evidence or "word_confidence" not in evidence:
         return evidence
     return dict(evidence, value_confidence=evidence["word_confidence"])
@@ -149,11 +156,14 @@ def with_interactions(evidence: dict[str, float]) -> dict[str, float]:
 
 @lru_cache(maxsize=4)
 def load_model(path: str = str(CALIBRATION_FILE)) -> dict[str, dict[str, float]]:
-    """The fitted weights per field ("*" for fields without their own), or the prior."""
+    """The fitted weights per field ("*" for fields without their own), or the prior. A
+    feature newer than the fit keeps its prior weight in every field until the next fit."""
     file = Path(path)
-    if file.exists():
-        return json.loads(file.read_text())["weights"]
-    return {"*": dict(_PRIOR)}
+    if not file.exists():
+        return {"*": dict(_PRIOR)}
+    stored = json.loads(file.read_text())
+    newer = {n: _PRIOR[n] for n in FEATURES if n not in stored.get("features", FEATURES)}
+    return {name: {**newer, **weights} for name, weights in stored["weights"].items()}
 
 
 def confidence(
@@ -194,6 +204,7 @@ SIGNS: dict[str, tuple[float | None, float | None]] = {
     "address_foreign": (None, 0.0),
     "address_buyer": (None, 0.0),
     "address_other_seller": (None, 0.0),
+    "sign_conflict": (None, 0.0),
 }
 
 

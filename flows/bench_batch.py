@@ -7,8 +7,8 @@ folder here. In one run this module:
    by plain tesseract, one process per core, same languages and resolution;
 2. runs the nightly batch (`run_inbox`, the same flow as `invoices run`) into a schema of its
    own, dropped at the end, while a sampler follows the peak memory of every process of the
-   run (the flow's process, the throwaway Prefect server, OCR pool workers, Dask workers,
-   tesseract);
+   run (the flow's process, the throwaway Prefect server, document workers, OCR pool workers,
+   Dask workers, tesseract);
 3. prints wall time, seconds per stage (summed over documents, and per page where that is
    the stage's unit), the ratio to the floor, peak memory per process, and the load average.
 """
@@ -28,6 +28,7 @@ from typing import Any
 
 from extractors.text.floor import Floor, measure_floor, ocr_jobs
 from flows.nightly import discover_documents, run_inbox
+from flows.workers import worker_pids
 from invoices.settings import Settings
 from staging import db, runs
 
@@ -45,11 +46,13 @@ class MemorySampler:
     def run(self) -> None:
         root = os.getpid()
         while not self._stop.is_set():
+            workers = worker_pids()
             for pid in [root, *descendants(root)]:
                 sample = _rss_mb(pid)
                 if sample is None:
                     continue
                 name, mb = sample
+                name = "document worker" if pid in workers else name
                 if mb > self.peaks.get(pid, ("", 0.0))[1]:
                     self.peaks[pid] = (name, mb)
             self._stop.wait(self.interval)
@@ -196,11 +199,19 @@ def bench_text(result: BenchResult, settings: Settings, workers: int) -> str:
     pages = s.get("pages") or {}
     stages = s.get("seconds_per_stage") or {}
     n_pages = pages.get("text_layer", 0) + pages.get("ocr", 0)
+    at_once = workers or settings.task_workers
     runner = settings.dask_address or (
         f"dask local cluster of {settings.dask_workers}"
         if settings.task_runner == "dask"
-        else f"threads ({workers or settings.task_workers} documents at once)"
+        else f"threads ({at_once} documents at once"
+        + (
+            f", text and extraction in {at_once} worker processes)"
+            if settings.process_pool
+            else ")"
+        )
     )
+    cpu = (s.get("cost") or {}).get("cpu_seconds", 0)
+    by_process = s.get("cpu_seconds_by_process") or {}
     lines = [
         f"bench-batch: {result.documents} documents, {n_pages} pages "
         f"({pages.get('text_layer', 0)} text layer, {pages.get('ocr', 0)} OCR), "
@@ -215,8 +226,12 @@ def bench_text(result: BenchResult, settings: Settings, workers: int) -> str:
         f"alone (without the throwaway Prefect server's start and the migrations): "
         f"{s.get('wall_seconds', 0):.1f} s = "
         f"{s.get('wall_seconds', 0) / max(1e-9, result.floor.seconds):.2f} x",
-        f"  CPU-seconds: batch {(s.get('cost') or {}).get('cpu_seconds', 0):.1f} vs floor "
-        f"{result.floor.cpu_seconds:.1f} (less sensitive to the other work on the machine)",
+        f"  CPU-seconds: batch {cpu:.1f} vs floor {result.floor.cpu_seconds:.1f} = "
+        f"{cpu / max(1e-9, result.floor.cpu_seconds):.2f} x (less sensitive to the other work on "
+        f"the machine); flow process {by_process.get('flow', cpu):.1f}, "
+        f"{by_process.get('worker_processes', 0)} worker processes "
+        f"{by_process.get('workers', 0.0):.1f}; cores used on average "
+        f"{cpu / max(1e-9, s.get('wall_seconds', 0)):.2f} (batch CPU / flow wall)",
         "  seconds per stage (summed over documents; documents run in parallel):",
     ]
     for stage, seconds in stages.items():

@@ -131,16 +131,18 @@ def eval_classification(
     pipeline_text: bool = True,
     workers: int = 2,
     limit: int | None = None,
+    misses: int = 0,
 ) -> dict[str, Any]:
     """Score the classification cascade (trained in memory on the folder's master data) on a
     labelled folder; with `pipeline_text`, on each document's text as the nightly batch reads
-    it (scans OCR'd, cached like eval-matching's), else on the PDF text layer alone."""
+    it (scans OCR'd, cached like eval-matching's), else on the PDF text layer alone. The first
+    `misses` documents typed wrong are listed."""
     cascade = cascade_for_folder(folder, settings, classifier_embedder(settings))
     try:
         texts = (
             read_corpus_texts(folder, workers=workers, limit=limit or 0) if pipeline_text else None
         )
-        return evaluate_classification(cascade, folder, limit=limit, texts=texts)
+        return evaluate_classification(cascade, folder, limit=limit, texts=texts, misses=misses)
     finally:
         cascade.close()
 

@@ -107,3 +107,19 @@ def document_scope(sha256: str, file_name: str) -> Iterator[None]:
         yield
     finally:
         _DOC.reset(token)
+
+
+def current_scope() -> tuple[str, tuple[str, str]]:
+    """The run and document this thread's log lines carry, for a worker process to carry on."""
+    return _RUN.get(), _DOC.get()
+
+
+@contextmanager
+def carried_scope(scope: tuple[str, tuple[str, str]]) -> Iterator[None]:
+    """Every log line inside carries the run and document of `current_scope()` elsewhere."""
+    run_token, doc_token = _RUN.set(scope[0]), _DOC.set(scope[1])
+    try:
+        yield
+    finally:
+        _DOC.reset(doc_token)
+        _RUN.reset(run_token)

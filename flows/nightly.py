@@ -24,17 +24,23 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import logs
 from flows.matching import ALIASES_KIND, match_against_store
-from flows.process import RunContext, failed_intake, fingerprint, process_document
+from flows.prepare import Prepared, Stages, prepare_document, prepare_to_wire
+from flows.process import RunContext, failed_intake, fingerprint, finish_document
 from flows.relay import sync_after_batch
 from flows.run_summary import Progress, build_summary, cpu_seconds, publish
 from flows.runners import (
     chunk_size,
+    dask_delta,
+    dask_usage,
+    document_workers,
     release_context,
+    run_workers,
     task_runner,
     thread_pool_size,
     worker_context,
 )
 from flows.server import api_or_throwaway
+from flows.workers import DocumentWorkers, WorkerDied
 from invoices.records import Document, DocumentResult, ReasonCode, StageError
 from invoices.run_metrics import document_record
 from invoices.settings import Settings, load_settings
@@ -71,8 +77,10 @@ def process_chunk_task(
     label: str,
 ) -> list[DocumentResult]:
     """Text, extraction, validation and matching of a chunk of documents (one with threads,
-    several on Dask), with this process's stage objects for the run."""
+    several on Dask), with this process's stage objects for the run; with threads the pure
+    stages run in the run's document workers when it has them."""
     ctx = worker_context(settings, run_id)
+    workers = run_workers(run_id)
     results = []
     with logs.run_scope(run_id):
         for document, error in items:
@@ -80,8 +88,32 @@ def process_chunk_task(
                 if error is not None:
                     results.append(failed_intake(document, error, settings))
                 else:
-                    results.append(process_document(document, ctx))
+                    prepared = _prepare(document, ctx, workers)
+                    results.append(finish_document(prepared, ctx))
     return results
+
+
+def _prepare(document: Document, ctx: RunContext, workers: DocumentWorkers | None) -> Prepared:
+    """The pure stages of one document, in a worker process when there are workers; a worker
+    that dies on the document (a signal, a crash in a parser, out of memory) fails it alone."""
+    if workers is None:
+        return prepare_document(document, ctx.settings, ctx.recalibration)
+    started = time.perf_counter()
+    try:
+        wire = workers.run(prepare_to_wire, document, ctx.settings, ctx.recalibration)
+        return Prepared.from_wire(wire)
+    except WorkerDied as exc:
+        stage = exc.stage or "text"
+        logs.run_logger(log).error("%s: %s; recorded as failed", document.path.name, exc)
+        error = StageError(
+            stage=stage,
+            category=ReasonCode.PROCESSING_ERROR.value,
+            message=f"the worker process reading the document {exc.how} during the {stage}"
+            " stage (a crash in a parser or out of memory); the batch went on",
+        )
+        failed = failed_intake(document, error, ctx.settings)
+        timings = {stage: round(time.perf_counter() - started, 4)}
+        return Prepared(document, Stages(), failed=failed.model_copy(update={"timings": timings}))
 
 
 def _straight_through(result: DocumentResult, settings: Settings) -> bool:
@@ -222,24 +254,13 @@ def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[st
         skipped,
     )
     progress = Progress(settings, run_id, len(todo) + len(identical))
+    dask_before = dask_usage()
     try:
-        futures: list[Any] = []
-        first = 1
-        for chunk in _chunks(todo, chunk_size(settings)):
-            label = chunk[0][0].path.name + (f" +{len(chunk) - 1}" if len(chunk) > 1 else "")
-            processed = process_chunk_task.submit(chunk, settings, run_id, label)
-            # documents are processed in parallel but staged in inbox order, so that of two
-            # copies of one invoice the later file is the one flagged as the duplicate
-            futures.append(
-                stage_chunk_task.submit(
-                    processed, settings, run_id, first, len(todo), wait_for=futures[-1:]
-                )
+        with document_workers(settings, run_id) as workers:
+            staged = _run_documents(settings, run_id, todo, progress)
+            usage = (
+                workers.usage() if workers is not None else dask_delta(dask_before, dask_usage())
             )
-            first += len(chunk)
-        staged: list[dict[str, Any]] = []
-        for future in futures:
-            staged += future.result()
-            progress.advance(len(staged) - progress.done)
         for document in identical:
             staged.append(stage_identical_task(document, run_id, settings))
             progress.advance(1)
@@ -253,7 +274,42 @@ def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[st
         time.perf_counter() - started,
         cpu_seconds() - cpu_started,
         settings,
+        workers=usage,
     )
+    _add_versions_and_drift(summary, settings)
+    return summary
+
+
+def _run_documents(
+    settings: Settings,
+    run_id: uuid.UUID,
+    todo: list[tuple[Document, StageError | None]],
+    progress: Progress,
+) -> list[dict[str, Any]]:
+    """Submit every chunk's processing and staging; the staged figures, in inbox order."""
+    futures: list[Any] = []
+    first = 1
+    for chunk in _chunks(todo, chunk_size(settings)):
+        label = chunk[0][0].path.name + (f" +{len(chunk) - 1}" if len(chunk) > 1 else "")
+        processed = process_chunk_task.submit(chunk, settings, run_id, label)
+        # documents are processed in parallel but staged in inbox order, so that of two
+        # copies of one invoice the later file is the one flagged as the duplicate
+        futures.append(
+            stage_chunk_task.submit(
+                processed, settings, run_id, first, len(todo), wait_for=futures[-1:]
+            )
+        )
+        first += len(chunk)
+    staged: list[dict[str, Any]] = []
+    for future in futures:
+        staged += future.result()
+        progress.advance(len(staged) - progress.done)
+    return staged
+
+
+def _add_versions_and_drift(summary: dict[str, Any], settings: Settings) -> None:
+    """The promoted model versions and the vendors whose values clerks keep correcting."""
+    assert settings.database_url
     with db.connection(settings.database_url, settings.db_schema) as conn:
         calibration_version, _ = learning.promoted_calibration(conn)
         aliases_version, _ = models.promoted_json(conn, ALIASES_KIND)
@@ -271,7 +327,6 @@ def _process_inbox(settings: Settings, run_id: uuid.UUID, inbox: str) -> dict[st
         "calibration": calibration_version,
         "vendor_aliases": aliases_version,
     }
-    return summary
 
 
 def _business_slot(settings: Settings, scheduled_for: str | None) -> tuple[datetime, date]:
@@ -386,5 +441,6 @@ def settings_overrides(settings: Settings) -> dict[str, Any]:
         "dask_address",
         "dask_workers",
         "documents_per_task",
+        "process_pool",
     )
     return settings.model_dump(mode="json", include=set(keep), exclude_none=True)

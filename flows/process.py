@@ -2,30 +2,26 @@
 
 A document error (bad file) or an unexpected bug inside a stage becomes a recorded `StageError`
 and a `failed` or `partial` status; the batch goes on. Only infrastructure errors propagate, so
-that Prefect can retry the task.
+that Prefect can retry the task. The pure stages (text, extraction, validation) are in
+`flows.prepare`, which a worker process can run; matching and classification are here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import mimetypes
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from classifiers import Classification, ClassificationContext, DocumentClassifier, classify
-from extractors.extract import extract_invoice
-from extractors.recalibration import recalibrate_invoice
+from classifiers.doctype import reconcile_document_type
 from extractors.text.intake import describe
-from extractors.text.read import read_document
-from extractors.validation import validate
-from invoices.errors import DocumentError, InfrastructureError
+from flows.prepare import Prepared, Stages, failed_result, prepare_document
+from invoices.errors import DocumentError
 from invoices.records import (
     Document,
     DocumentResult,
-    DocumentText,
     DocumentType,
     FieldValue,
     Invoice,
@@ -40,8 +36,6 @@ from invoices.routing import audit_sampled, route
 from invoices.settings import Settings
 from matchers.vendor import VendorMatcher
 
-T = TypeVar("T")
-
 
 @dataclass
 class RunContext:
@@ -53,39 +47,6 @@ class RunContext:
     # the promoted confidence recalibration (staging.learning), applied after extraction
     calibration_version: str | None = None
     recalibration: dict[str, Any] = field(default_factory=dict)
-
-
-class _Stages:
-    """Runs stages for one document, recording timings and errors as it goes."""
-
-    def __init__(self) -> None:
-        self.errors: list[StageError] = []
-        self.timings: dict[str, float] = {}
-        self.fatal = False
-
-    def run(self, name: str, fn: Callable[..., T], *args: Any, fatal: bool = False) -> T | None:
-        started = time.perf_counter()
-        try:
-            return fn(*args)
-        except InfrastructureError:
-            raise
-        except DocumentError as exc:
-            self.errors.append(
-                StageError(stage=name, category=exc.reason.value, message=exc.detail, page=exc.page)
-            )
-            self.fatal = self.fatal or fatal
-        except Exception as exc:  # a bug in a stage must not stop the batch
-            self.errors.append(
-                StageError(
-                    stage=name,
-                    category=ReasonCode.PROCESSING_ERROR.value,
-                    message=f"{type(exc).__name__}: {exc}",
-                )
-            )
-            self.fatal = self.fatal or fatal
-        finally:
-            self.timings[name] = round(time.perf_counter() - started, 4)
-        return None
 
 
 def placeholder_document(path: Path) -> Document:
@@ -112,51 +73,27 @@ def fingerprint(path: Path, settings: Settings) -> tuple[Document, StageError | 
         return placeholder_document(path), error
 
 
-def _failed(
-    document: Document, stages: _Stages, settings: Settings, methods: list[str] | None = None
-) -> DocumentResult:
-    result = DocumentResult(
-        document=document,
-        status=Status.FAILED,
-        errors=stages.errors,
-        timings=stages.timings,
-        text_methods=methods or [],
-    )
-    return result.model_copy(update={"reasons": route(result, settings)})
-
-
-def _text_methods(text: DocumentText) -> list[str]:
-    methods = {p.method.value for p in text.pages}
-    return sorted(methods | ({"einvoice_xml"} if text.einvoice_xml else set()))
-
-
 def process_document(document: Document, ctx: RunContext) -> DocumentResult:
     """Text, extraction, validation, vendor matching and classification of one document."""
-    settings = ctx.settings
-    stages = _Stages()
-    text = stages.run("text", read_document, document, settings, fatal=True)
-    if text is None or stages.fatal:
-        return _failed(document, stages, settings)
-    stages.errors.extend(text.errors)
-    document = document.model_copy(update={"pages": len(text.pages)})
-    methods = _text_methods(text)
-    invoice = stages.run(
-        "extraction",
-        lambda: extract_invoice(text, settings, use_einvoice=settings.read_einvoice_xml),
-        fatal=True,
+    return finish_document(prepare_document(document, ctx.settings, ctx.recalibration), ctx)
+
+
+def finish_document(prepared: Prepared, ctx: RunContext) -> DocumentResult:
+    """Vendor matching, classification and routing of a prepared document (in the flow's
+    process, which holds the models)."""
+    if prepared.failed is not None:
+        return prepared.failed
+    settings, stages, document = ctx.settings, prepared.stages, prepared.document
+    assert prepared.invoice is not None
+    invoice, vendor_match, classification = _match_and_classify(
+        prepared.invoice, prepared.full_text, ctx, stages
     )
-    if invoice is None:
-        failed = _failed(document, stages, settings, methods)
-        return failed.model_copy(update={"page_methods": [p.method.value for p in text.pages]})
-    invoice = recalibrate_invoice(invoice, ctx.recalibration)
-    checks = stages.run("validation", validate, invoice, settings) or []
-    invoice, vendor_match, classification = _match_and_classify(invoice, text, ctx, stages)
     result = DocumentResult(
         document=document,
         invoice=invoice,
-        text_methods=methods,
-        page_methods=[p.method.value for p in text.pages],
-        checks=checks,
+        text_methods=prepared.methods,
+        page_methods=prepared.page_methods,
+        checks=prepared.checks,
         vendor_match=vendor_match,
         classification=classification.model_dump(mode="json") if classification else None,
         reasons=list(classification.reasons) if classification else [],
@@ -173,7 +110,7 @@ def process_document(document: Document, ctx: RunContext) -> DocumentResult:
 
 
 def _match_and_classify(
-    invoice: Invoice, text: DocumentText, ctx: RunContext, stages: _Stages
+    invoice: Invoice, text: str, ctx: RunContext, stages: Stages
 ) -> tuple[Invoice, VendorMatch | None, Classification | None]:
     vendor_match = None
     if ctx.vendor_resolver is not None:
@@ -181,12 +118,19 @@ def _match_and_classify(
     classification = None
     if ctx.cascade is not None:
         classification = stages.run(
-            "classification", _classify, invoice, vendor_match, text.full_text, ctx.cascade, ctx
+            "classification", _classify, invoice, vendor_match, text, ctx.cascade, ctx
         )
     if classification is not None and invoice.document_type is None:
         # matching treats credit notes, statements and reminders differently (no PO billing,
         # no duplicate of an invoice), so it must see the classified type
         invoice = invoice.model_copy(update={"document_type": _type_field(classification)})
+    elif classification is not None:
+        recorded, disputed = reconcile_document_type(
+            invoice.document_type, classification.document_type
+        )
+        if disputed:
+            invoice = invoice.model_copy(update={"document_type": recorded})
+            classification.reasons.append(ReasonCode.DOCUMENT_TYPE_UNCERTAIN)
     return invoice, vendor_match, classification
 
 
@@ -222,6 +166,6 @@ def _classify(
 
 def failed_intake(document: Document, error: StageError, settings: Settings) -> DocumentResult:
     """The result of a document that failed before any stage could run."""
-    stages = _Stages()
+    stages = Stages()
     stages.errors.append(error)
-    return _failed(document, stages, settings)
+    return failed_result(document, stages, settings)

@@ -62,8 +62,16 @@ def build_summary(
     seconds: float,
     cpu: float,
     settings: Settings,
+    workers: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The run summary: counts, the run metrics of the new documents, resources and versions."""
+    """The run summary: counts, the run metrics of the new documents, resources and versions.
+
+    `cpu` is the flow process's (with its finished children); `workers` what the run's worker
+    processes reported (document workers or Dask workers: CPU-seconds, peak memory), which
+    counts in the run's CPU-seconds, cost and peak memory."""
+    workers = workers or {}
+    flow_cpu = cpu
+    cpu = flow_cpu + workers.get("cpu_seconds", 0.0)
     recorded = [s for s in staged if s["document_id"] is not None]
     new = [s for s in recorded if s["status"] != "skipped"]
     per_stage: dict[str, float] = {}
@@ -72,6 +80,9 @@ def build_summary(
             per_stage[stage] = per_stage.get(stage, 0.0) + secs
     metrics = summarise([s["record"] for s in new if s.get("record")], settings, cpu)
     memory = peak_memory_mb()
+    if workers:
+        memory["workers"] = workers.get("peak_mb", 0.0)
+        memory["largest_child"] = max(memory["largest_child"], workers.get("peak_child_mb", 0.0))
     versions = {
         **metrics.pop("model_versions"),
         "ocr": f"tesseract {ocr_version()}",
@@ -94,8 +105,15 @@ def build_summary(
         ),
         "seconds_per_stage": {k: round(v, 3) for k, v in sorted(per_stage.items())},
         "wall_seconds": round(seconds, 2),
+        "cpu_seconds_by_process": {
+            "flow": round(flow_cpu, 2),
+            "workers": round(workers.get("cpu_seconds", 0.0), 2),
+            "worker_processes": int(workers.get("processes", 0)),
+            "worker_deaths": int(workers.get("deaths", 0)),
+        },
         **{k: v for k, v in metrics.items() if k not in ("failures", "straight_through_rate")},
-        "peak_memory_mb": memory["flow_process"],
+        # the flow's peak plus the workers' (an upper bound: their peaks need not coincide)
+        "peak_memory_mb": round(memory["flow_process"] + workers.get("peak_sum_mb", 0.0), 1),
         "peak_memory": memory,
         "versions": dict(sorted(versions.items())),
     }

@@ -1,4 +1,5 @@
-"""Where the per-document work runs: threads in the flow's process, or a Dask cluster.
+"""Where the per-document work runs: threads in the flow's process (with the pure stages in
+worker processes, `flows.workers`), or a Dask cluster.
 
 A remote Prefect task costs about 0.1 s of overhead, so on Dask a task is a chunk of documents
 (`documents_per_task`, several seconds of work); with threads a task is one document. The stage
@@ -13,6 +14,8 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -20,6 +23,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.classification import open_run_cascade
 from flows.matching import load_vendor_master
 from flows.process import RunContext
+from flows.workers import DocumentWorkers, process_usage
 from invoices.settings import Settings
 from matchers.embeddings import load_embedder
 from matchers.vendor import VendorResolver
@@ -28,6 +32,7 @@ from staging import db, learning, matching
 log = logging.getLogger(__name__)
 
 _CONTEXTS: dict[uuid.UUID, RunContext] = {}
+_WORKERS: dict[uuid.UUID, DocumentWorkers] = {}
 _LOCK = threading.Lock()
 
 
@@ -119,3 +124,62 @@ def release_context(run_id: uuid.UUID) -> None:
 def _close(ctx: RunContext) -> None:
     if ctx.cascade is not None:
         ctx.cascade.close()
+
+
+@contextmanager
+def document_workers(settings: Settings, run_id: uuid.UUID) -> Iterator[DocumentWorkers | None]:
+    """The run's worker processes for the pure stages (`task_workers` of them), closed with
+    the run; None on Dask (its workers are processes already) or with `process_pool` off."""
+    if uses_dask(settings) or not settings.process_pool:
+        yield None
+        return
+    workers = DocumentWorkers(settings.task_workers)
+    with _LOCK:
+        _WORKERS[run_id] = workers
+    try:
+        yield workers
+    finally:
+        with _LOCK:
+            _WORKERS.pop(run_id, None)
+        workers.close()
+
+
+def run_workers(run_id: uuid.UUID) -> DocumentWorkers | None:
+    """The run's document workers when this is the flow's process and it has them."""
+    with _LOCK:
+        return _WORKERS.get(run_id)
+
+
+def dask_usage() -> dict[str, dict[str, float]]:
+    """`process_usage()` of every worker of the flow's Dask cluster, by worker address ({}
+    when the flow does not run on Dask)."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    runner = context.task_runner if context else None
+    if runner is None or type(runner).__name__ != "DaskTaskRunner":
+        return {}
+    try:
+        return dict(runner.client.run(process_usage))
+    except Exception as exc:  # noqa: BLE001 - the figures are lost, not the run
+        log.warning("could not read the Dask workers' CPU: %s", exc)
+        return {}
+
+
+def dask_delta(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
+) -> dict[str, float]:
+    """What the Dask workers spent between two `dask_usage()` readings: CPU-seconds summed
+    (a worker that appeared meanwhile counts whole), peak memory the largest."""
+    if not after:
+        return {}
+    cpu = sum(
+        u["cpu_seconds"] - before.get(addr, {}).get("cpu_seconds", 0.0) for addr, u in after.items()
+    )
+    return {
+        "processes": len(after),
+        "cpu_seconds": round(max(0.0, cpu), 2),
+        "peak_mb": round(max(u["peak_mb"] for u in after.values()), 1),
+        "peak_sum_mb": round(sum(u["peak_mb"] for u in after.values()), 1),
+        "peak_child_mb": round(max(u["peak_child_mb"] for u in after.values()), 1),
+    }

@@ -249,6 +249,9 @@ class ReasonCode(StrEnum):
     AUDIT_SAMPLE = "AUDIT_SAMPLE"
     LLM_BUDGET_EXHAUSTED = "LLM_BUDGET_EXHAUSTED"
     NOT_AN_INVOICE = "NOT_AN_INVOICE"
+    # the title read one document type and the whole text another (an invoice or a credit
+    # note?): a clerk says which before it is booked
+    DOCUMENT_TYPE_UNCERTAIN = "DOCUMENT_TYPE_UNCERTAIN"
     PROCESSING_ERROR = "PROCESSING_ERROR"
     ERP_SYNC_FAILED = "ERP_SYNC_FAILED"  # the ERP refused the bill, or it kept failing
 

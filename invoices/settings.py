@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     # task runner of the per-document work: "threads" (one process), or "dask": a local
     # cluster of `dask_workers` processes, or the scheduler at `dask_address` when set
     task_runner: str = "threads"
+    # with threads: each document's text, extraction and validation run in `task_workers`
+    # worker processes (the flow's Python work no longer shares one interpreter lock); False:
+    # everything in the flow's threads
+    process_pool: bool = True
     dask_address: str | None = None  # e.g. tcp://10.0.0.5:8786
     dask_workers: int = 2
     documents_per_task: int = 4  # a Dask task is a chunk of documents (seconds of work)

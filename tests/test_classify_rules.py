@@ -58,7 +58,11 @@ _TITLE_BLOCK = "".join(f"Letterhead line {n}\n" for n in range(12))
         ("Gutschrift (Selbst ausgestellte Rechnung) Nr. 1 vom 05.03.2018", DocumentType.INVOICE),
         # the inbound mail stamp of a French invoice is no receipt
         ("Atelier X SAS\nRECU LE 17/02/2025\nFacture N° 7\nClient : Y", DocumentType.INVOICE),
+        # ... also as a scan misreads it
+        ("Atelier X SAS\nRECU LF 17/02/2025\nFacture N° 7\nClient : Y", DocumentType.INVOICE),
+        ("Atelier X SAS\nREÇU | 12.01.25\nFacture N° 7\nClient : Y", DocumentType.INVOICE),
         ("Boulangerie Z\nREÇU\nMerci de votre visite\nTotal 4,20", DocumentType.RECEIPT),
+        ("Boulangerie Z\nReçu n° 12\nMerci de votre visite\nTotal 4,20", DocumentType.RECEIPT),
         ("Lorem ipsum dolor sit amet", DocumentType.OTHER),
         # the title lost to OCR: a reminder's words about the earlier invoice still name it
         (
@@ -85,6 +89,56 @@ _TITLE_BLOCK = "".join(f"Letterhead line {n}\n" for n in range(12))
     ],
 )
 def test_document_type_from_words(text: str, expected: DocumentType) -> None:
+    assert classify_document_type(None, text).value == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a reminder whose title a scan lost, under the heading of the party billed
+        (
+            "Parker & White Limited\n105 Market Street\nBirmingham B1 1BB\nUnited Kingdom\n"
+            "VAT Reg. No.: GB116067631\ninvoices@parkerwhite.co.uk\nInvoice to\n"
+            "Helios Industrial Ltd\n5 Canal Street\nManchester M1 1AE\nDate   Currency\n"
+            "18/02/2025   GBP\n"
+            "Our records show that the following invoice is overdue. Please settle it promptly.\n"
+            "Invoice Number   Payment due   Total\nINV-66072   631.82 GBP\nReminder fee 15.00",
+            DocumentType.REMINDER,
+        ),
+        (
+            "Astratec Logistik GmbH\nRechnung an   Datum: 2025-09-21\nHelios GmbH\n"
+            "Sicher haben Sie übersehen, dass folgende Rechnung noch offen ist.\n"
+            "Rechnung Nr.   Datum   Betrag\nINV-86489   2025-08-11   494,45 EUR",
+            DocumentType.REMINDER,
+        ),
+        (
+            _TITLE_BLOCK + "Les factures ci-dessous restent impayées à ce jour.\n"
+            "Numéro de facture   Montant\nF-77   1 225,81 EUR\nFacture F-78 du 03/01/2025",
+            DocumentType.REMINDER,
+        ),
+        # a statement whose title a scan lost: it lists the open items of the account
+        (
+            "Braun & Schulz e.K.\nRechnung an\nHelios GmbH\n"
+            "Offene Posten auf Ihrem Konto zum 22.01.2025:\nRechnung Nr.   Datum   Betrag\n"
+            "202415975   05.11.2024   3.396,54 EUR\n202415973   28.12.2024   3.118,22 EUR\n"
+            "Offener Saldo   6.514,76 EUR",
+            DocumentType.STATEMENT,
+        ),
+        (
+            _TITLE_BLOCK + "Open items on your account as of 2025-02-08:\n"
+            "Invoice No.   Date   Amount\nINV-1   2025-01-14   100.00\nINV-2   2025-01-20   50.00",
+            DocumentType.STATEMENT,
+        ),
+        # an invoice billed to a party says nothing of being another type
+        (
+            "Acme Ltd\nINVOICE\nBill to\nHelios Ltd\nInvoice No. 12\nTotal 100.00",
+            DocumentType.INVOICE,
+        ),
+    ],
+)
+def test_a_type_lost_with_its_title_is_read_from_what_the_document_says(
+    text: str, expected: DocumentType
+) -> None:
     assert classify_document_type(None, text).value == expected
 
 
@@ -267,8 +321,12 @@ def test_evaluation_types_a_scan_from_the_text_the_pipeline_read(tmp_path) -> No
     cascade = Cascade(
         history=None, embedder=None, llm=None, rules=parse_rules(DEFAULT_APPROVAL_RULES)
     )
-    alone = evaluate_folder(cascade, tmp_path)
+    alone = evaluate_folder(cascade, tmp_path, misses=5)
     read = evaluate_folder(cascade, tmp_path, texts={"scan-1": "Sigmaserv SC\nAVOIR\nAvoir n° 8"})
     assert alone["document_type_confusion"] == {"credit_note->invoice": 1}
     assert read["document_type_confusion"] == {"credit_note->credit_note": 1}
     assert read["text"] == "as the pipeline reads it" and alone["text"] == "PDF text layer only"
+    # the documents typed wrong are listed when asked for, with the evidence behind the type
+    (miss,) = alone["document_type_misses"]
+    assert (miss["doc_id"], miss["expected"], miss["got"]) == ("scan-1", "credit_note", "invoice")
+    assert miss["evidence"] and "document_type_misses" not in read

@@ -17,6 +17,7 @@ from extractors.confidence import (
     thresholds_for_every_set,
     thresholds_on_scores,
     vendor_folds,
+    with_defaults,
 )
 
 ROWS = [
@@ -178,8 +179,9 @@ def test_samples_files_carry_the_vendor_and_old_lines_stand_alone(tmp_path: Path
         json.dumps(["total", ev, True, "Acme"]) + "\n" + json.dumps(["total", ev, False]) + "\n"
     )
     rows = read_samples(path)
-    assert rows[0] == ("total", ev, True, "Acme")
-    assert rows[1][:3] == ("total", ev, False) and rows[1][3] == "samples_x#1"
+    read = with_defaults(ev)  # the evidence as written, completed for features added since
+    assert rows[0] == ("total", read, True, "Acme")
+    assert rows[1][:3] == ("total", read, False) and rows[1][3] == "samples_x#1"
 
 
 def test_straight_through_needs_every_routed_field_at_its_threshold() -> None:

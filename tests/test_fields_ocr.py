@@ -213,6 +213,8 @@ def test_a_legal_form_alone_or_a_street_is_no_vendor_name() -> None:
     [
         ("N° TVA: FRO5990993255", "FR05990993255"),  # O read for 0
         ("VAT No.: GB349945893 RER", "GB349945893"),  # letters glued to its end
+        ("USt-IdNr.: ATUSS815088", "ATU88815088"),  # S read for 8: the one valid reading
+        ("UID: ATUB7720146", "ATU87720146"),  # B read for 8
         ("USt-IdNr.: CHE-935.264. 136 MWST", "CHE935264136MWST"),
     ],
 )

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from extractors.extract import extract_invoice
+from extractors.extract import extract_invoice, extract_visual_with_evidence
+from extractors.fields.doctypes import TITLE_WEIGHT
 from invoices.records import DocumentText, DocumentType, Invoice, Method, PageText, Word
 from invoices.settings import Settings
 
@@ -14,7 +15,7 @@ from invoices.settings import Settings
 Cell = tuple[float, float, str, float]
 
 
-def _read(cells: list[Cell]) -> Invoice:
+def _page(cells: list[Cell]) -> DocumentText:
     words = []
     for top, x, text, size in cells:
         for token in text.split():
@@ -28,7 +29,16 @@ def _read(cells: list[Cell]) -> Invoice:
     page = PageText(
         number=1, method=Method.TEXT_LAYER, text=text, words=words, width=595, height=842
     )
-    return extract_invoice(DocumentText(pages=[page]), Settings(), use_einvoice=False)
+    return DocumentText(pages=[page])
+
+
+def _read(cells: list[Cell]) -> Invoice:
+    return extract_invoice(_page(cells), Settings(), use_einvoice=False)
+
+
+def _document_type(cells: list[Cell]) -> DocumentType | None:
+    kind = _read(cells).document_type
+    return kind.value if kind is not None else None
 
 
 LETTERHEAD: list[Cell] = [
@@ -135,6 +145,65 @@ def test_the_largest_title_names_the_type() -> None:
     invoice = _read(cells)
     assert invoice.document_type is not None
     assert invoice.document_type.value == DocumentType.STATEMENT
+
+
+@pytest.mark.parametrize(
+    ("title", "column", "expected"),
+    [
+        ("KONTOAUSZUG", "Rechnungs-Nr.", DocumentType.STATEMENT),
+        ("STATEMENT OF ACCOUNT", "Invoice No.", DocumentType.STATEMENT),
+        ("ZAHLUNGSERINNERUNG", "Rechnung Nr.", DocumentType.REMINDER),
+        ("RELANCE DE PAIEMENT", "Numéro de facture", DocumentType.REMINDER),
+    ],
+)
+def test_a_title_naming_the_document_beats_the_number_label_of_its_listed_invoices(
+    title: str, column: str, expected: DocumentType
+) -> None:
+    """A statement or a reminder heads the column of the invoices it lists with their number's
+    label; on a scan that head (bold, with descenders) can read as tall as the all-caps title."""
+    cells: list[Cell] = [
+        *LETTERHEAD,
+        (110, 40, title, 11),
+        (150, 40, "Offene Posten / open items", 8),
+        (170, 40, column, 12),
+        (170, 300, "Betrag", 12),
+        (186, 40, "64367", 9),
+        (186, 300, "4.025,70", 9),
+    ]
+    assert _document_type(cells) == expected
+
+
+def test_a_number_label_heading_a_column_is_no_title() -> None:
+    """A statement whose title the scan lost: the column heads over the invoices it lists do
+    not make it an invoice by its title (the type is only the default, weighed as such)."""
+    cells: list[Cell] = [
+        *LETTERHEAD,
+        (110, 40, "Destinataire", 9),
+        (122, 40, "Helios Industrie SAS", 9),
+        (160, 40, "Numéro de facture", 12),
+        (160, 200, "Date d'émission", 12),
+        (160, 400, "Montant", 12),
+        (176, 40, "2024/10829", 9),
+        (176, 200, "15/01/2025", 9),
+        (176, 400, "2 933,30 EUR", 9),
+    ]
+    evidence = extract_visual_with_evidence(_page(cells), Settings())[1]["document_type"]
+    assert evidence["label"] < TITLE_WEIGHT
+
+
+@pytest.mark.parametrize("stamp", ["RECU", "REÇU"])
+def test_an_inbound_mail_stamp_is_no_receipts_title(stamp: str) -> None:
+    """The stamp's word, set apart from its date and larger than the title, as a scan reads
+    it ("LE" misread "LF")."""
+    cells: list[Cell] = [
+        *LETTERHEAD,
+        (110, 40, "FACTURE", 14),
+        (110, 300, stamp, 20),
+        (110, 420, "LF 12/01/2025", 12),
+        (150, 40, "N° de facture", 9),
+        (150, 140, "RE-2025-01692", 9),
+    ]
+    assert _document_type(cells) == DocumentType.INVOICE
 
 
 @pytest.mark.parametrize("title", ["Relance de paiement", "1. Mahnung", "Payment reminder"])

@@ -1,5 +1,6 @@
 """The nightly batch on a Dask scheduler and two workers started here on loopback gets the same
-staged rows as the thread runner. The scheduler and workers are stopped by their process group
+staged rows as the thread runner (with and without its document workers), and counts the
+workers' CPU. The scheduler and workers are stopped by their process group
 ids."""
 
 from __future__ import annotations
@@ -99,9 +100,14 @@ def _staged(url: str, schema: str) -> list[tuple]:
 def test_dask_cluster_stages_the_same_rows_as_threads(cluster, database_url, tmp_path):
     corpus = tmp_path / "corpus"
     generate_corpus(corpus, invoices=5, seed=41, workers=1, scanned_share=0.0, image_share=0.0)
-    results = {}
+    results, usage = {}, {}
     with prefect_test_harness(server_startup_timeout=120):
-        for name, extra in (("threads", {}), ("dask", {"dask_address": cluster})):
+        runs = (
+            ("threads", {"process_pool": False}),
+            ("threads and document workers", {}),
+            ("dask", {"dask_address": cluster}),
+        )
+        for name, extra in runs:
             with throwaway_schema(database_url) as schema:
                 settings = load_settings(
                     database_url=database_url,
@@ -118,9 +124,14 @@ def test_dask_cluster_stages_the_same_rows_as_threads(cluster, database_url, tmp
                 )
                 assert summary["staged"] == 5
                 results[name] = _staged(database_url, schema)
+                usage[name] = summary["cpu_seconds_by_process"]
     assert type(task_runner(load_settings(dask_address=cluster), 2)).__name__ == "DaskTaskRunner"
     assert len(results["dask"]) == 5
-    assert results["dask"] == results["threads"]
+    assert results["dask"] == results["threads"] == results["threads and document workers"]
+    # the workers' CPU counts in the run's (the flow process alone saw almost none on Dask)
+    assert usage["threads"]["workers"] == 0 and usage["threads"]["worker_processes"] == 0
+    assert usage["threads and document workers"]["workers"] > 0
+    assert usage["dask"]["workers"] > 0 and usage["dask"]["worker_processes"] == 2
 
 
 def _kill_a_busy_worker(address: str, settings, stop: threading.Event, killed: list) -> None:

@@ -65,6 +65,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         pipeline_text=not args.text_layer_only,
         workers=args.workers,
         limit=args.limit,
+        misses=args.misses,
     )
     text = json.dumps(report, indent=2, default=str)
     if args.out:
@@ -150,6 +151,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="classify on the PDF text layer alone (fast; scans then have no text)",
     )
     p.add_argument("--workers", type=int, default=2, help="documents read at once")
+    p.add_argument("--misses", type=int, default=0, help="list the first N documents typed wrong")
     p.set_defaults(handler=cmd_eval)
 
     p = subparsers.add_parser("llm-server", help="run the local llama.cpp server (SmolLM2)")

@@ -66,34 +66,134 @@ def is_street(text: str) -> bool:
 
 
 _PAGE_MARK = re.compile(r"^(?:seite|page|p\.)\s*\d", re.I)
-# "·" between the parts of a one-line address; OCR reads the small dot as ":" as often as not
-_SEPARATORS = re.compile(r"\s+[·•|:]\s+|\s+-\s+")
+# "·" between a sender line's parts, as printed and as OCR reads it (":", "»", "-", ".")
+_SEPARATORS = re.compile(r"\s+[·•|:»«+]\s+|\s+[-.]\s+|\s+-\.?(?=[^\W_])")
+# a separator left dangling at the end of a column segment: the line goes on in the next one
+_DANGLING = re.compile(r"\s[·•|:»«.-]$")
+# the tax id, bank account or e-mail after the address ("N° TVA: BE...", "UID: ATU...",
+# "IBAN: DE...", "invoices@..."): the address has ended
+_ID_OR_MAIL = re.compile(
+    r"@|\b(?:tva|uid|btw|mwst|ust-?id\w*|vat\s*(?:reg|no|id)|iban|bic|swift|id\W{0,3}nr)\b", re.I
+)
+# a receipt stamp OCR read into the header ("[EINGANG 23. SEP. 2025", "REÇU LE 07/05/2025"),
+# or any line with a date: no address line prints one
+_STAMP = re.compile(
+    r"\b(?:eingang|eingegangen|erhalten|gebucht|bezahlt|received|paid|booked|re[çc]u|pay[ée])\b|"
+    r"\b\d{1,2}\s*[./-]\s*\d{1,2}\s*[./-]\s*\d{2,4}\b",
+    re.I,
+)
+# specks OCR puts around an address part ("‚Gartenweg 103", "Parkstraße 175 -", "Wien.")
+_LEAD_SPECKS = re.compile(r"^[^\w(]+")
+_TRAIL_SPECKS = re.compile(r"(?:\s+[^\w)]+|[-:;|»«·•,]+)$")
+
+
+def is_stamp(text: str) -> bool:
+    """Whether a line is a receipt stamp's text or carries a date (no address or letterhead
+    line prints one)."""
+    return bool(_STAMP.search(text)) and not is_street(text)
+
+
+def _same_name(piece: str, name: str) -> bool:
+    """Whether a sender line's piece is the vendor's name, also as OCR misread it
+    ("Certromark e.K." for "Centromark e.K.")."""
+    piece = clean_name(piece).casefold()
+    if not name or re.search(r"\d", piece):
+        return piece == name
+    head = name[: len(piece)] if len(piece) >= 6 else name  # the legal form lost
+    return any(SequenceMatcher(None, piece, whole).ratio() >= 0.8 for whole in (name, head))
+
+
+_FOLD = str.maketrans("äöüÄÖÜ", "aouAOU")
+
+
+def _folded(name: str) -> str:
+    """A name compared without umlauts: the vendor's may have them back (`fields_names`)
+    where OCR dropped them in a repeat of it."""
+    return name.casefold().translate(_FOLD)
+
+
+def _line_text(line: Line) -> str:
+    """The text of a line's first column, with the columns after it while a separator is
+    left dangling at a column's end ("Name · Street 1 ·   12345 Town": OCR cuts the line at
+    the wide gap after a separator)."""
+    text, _ = lead(line)
+    segments = [s.text for s in line.segments]
+    start = next((i for i, seg in enumerate(segments) if text and seg.endswith(text)), None)
+    if start is None:
+        return text
+    for seg in segments[start + 1 :]:
+        if not _DANGLING.search(text):
+            break
+        text = f"{text} {seg}"
+    return text
+
+
+def _clean_part(part: str) -> str:
+    """An address part without the specks OCR put around it, and with OCR misreadings of
+    "ß" and of UK postcodes read back (`repair_address`)."""
+    part = _TRAIL_SPECKS.sub("", _LEAD_SPECKS.sub("", part.strip()))
+    if re.search(r"\d\.$", part) or re.search(r"^(?:[A-Z]{1,2}-)?\d{4,5}\s.*[^\W\d_]{3}\.$", part):
+        part = part[:-1]  # "175.", "1010 Wien.": a speck after the house number or the town
+    return repair_address(part)
+
+
+# a UK postcode as OCR reads it: "Gl 1XQ", "G1 IXQ", "MI 1AE" (I, l, i, O read for digits)
+_UK_POSTCODE = re.compile(r"\b([A-Z]{1,2})([0-9IilO])([0-9A-Z]?)\s+([0-9IilO])([A-Za-z]{2})$")
+_AS_DIGIT = str.maketrans("IilO", "1110")
+# "ß" read as "B" (or "8", "G") inside a street word: "IndustriestraBe", "GroBe"
+_SHARP_S = re.compile(r"(?<=[a-zäöü])[B8G](?=e\b|en\b|er\b)")
+# a postcode split by OCR at a speck: "8 0331 München", "101 15 Berlin"
+_SPLIT_POSTCODE = re.compile(r"^(\d{1,4}) (\d{1,4})(?= [^\W\d_]{2,})")
+
+
+def repair_address(part: str) -> str:
+    """An address part with OCR misreadings read back where the format leaves no doubt: a
+    UK postcode's digits ("Glasgow Gl 1XQ" -> "Glasgow G1 1XQ"), "ß" read as "B" in a word
+    ("IndustriestraBe"), a postcode split in two ("101 15 Berlin")."""
+    uk = _UK_POSTCODE.search(part)
+    if uk:
+        area, digit, rest, inward, unit = uk.groups()
+        code = f"{area}{digit.translate(_AS_DIGIT)}{rest} {inward.translate(_AS_DIGIT)}{unit.upper()}"
+        town = part[: uk.start()].rstrip()
+        part = (town[:-1] if town.endswith(".") else town) + (" " if town else "") + code
+    part = _SHARP_S.sub("ß", part)
+    split = _SPLIT_POSTCODE.match(part)
+    if split and not is_street(part) and 4 <= len(split.group(1) + split.group(2)) <= 5:
+        part = split.group(1) + split.group(2) + part[split.end() :]
+    return part
 
 
 def _address_parts(
     lines: list[Line], start: Line, name: str = ""
 ) -> tuple[list[str], list[Line]]:
     """The address lines printed under a name, split at "·" separators, without the country
-    (or the name repeated in a sender line: "Name · Street 1 · 12345 Town"), and the lines
-    they were read from."""
+    (or the name repeated in a sender line: "Name · Street 1 · 12345 Town"); a receipt stamp
+    or a date line between them is passed over, a tax id or an e-mail ends them. Also the
+    lines they were read from."""
     parts: list[str] = []
     used: list[Line] = []
     for nxt in lines[start.index + 1 : start.index + 7]:
         if nxt.page != start.page or len(parts) >= 3:
             break
-        text = lead(nxt)[0].strip()
+        text = _line_text(nxt).strip()
         if REG_NO.fullmatch(text) or re.fullmatch(r"[\d\s:./-]+|.*\d{1,2}:\d{2}.*", text):
             continue  # a registration number or a date/time line between name and address
-        if CONTACT.search(text) or _PAGE_MARK.match(text):
+        if is_stamp(text):
+            continue  # a receipt stamp over the header
+        if CONTACT.search(text) or _PAGE_MARK.match(text) or _ID_OR_MAIL.search(text):
             break
         if not re.search(r"\d", text) and parts and not re.search(r"[A-Z]{3,}", text):
             break
         text = re.sub(r"^(?:anschrift|adresse|address)\s*:\s*", "", text, flags=re.I)
-        pieces = [p.strip() for p in _SEPARATORS.split(text) if p.strip()]
+        pieces = [_clean_part(p) for p in _SEPARATORS.split(text)]
+        pieces = [p for p in pieces if p]
         keep = [
             p
             for p in pieces
-            if not is_country(p) and not CONTACT.search(p) and clean_name(p).casefold() != name
+            if not is_country(p)
+            and not CONTACT.search(p)
+            and not _ID_OR_MAIL.search(p)
+            and not _same_name(p, name)
         ]
         if not keep:
             if parts:
@@ -132,7 +232,7 @@ def address_candidate(
         for ln in lines
         if ln is not vendor.line
         and name
-        and any(clean_name(seg.text).casefold() == name for seg in (ln.segments or []))
+        and any(_folded(clean_name(seg.text)) == _folded(name) for seg in (ln.segments or []))
     ]
     for start in starts:
         parts, used = _address_parts(lines, start, name)

@@ -57,6 +57,8 @@ _NUMBER_AFTER = re.compile(
 # the number's label before it ("N° d'avoir", "Numéro de facture")
 _NUMBER_BEFORE = re.compile(r"(?:n[°o]\.?|num[ée]ro)\s*(?:de\s+|d['’]\s*)?$", re.I)
 _WEB = re.compile(r"@|\bwww\.|https?:|\.(?:com|de|fr|net|org|eu)\b", re.I)
+# an inbound mail stamp ("REÇU LE 17/02/2025", misread "RECU LF 12/01/2025"): no receipt's title
+_MAIL_STAMP = re.compile(r"\bre[çc]u[^\w\n]*(?:l\S{0,2}[^\w\n]*)?\d", re.I)
 
 
 def _type_of(text: str) -> tuple[DocumentType, re.Match[str]] | None:
@@ -80,18 +82,36 @@ def is_title(text: str, match: re.Match[str]) -> bool:
     return not re.search(r"[^\W\d_]", before + after.split(":")[0])
 
 
+def names_a_number(text: str, match: re.Match[str]) -> bool:
+    """Whether a title's type word is the label of a number ("Rechnungs-Nr.", "Invoice No. 12",
+    "N° d'avoir") rather than the type phrase alone: such a label also heads the column of
+    the invoices a statement or a reminder lists, so a title naming the document alone is
+    preferred to it."""
+    after = _QUALIFIER.sub(" ", text[match.end() :])
+    return bool(_NUMBER_AFTER.match(after) or _NUMBER_BEFORE.search(text[: match.start()]))
+
+
+def heads_a_column(seg: Segment, line: Line) -> bool:
+    """Whether a segment without a number stands in a row of column heads (two more segments,
+    none with a number): "Numéro de facture  Date  Montant" over the invoices a statement
+    lists, which names those invoices, not the document."""
+    others = [s for s in line.segments or [] if s is not seg]
+    return len(others) >= 2 and not any(re.search(r"\d", s.text) for s in (seg, *others))
+
+
 def _height(seg: Segment) -> float:
     return seg.bbox[3] - seg.bbox[1] if seg.bbox is not None else 0.0
 
 
 def document_type_candidate(lines: list[Line]) -> Candidate | None:
-    """The document type its title names (the largest title when several are printed, the
-    first of equal ones); else the first type word in the upper part of the first page, as
-    weaker evidence; else an invoice."""
+    """The document type its title names (a title naming the document alone before a number's
+    label, then the largest when several are printed, the first of equal ones; a number's
+    label heading a column is no title); else the first type word in the upper part of the
+    first page, as weaker evidence; else an invoice."""
     if not lines:
         return None
     head = [ln for ln in lines if ln.page == lines[0].page][:HEAD_LINES]
-    titles: list[tuple[float, int, DocumentType, Line]] = []
+    titles: list[tuple[bool, float, int, DocumentType, Line]] = []
     mention: tuple[DocumentType, Line] | None = None
     for line in head:
         for seg in line.segments or []:
@@ -102,12 +122,15 @@ def document_type_candidate(lines: list[Line]) -> Candidate | None:
             if found is None:
                 continue
             doc_type, match = found
-            if is_title(text, match):
-                titles.append((_height(seg), -line.index, doc_type, line))
+            if doc_type == DocumentType.RECEIPT and _MAIL_STAMP.search(line.text):
+                continue
+            alone = not names_a_number(text, match)
+            if is_title(text, match) and (alone or not heads_a_column(seg, line)):
+                titles.append((alone, _height(seg), -line.index, doc_type, line))
             elif mention is None:
                 mention = (doc_type, line)
     if titles:
-        _, _, doc_type, line = max(titles, key=lambda t: (round(t[0], 1), t[1]))
+        *_, doc_type, line = max(titles, key=lambda t: (t[0], round(t[1], 1), t[2]))
         return Candidate(
             "document_type", doc_type, line.text[:60], line, line.bbox, TITLE_WEIGHT, 1.0
         )

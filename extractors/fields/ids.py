@@ -74,15 +74,38 @@ def vat_valid(compact: str) -> bool:
     return std_vat.is_valid(compact)
 
 
+# letters OCR reads for digits, with the digits each can stand for ("S" for 5 or 8)
+_DIGIT_READS = {"O": "0", "o": "0", "D": "0", "I": "1", "l": "1", "i": "1", "Z": "2",
+                "S": "58", "B": "8", "G": "6"}  # fmt: skip
+
+
+def _digit_readings(compact: str) -> list[str]:
+    """The VAT id with letters in its number read as the digits they resemble ("ATUSS815088"
+    -> "ATU55815088", "ATU88815088", ...); at most four such letters, else none."""
+    head = 3 if compact.startswith("ATU") else 2
+    body = compact[head:]
+    spots = [i for i, ch in enumerate(body) if ch in _DIGIT_READS]
+    if not spots or len(spots) > 4:
+        return []
+    readings = [body]
+    for i in spots:
+        readings = [r[:i] + d + r[i + 1 :] for r in readings for d in _DIGIT_READS[body[i]]]
+    return [compact[:head] + r for r in readings]
+
+
 def _repaired_vat(compact: str) -> str | None:
-    """A labelled VAT id that fails its checksum as read, made valid by reading "O" as zero
-    or by dropping letters OCR glued to its end ("GB349945893RER"); None when neither does."""
+    """A labelled VAT id that fails its checksum as read, made valid by reading letters in its
+    number as the digits they resemble (the one reading whose checksum holds) or by dropping
+    letters OCR glued to its end ("GB349945893RER"); None when neither does."""
     if vat_valid(compact):
         return None
-    digits = compact[:2] + compact[2:].replace("O", "0").replace("o", "0")
-    for value in (digits, re.sub(r"[A-Z]+$", "", compact), re.sub(r"[A-Z]+$", "", digits)):
-        if value != compact and len(value) >= 8 and vat_valid(value):
-            return value
+    trimmed = re.sub(r"[A-Z]+$", "", compact)
+    for base in (compact, trimmed):
+        valid = {v for v in _digit_readings(base) if len(v) >= 8 and vat_valid(v)}
+        if len(valid) == 1:
+            return valid.pop()
+    if trimmed != compact and len(trimmed) >= 8 and vat_valid(trimmed):
+        return trimmed
     return None
 
 

@@ -212,6 +212,16 @@ LABELS: dict[str, list[tuple[str, float]]] = {
     ],
 }
 
+# The fields whose labels open a row of the totals block that follows an item table.
+SUMMARY_FIELDS = ("subtotal", "tax", "total", "amount_due")
+# What else opens such a row without labelling one of those fields alone: a sum of any kind
+# ("Zwischensumme", "Warensumme"), an order total, a tax base, a tax added or included.
+SUMMARY_WORDS = [
+    r"totals|sum|\w*summe|order\s*total|sous[\s-]*total|(?:net\s*|reste\s*)?[àa]\s*payer",
+    r"base\s*(?:ht|imposable)|sales\s*tax|u\.?st\.?",
+    r"(?:zzgl|inkl|incl|plus)\.?\s*(?:\d+[.,]?\d*\s*%\s*)?(?:mwst|ust|vat|tva|tax)",
+]
+
 # Words that mark a line as being about another quantity than the field it names.
 NOT_TOTAL = re.compile(
     r"sub[\s-]?total|zwischensumme|positionssumme|ohne|excl|exkl|hors|netto|before|"
@@ -254,5 +264,16 @@ ANY_LABEL = re.compile(
     "(?<![\\w])(?:"
     + "|".join(f"(?:{p})" for entries in LABELS.values() for p, _ in entries if len(p) > 6)
     + ")",
+    re.IGNORECASE,
+)
+
+# A row that opens with a summary label, as a whole word (after any position number or sign).
+SUMMARY_START = re.compile(
+    "^(?:"
+    + "|".join(
+        [f"(?:{_flexible(p)})" for name in SUMMARY_FIELDS for p, _ in LABELS[name]]
+        + [f"(?:{p})" for p in SUMMARY_WORDS]
+    )
+    + ")(?![\\w])",
     re.IGNORECASE,
 )

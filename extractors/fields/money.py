@@ -232,7 +232,8 @@ def money_fields(
     positive, its document type gives the direction). Any other document printing negative
     totals (a refund receipt, a correction typed as an invoice) keeps the printed sign: the
     sign is the only record of its direction then, and a bill must never carry a refund's
-    amount as a charge."""
+    amount as a charge. Each value records the printed sign (`printed_negative`), which the
+    document type is checked against (`extractors.page_evidence`)."""
     parse = money_parser(ctx)
 
     def found(name: str) -> list[Candidate]:
@@ -266,6 +267,8 @@ def money_fields(
     amount_due = _amount_due(lines, parse, picked.get("total"), due, adjust, sign)
     if amount_due is not None:
         picked["amount_due"] = amount_due
+    for cand in picked.values():
+        cand.extra["printed_negative"] = 1.0 if sign < 0 else 0.0
     if sign < 0 and not credit_note:  # chosen on one sign, recorded as printed
         for cand in {id(c): c for c in picked.values()}.values():
             cand.value = -cand.value

@@ -63,7 +63,7 @@ def name_like(text: str) -> bool:
     )
 
 
-_SPECKS = " |_.,:;'‘’\"“”~—=-"
+_SPECKS = " |_.,:;'‘’‚„\"“”«»~—=-"
 
 
 def is_noise(text: str) -> bool:
@@ -113,6 +113,10 @@ _LEAD_NOISE = re.compile(rf"^(?:{_NOISE_TOKEN}\s+)+(?=[A-ZÄÖÜÀ-Ý])")
 _TRAILING_NOISE = re.compile(r"(?:\s+[\W_]+|[-_:;|'\"~—=]+)$")
 # the legal form with its last letter lost at the edge of a stamp or the page ("... GMB")
 _GMBH_CUT = re.compile(r"(?<=\w )(?:GMB|Gmb)$")
+# a dot OCR put after a legal form that is never written with one ("Terratrade OG.")
+_FORM_DOT = re.compile(r"\b(KG|OG|AG|SE|SA|SAS|SARL|SRL|EURL|BV|NV|GmbH|GMBH|LLP|PLC)\.$")
+# the document's title OCR read into the line of the name ("GUTSCHRIFT Deltatrade GmbH")
+_LEADING_TITLE = re.compile(r"^(?:RECHNUNG|INVOICE|FACTURE|FACTUUR|GUTSCHRIFT|AVOIR|RECEIPT)\s+")
 _TRAILING_TITLE = re.compile(
     r"\s+(?:RECHNUNG|INVOICE|FACTURE|FACTUUR|GUTSCHRIFT|AVOIR|CREDIT NOTE|RECEIPT)\W*$"
 )
@@ -124,5 +128,35 @@ def party_text(text: str, line: Line) -> str:
     if line.method != Method.OCR:
         return value
     value = _TRAILING_TITLE.sub("", _LEAD_NOISE.sub("", value.lstrip(_SPECKS)))
+    value = _FORM_DOT.sub(r"\1", _LEADING_TITLE.sub("", value))
     value = _GMBH_CUT.sub(lambda m: m.group(0) + "H", value)
     return _TRAILING_NOISE.sub("", value).strip()
+
+
+# the vendor's own e-mail or web domain ("invoices@mueller-buero.de", "www.mueller-buero.de")
+_DOMAIN = re.compile(r"(?:@\s*|\bwww\.)([\w-]+(?:\.[\w-]+)*)", re.I)
+_UMLAUT = {"a": "ä", "o": "ö", "u": "ü", "A": "Ä", "O": "Ö", "U": "Ü"}
+
+
+def web_domains(text: str) -> list[str]:
+    """The e-mail and web domains printed in a text, lower-case."""
+    return [m.group(1).casefold() for m in _DOMAIN.finditer(text)]
+
+
+def umlauts_from_domain(name: str, domains: list[str]) -> str:
+    """A German name with the umlauts OCR dropped ("Gebaudereinigung") put back where the
+    company's domain spells them out ("gebaeudereinigung.de": "ae" for "ä"). A vowel is
+    restored only where the word around it, six letters at least, is spelled so there."""
+    if not domains:
+        return name
+    words = name.split(" ")
+    for w, word in enumerate(words):
+        chars = list(word)
+        for i, ch in enumerate(word):
+            if ch not in _UMLAUT or i < 1 or len(word) < i + 4:
+                continue
+            spelled = (word[: i + 1] + "e" + word[i + 1 : i + 4]).casefold()
+            if len(spelled) >= 6 and any(spelled in domain for domain in domains):
+                chars[i] = _UMLAUT[ch]
+        words[w] = "".join(chars)
+    return " ".join(words)

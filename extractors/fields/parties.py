@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from extractors.fields.address import is_address_line, is_country, is_street
+from extractors.fields.address import is_address_line, is_country, is_stamp, is_street
 from extractors.fields.blocks import blocks_below, unheaded_buyer
 from extractors.fields.labels import ANY_LABEL, COMPILED, LEGAL_FORMS
 from extractors.fields.names import (
@@ -22,6 +22,8 @@ from extractors.fields.names import (
     lead,
     name_like,
     party_text,
+    umlauts_from_domain,
+    web_domains,
 )
 from extractors.fields.search import Candidate
 from extractors.layout.lines import Line, Segment
@@ -237,7 +239,17 @@ def _whole_name(chosen: Candidate, lines: list[Line], buyer: set[int]) -> Candid
 
 
 def vendor_candidate(lines: list[Line]) -> Candidate | None:
-    """The vendor's name: seller heading, else a legal-form company, else the letterhead."""
+    """The vendor's name: seller heading, else a legal-form company, else the letterhead;
+    on a scan with the umlauts OCR dropped put back from the vendor's domain."""
+    found = _vendor_candidate(lines)
+    if found is None or found.line.method != Method.OCR or not isinstance(found.value, str):
+        return found
+    domains = web_domains("\n".join(ln.text for ln in lines))
+    found.value = umlauts_from_domain(found.value, domains)
+    return found
+
+
+def _vendor_candidate(lines: list[Line]) -> Candidate | None:
     headed = party_from_heading(lines, "vendor_name")
     if headed is not None:
         headed.field = "vendor_name"
@@ -292,6 +304,7 @@ def _letterhead(lines: list[Line], buyer: set[int] | None = None) -> Candidate |
             or CONTACT.search(text)
             or is_street(text)
             or is_country(text)
+            or is_stamp(text)
         ):
             continue
         cand = Candidate(

@@ -11,18 +11,9 @@ from __future__ import annotations
 
 import re
 
+from extractors.fields.labels import SUMMARY_START
 from extractors.layout.rows import TOTALS, has_money, priced
 
-# A summary row opens with one of these (after any position number or sign).
-_SUMMARY = re.compile(
-    r"^(?:(?:net|grand|invoice|order|gross|sub)[\s-]*total|total|sum\b|summe|"
-    r"\w*summe\b|(?:gesamt|end|netto|brutto|rechnungs|zahl|steuer)betrag|zu\s*zahlen|"
-    r"(?:net\s*|reste\s*)?[àa]\s*payer|sous[\s-]*total|montant\s*(?:ht|ttc|tva|total|net)|"
-    r"base\s*(?:ht|imposable)|balance(?:\s*due)?\b|amount\s*(?:due|payable)|"
-    r"(?:sales\s*)?tax\b|vat\b|gst\b|tva\b|ust\b|u\.?st\.?\b|mwst\b|mehrwertsteuer|"
-    r"umsatzsteuer|(?:zzgl|inkl|incl|plus)\.?\s*(?:\d+[.,]?\d*\s*%\s*)?(?:mwst|ust|vat|tva|tax))",
-    re.I,
-)
 # A tax line: a rate and the base it applies to ("19% on 100.00", "20 % sur 1 200,00").
 _TAX_ON = re.compile(r"\d\s*%\s*(?:on|of|auf|von|sur|de)\s+\S*\d", re.I)
 # The column heads of a tax breakdown under the items: rate, net, tax, gross.
@@ -49,14 +40,15 @@ def _letters_start(text: str) -> str:
 
 def ends_table(text: str, decimal_sep: str | None = None) -> bool:
     """Whether a row inside an item table is the start of the totals block: a summary or tax
-    row (not a complete item: quantity x price = amount never holds for those), a tax line
-    with its base, or the column heads of a tax breakdown."""
+    row (a label of the totals, `labels.SUMMARY_START`; not a complete item: quantity x price
+    = amount never holds for those), a tax line with its base, or the column heads of a tax
+    breakdown."""
     if TOTALS.search(text):
         return True
     if _TAX_ON.search(text) and has_money(text, decimal_sep):
         return True
     head = _letters_start(text)
-    if _SUMMARY.match(head) and not priced(text, decimal_sep):
+    if SUMMARY_START.match(head) and not priced(text, decimal_sep):
         return True
     words = re.findall(r"[^\W_]+|%", text)
     heads = [w for w in words if _BREAKDOWN_WORD.match(w)]
