@@ -88,11 +88,25 @@ def test_specks_around_the_address_lines_are_dropped() -> None:
     rows = [
         [(40.0, "Terratrade OG"), (450.0, "RECHNUNG")],
         [(40.0, "‚Gartenweg 103 -")],
-        [(40.0, "8010 Graz.")],
+        [(40.0, "8010 Graz .")],
         [(40.0, "Österreich")],
         *_BUYER,
     ]
     assert _address(rows) == "Gartenweg 103, 8010 Graz"
+
+
+def test_punctuation_printed_at_the_end_of_an_address_line_is_kept() -> None:
+    """Receipts end address lines with a comma and the address with a full stop: they are
+    printed, and the address is recorded as printed."""
+    rows = [
+        [(40.0, "UNIHAKKA INTERNATIONAL SDN BHD")],
+        [(40.0, "12, JALAN TAMPOI 7/4,KAWASAN PERINDUSTRIAN TAMPOI,")],
+        [(40.0, "81200 JOHOR BAHRU, JOHOR.")],
+        *_BUYER,
+    ]
+    assert _address(rows) == (
+        "12, JALAN TAMPOI 7/4,KAWASAN PERINDUSTRIAN TAMPOI, 81200 JOHOR BAHRU, JOHOR."
+    )
 
 
 def test_sender_line_with_the_name_misread_and_no_space_after_a_separator() -> None:

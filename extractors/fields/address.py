@@ -84,7 +84,7 @@ _STAMP = re.compile(
 )
 # specks OCR puts around an address part ("‚Gartenweg 103", "Parkstraße 175 -", "Wien.")
 _LEAD_SPECKS = re.compile(r"^[^\w(]+")
-_TRAIL_SPECKS = re.compile(r"(?:\s+[^\w)]+|[-:;|»«·•,]+)$")
+_TRAIL_SPECKS = re.compile(r"(?:\s+[^\w)]+|[-:;|»«·•]+)$")
 
 
 def is_stamp(text: str) -> bool:
@@ -130,10 +130,10 @@ def _line_text(line: Line) -> str:
 
 def _clean_part(part: str) -> str:
     """An address part without the specks OCR put around it, and with OCR misreadings of
-    "ß" and of UK postcodes read back (`repair_address`)."""
+    "ß" and of UK postcodes read back (`repair_address`). A comma or a full stop ending the
+    part is kept: receipts print them ("81200 JOHOR BAHRU, JOHOR."), and a speck cannot be
+    told from them by its text; one standing apart (" .") is a speck."""
     part = _TRAIL_SPECKS.sub("", _LEAD_SPECKS.sub("", part.strip()))
-    if re.search(r"\d\.$", part) or re.search(r"^(?:[A-Z]{1,2}-)?\d{4,5}\s.*[^\W\d_]{3}\.$", part):
-        part = part[:-1]  # "175.", "1010 Wien.": a speck after the house number or the town
     return repair_address(part)
 
 
