@@ -77,7 +77,7 @@ class Settings(BaseSettings):
             "subtotal": 0.985,
             "tax": 0.9614,
             "amount_due": 0.9627,
-            "vendor_address": 0.9611,
+            "vendor_address": 0.9687,
             "iban": 0.9996,
         }
     )
