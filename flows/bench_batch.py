@@ -28,7 +28,7 @@ from typing import Any
 
 from extractors.text.floor import Floor, measure_floor, ocr_jobs
 from flows.nightly import discover_documents, run_inbox
-from flows.workers import worker_pids
+from flows.workers import descendants, worker_pids
 from invoices.settings import Settings
 from staging import db, runs
 
@@ -76,27 +76,6 @@ class MemorySampler:
             roles.setdefault(role, []).append(mb)
         rows = [(role, len(v), max(v)) for role, v in roles.items()]
         return sorted(rows, key=lambda r: -r[2])
-
-
-def descendants(root: int) -> list[int]:
-    """Every living descendant of `root`, read from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read().decode(errors="replace")
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
 
 
 def _rss_mb(pid: int) -> tuple[str, float] | None:

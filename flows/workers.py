@@ -299,7 +299,7 @@ def _exit_with_flow(alive: Any) -> None:
     except (EOFError, OSError):
         pass
     me = os.getpid()
-    for pid in _children(me):
+    for pid in descendants(me):
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
@@ -308,8 +308,9 @@ def _exit_with_flow(alive: Any) -> None:
     os._exit(1)
 
 
-def _children(parent: int) -> list[int]:
-    found = []
+def descendants(root: int) -> list[int]:
+    """Every living descendant of `root`, read from /proc."""
+    children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -318,6 +319,11 @@ def _children(parent: int) -> list[int]:
                 stat = f.read().decode(errors="replace")
         except OSError:
             continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-            found.append(int(entry))
-    return found
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
